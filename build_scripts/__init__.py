@@ -1,0 +1,1 @@
+"""Turn curated YAML evidence records into a static MkDocs Material site."""

@@ -1,0 +1,297 @@
+"""Turn raw records into a validated Evidence base: per-record models, then checks across records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterator, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from .evidence import Evidence
+from .load import FieldPath, RawRecord, load_tree
+from .model import RECORD_MODELS, Record, Study, validation_messages
+from .problems import EvidenceError, Problem
+from .vocabulary import MEASURES, RECORD_KINDS
+
+# A rate printed to whole per cent may differ from responders/n by up to half a point.
+RATE_ROUNDING_TOLERANCE = 0.5 + 1e-9
+
+
+def validate_tree(evidence_dir: Path) -> Evidence:
+    """Load, model and cross-check every record; raise EvidenceError listing every problem."""
+    raw_records, problems = load_tree(evidence_dir)
+    modelled: list[tuple[RawRecord, Record]] = []
+    invalid: set[tuple[str, str]] = set()
+    for raw in raw_records:
+        record, record_problems = model_record(raw)
+        problems.extend(record_problems)
+        if record is not None:
+            modelled.append((raw, record))
+        elif isinstance(raw.data.get("id"), str):
+            invalid.add((raw.kind.name, raw.data["id"]))
+    evidence, link_problems = assemble(modelled, invalid)
+    problems.extend(link_problems)
+    if problems:
+        raise EvidenceError(problems)
+    return evidence
+
+
+def model_record(raw: RawRecord) -> tuple[Record | None, list[Problem]]:
+    """Validate one raw record against its model."""
+    model = RECORD_MODELS[raw.kind.name]
+    try:
+        record = model.model_validate(raw.data)
+    except ValidationError as error:
+        problems = [raw.problem(path, message) for path, message in validation_messages(error)]
+        problems += [raw.problem(path, message) for path, message in salvage_domain_problems(model, raw.data)]
+        return None, problems
+    problems = [raw.problem(path + (field_name,), message)
+                for path, part in walk_parts(record)
+                for field_name, message in part.domain_problems()]
+    if record.id != raw.path.stem:
+        problems.append(raw.problem(("id",), f"id '{record.id}' must match the file name '{raw.path.stem}'"
+                                    f" (rename the file to {record.id}{raw.path.suffix})"))
+    if isinstance(record, Study):
+        problems.extend(_study_internal_problems(raw, record))
+    return record, problems
+
+
+def salvage_domain_problems(model: type[BaseModel], data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
+    """Domain problems of the parts of an invalid record that are valid on their own.
+
+    A record with a type error cannot be modelled whole; checking its sound parts still lets a curator
+    see every mistake of the record in one run.
+    """
+    if not isinstance(data, dict):
+        return
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        part_model = _part_model(info.annotation)
+        if part_model is None or key not in data:
+            continue
+        value = data[key]
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            item_path = path + ((key,) if index is None else (key, index))
+            try:
+                part = part_model.model_validate(item)
+            except ValidationError:
+                yield from salvage_domain_problems(part_model, item, item_path)
+                continue
+            for sub_path, sub_part in walk_parts(part, item_path):
+                for field_name, message in sub_part.domain_problems():
+                    yield sub_path + (field_name,), message
+
+
+def _part_model(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside an annotation such as list[Outcome] or Population | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _part_model(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def walk_parts(part: BaseModel, path: FieldPath = ()) -> Iterator[tuple[FieldPath, BaseModel]]:
+    """Every model part inside a record (the record included), with its field path as written in YAML."""
+    yield path, part
+    for name, info in type(part).model_fields.items():
+        value = getattr(part, name)
+        key = info.alias or name
+        if isinstance(value, BaseModel):
+            yield from walk_parts(value, path + (key,))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from walk_parts(item, path + (key, index))
+
+
+def _duplicates(values: list[tuple[FieldPath, str]]) -> Iterator[tuple[FieldPath, str]]:
+    seen: set[str] = set()
+    for path, value in values:
+        if value in seen:
+            yield path, value
+        seen.add(value)
+
+
+def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
+    """Checks within one study: unique local ids, internal references, rates against their counts."""
+    problems = []
+    cohort_ids = [(("cohorts", i, "id"), cohort.id) for i, cohort in enumerate(study.cohorts)]
+    for path, value in _duplicates(cohort_ids):
+        problems.append(raw.problem(path, f"cohort id '{value}' is used twice in this study"))
+    discrepancy_ids = {d.id for d in study.discrepancies}
+    for path, value in _duplicates([(("discrepancies", i, "id"), d.id) for i, d in enumerate(study.discrepancies)]):
+        problems.append(raw.problem(path, f"discrepancy id '{value}' is used twice in this study"))
+    for path, value in _duplicates([(("publications", i), p) for i, p in enumerate(study.publications)]):
+        problems.append(raw.problem(path, f"publication '{value}' is listed twice"))
+    known_cohorts = {cohort.id for cohort in study.cohorts}
+    for i, cohort in enumerate(study.cohorts):
+        if cohort.parent is not None and cohort.parent not in known_cohorts:
+            problems.append(raw.problem(("cohorts", i, "parent"), f"no cohort '{cohort.parent}' in this study"))
+        if cohort.parent == cohort.id:
+            problems.append(raw.problem(("cohorts", i, "parent"), "a cohort cannot be its own parent"))
+        for path, value in _duplicates([(("cohorts", i, "patients", j, "id"), p.id) for j, p in enumerate(cohort.patients)]):
+            problems.append(raw.problem(path, f"patient id '{value}' is used twice in this cohort"))
+        for path, part in _sourced_parts(study, i):
+            if part.discrepancy is not None and part.discrepancy not in discrepancy_ids:
+                problems.append(raw.problem(path + ("discrepancy",),
+                                            f"no discrepancy '{part.discrepancy}' is described in this study's 'discrepancies'"))
+        for j, outcome in enumerate(cohort.outcomes):
+            if MEASURES[outcome.measure].family == "rate":
+                problems.extend(_share_against_counts(raw, ("cohorts", i, "outcomes", j), "value", outcome.value,
+                                                      outcome.responders, outcome.n, outcome.discrepancy))
+        for name in ("adverse_events", "best_response"):
+            for j, part in enumerate(getattr(cohort, name)):
+                problems.extend(_share_against_counts(raw, ("cohorts", i, name, j), "percent", part.percent,
+                                                      part.patients, part.n, part.discrepancy))
+    return problems
+
+
+def _share_against_counts(raw: RawRecord, path: FieldPath, field_name: str, percent: float | None,
+                          count: int | None, n: int | None, discrepancy: str | None) -> list[Problem]:
+    """A printed percentage must agree with count/n, unless the disagreement is flagged as a discrepancy."""
+    if percent is None or count is None or n is None or discrepancy is not None:
+        return []
+    computed = 100.0 * count / n
+    if abs(computed - percent) > RATE_ROUNDING_TOLERANCE:
+        return [raw.problem(path + (field_name,),
+                            f"{percent:g}% disagrees with {count}/{n} = {computed:.1f}%; correct it, or record the"
+                            " conflict under 'discrepancies' and reference it with 'discrepancy'")]
+    return []
+
+
+def _sourced_parts(study: Study, cohort_index: int) -> Iterator[tuple[FieldPath, Any]]:
+    """Every part of a cohort that carries a source, with its field path."""
+    cohort = study.cohorts[cohort_index]
+    base: FieldPath = ("cohorts", cohort_index)
+    for name in ("outcomes", "adverse_events", "best_response", "patients"):
+        for j, part in enumerate(getattr(cohort, name)):
+            yield base + (name, j), part
+    if cohort.population is not None:
+        yield from _population_parts(cohort.population, base + ("population",))
+
+
+def _population_parts(population, base: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    if population.n is not None:
+        yield base + ("n",), population.n
+    if population.prior_lines is not None:
+        yield base + ("prior_lines",), population.prior_lines
+    for j, part in enumerate(population.refractory):
+        yield base + ("refractory", j), part
+
+
+def all_sources(study: Study) -> Iterator[tuple[FieldPath, Any]]:
+    """Every (field path, source) in a study, for checks that every figure names a real publication."""
+    for i in range(len(study.cohorts)):
+        for path, part in _sourced_parts(study, i):
+            yield path + ("source",), part.source
+    if study.population is not None:
+        for path, part in _population_parts(study.population, ("population",)):
+            yield path + ("source",), part.source
+    for i, discrepancy in enumerate(study.discrepancies):
+        for j, claim in enumerate(discrepancy.claims):
+            yield ("discrepancies", i, "claims", j, "source"), claim.source
+
+
+def assemble(modelled: list[tuple[RawRecord, Record]],
+             invalid: set[tuple[str, str]] = frozenset()) -> tuple[Evidence, list[Problem]]:
+    """Put records into one Evidence base and check every reference between them.
+
+    Records that failed their own validation are listed in `invalid`, so that references to them are
+    not reported a second time as missing.
+    """
+    evidence = Evidence()
+    raws: dict[tuple[str, str], RawRecord] = {}
+    problems: list[Problem] = []
+    for raw, record in modelled:
+        key = (raw.kind.name, record.id)
+        if key in raws:
+            problems.append(raw.problem(("id",), f"{raw.kind.label.lower()} id '{record.id}' is also used by {raws[key].shown_path}"))
+            continue
+        raws[key] = raw
+        evidence.by_kind(raw.kind.name)[record.id] = record
+        evidence.files[key] = raw.path
+
+    def exists(kind: str, record_id: str, raw: RawRecord, path: FieldPath) -> None:
+        if record_id not in evidence.by_kind(kind) and (kind, record_id) not in invalid:
+            problems.append(raw.problem(path, f"no {kind} record '{record_id}' exists (expected evidence/"
+                                              f"{_folder(kind)}/{record_id}.yaml)"))
+
+    for study in evidence.studies.values():
+        raw = raws[("study", study.id)]
+        for i, publication_id in enumerate(study.publications):
+            exists("publication", publication_id, raw, ("publications", i))
+        allowed_sources = set(study.publications) | {
+            review.publication for review in evidence.reviews.values() if study.id in review.included_studies}
+        for path, source in all_sources(study):
+            if source.publication not in evidence.publications or ("publication", source.publication) in invalid:
+                exists("publication", source.publication, raw, path + ("publication",))
+            elif source.publication not in allowed_sources:
+                problems.append(raw.problem(path + ("publication",),
+                                            f"'{source.publication}' is not one of this study's publications (add it to"
+                                            " 'publications') nor a review that includes this study"))
+        for i, cohort in enumerate(study.cohorts):
+            if cohort.regimen:
+                exists("regimen", cohort.regimen, raw, ("cohorts", i, "regimen"))
+            for j, patient in enumerate(cohort.patients):
+                for k, line in enumerate(patient.lines):
+                    if line.regimen:
+                        exists("regimen", line.regimen, raw, ("cohorts", i, "patients", j, "lines", k, "regimen"))
+        for i, link in enumerate(study.related_studies):
+            exists("study", link.study, raw, ("related_studies", i, "study"))
+            if link.study == study.id:
+                problems.append(raw.problem(("related_studies", i, "study"), "a study cannot be related to itself"))
+    for regimen in evidence.regimens.values():
+        raw = raws[("regimen", regimen.id)]
+        for i, agent_id in enumerate(regimen.agents):
+            exists("agent", agent_id, raw, ("agents", i))
+    for review in evidence.reviews.values():
+        raw = raws[("review", review.id)]
+        exists("publication", review.publication, raw, ("publication",))
+        for i, study_id in enumerate(review.included_studies):
+            exists("study", study_id, raw, ("included_studies", i))
+        for path, part in (("prisma",), review.prisma), (("search",), review.search):
+            exists("publication", part.source.publication, raw, path + ("source", "publication"))
+    problems.extend(_identifier_clashes(evidence, raws))
+    return evidence, problems
+
+
+def _identifier_clashes(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+    """A DOI or PMID belongs to one publication; a registry id to one study unless the studies are linked."""
+    problems = []
+    for field_name in ("doi", "pmid", "pmcid"):
+        owners: dict[str, str] = {}
+        for publication in evidence.publications.values():
+            value = getattr(publication, field_name)
+            if value is None:
+                continue
+            key = value.lower()
+            if key in owners:
+                problems.append(raws[("publication", publication.id)].problem(
+                    (field_name,), f"{field_name.upper()} {value} is also given by publication '{owners[key]}'"))
+            else:
+                owners[key] = publication.id
+    linked = defaultdict(set)
+    for study in evidence.studies.values():
+        for link in study.related_studies:
+            linked[study.id].add(link.study)
+            linked[link.study].add(study.id)
+    registry_owners: dict[str, str] = {}
+    for study in evidence.studies.values():
+        for i, registry_id in enumerate(study.registry_ids):
+            owner = registry_owners.get(registry_id)
+            if owner is None:
+                registry_owners[registry_id] = study.id
+            elif owner not in linked[study.id]:
+                problems.append(raws[("study", study.id)].problem(
+                    ("registry_ids", i), f"registry id {registry_id} is also given by study '{owner}'; link the two"
+                                         " under 'related_studies' if they report the same trial"))
+    return problems
+
+
+def _folder(kind: str) -> str:
+    return RECORD_KINDS[kind].folder

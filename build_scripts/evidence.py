@@ -1,0 +1,93 @@
+"""The validated evidence base: every record by kind and id, and the links between records both ways."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .model import Agent, Cohort, Publication, Regimen, Review, Study
+from .vocabulary import DESIGNS
+
+
+@dataclass
+class Evidence:
+    """All records of a run, after per-record and cross-record validation passed."""
+
+    publications: dict[str, Publication] = field(default_factory=dict)
+    studies: dict[str, Study] = field(default_factory=dict)
+    regimens: dict[str, Regimen] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    reviews: dict[str, Review] = field(default_factory=dict)
+    files: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def by_kind(self, kind: str) -> dict:
+        return {
+            "publication": self.publications,
+            "study": self.studies,
+            "regimen": self.regimens,
+            "agent": self.agents,
+            "review": self.reviews,
+        }[kind]
+
+    def record_count(self) -> int:
+        return sum(len(self.by_kind(kind)) for kind in ("publication", "study", "regimen", "agent", "review"))
+
+    @cached_property
+    def cohorts_by_regimen(self) -> dict[str, list[tuple[Study, Cohort]]]:
+        """Every (study, cohort) that used each regimen, in study id order."""
+        index: dict[str, list[tuple[Study, Cohort]]] = defaultdict(list)
+        for study in self.studies.values():
+            for cohort in study.cohorts:
+                if cohort.regimen:
+                    index[cohort.regimen].append((study, cohort))
+        return dict(index)
+
+    @cached_property
+    def regimens_by_agent(self) -> dict[str, list[Regimen]]:
+        index: dict[str, list[Regimen]] = defaultdict(list)
+        for regimen in self.regimens.values():
+            for agent_id in regimen.agents:
+                index[agent_id].append(regimen)
+        return dict(index)
+
+    @cached_property
+    def studies_by_publication(self) -> dict[str, list[Study]]:
+        index: dict[str, list[Study]] = defaultdict(list)
+        for study in self.studies.values():
+            for publication_id in study.publications:
+                index[publication_id].append(study)
+        return dict(index)
+
+    @cached_property
+    def reviews_by_study(self) -> dict[str, list[Review]]:
+        index: dict[str, list[Review]] = defaultdict(list)
+        for review in self.reviews.values():
+            for study_id in review.included_studies:
+                index[study_id].append(review)
+        return dict(index)
+
+    @cached_property
+    def related_by_study(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        """Links between studies that share patients, declared on either side, seen from both."""
+        index: dict[str, dict[str, tuple[str, str, str | None]]] = defaultdict(dict)
+        for study in self.studies.values():
+            for link in study.related_studies:
+                index[study.id][link.study] = (link.study, link.relation, link.note)
+                index[link.study].setdefault(study.id, (study.id, _INVERSE_RELATION[link.relation], link.note))
+        return {study_id: sorted(links.values()) for study_id, links in index.items()}
+
+
+_INVERSE_RELATION = {
+    "same_patients": "same_patients",
+    "overlapping_patients": "overlapping_patients",
+    "extension": "extended_by",
+    "subgroup_of": "parent_of",
+    "parent_of": "subgroup_of",
+}
+
+
+def evidence_type(study: Study) -> str:
+    """The evidence type a study's design belongs to."""
+    return DESIGNS[study.design].evidence_type

@@ -1,0 +1,496 @@
+"""The record types and their per-record validation (pydantic; unknown fields are errors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Iterator, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from .vocabulary import (
+    ADVERSE_EVENT_GRADES,
+    AGENT_CLASSES,
+    COHORT_ROLES,
+    DESIGNS,
+    MEASURES,
+    PUBLICATION_TYPES,
+    REFRACTORY_CLASSES,
+    RESPONSE_CATEGORIES,
+    SPREADS,
+    STATUSES,
+    UNITS,
+)
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_MAX = 80
+DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
+PMID_PATTERN = r"^[1-9]\d{0,8}$"
+PMCID_PATTERN = r"^PMC\d{1,9}$"
+NCT_PATTERN = r"^NCT\d{8}$"
+# Registry ids other than ClinicalTrials.gov: EudraCT and ISRCTN.
+REGISTRY_PATTERN = r"^(NCT\d{8}|\d{4}-\d{6}-\d{2}|ISRCTN\d{8})$"
+
+MAX_TEXT = 20_000
+MAX_SHORT = 500
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=SLUG_MAX)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SHORT, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT)]
+Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
+Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
+RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
+NonNegative = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+def _choice(name: str, options: dict[str, Any]) -> Any:
+    """A str field restricted to a vocabulary's keys, with the options in the error message."""
+
+    def check(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"'{value}' is not a known {name}; use one of: {', '.join(options)}")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+MeasureName = _choice("measure", MEASURES)
+UnitName = _choice("unit", UNITS)
+StatusName = _choice("status", STATUSES)
+ResponseName = _choice("response category", RESPONSE_CATEGORIES)
+DesignName = _choice("design", DESIGNS)
+RoleName = _choice("cohort role", COHORT_ROLES)
+PublicationTypeName = _choice("publication type", PUBLICATION_TYPES)
+AgentClassName = _choice("agent class", AGENT_CLASSES)
+RefractoryClassName = _choice("refractory class", REFRACTORY_CLASSES)
+GradeName = _choice("adverse event grade", ADVERSE_EVENT_GRADES)
+SpreadName = _choice("kind of spread", SPREADS)
+
+
+class Strict(BaseModel):
+    """Base for every record part: unknown fields are errors and types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        """(field, message) for each rule of the domain this part breaks; checked after the types."""
+        return iter(())
+
+
+class Source(Strict):
+    """Where a figure comes from: a publication record and a location inside it."""
+
+    publication: Slug
+    location: ShortText = Field(description="Table, figure (legend) or section, e.g. 'Table 2' or 'Results, Efficacy'.")
+
+
+class Sourced(Strict):
+    """A part whose figures all come from one place in one publication."""
+
+    source: Source
+    derived: bool = False
+    derivation: ShortText | None = None
+    discrepancy: Slug | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        if self.derived and not self.derivation:
+            yield "derivation", "a derived figure needs 'derivation': say how it was computed (e.g. '2/44')"
+        if self.derivation and not self.derived:
+            yield "derived", "'derivation' is given but 'derived' is not true"
+
+
+class Outcome(Sourced):
+    """One reported figure: a measure for one cohort, with its precision and its source."""
+
+    measure: MeasureName
+    status: StatusName = "reported"
+    value: NonNegative | None = None
+    unit: UnitName | None = None
+    ci_low: NonNegative | None = None
+    ci_high: NonNegative | None = None
+    ci_high_status: Literal["not_estimable", "not_reached"] | None = None
+    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = None
+    range_low: NonNegative | None = None
+    range_high: NonNegative | None = None
+    range_kind: SpreadName = "range"
+    n: Annotated[int, Field(ge=1)] | None = None
+    responders: Count | None = None
+    variant: ShortText | None = Field(None, description="A qualifier such as a different time origin (e.g. 'PFS-AB').")
+    p_value: ShortText | None = None
+    note: LongText | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        measure = MEASURES[self.measure]
+        unit = UNITS[measure.unit]
+        status = STATUSES[self.status]
+        if status.has_value and self.value is None:
+            yield "value", f"status '{self.status}' needs a 'value'"
+        if not status.has_value and self.value is not None:
+            yield "value", f"status '{self.status}' must not have a 'value'; 'not reported' is never written as a number"
+        if self.value is not None and self.unit is None:
+            yield "unit", f"'unit' is required with a value; {measure.short} is in {measure.unit}"
+        if self.unit is not None and self.unit != measure.unit:
+            yield "unit", f"unit '{self.unit}' does not match measure '{self.measure}', which is in {measure.unit}"
+        for name in ("value", "ci_low", "ci_high", "range_low", "range_high"):
+            number = getattr(self, name)
+            if number is not None and unit.maximum is not None and number > unit.maximum:
+                yield name, f"{number:g} is above {unit.maximum:g} ({unit.name})"
+        has_ci = self.ci_low is not None or self.ci_high is not None or self.ci_high_status is not None
+        if has_ci:
+            if self.ci_level is None:
+                yield "ci_level", "a confidence interval needs 'ci_level' (e.g. 95)"
+            if self.ci_low is None:
+                yield "ci_low", "a confidence interval needs 'ci_low'"
+            if self.ci_high is None and self.ci_high_status is None:
+                yield "ci_high", "a confidence interval needs 'ci_high' or 'ci_high_status'"
+            if self.ci_high is not None and self.ci_high_status is not None:
+                yield "ci_high_status", "give either 'ci_high' or 'ci_high_status', not both"
+        elif self.ci_level is not None:
+            yield "ci_level", "'ci_level' is given without a confidence interval"
+        if self.ci_low is not None and self.ci_high is not None and self.ci_low > self.ci_high:
+            yield "ci_low", f"ci_low {self.ci_low:g} is above ci_high {self.ci_high:g}"
+        if self.value is not None:
+            if self.ci_low is not None and self.value < self.ci_low:
+                yield "value", f"value {self.value:g} lies below its confidence interval ({self.ci_low:g} to ...)"
+            if self.ci_high is not None and self.value > self.ci_high:
+                yield "value", f"value {self.value:g} lies above its confidence interval (... to {self.ci_high:g})"
+        if (self.range_low is None) != (self.range_high is None):
+            yield "range_low", "a range needs both 'range_low' and 'range_high'"
+        elif self.range_low is not None and self.range_low > self.range_high:
+            yield "range_low", f"range_low {self.range_low:g} is above range_high {self.range_high:g}"
+        if self.responders is not None:
+            if measure.family != "rate":
+                yield "responders", f"'responders' applies to response rates, not to {measure.short}"
+            if self.n is not None and self.responders > self.n:
+                yield "responders", f"responders {self.responders} exceeds n {self.n}"
+
+
+class AdverseEvent(Sourced):
+    """Patients with one kind of adverse event at one grade."""
+
+    term: ShortText
+    grade: GradeName
+    patients: Count
+    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.n is not None and self.patients > self.n:
+            yield "patients", f"patients {self.patients} exceeds n {self.n}"
+
+
+class Refractoriness(Sourced):
+    """The share of a population refractory to a drug or drug class."""
+
+    to: RefractoryClassName
+    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    patients: Count | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+    status: Literal["reported", "not_reported"] = "reported"
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.status == "reported" and self.percent is None and self.patients is None:
+            yield "percent", "give 'percent' or 'patients', or set status: not_reported"
+        if self.status == "not_reported" and (self.percent is not None or self.patients is not None):
+            yield "status", "a figure marked not_reported must not carry 'percent' or 'patients'"
+        if self.patients is not None and self.n is not None and self.patients > self.n:
+            yield "patients", f"patients {self.patients} exceeds n {self.n}"
+
+
+class PriorLines(Sourced):
+    """Prior lines of therapy: a median and range, or a bound such as '>3'."""
+
+    median: NonNegative | None = None
+    low: NonNegative | None = None
+    high: NonNegative | None = None
+    spread: SpreadName = Field("range", description="What low and high are: range, interquartile range or 95% CI.")
+    as_stated: ShortText | None = Field(None, description="The figure as printed when it is not a plain median, e.g. '>3'.")
+    status: Literal["reported", "not_reported"] = "reported"
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.status == "reported" and self.median is None and self.as_stated is None:
+            yield "median", "give 'median' (with 'low'/'high') or 'as_stated', or set status: not_reported"
+        if self.low is not None and self.high is not None and self.low > self.high:
+            yield "low", f"low {self.low:g} is above high {self.high:g}"
+        if self.median is not None and (self.low is not None and self.median < self.low
+                                        or self.high is not None and self.median > self.high):
+            yield "median", f"the median {self.median:g} lies outside its range"
+
+
+class PatientCount(Sourced):
+    """A number of patients with where it is stated."""
+
+    value: Count
+
+
+class Population(Strict):
+    """Who was treated: numbers, prior therapy and refractoriness, each with its source."""
+
+    n: PatientCount | None = None
+    prior_lines: PriorLines | None = None
+    refractory: list[Refractoriness] = Field(default_factory=list, max_length=50)
+    description: LongText | None = None
+
+
+class TherapyLine(Strict):
+    """One line of therapy of one patient."""
+
+    line: Annotated[int, Field(ge=1, le=50)]
+    regimen: Slug | None = None
+    regimen_as_stated: ShortText = Field(description="The regimen as the source names it.")
+    cycles: Count | None = None
+    start_month: NonNegative | None = None
+    duration_months: NonNegative | None = None
+    best_response: ResponseName = "unknown"
+    anti_cd38: bool = False
+    note: LongText | None = None
+
+
+class PatientAttribute(Strict):
+    """A per-patient characteristic as the source gives it."""
+
+    name: ShortText
+    value: Union[str, int, float, bool]
+
+
+class Patient(Sourced):
+    """One patient of a case report or case series, with the lines of therapy as the source lists them."""
+
+    id: Slug
+    label: ShortText
+    attributes: list[PatientAttribute] = Field(default_factory=list, max_length=100)
+    lines: list[TherapyLine] = Field(default_factory=list, max_length=50)
+    note: LongText | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        numbers = [line.line for line in self.lines]
+        if numbers != sorted(numbers):
+            yield "lines", f"lines must be listed in order; found {numbers}"
+
+
+class Cohort(Strict):
+    """An arm, part, dose level or subgroup of a study, with its regimen and its outcomes."""
+
+    id: Slug
+    label: ShortText
+    role: RoleName
+    parent: Slug | None = None
+    regimen: Slug | None = None
+    regimen_as_stated: ShortText | None = None
+    anti_cd38_retreatment: bool = True
+    description: LongText | None = None
+    population: Population | None = None
+    outcomes: list[Outcome] = Field(default_factory=list, max_length=500)
+    adverse_events: list[AdverseEvent] = Field(default_factory=list, max_length=500)
+    best_response: list["ResponseShare"] = Field(default_factory=list, max_length=20)
+    patients: list[Patient] = Field(default_factory=list, max_length=500)
+
+
+class ResponseShare(Sourced):
+    """Patients whose best response fell in one IMWG category."""
+
+    category: ResponseName
+    patients: Count | None = None
+    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.patients is None and self.percent is None:
+            yield "patients", "give 'patients' or 'percent'"
+        if self.patients is not None and self.n is not None and self.patients > self.n:
+            yield "patients", f"patients {self.patients} exceeds n {self.n}"
+
+
+class DiscrepancyClaim(Strict):
+    """What one source says about the disputed figure."""
+
+    source: Source
+    says: ShortText
+
+
+class Discrepancy(Strict):
+    """Sources that disagree, or a source that contradicts itself, described in the curators' words."""
+
+    id: Slug
+    summary: LongText
+    claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20)
+    resolution: LongText | None = None
+
+
+class RelatedStudy(Strict):
+    """Another study record that reports some of the same patients."""
+
+    study: Slug
+    relation: Literal["same_patients", "overlapping_patients", "extension", "subgroup_of", "parent_of"]
+    note: LongText | None = None
+
+
+class Record(Strict):
+    """Fields every record has."""
+
+    id: Slug
+    curators: list[ShortText] = Field(default_factory=list, max_length=50)
+    curation_note: LongText | None = None
+    moved_from: list[Slug] = Field(default_factory=list, max_length=20)
+
+
+class Publication(Record):
+    """A source document: article, abstract, letter or registry entry."""
+
+    type: PublicationTypeName
+    title: ShortText
+    authors: list[ShortText] = Field(default_factory=list, max_length=200)
+    authors_complete: bool = Field(False, description="True when 'authors' lists every author (no 'et al.').")
+    journal: ShortText | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    volume: ShortText | None = None
+    issue: ShortText | None = None
+    pages: ShortText | None = None
+    doi: Doi | None = None
+    pmid: Pmid | None = None
+    pmcid: Pmcid | None = None
+    registry_id: RegistryId | None = None
+    cited_as: ShortText | None = Field(None, description="How the source is cited where the atlas found it, e.g. 'Gay 2025, ref. 23'.")
+    note: LongText | None = None
+
+    @field_validator("doi")
+    @classmethod
+    def _doi_lowercase_prefix(cls, doi: str | None) -> str | None:
+        if doi is not None and re.match(r"^(https?://|doi:)", doi, re.IGNORECASE):
+            raise ValueError("write the bare DOI (10.xxxx/...), without 'https://doi.org/' or 'doi:'")
+        return doi
+
+
+class Study(Record):
+    """One trial or real-world cohort, possibly reported in several publications."""
+
+    title: ShortText
+    short_name: ShortText | None = None
+    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    design: DesignName
+    phase: ShortText | None = None
+    registry_ids: list[RegistryId] = Field(default_factory=list, max_length=20)
+    publications: list[Slug] = Field(min_length=1, max_length=100)
+    countries: list[ShortText] = Field(default_factory=list, max_length=100)
+    summary: LongText
+    population: Population | None = None
+    prior_anti_cd38: LongText | None = None
+    cohorts: list[Cohort] = Field(min_length=1, max_length=200)
+    discrepancies: list[Discrepancy] = Field(default_factory=list, max_length=100)
+    related_studies: list[RelatedStudy] = Field(default_factory=list, max_length=100)
+
+
+class Regimen(Record):
+    """A controlled regimen: its component agents and the abbreviations used for it."""
+
+    name: ShortText
+    agents: list[Slug] = Field(min_length=1, max_length=20)
+    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    description: LongText | None = None
+
+
+class Agent(Record):
+    """A drug, its class and its other names."""
+
+    name: ShortText
+    agent_class: AgentClassName = Field(alias="class")
+    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    description: LongText | None = None
+
+
+class PrismaFlow(Sourced):
+    """PRISMA flow counts of a systematic review, as the review reports them."""
+
+    records_identified_databases: Count | None = None
+    records_identified_other: Count | None = None
+    duplicates_removed: Count | None = None
+    excluded_title_abstract: Count | None = None
+    excluded_full_text: Count | None = None
+    publications_included: Count | None = None
+    studies_included: Count | None = None
+
+
+class SearchWindow(Sourced):
+    """The databases and dates a review searched."""
+
+    databases: list[ShortText] = Field(min_length=1, max_length=50)
+    start: dt.date | Literal["inception"]
+    end: dt.date
+    languages: list[ShortText] = Field(default_factory=list, max_length=20)
+
+
+class Review(Record):
+    """A systematic review: its question, search, eligibility, flow and included studies."""
+
+    title: ShortText
+    publication: Slug
+    question: LongText
+    summary: LongText
+    search: SearchWindow
+    eligibility: list[LongText] = Field(min_length=1, max_length=100)
+    prisma: PrismaFlow
+    included_studies: list[Slug] = Field(min_length=1, max_length=10_000)
+
+
+Cohort.model_rebuild()
+
+RECORD_MODELS: dict[str, type[Record]] = {
+    "publication": Publication,
+    "study": Study,
+    "regimen": Regimen,
+    "agent": Agent,
+    "review": Review,
+}
+
+
+def validation_messages(error: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    """Turn pydantic's errors into (field path, plain message) pairs a curator can act on."""
+    messages = []
+    for item in error.errors(include_url=False):
+        location = tuple(part for part in item["loc"] if not _is_union_tag(part))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = "unknown field (check its spelling, or see the record template for the allowed fields)"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind == "string_pattern_mismatch":
+            message = f"{item['input']!r} is not well formed ({_pattern_hint(item['ctx']['pattern'])})"
+        elif kind in ("value_error", "assertion_error"):
+            message = str(item["ctx"].get("error", item["msg"])) if "ctx" in item else item["msg"]
+        else:
+            message = f"{item['msg']} (found {item['input']!r})" if "input" in item and not isinstance(item["input"], (dict, list)) else item["msg"]
+        messages.append((location, message))
+    return messages
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part in {"function-after", "str", "int", "float", "bool", "date"})
+
+
+_PATTERN_HINTS = {
+    SLUG_PATTERN: "ids are lowercase letters, digits and single hyphens, e.g. 'frerichs-2021'",
+    DOI_PATTERN: "a DOI looks like 10.1182/bloodadvances.2021005220",
+    PMID_PATTERN: "a PMID is digits only, e.g. '34625791'",
+    PMCID_PATTERN: "a PMCID looks like PMC9153006",
+    REGISTRY_PATTERN: "a registry id looks like NCT02751255 (or an EudraCT / ISRCTN number)",
+}
+
+
+def _pattern_hint(pattern: str) -> str:
+    return _PATTERN_HINTS.get(pattern, f"expected the pattern {pattern}")

@@ -1,0 +1,243 @@
+"""The controlled vocabulary: record kinds and their URLs, measures and units, response categories, designs.
+
+Every other module (schema, checks, pages, charts, exports) reads these definitions;
+none of them restates a label, a unit or a URL pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of evidence record: the folder it lives in and the URL its page gets."""
+
+    name: str
+    folder: str
+    url_prefix: str
+    label: str
+    label_plural: str
+
+    def url(self, record_id: str) -> str:
+        """Site-relative URL of a record's page, with a trailing slash."""
+        return f"{self.url_prefix}/{record_id}/"
+
+    def page_path(self, record_id: str) -> str:
+        """Path of the record's generated Markdown page inside the docs folder."""
+        return f"{self.url_prefix}/{record_id}/index.md"
+
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    kind.name: kind
+    for kind in (
+        RecordKind("publication", "publications", "publications", "Publication", "Publications"),
+        RecordKind("study", "studies", "studies", "Study", "Studies"),
+        RecordKind("regimen", "regimens", "regimens", "Regimen", "Regimens"),
+        RecordKind("agent", "agents", "agents", "Agent", "Agents"),
+        RecordKind("review", "reviews", "reviews", "Systematic review", "Systematic reviews"),
+    )
+}
+
+KIND_BY_FOLDER: dict[str, RecordKind] = {kind.folder: kind for kind in RECORD_KINDS.values()}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of an outcome value."""
+
+    name: str
+    symbol: str
+    label: str
+    minimum: float
+    maximum: float | None
+
+
+UNITS: dict[str, Unit] = {
+    "percent": Unit("percent", "%", "per cent of patients", 0.0, 100.0),
+    "months": Unit("months", "mo", "months", 0.0, None),
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An outcome measure: what it is called, what unit it takes and how it is summarised."""
+
+    name: str
+    label: str
+    short: str
+    unit: str
+    family: str  # "rate" (a proportion of patients) or "time" (a median time)
+    definition: str
+
+
+_MEASURE_LIST = (
+    Measure("orr", "Overall response rate", "ORR", "percent", "rate",
+            "Partial response or better (IMWG)."),
+    Measure("cbr", "Clinical benefit rate", "CBR", "percent", "rate",
+            "Minimal response or better (IMWG)."),
+    Measure("dcr", "Disease control rate", "DCR", "percent", "rate",
+            "Stable disease or better (IMWG)."),
+    Measure("vgpr_or_better", "VGPR or better", "≥VGPR", "percent", "rate",
+            "Very good partial response or better (IMWG)."),
+    Measure("cr_or_better", "CR or better", "≥CR", "percent", "rate",
+            "Complete response or better (IMWG)."),
+    Measure("pfs", "Median progression-free survival", "PFS", "months", "time",
+            "Median time from the start of the regimen to progression or death."),
+    Measure("os", "Median overall survival", "OS", "months", "time",
+            "Median time from the start of the regimen to death from any cause."),
+    Measure("ttp", "Median time to progression", "TTP", "months", "time",
+            "Median time from the start of the regimen to progression."),
+    Measure("dor", "Median duration of response", "DoR", "months", "time",
+            "Median time from first response to progression or death, among responders."),
+    Measure("follow_up", "Median follow-up", "Follow-up", "months", "time",
+            "Median duration of follow-up of the cohort."),
+    Measure("ttnt", "Median time to next treatment", "TTNT", "months", "time",
+            "Median time from the start of the regimen to the start of the next line of therapy."),
+    Measure("time_to_retreatment", "Median time to anti-CD38 retreatment", "Time to retreatment", "months", "time",
+            "Median time from the previous anti-CD38 therapy to the start of anti-CD38 retreatment."),
+    Measure("treatment_duration", "Median duration of treatment", "Treatment duration", "months", "time",
+            "Median time on the regimen."),
+)
+
+MEASURES: dict[str, Measure] = {measure.name: measure for measure in _MEASURE_LIST}
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether and how a figure was reported."""
+
+    name: str
+    label: str
+    has_value: bool
+
+
+STATUSES: dict[str, Status] = {
+    status.name: status
+    for status in (
+        Status("reported", "Reported", True),
+        Status("not_reached", "Not reached", False),
+        Status("not_estimable", "Not estimable", False),
+        Status("not_reported", "Not reported", False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ResponseCategory:
+    """An IMWG best-response category, ordered from deepest to none."""
+
+    name: str
+    label: str
+    short: str
+    rank: int
+
+
+RESPONSE_CATEGORIES: dict[str, ResponseCategory] = {
+    category.name: category
+    for category in (
+        ResponseCategory("scr", "Stringent complete response", "sCR", 1),
+        ResponseCategory("cr", "Complete response", "CR", 2),
+        ResponseCategory("vgpr", "Very good partial response", "VGPR", 3),
+        ResponseCategory("pr", "Partial response", "PR", 4),
+        ResponseCategory("mr", "Minimal response", "MR", 5),
+        ResponseCategory("sd", "Stable disease", "SD", 6),
+        ResponseCategory("pd", "Progressive disease", "PD", 7),
+        ResponseCategory("ne", "Not evaluable", "NE", 8),
+        ResponseCategory("unknown", "Not reported", "NR", 9),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """A study design and the evidence type it belongs to."""
+
+    name: str
+    label: str
+    evidence_type: str
+
+
+EVIDENCE_TYPES: dict[str, str] = {
+    "clinical_trial": "Clinical trial",
+    "real_world": "Real-world study",
+    "case_report": "Case report",
+}
+
+DESIGNS: dict[str, Design] = {
+    design.name: design
+    for design in (
+        Design("randomised", "Randomised controlled trial", "clinical_trial"),
+        Design("single_arm", "Single-arm trial", "clinical_trial"),
+        Design("prospective_real_world", "Prospective real-world study", "real_world"),
+        Design("retrospective_real_world", "Retrospective real-world study", "real_world"),
+        Design("case_series", "Case series", "real_world"),
+        Design("case_report", "Case report", "case_report"),
+    )
+}
+
+COHORT_ROLES: dict[str, str] = {
+    "overall": "Whole study population",
+    "arm": "Treatment arm",
+    "part": "Study part",
+    "dose_level": "Dose level",
+    "subgroup": "Subgroup",
+}
+
+PUBLICATION_TYPES: dict[str, str] = {
+    "article": "Journal article",
+    "abstract": "Conference abstract",
+    "letter": "Letter",
+    "case_report": "Case report",
+    "review": "Review",
+    "registry_entry": "Trial registry entry",
+}
+
+AGENT_CLASSES: dict[str, str] = {
+    "anti_cd38_antibody": "Anti-CD38 monoclonal antibody",
+    "imid": "Immunomodulatory drug (IMiD)",
+    "celmod": "Cereblon E3 ligase modulator (CELMoD)",
+    "proteasome_inhibitor": "Proteasome inhibitor",
+    "corticosteroid": "Corticosteroid",
+    "alkylating_agent": "Alkylating agent",
+    "anthracycline": "Anthracycline",
+    "topoisomerase_inhibitor": "Topoisomerase inhibitor",
+    "platinum": "Platinum compound",
+    "bcl2_inhibitor": "BCL-2 inhibitor",
+    "checkpoint_inhibitor": "Immune checkpoint inhibitor",
+    "bispecific_antibody": "Bispecific antibody",
+    "monoclonal_antibody": "Monoclonal antibody (other target)",
+    "retinoid": "Retinoid",
+    "xpo1_inhibitor": "XPO1 inhibitor",
+    "hdac_inhibitor": "HDAC inhibitor",
+    "other": "Other",
+}
+
+# Drug classes a cohort or population can be refractory to.
+REFRACTORY_CLASSES: dict[str, str] = {
+    "anti_cd38": "Anti-CD38 antibody",
+    "daratumumab": "Daratumumab",
+    "isatuximab": "Isatuximab",
+    "imid": "IMiD",
+    "lenalidomide": "Lenalidomide",
+    "pomalidomide": "Pomalidomide",
+    "proteasome_inhibitor": "Proteasome inhibitor",
+    "double_class": "Double-class (IMiD and PI)",
+    "triple_class": "Triple-class (IMiD, PI and anti-CD38)",
+    "penta": "Penta-refractory",
+}
+
+SPREADS: dict[str, str] = {
+    "range": "range",
+    "iqr": "interquartile range",
+    "ci95": "95% confidence interval",
+}
+
+ADVERSE_EVENT_GRADES: dict[str, str] = {
+    "any": "Any grade",
+    "1-2": "Grade 1-2",
+    "2": "Grade 2",
+    "3-4": "Grade 3-4",
+    "3+": "Grade ≥3",
+    "5": "Grade 5",
+}
