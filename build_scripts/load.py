@@ -71,13 +71,19 @@ def _mark(node: Node) -> Location:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
              problems: list[tuple[FieldPath, Location, str]], loader: _StrictSafeLoader) -> Any:
     """Convert a composed node into plain Python data, recording the location of every path."""
+    if not isinstance(node, ScalarNode) and node.tag not in _PLAIN_TAGS:
+        problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
+        return None
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _to_data(key_node, path, locations, problems, loader) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 problems.append((path, _mark(key_node), f"keys must be text, found {key!r}"))
                 continue
@@ -97,7 +103,11 @@ def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
             items.append(_to_data(item_node, child, locations, problems, loader))
         return items
     assert isinstance(node, ScalarNode)
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as error:
+        problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
+        return None
 
 
 def parse_yaml(text: str, shown_path: str) -> tuple[Any, dict[FieldPath, Location], list[Problem]]:

@@ -1,0 +1,37 @@
+# Two commands set everything up: `make site` builds the site, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements.txt | cksum | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8000
+
+.PHONY: site test validate serve browser clean
+
+$(STAMP): requirements.lock requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests; Playwright drives it, and downloads no browser of its own.
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+validate: $(STAMP)
+	$(PY) -m build_scripts validate
+
+site: $(STAMP)
+	$(PY) -m build_scripts validate
+	$(PY) -m build_scripts build
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+serve: site
+	@echo "Serving site/ on http://127.0.0.1:$(PORT)/"
+	$(PY) -m http.server --directory site --bind 127.0.0.1 $(PORT)
+
+clean:
+	rm -rf build site

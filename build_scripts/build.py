@@ -1,0 +1,130 @@
+"""Write the docs folder from content and generated pages, run MkDocs, and replace the site only on success."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import validate_tree
+from .evidence import Evidence
+from .pages import Page, generate_pages, template_environment
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a build reads from and writes to."""
+
+    root: Path           # holds mkdocs.yml
+    evidence: Path
+    content: Path
+    templates: Path
+    work: Path           # git-ignored build folder: generated docs, caches, staging site
+    site: Path           # final output
+
+    @property
+    def docs(self) -> Path:
+        return self.work / "docs"
+
+    @property
+    def staging_site(self) -> Path:
+        return self.work / "site-next"
+
+    @property
+    def mkdocs_config(self) -> Path:
+        return self.work / "mkdocs.yml"
+
+    @classmethod
+    def default(cls, root: Path) -> "Layout":
+        return cls(root, root / "evidence", root / "content", root / "templates", root / "build", root / "site")
+
+
+class BuildError(Exception):
+    """MkDocs or a build step failed; the message says which and why."""
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write a file only when its bytes differ, so unchanged pages keep their timestamps."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
+
+
+def sync_docs(layout: Layout, pages: list[Page]) -> tuple[int, int]:
+    """Make the docs folder hold exactly the content files, assets and generated pages.
+
+    Returns (files written, files removed).
+    """
+    wanted: dict[Path, bytes] = {}
+    for source in sorted(layout.content.rglob("*")):
+        if source.is_file():
+            wanted[layout.docs / source.relative_to(layout.content)] = source.read_bytes()
+    assets = layout.templates / "assets"
+    if assets.is_dir():
+        for source in sorted(assets.rglob("*")):
+            if source.is_file():
+                wanted[layout.docs / "assets" / source.relative_to(assets)] = source.read_bytes()
+    for page in pages:
+        target = layout.docs / page.path
+        if target in wanted:
+            raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
+        wanted[target] = page.text.encode("utf-8")
+    written = sum(write_if_changed(path, data) for path, data in wanted.items())
+    removed = 0
+    if layout.docs.exists():
+        for existing in sorted(layout.docs.rglob("*"), reverse=True):
+            if existing.is_file() and existing not in wanted:
+                existing.unlink()
+                removed += 1
+            elif existing.is_dir() and not any(existing.iterdir()):
+                existing.rmdir()
+    return written, removed
+
+
+def write_mkdocs_config(layout: Layout) -> None:
+    """A config that inherits the project's mkdocs.yml but reads and writes inside the build folder."""
+    text = (
+        f"INHERIT: {(layout.root / 'mkdocs.yml').resolve().as_posix()}\n"
+        f"docs_dir: {layout.docs.resolve().as_posix()}\n"
+        f"site_dir: {layout.staging_site.resolve().as_posix()}\n"
+    )
+    write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
+
+
+def run_mkdocs(layout: Layout) -> None:
+    if layout.staging_site.exists():
+        shutil.rmtree(layout.staging_site)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(layout.mkdocs_config)],
+        cwd=layout.root, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(layout.staging_site, ignore_errors=True)
+        raise BuildError("mkdocs build --strict failed:\n" + (result.stderr or result.stdout))
+
+
+def publish(layout: Layout) -> None:
+    """Swap the staged site into place; the previous site is removed only once the new one is complete."""
+    previous = layout.work / "site-previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if layout.site.exists():
+        layout.site.rename(previous)
+    layout.staging_site.rename(layout.site)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def build_site(layout: Layout) -> Evidence:
+    """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
+    evidence = validate_tree(layout.evidence)
+    environment = template_environment(layout.templates)
+    pages = list(generate_pages(evidence, environment))
+    layout.work.mkdir(parents=True, exist_ok=True)
+    sync_docs(layout, pages)
+    write_mkdocs_config(layout)
+    run_mkdocs(layout)
+    publish(layout)
+    return evidence

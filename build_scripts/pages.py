@@ -1,0 +1,447 @@
+"""Page contexts from the validated evidence, and their rendering through the Jinja templates."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import markdown as markdown_lib
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .evidence import Evidence, evidence_type
+from .model import Cohort, Outcome, Population, Publication, Sourced, Study
+from .vocabulary import (
+    ADVERSE_EVENT_GRADES,
+    AGENT_CLASSES,
+    COHORT_ROLES,
+    DESIGNS,
+    EVIDENCE_TYPES,
+    MEASURES,
+    PUBLICATION_TYPES,
+    RECORD_KINDS,
+    REFRACTORY_CLASSES,
+    RESPONSE_CATEGORIES,
+    SPREADS,
+    STATUSES,
+    UNITS,
+)
+
+# Tags a curator's Markdown may produce; anything else (script, iframe, style, event handlers) is dropped.
+ALLOWED_TAGS = {"p", "em", "strong", "ul", "ol", "li", "a", "code", "br", "sup", "sub", "blockquote"}
+ALLOWED_URL_SCHEMES = {"http", "https"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One generated page: where it goes in the docs folder and its Markdown text."""
+
+    path: str
+    text: str
+
+
+# ---------------------------------------------------------------- formatting helpers (pure)
+
+def url_of(kind: str, record_id: str) -> str:
+    return RECORD_KINDS[kind].url(record_id)
+
+
+def relative(from_url: str, to_url: str) -> str:
+    """A link from one directory-style page URL to another, relative so the site works under any prefix."""
+    target = posixpath.relpath(to_url or ".", from_url or ".")
+    return target if target.endswith("/") or "#" in target else target + "/"
+
+
+def number(value: float | None) -> str:
+    """A number as the source printed it: no trailing '.0' on whole numbers."""
+    if value is None:
+        return ""
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def author_surname(author: str) -> str:
+    parts = author.split()
+    return " ".join(parts[:-1]) if len(parts) > 1 else author
+
+
+def short_citation(publication: Publication) -> str:
+    """'Frerichs 2021' style label of a publication."""
+    who = author_surname(publication.authors[0]) if publication.authors else publication.title[:40]
+    return f"{who} {publication.year}" if publication.year else who
+
+
+def render_markdown(text: str | None) -> Markup:
+    """A curator's Markdown as sanitised HTML: no raw HTML, no scripts, only http(s) links."""
+    if not text:
+        return Markup("")
+    html = markdown_lib.markdown(text, extensions=[], output_format="html")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes=ALLOWED_URL_SCHEMES, link_rel="noopener nofollow")
+    return Markup(clean)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text that Markdown will show literally (used in headings written as Markdown)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def figure_text(outcome: Outcome) -> str:
+    """The point estimate with its unit, or the status when there is no number."""
+    if outcome.value is None:
+        return STATUSES[outcome.status].label
+    unit = UNITS[outcome.unit or MEASURES[outcome.measure].unit]
+    return f"{number(outcome.value)}%" if unit.name == "percent" else f"{number(outcome.value)} {unit.name}"
+
+
+def interval_text(outcome: Outcome) -> str:
+    parts = []
+    if outcome.ci_low is not None:
+        high = number(outcome.ci_high) if outcome.ci_high is not None else \
+            STATUSES[outcome.ci_high_status].label.lower() if outcome.ci_high_status in STATUSES else "NE"
+        parts.append(f"{number(outcome.ci_level)}% CI {number(outcome.ci_low)}–{high}")
+    if outcome.range_low is not None:
+        parts.append(f"{SPREADS[outcome.range_kind]} {number(outcome.range_low)}–{number(outcome.range_high)}")
+    return "; ".join(parts)
+
+
+def counts_text(responders: int | None, n: int | None) -> str:
+    if responders is not None and n is not None:
+        return f"{responders}/{n}"
+    if n is not None:
+        return f"n = {n}"
+    if responders is not None:
+        return f"{responders} patients"
+    return ""
+
+
+# ---------------------------------------------------------------- contexts (pure)
+
+@dataclass(frozen=True)
+class SourceView:
+    label: str
+    href: str
+    location: str
+    derived: str | None
+    discrepancy: str | None
+
+
+def source_view(evidence: Evidence, part: Sourced, page_url: str) -> SourceView:
+    publication = evidence.publications[part.source.publication]
+    return SourceView(
+        label=short_citation(publication),
+        href=relative(page_url, url_of("publication", publication.id)),
+        location=part.source.location,
+        derived=part.derivation if part.derived else None,
+        discrepancy=part.discrepancy,
+    )
+
+
+def outcome_view(evidence: Evidence, outcome: Outcome, page_url: str) -> dict[str, Any]:
+    measure = MEASURES[outcome.measure]
+    return {
+        "measure": measure,
+        "variant": outcome.variant,
+        "figure": figure_text(outcome),
+        "interval": interval_text(outcome),
+        "counts": counts_text(outcome.responders, outcome.n),
+        "status": STATUSES[outcome.status],
+        "p_value": outcome.p_value,
+        "note": outcome.note,
+        "source": source_view(evidence, outcome, page_url),
+    }
+
+
+def population_view(evidence: Evidence, population: Population | None, page_url: str) -> list[dict[str, Any]]:
+    """Rows describing a population, each with its source."""
+    if population is None:
+        return []
+    rows = []
+    if population.n is not None:
+        rows.append({"label": "Patients", "value": str(population.n.value),
+                     "source": source_view(evidence, population.n, page_url)})
+    lines = population.prior_lines
+    if lines is not None:
+        if lines.status == "not_reported":
+            value = "Not reported"
+        elif lines.median is not None:
+            spread = f" ({SPREADS[lines.spread]} {number(lines.low)}–{number(lines.high)})" if lines.low is not None else ""
+            value = f"median {number(lines.median)}{spread}"
+        else:
+            value = lines.as_stated or ""
+        rows.append({"label": "Prior lines of therapy", "value": value, "source": source_view(evidence, lines, page_url)})
+    for item in population.refractory:
+        if item.status == "not_reported":
+            value = "Not reported"
+        else:
+            bits = [f"{number(item.percent)}%" if item.percent is not None else "",
+                    counts_text(item.patients, item.n) if item.patients is not None else ""]
+            value = " ".join(bit for bit in bits if bit)
+        rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to].lower()}", "value": value,
+                     "source": source_view(evidence, item, page_url)})
+    return rows
+
+
+def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str) -> dict[str, Any]:
+    regimen = evidence.regimens.get(cohort.regimen) if cohort.regimen else None
+    parent = next((c for c in study.cohorts if c.id == cohort.parent), None)
+    return {
+        "id": cohort.id,
+        "anchor": f"cohort-{cohort.id}",
+        "label": cohort.label,
+        "role": COHORT_ROLES[cohort.role],
+        "parent": parent,
+        "regimen": regimen,
+        "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
+        "regimen_as_stated": cohort.regimen_as_stated,
+        "retreatment": cohort.anti_cd38_retreatment,
+        "description": render_markdown(cohort.description),
+        "population": population_view(evidence, cohort.population, page_url),
+        "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
+        "best_response": [
+            {"category": RESPONSE_CATEGORIES[share.category],
+             "percent": f"{number(share.percent)}%" if share.percent is not None else "",
+             "counts": counts_text(share.patients, share.n),
+             "source": source_view(evidence, share, page_url)}
+            for share in sorted(cohort.best_response, key=lambda s: RESPONSE_CATEGORIES[s.category].rank)
+        ],
+        "adverse_events": [
+            {"term": event.term, "grade": ADVERSE_EVENT_GRADES[event.grade], "patients": event.patients,
+             "percent": f"{number(event.percent)}%" if event.percent is not None else "",
+             "n": event.n, "source": source_view(evidence, event, page_url)}
+            for event in cohort.adverse_events
+        ],
+        "patients": [
+            {"id": patient.id, "label": patient.label, "attributes": patient.attributes,
+             "note": render_markdown(patient.note),
+             "source": source_view(evidence, patient, page_url),
+             "lines": [
+                 {"line": line.line, "regimen_as_stated": line.regimen_as_stated,
+                  "regimen": evidence.regimens.get(line.regimen) if line.regimen else None,
+                  "regimen_href": relative(page_url, url_of("regimen", line.regimen)) if line.regimen else None,
+                  "cycles": line.cycles, "start_month": number(line.start_month),
+                  "duration_months": number(line.duration_months),
+                  "best_response": RESPONSE_CATEGORIES[line.best_response], "anti_cd38": line.anti_cd38,
+                  "note": line.note}
+                 for line in patient.lines]}
+            for patient in cohort.patients
+        ],
+    }
+
+
+def publication_link(evidence: Evidence, publication_id: str, page_url: str) -> dict[str, Any]:
+    publication = evidence.publications[publication_id]
+    return {"record": publication, "citation": short_citation(publication),
+            "type": PUBLICATION_TYPES[publication.type],
+            "href": relative(page_url, url_of("publication", publication.id))}
+
+
+def study_link(evidence: Evidence, study_id: str, page_url: str) -> dict[str, Any]:
+    study = evidence.studies[study_id]
+    return {"record": study, "href": relative(page_url, url_of("study", study.id)),
+            "design": DESIGNS[study.design].label, "evidence_type": EVIDENCE_TYPES[evidence_type(study)]}
+
+
+def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
+    page_url = url_of("study", study.id)
+    flagged_ids = {d.id for d in study.discrepancies}
+    return {
+        "study": study,
+        "page_url": page_url,
+        "design": DESIGNS[study.design],
+        "evidence_type": EVIDENCE_TYPES[evidence_type(study)],
+        "summary": render_markdown(study.summary),
+        "prior_anti_cd38": render_markdown(study.prior_anti_cd38),
+        "population": population_view(evidence, study.population, page_url),
+        "population_description": render_markdown(study.population.description if study.population else None),
+        "cohorts": [cohort_view(evidence, study, cohort, page_url) for cohort in study.cohorts],
+        "publications": [publication_link(evidence, pid, page_url) for pid in study.publications],
+        "discrepancies": [
+            {"id": d.id, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
+             "claims": [{"says": claim.says,
+                         "source": SourceView(short_citation(evidence.publications[claim.source.publication]),
+                                              relative(page_url, url_of("publication", claim.source.publication)),
+                                              claim.source.location, None, None)}
+                        for claim in d.claims]}
+            for d in study.discrepancies
+        ],
+        "flagged": sorted(flagged_ids),
+        "related": [
+            {**study_link(evidence, other_id, page_url), "relation": relation.replace("_", " "), "note": note}
+            for other_id, relation, note in evidence.related_by_study.get(study.id, [])
+        ],
+        "reviews": [{"record": review, "href": relative(page_url, url_of("review", review.id))}
+                    for review in evidence.reviews_by_study.get(study.id, [])],
+    }
+
+
+def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
+    regimen = evidence.regimens[regimen_id]
+    page_url = url_of("regimen", regimen.id)
+    uses = evidence.cohorts_by_regimen.get(regimen.id, [])
+    measures_present = [name for name in MEASURES
+                        if any(o.measure == name for _, cohort in uses for o in cohort.outcomes)]
+    rows = []
+    for study, cohort in uses:
+        cells = {}
+        for name in measures_present:
+            cells[name] = [outcome_view(evidence, o, page_url) for o in cohort.outcomes if o.measure == name]
+        rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
+                     "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
+                     "n": cohort.population.n.value if cohort.population and cohort.population.n else None,
+                     "cells": cells})
+    return {
+        "regimen": regimen,
+        "page_url": page_url,
+        "description": render_markdown(regimen.description),
+        "agents": [{"record": evidence.agents[a], "class": AGENT_CLASSES[evidence.agents[a].agent_class],
+                    "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
+        "measures": [MEASURES[name] for name in measures_present],
+        "rows": rows,
+    }
+
+
+def agent_context(evidence: Evidence, agent_id: str) -> dict[str, Any]:
+    agent = evidence.agents[agent_id]
+    page_url = url_of("agent", agent.id)
+    regimens = evidence.regimens_by_agent.get(agent.id, [])
+    study_ids = sorted({study.id for regimen in regimens for study, _ in evidence.cohorts_by_regimen.get(regimen.id, [])})
+    return {
+        "agent": agent,
+        "page_url": page_url,
+        "class": AGENT_CLASSES[agent.agent_class],
+        "description": render_markdown(agent.description),
+        "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id))} for r in regimens],
+        "studies": [study_link(evidence, sid, page_url) for sid in study_ids],
+    }
+
+
+def publication_context(evidence: Evidence, publication_id: str) -> dict[str, Any]:
+    publication = evidence.publications[publication_id]
+    page_url = url_of("publication", publication.id)
+    return {
+        "publication": publication,
+        "page_url": page_url,
+        "citation": short_citation(publication),
+        "type": PUBLICATION_TYPES[publication.type],
+        "note": render_markdown(publication.note),
+        "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
+        "reviews": [{"record": r, "href": relative(page_url, url_of("review", r.id))}
+                    for r in evidence.reviews.values() if r.publication == publication.id],
+    }
+
+
+def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
+    review = evidence.reviews[review_id]
+    page_url = url_of("review", review.id)
+    prisma = review.prisma
+    flow_labels = {
+        "records_identified_databases": "Records identified from databases",
+        "records_identified_other": "Records identified from other sources",
+        "duplicates_removed": "Duplicates removed",
+        "excluded_title_abstract": "Excluded at title/abstract screening",
+        "excluded_full_text": "Excluded at full-text screening",
+        "publications_included": "Publications included",
+        "studies_included": "Studies included",
+    }
+    return {
+        "review": review,
+        "page_url": page_url,
+        "publication": publication_link(evidence, review.publication, page_url),
+        "question": render_markdown(review.question),
+        "summary": render_markdown(review.summary),
+        "eligibility": [render_markdown(item) for item in review.eligibility],
+        "search": review.search,
+        "search_source": source_view(evidence, review.search, page_url),
+        "flow": [(label, getattr(prisma, name)) for name, label in flow_labels.items() if getattr(prisma, name) is not None],
+        "flow_source": source_view(evidence, prisma, page_url),
+        "studies": [study_link(evidence, sid, page_url) for sid in review.included_studies],
+    }
+
+
+def index_context(evidence: Evidence) -> dict[str, Any]:
+    """Context of the index pages (studies, regimens, agents, publications, reviews)."""
+    def regimens_of(study: Study) -> list[dict[str, Any]]:
+        seen = []
+        for cohort in study.cohorts:
+            if cohort.regimen and cohort.regimen not in [r["record"].id for r in seen]:
+                seen.append({"record": evidence.regimens[cohort.regimen],
+                             "href": relative("studies/", url_of("regimen", cohort.regimen))})
+        return seen
+
+    return {
+        "studies": [
+            {**study_link(evidence, study.id, "studies/"), "regimens": regimens_of(study),
+             "n": study.population.n.value if study.population and study.population.n else None,
+             "first_year": min((evidence.publications[p].year or 0 for p in study.publications), default=None)}
+            for study in sorted(evidence.studies.values(), key=lambda s: s.id)
+        ],
+        "regimens": [
+            {"record": r, "href": relative("regimens/", url_of("regimen", r.id)),
+             "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})}
+            for r in sorted(evidence.regimens.values(), key=lambda r: r.name.lower())
+        ],
+        "agents": [
+            {"record": a, "class": AGENT_CLASSES[a.agent_class], "href": relative("agents/", url_of("agent", a.id))}
+            for a in sorted(evidence.agents.values(), key=lambda a: a.name.lower())
+        ],
+        "publications": [
+            {**publication_link(evidence, p.id, "publications/")}
+            for p in sorted(evidence.publications.values(), key=lambda p: (short_citation(p).lower(), p.id))
+        ],
+        "reviews": [
+            {"record": r, "href": relative("reviews/", url_of("review", r.id))}
+            for r in sorted(evidence.reviews.values(), key=lambda r: r.id)
+        ],
+    }
+
+
+# ---------------------------------------------------------------- rendering
+
+def template_environment(templates_dir: Path) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(enabled_extensions=("html", "md", "j2"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["md"] = markdown_escape
+    environment.filters["num"] = number
+    environment.globals.update(
+        MEASURES=MEASURES, UNITS=UNITS, RESPONSE_CATEGORIES=RESPONSE_CATEGORIES, DESIGNS=DESIGNS,
+        EVIDENCE_TYPES=EVIDENCE_TYPES, STATUSES=STATUSES, RECORD_KINDS=RECORD_KINDS,
+    )
+    return environment
+
+
+def generate_pages(evidence: Evidence, environment: Environment) -> Iterable[Page]:
+    """Every generated page of the site, in a stable order."""
+    def render(template: str, **context: Any) -> str:
+        return environment.get_template(template).render(**context)
+
+    index = index_context(evidence)
+    yield Page("definitions.md", render("definitions.md.j2"))
+    for kind, template in (("study", "studies_index.md.j2"), ("regimen", "regimens_index.md.j2"),
+                           ("agent", "agents_index.md.j2"), ("publication", "publications_index.md.j2"),
+                           ("review", "reviews_index.md.j2")):
+        yield Page(f"{RECORD_KINDS[kind].url_prefix}/index.md", render(template, **index))
+    for study_id in sorted(evidence.studies):
+        yield Page(RECORD_KINDS["study"].page_path(study_id),
+                   render("study.md.j2", **study_context(evidence, evidence.studies[study_id])))
+    for regimen_id in sorted(evidence.regimens):
+        yield Page(RECORD_KINDS["regimen"].page_path(regimen_id), render("regimen.md.j2", **regimen_context(evidence, regimen_id)))
+    for agent_id in sorted(evidence.agents):
+        yield Page(RECORD_KINDS["agent"].page_path(agent_id), render("agent.md.j2", **agent_context(evidence, agent_id)))
+    for publication_id in sorted(evidence.publications):
+        yield Page(RECORD_KINDS["publication"].page_path(publication_id),
+                   render("publication.md.j2", **publication_context(evidence, publication_id)))
+    for review_id in sorted(evidence.reviews):
+        yield Page(RECORD_KINDS["review"].page_path(review_id), render("review.md.j2", **review_context(evidence, review_id)))

@@ -1,0 +1,134 @@
+"""Shared fixtures: fixture evidence trees, built sites and a local HTTP server."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from build_scripts.build import Layout, build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VALID = FIXTURES / "valid"
+BROKEN = FIXTURES / "broken"
+
+
+def broken_cases() -> list[str]:
+    return sorted(path.name for path in BROKEN.iterdir() if path.is_dir())
+
+
+def evidence_tree(tmp_path: Path, case: str | None = None) -> Path:
+    """A copy of the valid fixture tree, with a broken case's files laid over it."""
+    target = tmp_path / "evidence"
+    shutil.copytree(VALID, target)
+    if case is not None:
+        for source in (BROKEN / case).rglob("*"):
+            if source.is_file() and source.name != "expected.txt":
+                destination = target / source.relative_to(BROKEN / case)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination)
+    return target
+
+
+def fixture_layout(base: Path, evidence: Path) -> Layout:
+    return Layout(ROOT, evidence, ROOT / "content", ROOT / "templates", base / "build", base / "site")
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Path:
+    """The site built from the valid fixture tree."""
+    base = tmp_path_factory.mktemp("fixture-site")
+    layout = fixture_layout(base, evidence_tree(base))
+    build_site(layout)
+    return layout.site
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory) -> Path:
+    """The site built from the project's real evidence."""
+    base = tmp_path_factory.mktemp("real-site")
+    layout = Layout(ROOT, ROOT / "evidence", ROOT / "content", ROOT / "templates", base / "build", base / "site")
+    build_site(layout)
+    return layout.site
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output readable
+        pass
+
+
+def serve(directory: Path):
+    """Serve a folder over HTTP on 127.0.0.1, as a static host would; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def served_real_site(real_site):
+    yield from serve(real_site)
+
+
+@pytest.fixture(scope="session")
+def served_fixture_site(fixture_site):
+    yield from serve(fixture_site)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; no browser is downloaded."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class PageWatch:
+    """A browser page that records console errors, page errors and every request it makes."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def foreign_requests(self) -> list[str]:
+        return [url for url in self.requests
+                if not (url.startswith("http://127.0.0.1:") or url.startswith("data:") or url.startswith("blob:"))]
+
+    def assert_clean(self) -> None:
+        assert self.page_errors == [], self.page_errors
+        assert self.console_errors == [], self.console_errors
+        assert self.foreign_requests() == [], self.foreign_requests()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def watched(browser):
+    watch = PageWatch(browser)
+    yield watch
+    watch.close()

@@ -1,0 +1,42 @@
+"""Pure functions from the model to page text: links, figures, intervals and safe Markdown."""
+
+from build_scripts.model import Outcome, Source
+from build_scripts.pages import figure_text, interval_text, markdown_escape, relative, render_markdown
+
+SOURCE = Source(publication="p", location="Table 1")
+
+
+def outcome(**fields) -> Outcome:
+    return Outcome.model_validate({"source": {"publication": "p", "location": "Table 1"}, **fields})
+
+
+def test_relative_links_work_under_any_site_prefix():
+    assert relative("studies/a/", "regimens/b/") == "../../regimens/b/"
+    assert relative("studies/", "studies/a/") == "a/"
+    assert relative("studies/a/", "studies/a/") == "./"
+
+
+def test_figures_show_unit_or_status_never_a_made_up_number():
+    assert figure_text(outcome(measure="orr", value=4.5, unit="percent")) == "4.5%"
+    assert figure_text(outcome(measure="pfs", value=2.8, unit="months")) == "2.8 months"
+    assert figure_text(outcome(measure="os", status="not_reached")) == "Not reached"
+    assert figure_text(outcome(measure="os", status="not_reported")) == "Not reported"
+
+
+def test_intervals_name_their_level_and_open_upper_bounds():
+    closed = outcome(measure="pfs", value=2.8, unit="months", ci_low=1.6, ci_high=4.0, ci_level=95)
+    assert interval_text(closed) == "95% CI 1.6–4"
+    open_ended = outcome(measure="pfs", value=8.4, unit="months", ci_low=2.8, ci_high_status="not_estimable", ci_level=95)
+    assert interval_text(open_ended) == "95% CI 2.8–not estimable"
+    iqr = outcome(measure="follow_up", value=10, unit="months", range_low=8.5, range_high=10.9, range_kind="iqr")
+    assert interval_text(iqr) == "interquartile range 8.5–10.9"
+
+
+def test_markdown_in_records_cannot_carry_script_or_javascript_links():
+    html = str(render_markdown("Hello <script>alert(1)</script> [x](javascript:alert(1)) <b onclick='x()'>b</b>"))
+    assert "<script" not in html and "javascript:" not in html and "onclick" not in html
+    assert str(render_markdown("*ok* [doi](https://doi.org/10.1/x)")).count("<em>ok</em>") == 1
+
+
+def test_markdown_escape_keeps_headings_literal():
+    assert markdown_escape("[a] *b* #1") == r"\[a\] \*b\* \#1"
