@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .checks import validate_tree
 from .evidence import Evidence
 from .pages import Page, generate_pages, template_environment
@@ -117,10 +119,16 @@ def publish(layout: Layout) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def site_url(mkdocs_yml: Path) -> str:
+    """The published base URL from mkdocs.yml, used for the stable URLs shown on record pages."""
+    config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")) or {}
+    return str(config.get("site_url") or "")
+
+
 def build_site(layout: Layout) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
     evidence = validate_tree(layout.evidence)
-    environment = template_environment(layout.templates)
+    environment = template_environment(layout.templates, site_url(layout.root / "mkdocs.yml"))
     pages = list(generate_pages(evidence, environment))
     layout.work.mkdir(parents=True, exist_ok=True)
     sync_docs(layout, pages)

@@ -404,7 +404,7 @@ def index_context(evidence: Evidence) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- rendering
 
-def template_environment(templates_dir: Path) -> Environment:
+def template_environment(templates_dir: Path, site_url: str = "") -> Environment:
     environment = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(enabled_extensions=("html", "md", "j2"), default=True),
@@ -418,6 +418,7 @@ def template_environment(templates_dir: Path) -> Environment:
     environment.globals.update(
         MEASURES=MEASURES, UNITS=UNITS, RESPONSE_CATEGORIES=RESPONSE_CATEGORIES, DESIGNS=DESIGNS,
         EVIDENCE_TYPES=EVIDENCE_TYPES, STATUSES=STATUSES, RECORD_KINDS=RECORD_KINDS,
+        site_url=site_url.rstrip("/") + "/" if site_url else "/",
     )
     return environment
 
