@@ -12,6 +12,7 @@ import yaml
 
 from .checks import validate_tree
 from .evidence import Evidence
+from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
 
 
@@ -119,19 +120,29 @@ def publish(layout: Layout) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def site_url(mkdocs_yml: Path) -> str:
-    """The published base URL from mkdocs.yml, used for the stable URLs shown on record pages."""
-    config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")) or {}
-    return str(config.get("site_url") or "")
+@dataclass(frozen=True)
+class SiteSettings:
+    """The settings of mkdocs.yml that generated pages and downloads need."""
+
+    name: str
+    url: str
+
+    @classmethod
+    def read(cls, mkdocs_yml: Path) -> "SiteSettings":
+        config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")) or {}
+        return cls(str(config.get("site_name") or ""), str(config.get("site_url") or ""))
 
 
 def build_site(layout: Layout) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
     evidence = validate_tree(layout.evidence)
-    environment = template_environment(layout.templates, site_url(layout.root / "mkdocs.yml"))
+    settings = SiteSettings.read(layout.root / "mkdocs.yml")
+    environment = template_environment(layout.templates, settings.url)
     pages = list(generate_pages(evidence, environment))
+    downloads = [Page(f"{DATA_FOLDER}/{name}", text)
+                 for name, text in data_files(evidence, settings.name, settings.url).items()]
     layout.work.mkdir(parents=True, exist_ok=True)
-    sync_docs(layout, pages)
+    sync_docs(layout, pages + downloads)
     write_mkdocs_config(layout)
     run_mkdocs(layout)
     publish(layout)

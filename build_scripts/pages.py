@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type
+from .export import dictionary_context
 from .model import Cohort, Outcome, Population, Publication, Sourced, Study
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -430,6 +431,10 @@ def generate_pages(evidence: Evidence, environment: Environment) -> Iterable[Pag
 
     index = index_context(evidence)
     yield Page("definitions.md", render("definitions.md.j2"))
+    yield Page("downloads.md", render("downloads.md.j2", **dictionary_context(), counts={
+        "studies": len(evidence.studies),
+        "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
+        "records": evidence.record_count()}))
     for kind, template in (("study", "studies_index.md.j2"), ("regimen", "regimens_index.md.j2"),
                            ("agent", "agents_index.md.j2"), ("publication", "publications_index.md.j2"),
                            ("review", "reviews_index.md.j2")):

@@ -1,0 +1,248 @@
+"""The dataset as downloads: studies.csv, outcomes.csv, evidence.json and a Frictionless datapackage.json.
+
+The column lists below are the public contract of the downloads; the CSV writer, the data package
+and the downloads page's data dictionary are all generated from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .evidence import Evidence, evidence_type
+from .model import Outcome, Study
+from .vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, RECORD_KINDS, STATUSES, UNITS
+
+DATA_FOLDER = "data"
+LIST_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a CSV download."""
+
+    name: str
+    type: str  # Frictionless field type: string, number, integer, boolean
+    description: str
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+
+
+STUDY_COLUMNS: tuple[Column, ...] = (
+    Column("study_id", "string", "Stable id of the study; its page is /studies/<study_id>/.", required=True),
+    Column("title", "string", "Title of the study record, written by the curators.", required=True),
+    Column("design", "string", "Study design.", required=True, enum=tuple(DESIGNS)),
+    Column("evidence_type", "string", "Evidence type the design belongs to.", required=True, enum=tuple(EVIDENCE_TYPES)),
+    Column("registry_ids", "string", f"Trial registry ids, separated by '{LIST_SEPARATOR}'."),
+    Column("dois", "string", f"DOIs of every publication of the study, separated by '{LIST_SEPARATOR}'."),
+    Column("n_patients", "integer", "Number of patients in the study as its source states it; empty when not recorded."),
+    Column("url", "string", "Stable URL of the study page.", required=True),
+    Column("short_name", "string", "Trial name or acronym, if any."),
+    Column("publication_ids", "string", f"Ids of the study's publication records, separated by '{LIST_SEPARATOR}'."),
+    Column("regimen_ids", "string", f"Ids of the regimens of the study's cohorts, separated by '{LIST_SEPARATOR}'."),
+    Column("related_study_ids", "string", f"Studies that report some of the same patients, separated by '{LIST_SEPARATOR}'."),
+    Column("review_ids", "string", f"Systematic reviews that include the study, separated by '{LIST_SEPARATOR}'."),
+    Column("discrepancies", "integer", "Number of discrepancies between sources recorded for the study.", required=True),
+)
+
+OUTCOME_COLUMNS: tuple[Column, ...] = (
+    Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
+    Column("cohort_id", "string", "Cohort within the study (arm, part, dose level or subgroup).", required=True),
+    Column("regimen_id", "string", "Controlled regimen of the cohort; empty when the source names no specific regimen."),
+    Column("measure", "string", "Outcome measure; see the measures table.", required=True, enum=tuple(MEASURES)),
+    Column("value", "number", "Point estimate; empty unless status is 'reported'."),
+    Column("unit", "string", "Unit of value and of the interval.", enum=tuple(UNITS)),
+    Column("ci_low", "number", "Lower bound of the confidence interval."),
+    Column("ci_high", "number", "Upper bound of the confidence interval; empty when not reached or not estimable (see ci_high_status)."),
+    Column("ci_level", "number", "Confidence level of the interval, in per cent."),
+    Column("n", "integer", "Patients the figure is based on."),
+    Column("responders", "integer", "Patients with the response, for response rates, where stated."),
+    Column("status", "string", "Whether the figure was reported, not reached, not estimable or not reported.",
+           required=True, enum=tuple(STATUSES)),
+    Column("derived", "boolean", "True when the atlas curators computed the figure from what the source states.", required=True),
+    Column("source_id", "string", "Publication record the figure comes from.", required=True),
+    Column("source_doi", "string", "DOI of that publication, if it has one."),
+    Column("source_location", "string", "Where in the publication: table, figure legend or section.", required=True),
+    Column("discrepancy", "string", "Id of the discrepancy this figure is part of, on the study page; empty if none."),
+    Column("cohort_label", "string", "Label of the cohort.", required=True),
+    Column("anti_cd38_retreatment", "boolean", "False for cohorts shown for context that are not anti-CD38 retreatment.", required=True),
+    Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
+    Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
+    Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
+           enum=("not_reached", "not_estimable")),
+    Column("range_low", "number", "Lower end of the range or interquartile range."),
+    Column("range_high", "number", "Upper end of the range or interquartile range."),
+    Column("range_kind", "string", "What range_low and range_high are.", enum=("range", "iqr", "ci95")),
+    Column("derivation", "string", "How a derived figure was computed."),
+    Column("p_value", "string", "P value as printed, with its comparison."),
+)
+
+
+def csv_number(value: float | int | None) -> str:
+    """Shortest text that reads back as the same number; whole numbers without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, int, float)):
+        return csv_number(value)
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.join(str(item) for item in value)
+    return str(value)
+
+
+def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
+    base = site_url.rstrip("/")
+    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
+        regimens = []
+        for cohort in study.cohorts:
+            if cohort.regimen and cohort.regimen not in regimens:
+                regimens.append(cohort.regimen)
+        yield {
+            "study_id": study.id,
+            "title": study.title,
+            "design": study.design,
+            "evidence_type": evidence_type(study),
+            "registry_ids": study.registry_ids,
+            "dois": [evidence.publications[p].doi for p in study.publications if evidence.publications[p].doi],
+            "n_patients": study.population.n.value if study.population and study.population.n else None,
+            "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
+            "short_name": study.short_name,
+            "publication_ids": study.publications,
+            "regimen_ids": regimens,
+            "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
+            "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
+            "discrepancies": len(study.discrepancies),
+        }
+
+
+def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
+    publication = evidence.publications[outcome.source.publication]
+    return {
+        "study_id": study.id,
+        "cohort_id": cohort.id,
+        "regimen_id": cohort.regimen,
+        "measure": outcome.measure,
+        "value": outcome.value,
+        "unit": outcome.unit,
+        "ci_low": outcome.ci_low,
+        "ci_high": outcome.ci_high,
+        "ci_level": outcome.ci_level,
+        "n": outcome.n,
+        "responders": outcome.responders,
+        "status": outcome.status,
+        "derived": outcome.derived,
+        "source_id": publication.id,
+        "source_doi": publication.doi,
+        "source_location": outcome.source.location,
+        "discrepancy": outcome.discrepancy,
+        "cohort_label": cohort.label,
+        "anti_cd38_retreatment": cohort.anti_cd38_retreatment,
+        "evidence_type": evidence_type(study),
+        "variant": outcome.variant,
+        "ci_high_status": outcome.ci_high_status,
+        "range_low": outcome.range_low,
+        "range_high": outcome.range_high,
+        "range_kind": outcome.range_kind if outcome.range_low is not None else None,
+        "derivation": outcome.derivation,
+        "p_value": outcome.p_value,
+    }
+
+
+def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
+    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
+        for cohort in study.cohorts:
+            for outcome in cohort.outcomes:
+                yield outcome_row(evidence, study, cohort, outcome)
+
+
+def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column.name for column in columns])
+    for row in rows:
+        writer.writerow([_cell(row.get(column.name)) for column in columns])
+    return buffer.getvalue()
+
+
+def evidence_json(evidence: Evidence) -> str:
+    """Every record as validated, grouped by kind, in id order."""
+    payload = {
+        RECORD_KINDS[kind].folder: [
+            record.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for _, record in sorted(evidence.by_kind(kind).items())
+        ]
+        for kind in RECORD_KINDS
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+
+
+def _schema(columns: tuple[Column, ...]) -> dict[str, Any]:
+    fields = []
+    for column in columns:
+        field: dict[str, Any] = {"name": column.name, "type": column.type, "description": column.description}
+        constraints: dict[str, Any] = {}
+        if column.required:
+            constraints["required"] = True
+        if column.enum:
+            constraints["enum"] = list(column.enum)
+        if constraints:
+            field["constraints"] = constraints
+        if column.type == "boolean":
+            field["trueValues"] = ["true"]
+            field["falseValues"] = ["false"]
+        fields.append(field)
+    return {"fields": fields, "missingValues": [""]}
+
+
+def datapackage_json(title: str, site_url: str) -> str:
+    studies_schema = _schema(STUDY_COLUMNS)
+    studies_schema["primaryKey"] = ["study_id"]
+    outcomes_schema = _schema(OUTCOME_COLUMNS)
+    outcomes_schema["foreignKeys"] = [
+        {"fields": ["study_id"], "reference": {"resource": "studies", "fields": ["study_id"]}}]
+    package = {
+        "name": _slug(title),
+        "title": title,
+        "homepage": site_url,
+        "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
+                      "title": "Creative Commons Attribution 4.0"}],
+        "resources": [
+            {"name": "studies", "path": "studies.csv", "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8", "schema": studies_schema},
+            {"name": "outcomes", "path": "outcomes.csv", "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8", "schema": outcomes_schema},
+        ],
+    }
+    return json.dumps(package, ensure_ascii=False, indent=1) + "\n"
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
+
+
+def data_files(evidence: Evidence, title: str, site_url: str) -> dict[str, str]:
+    """Every download, by file name inside the data folder."""
+    return {
+        "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
+        "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
+        "evidence.json": evidence_json(evidence),
+        "datapackage.json": datapackage_json(title, site_url),
+    }
+
+
+def dictionary_context() -> dict[str, Any]:
+    """What the downloads page needs to describe the files: the same columns and measures as above."""
+    return {"study_columns": STUDY_COLUMNS, "outcome_columns": OUTCOME_COLUMNS, "data_folder": DATA_FOLDER}
+

@@ -1,0 +1,81 @@
+"""The downloads: stable columns, one row per figure, every row sourced, and a valid data package."""
+
+import csv
+import json
+
+import pytest
+from frictionless import Package, validate
+
+from build_scripts.checks import validate_tree
+from build_scripts.export import OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number
+
+from conftest import VALID
+
+CONTRACT_STUDY_COLUMNS = ["study_id", "title", "design", "evidence_type", "registry_ids", "dois", "n_patients", "url"]
+CONTRACT_OUTCOME_COLUMNS = ["study_id", "cohort_id", "regimen_id", "measure", "value", "unit", "ci_low", "ci_high",
+                            "ci_level", "n", "responders", "status", "derived", "source_id", "source_doi",
+                            "source_location", "discrepancy"]
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_columns_keep_the_published_contract_first_and_in_order():
+    assert [c.name for c in STUDY_COLUMNS][: len(CONTRACT_STUDY_COLUMNS)] == CONTRACT_STUDY_COLUMNS
+    assert [c.name for c in OUTCOME_COLUMNS][: len(CONTRACT_OUTCOME_COLUMNS)] == CONTRACT_OUTCOME_COLUMNS
+
+
+def test_outcomes_csv_has_one_row_per_figure_each_with_a_source(fixture_site):
+    rows = read_csv(fixture_site / "data" / "outcomes.csv")
+    evidence = validate_tree(VALID)
+    expected = sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts)
+    assert len(rows) == expected == 7
+    assert all(row["source_id"] and row["source_location"] for row in rows)
+    pfs = next(r for r in rows if r["measure"] == "pfs" and r["cohort_id"] == "refractory")
+    assert (pfs["value"], pfs["ci_low"], pfs["ci_high"], pfs["ci_level"], pfs["unit"]) == ("3.1", "2", "4.5", "95", "months")
+    assert pfs["source_doi"] == "10.9999/fixture.2020.1"
+    not_reached = next(r for r in rows if r["measure"] == "os")
+    assert not_reached["status"] == "not_reached" and not_reached["value"] == ""
+    derived = next(r for r in rows if r["measure"] == "cr_or_better")
+    assert derived["derived"] == "true" and derived["derivation"] == "2/30"
+    flagged = [r for r in rows if r["discrepancy"]]
+    assert {r["discrepancy"] for r in flagged} == {"orr-counts"} and len(flagged) == 2
+
+
+def test_studies_csv_lists_every_study_with_dois_and_url(fixture_site):
+    rows = read_csv(fixture_site / "data" / "studies.csv")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["dois"] == "10.9999/fixture.2020.1;10.9999/fixture.2021.2"
+    assert row["url"].endswith("/studies/fixture-dpd-retreatment/")
+    assert row["n_patients"] == "40" and row["evidence_type"] == "real_world"
+
+
+def test_evidence_json_holds_every_record(fixture_site):
+    payload = json.loads((fixture_site / "data" / "evidence.json").read_text())
+    assert {kind: len(records) for kind, records in payload.items()} == {
+        "publications": 3, "studies": 1, "regimens": 1, "agents": 3, "reviews": 1}
+    assert payload["agents"][0]["class"] in {"anti_cd38_antibody", "corticosteroid", "imid"}
+
+
+def test_data_package_validates(fixture_site):
+    report = validate(str(fixture_site / "data" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    package = Package(str(fixture_site / "data" / "datapackage.json"))
+    assert [r.name for r in package.resources] == ["studies", "outcomes"]
+
+
+def test_data_package_catches_a_bad_row(fixture_site, tmp_path):
+    for name in ("datapackage.json", "studies.csv", "outcomes.csv"):
+        (tmp_path / name).write_bytes((fixture_site / "data" / name).read_bytes())
+    outcomes = (tmp_path / "outcomes.csv").read_text().splitlines()
+    outcomes[1] = outcomes[1].replace(",reported,", ",guessed,", 1)
+    (tmp_path / "outcomes.csv").write_text("\n".join(outcomes) + "\n")
+    assert not validate(str(tmp_path / "datapackage.json")).valid
+
+
+@pytest.mark.parametrize("value, text", [(None, ""), (3, "3"), (3.0, "3"), (4.5, "4.5"), (0.1, "0.1"), (True, "true")])
+def test_numbers_are_written_as_the_shortest_exact_text(value, text):
+    assert csv_number(value) == text
