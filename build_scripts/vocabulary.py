@@ -142,6 +142,8 @@ RESPONSE_CATEGORIES: dict[str, ResponseCategory] = {
         ResponseCategory("pr", "Partial response", "PR", 4),
         ResponseCategory("mr", "Minimal response", "MR", 5),
         ResponseCategory("sd", "Stable disease", "SD", 6),
+        # Some sources report minimal response and stable disease together; the atlas keeps them together.
+        ResponseCategory("mr_or_sd", "Minimal response or stable disease (not separated by the source)", "MR/SD", 6),
         ResponseCategory("pd", "Progressive disease", "PD", 7),
         ResponseCategory("ne", "Not evaluable", "NE", 8),
         ResponseCategory("unknown", "Not reported", "NR", 9),
@@ -221,6 +223,7 @@ REFRACTORY_CLASSES: dict[str, str] = {
     "imid": "IMiD",
     "lenalidomide": "Lenalidomide",
     "pomalidomide": "Pomalidomide",
+    "daratumumab_and_pomalidomide": "Both daratumumab and pomalidomide",
     "proteasome_inhibitor": "Proteasome inhibitor",
     "double_class": "Double-class (IMiD and PI)",
     "triple_class": "Triple-class (IMiD, PI and anti-CD38)",
