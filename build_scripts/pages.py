@@ -219,21 +219,48 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
             for event in cohort.adverse_events
         ],
         "patients": [
-            {"id": patient.id, "label": patient.label, "attributes": patient.attributes,
-             "note": render_markdown(patient.note),
-             "source": source_view(evidence, patient, page_url),
-             "lines": [
-                 {"line": line.line, "regimen_as_stated": line.regimen_as_stated,
-                  "regimen": evidence.regimens.get(line.regimen) if line.regimen else None,
-                  "regimen_href": relative(page_url, url_of("regimen", line.regimen)) if line.regimen else None,
-                  "cycles": line.cycles, "start_month": number(line.start_month),
-                  "duration_months": number(line.duration_months),
-                  "best_response": RESPONSE_CATEGORIES[line.best_response], "anti_cd38": line.anti_cd38,
-                  "note": line.note}
-                 for line in patient.lines]}
+            {"id": patient.id, "label": patient.label, "note": render_markdown(patient.note),
+             "source": source_view(evidence, patient, page_url)}
             for patient in cohort.patients
         ],
+        "patient_attributes": patient_attribute_rows(cohort),
+        "patient_lines": [
+            {"patient": patient.label, "patient_id": patient.id, "line": line.line,
+             "regimen_as_stated": line.regimen_as_stated,
+             "regimen_href": relative(page_url, url_of("regimen", line.regimen)) if line.regimen else None,
+             "cycles": line.cycles, "duration_months": number(line.duration_months),
+             "best_response": RESPONSE_CATEGORIES[line.best_response], "anti_cd38": line.anti_cd38,
+             "note": line.note}
+            for patient in cohort.patients for line in patient.lines
+        ],
     }
+
+
+def attribute_text(value: str | int | float | bool | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float):
+        return number(value)
+    return str(value)
+
+
+def patient_attribute_rows(cohort: Cohort) -> list[dict[str, Any]]:
+    """Per-patient characteristics as the source tables show them: one row per characteristic, one column per patient."""
+    names: list[str] = []
+    for patient in cohort.patients:
+        for attribute in patient.attributes:
+            if attribute.name not in names:
+                names.append(attribute.name)
+    rows = []
+    for name in names:
+        values = []
+        for patient in cohort.patients:
+            found = [a.value for a in patient.attributes if a.name == name]
+            values.append(attribute_text(found[0]) if found else "")
+        rows.append({"name": name, "values": values})
+    return rows
 
 
 def publication_link(evidence: Evidence, publication_id: str, page_url: str) -> dict[str, Any]:

@@ -80,3 +80,40 @@ def test_frerichs_trial_page_shows_outcomes_with_ci_n_and_location(real_site):
     assert "2.8 months" in text and "95% CI 1.6–4" in text
     assert "2/44" in text
     assert "Results, Efficacy of daratumumab combined with ATRA at the RP2D" in text
+
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+SEED_OF_PUBLICATION = {
+    "pom-pad-dara-after-mor202-case-report": "000_670e965c3f2dafd1.txt",
+    "athens-dara-imid-letter": "001_2be15b03738635b5.txt",
+    "frerichs-2021-blood-adv": "002_beb4431eb04a7b58.txt",
+    "uk-isapomdex-case-series-article": "003_e06e30f41ba83325.txt",
+    "gay-2025-front-oncol": "004_7272eeb604d5c4fc.txt",
+}
+
+
+def _printed_forms(value: float) -> list[str]:
+    text = f"{value:g}"
+    return [text, f"{value:.1f}"] if "." not in text else [text, text + "0"]
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the source documents (../shared/seeds) are not beside the checkout")
+def test_every_figure_taken_from_a_source_document_is_printed_in_it(evidence):
+    """A figure not marked derived must appear, as a number, in the text of the document it cites."""
+    texts = {pid: (SEEDS / name).read_text(encoding="utf-8") for pid, name in SEED_OF_PUBLICATION.items()}
+    missing, checked = [], 0
+    for study in evidence.studies.values():
+        for cohort in study.cohorts:
+            for outcome in cohort.outcomes:
+                text = texts.get(outcome.source.publication)
+                if text is None or outcome.derived:
+                    continue
+                for name in ("value", "ci_low", "ci_high", "range_low", "range_high", "n", "responders"):
+                    value = getattr(outcome, name)
+                    if value is None:
+                        continue
+                    checked += 1
+                    if not any(re.search(rf"(?<![\d.]){re.escape(form)}(?!\d)", text) for form in _printed_forms(value)):
+                        missing.append(f"{study.id}/{cohort.id} {outcome.measure}.{name}={value} ({outcome.source.location})")
+    assert checked > 100
+    assert missing == []
