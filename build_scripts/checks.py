@@ -20,10 +20,13 @@ RATE_ROUNDING_TOLERANCE = 0.5 + 1e-9
 
 def validate_tree(evidence_dir: Path) -> Evidence:
     """Load, model and cross-check every record; raise EvidenceError listing every problem."""
-    raw_records, problems = load_tree(evidence_dir)
+    tree = load_tree(evidence_dir)
+    problems = tree.problems
     modelled: list[tuple[RawRecord, Record]] = []
-    invalid: set[tuple[str, str]] = set()
-    for raw in raw_records:
+    # Records that cannot be read or modelled are still known by id, so references to them are not
+    # reported a second time as missing.
+    invalid: set[tuple[str, str]] = set(tree.unreadable)
+    for raw in tree.records:
         record, record_problems = model_record(raw)
         problems.extend(record_problems)
         if record is not None:

@@ -157,12 +157,22 @@ def load_file(path: Path, kind: RecordKind) -> tuple[RawRecord | None, list[Prob
     return RawRecord(kind, path, shown, data, locations), problems
 
 
-def load_tree(evidence_dir: Path) -> tuple[list[RawRecord], list[Problem]]:
+@dataclass
+class LoadedTree:
+    """Every record that could be read, the problems found, and the (kind, id) of files that could not be read."""
+
+    records: list[RawRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unreadable: set[tuple[str, str]] = field(default_factory=set)
+
+
+def load_tree(evidence_dir: Path) -> LoadedTree:
     """Read every record under evidence_dir/<kind folder>/; report stray files as problems."""
-    records: list[RawRecord] = []
-    problems: list[Problem] = []
+    tree = LoadedTree()
+    records, problems = tree.records, tree.problems
     if not evidence_dir.is_dir():
-        return [], [Problem(display_path(evidence_dir), 1, 1, "(folder)", "the evidence folder does not exist")]
+        problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)", "the evidence folder does not exist"))
+        return tree
     for entry in sorted(evidence_dir.iterdir()):
         if entry.name.startswith(".") or entry.is_file():
             continue  # ledgers and notes may sit beside the record folders
@@ -183,4 +193,6 @@ def load_tree(evidence_dir: Path) -> tuple[list[RawRecord], list[Problem]]:
             problems.extend(file_problems)
             if record is not None:
                 records.append(record)
-    return records, problems
+            else:
+                tree.unreadable.add((kind.name, path.stem))
+    return tree

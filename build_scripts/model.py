@@ -126,6 +126,8 @@ class Outcome(Sourced):
     n: Annotated[int, Field(ge=1)] | None = None
     responders: Count | None = None
     variant: ShortText | None = Field(None, description="A qualifier such as a different time origin (e.g. 'PFS-AB').")
+    cross_study: bool = Field(True, description="False when the figure is not comparable with other studies' figures"
+                                                " of the measure (e.g. another time origin); cross-study charts leave it out.")
     p_value: ShortText | None = None
     note: LongText | None = None
 
