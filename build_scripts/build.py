@@ -10,10 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from .charts import Chart, site_charts
 from .checks import validate_tree
 from .evidence import Evidence
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
+from .svg import render_svgs, spec_json, vega_bundle
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Layout:
     @property
     def docs(self) -> Path:
         return self.work / "docs"
+
+    @property
+    def cache(self) -> Path:
+        return self.work / "cache"
 
     @property
     def staging_site(self) -> Path:
@@ -133,16 +139,28 @@ class SiteSettings:
         return cls(str(config.get("site_name") or ""), str(config.get("site_url") or ""))
 
 
+def chart_files(charts: dict[str, list[Chart]], cache: Path) -> list[Page]:
+    """Each chart's spec and static SVG beside its page, and the Vega bundle the live charts need."""
+    ordered = [(url, chart) for url, page_charts in sorted(charts.items()) for chart in page_charts]
+    svgs, _ = render_svgs([chart.spec for _, chart in ordered], cache / "svg")
+    files = [Page("assets/vega-bundle.js", vega_bundle(cache))] if ordered else []
+    for (url, chart), svg in zip(ordered, svgs):
+        files.append(Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)))
+        files.append(Page(f"{url}{chart.name}.svg", svg))
+    return files
+
+
 def build_site(layout: Layout) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
     evidence = validate_tree(layout.evidence)
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
     environment = template_environment(layout.templates, settings.url)
-    pages = list(generate_pages(evidence, environment))
+    charts = site_charts(evidence)
+    pages = list(generate_pages(evidence, environment, charts))
     downloads = [Page(f"{DATA_FOLDER}/{name}", text)
                  for name, text in data_files(evidence, settings.name, settings.url).items()]
     layout.work.mkdir(parents=True, exist_ok=True)
-    sync_docs(layout, pages + downloads)
+    sync_docs(layout, pages + downloads + chart_files(charts, layout.cache))
     write_mkdocs_config(layout)
     run_mkdocs(layout)
     publish(layout)

@@ -14,7 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type
+from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from .export import dictionary_context
+from .links import author_surname, number, relative, short_citation, url_of
 from .model import Cohort, Outcome, Population, Publication, Sourced, Study
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -46,34 +48,6 @@ class Page:
 
 
 # ---------------------------------------------------------------- formatting helpers (pure)
-
-def url_of(kind: str, record_id: str) -> str:
-    return RECORD_KINDS[kind].url(record_id)
-
-
-def relative(from_url: str, to_url: str) -> str:
-    """A link from one directory-style page URL to another, relative so the site works under any prefix."""
-    target = posixpath.relpath(to_url or ".", from_url or ".")
-    return target if target.endswith("/") or "#" in target else target + "/"
-
-
-def number(value: float | None) -> str:
-    """A number as the source printed it: no trailing '.0' on whole numbers."""
-    if value is None:
-        return ""
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
-
-
-def author_surname(author: str) -> str:
-    parts = author.split()
-    return " ".join(parts[:-1]) if len(parts) > 1 else author
-
-
-def short_citation(publication: Publication) -> str:
-    """'Frerichs 2021' style label of a publication."""
-    who = author_surname(publication.authors[0]) if publication.authors else publication.title[:40]
-    return f"{who} {publication.year}" if publication.year else who
-
 
 def render_markdown(text: str | None) -> Markup:
     """A curator's Markdown as sanitised HTML: no raw HTML, no scripts, only http(s) links."""
@@ -451,12 +425,51 @@ def template_environment(templates_dir: Path, site_url: str = "") -> Environment
     return environment
 
 
-def generate_pages(evidence: Evidence, environment: Environment) -> Iterable[Page]:
+@dataclass(frozen=True)
+class ChartView:
+    """What a page needs to show a chart: files beside the page, caption, description and data table."""
+
+    name: str
+    title: str
+    caption: str
+    description: str
+    spec_file: str
+    svg_file: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def chart_views(charts: list[Chart]) -> list[ChartView]:
+    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows)
+            for c in charts]
+
+
+def chart_pages_context(charts: dict[str, list[Chart]]) -> list[dict[str, Any]]:
+    items = []
+    for measure_name in CROSS_STUDY_MEASURES:
+        url = chart_page_url(measure_name)
+        chart = charts[url][0]
+        items.append({"measure": MEASURES[measure_name], "href": relative(f"{CHARTS_URL_PREFIX}/", url),
+                      "cohorts": chart.marks, "studies": chart.studies})
+    return items
+
+
+def generate_pages(evidence: Evidence, environment: Environment,
+                   charts: dict[str, list[Chart]] | None = None) -> Iterable[Page]:
     """Every generated page of the site, in a stable order."""
+    charts = charts or {}
+
     def render(template: str, **context: Any) -> str:
-        return environment.get_template(template).render(**context)
+        page_url = context.get("page_url", "")
+        return environment.get_template(template).render(
+            charts=chart_views(charts.get(page_url, [])), assets=relative(page_url or ".", "assets/"), **context)
 
     index = index_context(evidence)
+    if charts:
+        yield Page(f"{CHARTS_URL_PREFIX}/index.md", render("charts_index.md.j2", chart_pages=chart_pages_context(charts)))
+        for measure_name in CROSS_STUDY_MEASURES:
+            url = chart_page_url(measure_name)
+            yield Page(f"{url}index.md", render("chart_page.md.j2", page_url=url, measure=MEASURES[measure_name]))
     yield Page("definitions.md", render("definitions.md.j2"))
     yield Page("downloads.md", render("downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),

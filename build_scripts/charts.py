@@ -1,0 +1,470 @@
+"""Vega-Lite charts (built with Altair) from the validated evidence, with the table each chart stands for."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import altair as alt
+
+from .evidence import Evidence, evidence_type
+from .model import Cohort, Outcome, Study
+from .links import number, relative, short_citation
+from .vocabulary import EVIDENCE_TYPES, MEASURES, RECORD_KINDS, REFRACTORY_CLASSES, RESPONSE_CATEGORIES, UNITS
+
+# Measures with a cross-study chart, in the order the charts page shows them.
+CROSS_STUDY_MEASURES = ("pfs", "os", "orr", "cr_or_better", "follow_up")
+CHARTS_URL_PREFIX = "charts"
+ANTI_CD38_CLASSES = ("anti_cd38", "daratumumab", "isatuximab")
+
+# Bands of the share of patients refractory to anti-CD38 therapy, and colours a colour-blind reader can
+# tell apart (Okabe-Ito), grey for not reported.
+REFRACTORY_BANDS = ("100%", "75–99%", "50–74%", "Under 50%", "Not reported")
+REFRACTORY_COLOURS = ("#D55E00", "#E69F00", "#56B4E9", "#0072B2", "#999999")
+# Deepest to shallowest best response: a sequential scheme keeps the order visible without colour names.
+RESPONSE_COLOURS = {
+    "scr": "#08306b", "cr": "#08519c", "vgpr": "#2171b5", "pr": "#4292c6", "mr": "#6baed6", "mr_or_sd": "#9ecae1",
+    "sd": "#c6dbef", "pd": "#D55E00", "ne": "#bdbdbd", "unknown": "#e0e0e0",
+}
+CHART_WIDTH = 300
+LABEL_LIMIT = 250
+ROW_STEP = 22
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: its Vega-Lite spec, its text description and caption, and the table it stands for."""
+
+    name: str
+    title: str
+    description: str
+    caption: str
+    spec: dict[str, Any]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: int
+    studies: int = 1
+
+
+@dataclass
+class ForestRow:
+    """One cohort's figure in a forest-style chart."""
+
+    label: str
+    panel: str
+    study_id: str
+    cohort_id: str
+    href: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    open_ended: bool
+    ci_computed: bool
+    ci_text: str
+    n_text: str
+    regimen: str
+    refractory: str
+    source: str
+    status: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- statistics
+
+def _log_binomial_pmf(k: int, n: int, p: float) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 0.0 if k < n else 1.0
+    return min(1.0, sum(math.exp(_log_binomial_pmf(i, n, p)) for i in range(0, k + 1)))
+
+
+def clopper_pearson(successes: int, n: int, level: float = 95.0) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval of a proportion, in per cent."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
+    alpha = 1 - level / 100
+
+    def solve(target, lower_tail: bool) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(80):
+            middle = (low + high) / 2
+            if lower_tail:
+                # upper bound: P(X <= k | p) = alpha/2, decreasing in p
+                if _binomial_cdf(successes, n, middle) > target:
+                    low = middle
+                else:
+                    high = middle
+            else:
+                # lower bound: P(X >= k | p) = alpha/2, increasing in p
+                if 1 - _binomial_cdf(successes - 1, n, middle) < target:
+                    low = middle
+                else:
+                    high = middle
+        return (low + high) / 2
+
+    lower = 0.0 if successes == 0 else solve(alpha / 2, lower_tail=False)
+    upper = 1.0 if successes == n else solve(alpha / 2, lower_tail=True)
+    return 100 * lower, 100 * upper
+
+
+# ---------------------------------------------------------------- data from the evidence
+
+def _population_share(population) -> float | None:
+    if population is None:
+        return None
+    for item in population.refractory:
+        if item.to in ANTI_CD38_CLASSES and item.status == "reported":
+            if item.percent is not None:
+                return item.percent
+            if item.patients is not None and item.n:
+                return 100 * item.patients / item.n
+    return None
+
+
+def refractory_share(study: Study, cohort: Cohort) -> float | None:
+    """Share of a cohort refractory to anti-CD38 therapy, as recorded for it or implied by an enclosing group.
+
+    A subgroup takes its parent's or the study's share only when that share is 0% or 100%, the only
+    cases in which every subset shares it; an arm, part or dose level takes the study's share.
+    """
+    own = _population_share(cohort.population)
+    if own is not None:
+        return own
+    parent = next((c for c in study.cohorts if c.id == cohort.parent), None)
+    for enclosing in ((parent.population if parent else None), study.population):
+        share = _population_share(enclosing)
+        if share is None:
+            continue
+        if cohort.role != "subgroup" or share in (0, 100):
+            return share
+    return None
+
+
+def refractory_band(share: float | None) -> str:
+    if share is None:
+        return REFRACTORY_BANDS[4]
+    if share >= 100:
+        return REFRACTORY_BANDS[0]
+    if share >= 75:
+        return REFRACTORY_BANDS[1]
+    if share >= 50:
+        return REFRACTORY_BANDS[2]
+    return REFRACTORY_BANDS[3]
+
+
+def preferred_outcome(evidence: Evidence, study: Study, outcomes: list[Outcome]) -> Outcome | None:
+    """The figure a chart shows when several sources give one: the study's own publications before a review's."""
+    usable = [o for o in outcomes if o.status in ("reported", "not_reached") and o.cross_study]
+    own = [o for o in usable if o.source.publication in study.publications]
+    return (own or usable or [None])[0]
+
+
+def cohort_label(study: Study, cohort: Cohort) -> str:
+    name = study.short_name or study.title
+    if len(name) > 48:
+        name = name[:47] + "…"
+    return name if len(study.cohorts) == 1 else f"{name}: {cohort.label}"
+
+
+def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcome, page_url: str,
+               label: str | None = None) -> ForestRow:
+    measure = MEASURES[outcome.measure]
+    ci_low, ci_high, computed = outcome.ci_low, outcome.ci_high, False
+    if measure.family == "rate" and ci_low is None and outcome.responders is not None and outcome.n:
+        ci_low, ci_high = clopper_pearson(outcome.responders, outcome.n)
+        computed = True
+    open_ended = ci_low is not None and ci_high is None
+    if ci_low is None:
+        ci_text = "not reported"
+    elif open_ended:
+        ci_text = f"{number(ci_low)}–{(outcome.ci_high_status or 'not estimable').replace('_', ' ')}"
+    else:
+        ci_text = f"{ci_low:.1f}–{ci_high:.1f} (exact, computed)" if computed else f"{number(ci_low)}–{number(ci_high)}"
+    publication = evidence.publications[outcome.source.publication]
+    regimen = evidence.regimens[cohort.regimen].name if cohort.regimen else (cohort.regimen_as_stated or "not specified")
+    n = outcome.n or (cohort.population.n.value if cohort.population and cohort.population.n else None)
+    return ForestRow(
+        label=label or cohort_label(study, cohort) + (f" (n={n})" if n else " (n=NR)"),
+        panel=EVIDENCE_TYPES[evidence_type(study)],
+        study_id=study.id,
+        cohort_id=cohort.id,
+        href=relative(page_url, RECORD_KINDS["study"].url(study.id)) + f"#cohort-{cohort.id}",
+        value=outcome.value,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        open_ended=open_ended,
+        ci_computed=computed,
+        ci_text=ci_text,
+        n_text=str(n) if n else "NR",
+        regimen=regimen,
+        refractory=refractory_band(refractory_share(study, cohort)),
+        source=f"{short_citation(publication)}, {outcome.source.location}",
+        status=outcome.status,
+    )
+
+
+def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[ForestRow]:
+    rows = []
+    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
+        for cohort in study.cohorts:
+            if not cohort.anti_cd38_retreatment:
+                continue
+            outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure])
+            if outcome is not None:
+                rows.append(forest_row(evidence, study, cohort, outcome, page_url))
+    return rows
+
+
+# ---------------------------------------------------------------- chart builders
+
+def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        record = dict(vars(row))
+        record.update(record.pop("extra", {}))
+        out.append(record)
+    return out
+
+
+def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str, caption: str,
+                 panels: bool = True) -> Chart:
+    """Point estimates with their intervals, one row per cohort, optionally in evidence-type panels."""
+    measure = MEASURES[measure_name]
+    unit = UNITS[measure.unit]
+    plotted = [r for r in rows if r.value is not None or r.ci_low is not None]
+    top = max([v for r in plotted for v in (r.value, r.ci_low, r.ci_high) if v is not None] + [1.0])
+    axis_max = 100.0 if unit.name == "percent" else math.ceil(top * 1.1)
+    for row in plotted:
+        row.extra = {"ci_end": row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None),
+                     "ci_style": "computed exact interval" if row.ci_computed else "published interval"}
+    x_title = f"{measure.label} ({unit.name})"
+    tooltip = [
+        alt.Tooltip("label:N", title="Study and cohort"),
+        alt.Tooltip("regimen:N", title="Regimen"),
+        alt.Tooltip("n_text:N", title="n"),
+        alt.Tooltip("value:Q", title=measure.short),
+        alt.Tooltip("ci_text:N", title="95% CI"),
+        alt.Tooltip("refractory:N", title="Refractory to anti-CD38"),
+        alt.Tooltip("source:N", title="Source"),
+    ]
+    x_scale = alt.Scale(domain=[0, axis_max], nice=False)
+    legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 3}
+
+    def panel(panel_rows: list[ForestRow], index: int, panel_title: str | None) -> alt.LayerChart:
+        sort_order = alt.EncodingSortField(field="value", order="descending")
+        base = alt.Chart().encode(y=alt.Y("label:N", sort=sort_order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)))
+        intervals = base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_end)").mark_rule(
+            strokeWidth=2, color="#555555").encode(
+            x=alt.X("ci_low:Q", scale=x_scale, title=x_title),
+            x2="ci_end:Q",
+            strokeDash=alt.StrokeDash("ci_style:N", scale=alt.Scale(
+                domain=["published interval", "computed exact interval"], range=[[1, 0], [4, 2]]),
+                legend=alt.Legend(title="Interval", **legend_bottom)),
+            tooltip=tooltip, href="href:N")
+        open_ends = base.transform_filter("datum.open_ended").mark_point(
+            shape="triangle-right", filled=True, size=50, color="#555555").encode(
+            x=alt.X("ci_end:Q", scale=x_scale, title=x_title), tooltip=tooltip, href="href:N")
+        points = base.transform_filter("isValid(datum.value)").mark_point(
+            filled=True, size=90, opacity=1, stroke="#000000", strokeWidth=0.6, shape="circle").encode(
+            x=alt.X("value:Q", scale=x_scale, title=x_title),
+            color=alt.Color("refractory:N", scale=alt.Scale(domain=list(REFRACTORY_BANDS), range=list(REFRACTORY_COLOURS)),
+                            legend=alt.Legend(title="Refractory to anti-CD38", **legend_bottom)),
+            tooltip=tooltip, href="href:N",
+        ).properties(name=f"estimates_{index}")
+        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=_records(panel_rows)))
+        properties = {"width": CHART_WIDTH, "height": alt.Step(ROW_STEP)}
+        if panel_title:
+            properties["title"] = alt.TitleParams(panel_title, anchor="start", fontSize=12)
+        return layered.properties(**properties)
+
+    description = (f"{title}. {len([r for r in plotted if r.value is not None])} cohorts from "
+                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
+                   f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
+                   "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
+                   "share of patients refractory to anti-CD38 therapy.")
+    if panels:
+        groups = [(label, [r for r in plotted if r.panel == label]) for label in EVIDENCE_TYPES.values()]
+        groups = [(label, members) for label, members in groups if members]
+        chart = alt.vconcat(*[panel(members, i, label) for i, (label, members) in enumerate(groups)]).resolve_scale(
+            x="shared", color="shared", strokeDash="shared")
+    else:
+        chart = panel(plotted, 0, None)
+    chart = chart.properties(title=title, description=description).configure_view(stroke=None)
+    spec = chart.to_dict()
+    table_rows = tuple(
+        (r.label, r.panel, r.regimen, r.n_text, number(r.value) if r.value is not None else r.status.replace("_", " "),
+         r.ci_text, r.refractory, r.source)
+        for r in rows)
+    return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
+                 columns=("Study and cohort", "Evidence type", "Regimen", "n", f"{measure.short} ({unit.name})",
+                          "95% CI", "Refractory to anti-CD38", "Source"),
+                 rows=table_rows, marks=len([r for r in plotted if r.value is not None]),
+                 studies=len({r.study_id for r in plotted if r.value is not None}))
+
+
+def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str) -> Chart:
+    measure = MEASURES[measure_name]
+    rows = cross_study_rows(evidence, measure_name, page_url)
+    caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it. Where a source "
+               "gives responders and patients but no interval, the atlas shows an exact (Clopper-Pearson) 95% interval "
+               "and marks it as computed. Select a point to open its study.")
+    return forest_chart(f"chart-{measure_name.replace('_', '-')}", rows, measure_name,
+                        f"{measure.label} across studies", caption)
+
+
+def study_charts(evidence: Evidence, study: Study) -> list[Chart]:
+    """Per-study charts where the data allow: best responses, survival medians, per-patient lines."""
+    page_url = RECORD_KINDS["study"].url(study.id)
+    charts = []
+    response = best_response_chart(study)
+    if response is not None:
+        charts.append(response)
+    for measure_name in ("pfs", "os"):
+        rows = []
+        for cohort in study.cohorts:
+            for outcome in cohort.outcomes:
+                if outcome.measure == measure_name and outcome.value is not None:
+                    label = cohort.label + (f" [{outcome.variant}]" if outcome.variant else "")
+                    source = evidence.publications[outcome.source.publication]
+                    label += f" ({short_citation(source)})" if source.id not in study.publications[:1] else ""
+                    rows.append(forest_row(evidence, study, cohort, outcome, page_url, label=label))
+        if rows:
+            measure = MEASURES[measure_name]
+            charts.append(forest_chart(
+                f"chart-{measure_name}", rows, measure_name, f"{measure.label} by cohort",
+                f"{measure.label} of each cohort of this study, as each source reports it.", panels=False))
+    swimmer = swimmer_chart(evidence, study)
+    if swimmer is not None:
+        charts.append(swimmer)
+    return charts
+
+
+def best_response_chart(study: Study) -> Chart | None:
+    rows = []
+    for cohort in study.cohorts:
+        for share in cohort.best_response:
+            percent = share.percent
+            computed = False
+            if percent is None and share.patients is not None and share.n:
+                percent, computed = 100 * share.patients / share.n, True
+            if percent is None:
+                continue
+            category = RESPONSE_CATEGORIES[share.category]
+            rows.append({"cohort": cohort.label, "category": category.short, "category_label": category.label,
+                         "rank": category.rank, "percent": round(percent, 1),
+                         "patients": "" if share.patients is None else str(share.patients),
+                         "computed": "computed from patients/n" if computed else "as published"})
+    if not rows:
+        return None
+    order = [c.short for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    colours = [RESPONSE_COLOURS[c.name] for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    title = "Best response by cohort"
+    description = (f"{title}: stacked bars of the share of patients in each IMWG best-response category, "
+                   f"{len(rows)} category shares in {len({r['cohort'] for r in rows})} cohorts.")
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar(stroke="#ffffff", strokeWidth=0.5).encode(
+        y=alt.Y("cohort:N", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        x=alt.X("percent:Q", title="Patients (%)", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("category:N", scale=alt.Scale(domain=order, range=colours), legend=alt.Legend(title="Best response")),
+        order=alt.Order("rank:Q"),
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("category_label:N", title="Best response"),
+                 alt.Tooltip("percent:Q", title="%"), alt.Tooltip("patients:N", title="Patients"),
+                 alt.Tooltip("computed:N", title="Figure")],
+    ).properties(width=CHART_WIDTH, height=alt.Step(ROW_STEP * 1.5), title=title, description=description, name="shares")
+    return Chart(name="chart-best-response", title=title, description=description,
+                 caption="Share of patients by best response (IMWG), where the source reports it. Shares need not add "
+                         "up to 100% when the source reports only some categories.",
+                 spec=chart.configure_view(stroke=None).to_dict(),
+                 columns=("Cohort", "Best response", "%", "Patients", "Figure"),
+                 rows=tuple((r["cohort"], r["category_label"], f"{r['percent']:g}", r["patients"], r["computed"]) for r in rows),
+                 marks=len(rows))
+
+
+def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
+    """Each patient's lines of therapy in order, coloured by best response, anti-CD38 lines marked."""
+    rows = []
+    for cohort in study.cohorts:
+        for patient in cohort.patients:
+            for line in patient.lines:
+                category = RESPONSE_CATEGORIES[line.best_response]
+                rows.append({"patient": patient.label, "line": line.line, "start": line.line - 0.45,
+                             "end": line.line + 0.45, "regimen": line.regimen_as_stated,
+                             "response": category.short, "response_label": category.label,
+                             "anti_cd38": "Contains an anti-CD38 antibody" if line.anti_cd38 else "No anti-CD38 antibody",
+                             "cycles": "" if line.cycles is None else str(line.cycles),
+                             "duration": "" if line.duration_months is None else f"{line.duration_months:g}"})
+    if not rows:
+        return None
+    order = [c.short for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    colours = [RESPONSE_COLOURS[c.name] for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    patients = list(dict.fromkeys(r["patient"] for r in rows))
+    title = "Lines of therapy per patient"
+    description = (f"{title}: a swimmer plot of {len(patients)} patients and {len(rows)} lines of therapy, one bar per "
+                   "line in order, coloured by best response; a diamond marks lines containing an anti-CD38 antibody.")
+    tooltip = [alt.Tooltip("patient:N", title="Patient"), alt.Tooltip("line:Q", title="Line"),
+               alt.Tooltip("regimen:N", title="Regimen"), alt.Tooltip("cycles:N", title="Cycles"),
+               alt.Tooltip("response_label:N", title="Best response"), alt.Tooltip("anti_cd38:N", title="Anti-CD38")]
+    base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("patient:N", sort=patients, title=None))
+    bars = base.mark_bar(height=14, stroke="#ffffff").encode(
+        x=alt.X("start:Q", title="Line of therapy", axis=alt.Axis(tickMinStep=1, format="d")),
+        x2="end:Q",
+        color=alt.Color("response:N", scale=alt.Scale(domain=order, range=colours), legend=alt.Legend(title="Best response")),
+        tooltip=tooltip,
+    ).properties(name="lines")
+    marks = base.transform_filter("datum.anti_cd38 == 'Contains an anti-CD38 antibody'").mark_point(
+        shape="diamond", filled=True, size=60, color="#000000", yOffset=-10).encode(x="line:Q", tooltip=tooltip)
+    chart = alt.layer(bars, marks).properties(width=CHART_WIDTH, height=alt.Step(34), title=title, description=description)
+    return Chart(name="chart-lines", title=title, description=description,
+                 caption="Each bar is one line of therapy, in the order the source lists them; its colour is the best "
+                         "response on that line. Diamonds mark lines that contain an anti-CD38 antibody. Bar length does "
+                         "not show time.",
+                 spec=chart.configure_view(stroke=None).to_dict(),
+                 columns=("Patient", "Line", "Regimen", "Cycles", "Best response", "Anti-CD38"),
+                 rows=tuple((r["patient"], str(r["line"]), r["regimen"], r["cycles"], r["response_label"],
+                             "yes" if r["anti_cd38"].startswith("Contains") else "no") for r in rows),
+                 marks=len(rows))
+
+
+def regimen_charts(evidence: Evidence, regimen_id: str) -> list[Chart]:
+    """For each measure with figures, the outcomes of every study cohort given the regimen."""
+    page_url = RECORD_KINDS["regimen"].url(regimen_id)
+    uses = evidence.cohorts_by_regimen.get(regimen_id, [])
+    charts = []
+    for measure_name in MEASURES:
+        rows = []
+        for study, cohort in uses:
+            outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure_name])
+            if outcome is not None and outcome.value is not None:
+                rows.append(forest_row(evidence, study, cohort, outcome, page_url))
+        if rows:
+            measure = MEASURES[measure_name]
+            charts.append(forest_chart(f"chart-{measure_name.replace('_', '-')}", rows, measure_name,
+                                       f"{measure.label} with this regimen",
+                                       f"{measure.label} of every study cohort given this regimen.", panels=False))
+    return charts
+
+
+def site_charts(evidence: Evidence) -> dict[str, list[Chart]]:
+    """Every chart of the site, keyed by the URL of the page that shows it."""
+    charts: dict[str, list[Chart]] = {}
+    for measure_name in CROSS_STUDY_MEASURES:
+        url = chart_page_url(measure_name)
+        charts[url] = [cross_study_chart(evidence, measure_name, url)]
+    for study in evidence.studies.values():
+        found = study_charts(evidence, study)
+        if found:
+            charts[RECORD_KINDS["study"].url(study.id)] = found
+    for regimen_id in evidence.regimens:
+        found = regimen_charts(evidence, regimen_id)
+        if found:
+            charts[RECORD_KINDS["regimen"].url(regimen_id)] = found
+    return charts
+
+
+def chart_page_url(measure_name: str) -> str:
+    return f"{CHARTS_URL_PREFIX}/{measure_name.replace('_', '-')}/"
