@@ -345,6 +345,12 @@ def study_charts(evidence: Evidence, study: Study) -> list[Chart]:
     return charts
 
 
+def _response_scale(present: set[str]) -> tuple[list[str], list[str]]:
+    """Legend entries for the response categories a chart shows, deepest first, with their fixed colours."""
+    categories = [c for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank) if c.short in present]
+    return [c.short for c in categories], [RESPONSE_COLOURS[c.name] for c in categories]
+
+
 def best_response_chart(study: Study) -> Chart | None:
     rows = []
     for cohort in study.cohorts:
@@ -362,8 +368,7 @@ def best_response_chart(study: Study) -> Chart | None:
                          "computed": "computed from patients/n" if computed else "as published"})
     if not rows:
         return None
-    order = [c.short for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
-    colours = [RESPONSE_COLOURS[c.name] for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    order, colours = _response_scale({r["category" if "category" in r else "response"] for r in rows})
     title = "Best response by cohort"
     description = (f"{title}: stacked bars of the share of patients in each IMWG best-response category, "
                    f"{len(rows)} category shares in {len({r['cohort'] for r in rows})} cohorts.")
@@ -400,8 +405,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
                              "duration": "" if line.duration_months is None else f"{line.duration_months:g}"})
     if not rows:
         return None
-    order = [c.short for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
-    colours = [RESPONSE_COLOURS[c.name] for c in sorted(RESPONSE_CATEGORIES.values(), key=lambda c: c.rank)]
+    order, colours = _response_scale({r["category" if "category" in r else "response"] for r in rows})
     patients = list(dict.fromkeys(r["patient"] for r in rows))
     title = "Lines of therapy per patient"
     description = (f"{title}: a swimmer plot of {len(patients)} patients and {len(rows)} lines of therapy, one bar per "
