@@ -7,12 +7,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
 from .charts import Chart, site_charts
 from .checks import validate_tree
 from .evidence import Evidence
+from .linkcheck import check_site
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
 from .svg import render_svgs, spec_json, vega_bundle
@@ -163,5 +165,10 @@ def build_site(layout: Layout) -> Evidence:
     sync_docs(layout, pages + downloads + chart_files(charts, layout.cache))
     write_mkdocs_config(layout)
     run_mkdocs(layout)
+    broken = check_site(layout.staging_site, urlsplit(settings.url).path or "/")
+    if broken:
+        shutil.rmtree(layout.staging_site, ignore_errors=True)
+        raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
+                         + "\n".join(str(link) for link in broken))
     publish(layout)
     return evidence

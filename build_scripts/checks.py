@@ -12,6 +12,7 @@ from .evidence import Evidence
 from .load import FieldPath, RawRecord, load_tree
 from .model import RECORD_MODELS, Record, Study, validation_messages
 from .problems import EvidenceError, Problem
+from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS
 
 # A rate printed to whole per cent may differ from responders/n by up to half a point.
@@ -35,13 +36,39 @@ def validate_tree(evidence_dir: Path) -> Evidence:
             invalid.add((raw.kind.name, raw.data["id"]))
     evidence, link_problems = assemble(modelled, invalid)
     problems.extend(link_problems)
+    problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
         raise EvidenceError(problems)
     return evidence
 
 
+PLACEHOLDER = "TODO"
+
+
+def placeholder_problems(raw: RawRecord) -> list[Problem]:
+    """Fields still holding a template's TODO placeholder."""
+    found = []
+
+    def visit(value: Any, path: FieldPath) -> None:
+        if isinstance(value, str) and value.strip().upper().startswith(PLACEHOLDER):
+            found.append(raw.problem(path, f"still a placeholder ({value.strip()[:60]!r}); fill it in or delete the field"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, path + (key,))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, path + (index,))
+
+    visit(raw.data, ())
+    return found
+
+
 def model_record(raw: RawRecord) -> tuple[Record | None, list[Problem]]:
     """Validate one raw record against its model."""
+    placeholders = placeholder_problems(raw)
+    if placeholders:
+        # The template's TODOs would otherwise also show as pattern errors, twice per field.
+        return None, placeholders
     model = RECORD_MODELS[raw.kind.name]
     try:
         record = model.model_validate(raw.data)

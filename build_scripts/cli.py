@@ -1,4 +1,4 @@
-"""The command line: validate records, build the site, serve it."""
+"""The command line: validate records, build the site, check links and URLs, start new records."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from .build import BuildError, Layout, build_site
+from .build import BuildError, Layout, SiteSettings, build_site
 from .checks import validate_tree
+from .linkcheck import check_site
 from .problems import EvidenceError
+from .urls import LEDGER_NAME, missing_from_ledger, update_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +52,66 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_urls(args: argparse.Namespace) -> int:
+    evidence_dir = Path(args.evidence)
+    try:
+        evidence = validate_tree(evidence_dir)
+    except EvidenceError as error:
+        _report(error)
+        return 1
+    if args.update:
+        added = update_ledger(evidence, evidence_dir)
+        print(f"Added {len(added)} URL{'s' if len(added) != 1 else ''} to {evidence_dir / LEDGER_NAME}.")
+        for url in added:
+            print(f"  {url}")
+        return 0
+    missing = missing_from_ledger(evidence, evidence_dir)
+    if missing:
+        print(f"{len(missing)} record URL(s) are not in {evidence_dir / LEDGER_NAME}; run"
+              " `python -m build_scripts urls --update` and commit the ledger:", file=sys.stderr)
+        for url in missing:
+            print(f"  {url}", file=sys.stderr)
+        return 1
+    print("Every record URL is in the ledger, and every published URL still resolves.")
+    return 0
+
+
+def cmd_linkcheck(args: argparse.Namespace) -> int:
+    site = Path(args.site)
+    broken = check_site(site, urlsplit(SiteSettings.read(ROOT / "mkdocs.yml").url).path or "/")
+    for link in broken:
+        print(link, file=sys.stderr)
+    if broken:
+        print(f"{len(broken)} broken link(s) in {site}.", file=sys.stderr)
+        return 1
+    print(f"No broken internal link in {site}.")
+    return 0
+
+
+NEW_KINDS = ("study", "publication", "regimen", "agent")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    import re
+
+    from .model import SLUG_MAX, SLUG_PATTERN
+    from .vocabulary import RECORD_KINDS
+
+    if not re.match(SLUG_PATTERN, args.id) or len(args.id) > SLUG_MAX:
+        print(f"'{args.id}' is not a valid id: use lower-case letters, digits and single hyphens, at most {SLUG_MAX}"
+              " characters (e.g. smith-2024-dpd)", file=sys.stderr)
+        return 2
+    target = Path(args.evidence) / RECORD_KINDS[args.kind].folder / f"{args.id}.yaml"
+    if target.exists():
+        print(f"{target} already exists; edit it instead.", file=sys.stderr)
+        return 2
+    template = (ROOT / "templates" / "new" / f"{args.kind}.yaml").read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(template.replace("{{ id }}", args.id), encoding="utf-8")
+    print(f"Wrote {target}. Fill in every TODO, then run: python -m build_scripts validate")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_scripts", description=__doc__)
     parser.add_argument("--evidence", default=str(ROOT / "evidence"), help="evidence folder (default: %(default)s)")
@@ -58,5 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--content", default=str(ROOT / "content"))
     build.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
     build.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
+    urls = commands.add_parser("urls", help="check that every record URL is in the ledger of published URLs")
+    urls.add_argument("--update", action="store_true", help="add the current record URLs to the ledger")
+    linkcheck = commands.add_parser("linkcheck", help="check every internal link and fragment of a built site")
+    linkcheck.add_argument("--site", default=str(ROOT / "site"))
+    new = commands.add_parser("new", help="write a commented template for a new record")
+    new.add_argument("kind", choices=NEW_KINDS)
+    new.add_argument("id", help="the new record's id, which becomes its URL")
     args = parser.parse_args(argv)
-    return {"validate": cmd_validate, "build": cmd_build}[args.command](args)
+    handlers = {"validate": cmd_validate, "build": cmd_build, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new}
+    return handlers[args.command](args)

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from .evidence import Evidence, evidence_type
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from .export import dictionary_context
+from .urls import redirects
 from .links import author_surname, number, relative, short_citation, url_of
 from .model import Cohort, Outcome, Population, Publication, Sourced, Study
 from .vocabulary import (
@@ -104,21 +105,23 @@ class SourceView:
     href: str
     location: str
     derived: str | None
-    discrepancy: str | None
+    discrepancy_href: str | None
 
 
-def source_view(evidence: Evidence, part: Sourced, page_url: str) -> SourceView:
+def source_view(evidence: Evidence, part: Sourced, page_url: str, study_url: str | None = None) -> SourceView:
+    """A figure's source as a page shows it; a discrepancy flag links to the study page that explains it."""
     publication = evidence.publications[part.source.publication]
     return SourceView(
         label=short_citation(publication),
         href=relative(page_url, url_of("publication", publication.id)),
         location=part.source.location,
         derived=part.derivation if part.derived else None,
-        discrepancy=part.discrepancy,
+        discrepancy_href=None if part.discrepancy is None else
+        (relative(page_url, study_url) if study_url and study_url != page_url else "") + f"#discrepancy-{part.discrepancy}",
     )
 
 
-def outcome_view(evidence: Evidence, outcome: Outcome, page_url: str) -> dict[str, Any]:
+def outcome_view(evidence: Evidence, outcome: Outcome, page_url: str, study_url: str | None = None) -> dict[str, Any]:
     measure = MEASURES[outcome.measure]
     return {
         "measure": measure,
@@ -129,7 +132,7 @@ def outcome_view(evidence: Evidence, outcome: Outcome, page_url: str) -> dict[st
         "status": STATUSES[outcome.status],
         "p_value": outcome.p_value,
         "note": outcome.note,
-        "source": source_view(evidence, outcome, page_url),
+        "source": source_view(evidence, outcome, page_url, study_url),
     }
 
 
@@ -293,7 +296,8 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
     for study, cohort in uses:
         cells = {}
         for name in measures_present:
-            cells[name] = [outcome_view(evidence, o, page_url) for o in cohort.outcomes if o.measure == name]
+            cells[name] = [outcome_view(evidence, o, page_url, url_of("study", study.id))
+                           for o in cohort.outcomes if o.measure == name]
         rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
                      "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
                      "n": cohort.population.n.value if cohort.population and cohort.population.n else None,
@@ -489,5 +493,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
     for publication_id in sorted(evidence.publications):
         yield Page(RECORD_KINDS["publication"].page_path(publication_id),
                    render("publication.md.j2", **publication_context(evidence, publication_id)))
+    for old_url, new_url in sorted(redirects(evidence).items()):
+        yield Page(f"{old_url}index.html", render("redirect.html.j2", target=relative(old_url, new_url), target_url=new_url))
     for review_id in sorted(evidence.reviews):
         yield Page(RECORD_KINDS["review"].page_path(review_id), render("review.md.j2", **review_context(evidence, review_id)))
