@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 
 from .charts import Chart, site_charts
 from .checks import validate_tree
 from .evidence import Evidence
+from .history import revisions
 from .linkcheck import check_site
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
+from .settings import SiteSettings
 from .svg import render_svgs, spec_json, vega_bundle
 
 
@@ -102,6 +103,9 @@ def write_mkdocs_config(layout: Layout) -> None:
         f"INHERIT: {(layout.root / 'mkdocs.yml').resolve().as_posix()}\n"
         f"docs_dir: {layout.docs.resolve().as_posix()}\n"
         f"site_dir: {layout.staging_site.resolve().as_posix()}\n"
+        "theme:\n"
+        "  name: material\n"
+        f"  custom_dir: {(layout.templates / 'overrides').resolve().as_posix()}\n"
     )
     write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
 
@@ -128,19 +132,6 @@ def publish(layout: Layout) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class SiteSettings:
-    """The settings of mkdocs.yml that generated pages and downloads need."""
-
-    name: str
-    url: str
-
-    @classmethod
-    def read(cls, mkdocs_yml: Path) -> "SiteSettings":
-        config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")) or {}
-        return cls(str(config.get("site_name") or ""), str(config.get("site_url") or ""))
-
-
 def chart_files(charts: dict[str, list[Chart]], cache: Path) -> list[Page]:
     """Each chart's spec and static SVG beside its page, and the Vega bundle the live charts need."""
     ordered = [(url, chart) for url, page_charts in sorted(charts.items()) for chart in page_charts]
@@ -158,7 +149,7 @@ def build_site(layout: Layout) -> Evidence:
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
     environment = template_environment(layout.templates, settings.url)
     charts = site_charts(evidence)
-    pages = list(generate_pages(evidence, environment, charts))
+    pages = list(generate_pages(evidence, environment, charts, settings, revisions(layout.evidence)))
     downloads = [Page(f"{DATA_FOLDER}/{name}", text)
                  for name, text in data_files(evidence, settings.name, settings.url).items()]
     layout.work.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .build import BuildError, Layout, SiteSettings, build_site
+from .build import BuildError, Layout, build_site
 from .checks import validate_tree
 from .linkcheck import check_site
 from .problems import EvidenceError
+from .settings import SiteSettings
 from .urls import LEDGER_NAME, missing_from_ledger, update_ledger
 
 ROOT = Path(__file__).resolve().parent.parent

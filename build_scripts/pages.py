@@ -10,12 +10,18 @@ from typing import Any, Iterable
 
 import markdown as markdown_lib
 import nh3
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
+from .citations import (
+    formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
+)
 from .export import dictionary_context
+from .history import Revision
+from .settings import SiteSettings
 from .urls import redirects
 from .links import author_surname, number, relative, short_citation, url_of
 from .model import Cohort, Outcome, Population, Publication, Sourced, Study
@@ -458,10 +464,44 @@ def chart_pages_context(charts: dict[str, list[Chart]]) -> list[dict[str, Any]]:
     return items
 
 
+CITE_FILES = {"bibtex": "cite.bib", "ris": "cite.ris", "csl": "cite.json"}
+
+
+def citation_context(evidence: Evidence, kind: str, record_id: str, settings: SiteSettings,
+                     revision: Revision | None) -> tuple[dict[str, Any], list[Page]]:
+    """'Cite this page', revision history and head metadata of a record page, and its citation downloads."""
+    record = evidence.by_kind(kind)[record_id]
+    page = page_item(kind, record, settings.name, settings.url, revision)
+    sources = source_items(evidence, kind, record)
+    items = [page, *sources]
+    url = url_of(kind, record_id)
+    files = [Page(f"{url}{CITE_FILES['bibtex']}", to_bibtex(items)), Page(f"{url}{CITE_FILES['ris']}", to_ris(items)),
+             Page(f"{url}{CITE_FILES['csl']}", to_csl_json(items))]
+    head = {"atlas": {"meta": meta_tags(page, sources),
+                      "jsonld": json_ld_text(json_ld(kind, record, page, sources, settings.url))}}
+    context = {
+        "front_matter": Markup(yaml.safe_dump(head, allow_unicode=True, sort_keys=True, width=10_000)),
+        "cite": {"text": formatted_citation(page), "files": CITE_FILES, "sources": len(sources)},
+        "revision": {
+            "added": revision.added if revision else None,
+            "changed": revision.changed if revision else None,
+            "history": f"{settings.repository}/commits/main/{revision.repo_path}" if revision and settings.repository else None,
+        },
+    }
+    return context, files
+
+
 def generate_pages(evidence: Evidence, environment: Environment,
-                   charts: dict[str, list[Chart]] | None = None) -> Iterable[Page]:
+                   charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
+                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
     """Every generated page of the site, in a stable order."""
     charts = charts or {}
+    settings = settings or SiteSettings("", "")
+    revisions = revisions or {}
+
+    def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page]]:
+        path = evidence.files.get((kind, record_id))
+        return citation_context(evidence, kind, record_id, settings, revisions.get(path.resolve()) if path else None)
 
     def render(template: str, **context: Any) -> str:
         page_url = context.get("page_url", "")
@@ -484,10 +524,15 @@ def generate_pages(evidence: Evidence, environment: Environment,
                            ("review", "reviews_index.md.j2")):
         yield Page(f"{RECORD_KINDS[kind].url_prefix}/index.md", render(template, **index))
     for study_id in sorted(evidence.studies):
+        citation, files = cited("study", study_id)
         yield Page(RECORD_KINDS["study"].page_path(study_id),
-                   render("study.md.j2", **study_context(evidence, evidence.studies[study_id])))
+                   render("study.md.j2", **study_context(evidence, evidence.studies[study_id]), **citation))
+        yield from files
     for regimen_id in sorted(evidence.regimens):
-        yield Page(RECORD_KINDS["regimen"].page_path(regimen_id), render("regimen.md.j2", **regimen_context(evidence, regimen_id)))
+        citation, files = cited("regimen", regimen_id)
+        yield Page(RECORD_KINDS["regimen"].page_path(regimen_id),
+                   render("regimen.md.j2", **regimen_context(evidence, regimen_id), **citation))
+        yield from files
     for agent_id in sorted(evidence.agents):
         yield Page(RECORD_KINDS["agent"].page_path(agent_id), render("agent.md.j2", **agent_context(evidence, agent_id)))
     for publication_id in sorted(evidence.publications):
@@ -496,4 +541,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
     for old_url, new_url in sorted(redirects(evidence).items()):
         yield Page(f"{old_url}index.html", render("redirect.html.j2", target=relative(old_url, new_url), target_url=new_url))
     for review_id in sorted(evidence.reviews):
-        yield Page(RECORD_KINDS["review"].page_path(review_id), render("review.md.j2", **review_context(evidence, review_id)))
+        citation, files = cited("review", review_id)
+        yield Page(RECORD_KINDS["review"].page_path(review_id),
+                   render("review.md.j2", **review_context(evidence, review_id), **citation))
+        yield from files
