@@ -17,6 +17,7 @@ from .history import revisions
 from .linkcheck import check_site
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
+from .search import SearchIndexError, index_site
 from .settings import SiteSettings
 from .svg import render_svgs, spec_json, vega_bundle
 
@@ -156,6 +157,11 @@ def build_site(layout: Layout) -> Evidence:
     sync_docs(layout, pages + downloads + chart_files(charts, layout.cache))
     write_mkdocs_config(layout)
     run_mkdocs(layout)
+    try:
+        index_site(layout.staging_site)
+    except SearchIndexError as error:
+        shutil.rmtree(layout.staging_site, ignore_errors=True)
+        raise BuildError(str(error)) from error
     broken = check_site(layout.staging_site, urlsplit(settings.url).path or "/")
     if broken:
         shutil.rmtree(layout.staging_site, ignore_errors=True)

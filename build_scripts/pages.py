@@ -283,6 +283,9 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
             for d in study.discrepancies
         ],
         "flagged": sorted(flagged_ids),
+        "filter_regimens": sorted({evidence.regimens[c.regimen].name for c in study.cohorts if c.regimen}),
+        "filter_agents": sorted({evidence.agents[a].name for c in study.cohorts if c.regimen
+                                 for a in evidence.regimens[c.regimen].agents}),
         "related": [
             {**study_link(evidence, other_id, page_url), "relation": relation.replace("_", " "), "note": note}
             for other_id, relation, note in evidence.related_by_study.get(study.id, [])
@@ -515,6 +518,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
             url = chart_page_url(measure_name)
             yield Page(f"{url}index.md", render("chart_page.md.j2", page_url=url, measure=MEASURES[measure_name]))
     yield Page("definitions.md", render("definitions.md.j2"))
+    yield Page("search.md", render("search.md.j2", page_url="search/", assets_up="../"))
     yield Page("downloads.md", render("downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),
         "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),

@@ -45,10 +45,10 @@ def test_reader_can_go_from_index_to_study_to_regimen(served_fixture_site, watch
 def test_search_box_finds_a_study(served_fixture_site, watched):
     page = watched.page
     page.goto(f"{served_fixture_site}/", wait_until="networkidle")
-    page.locator("label.md-search__icon, .md-search__input").first.click()
-    page.locator("input.md-search__input").press_sequentially("DPd retreatment", delay=20)
-    results = page.locator(".md-search-result__item > a.md-search-result__link")
-    results.first.wait_for(timeout=10_000)
-    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
-    assert any("/studies/fixture-dpd-retreatment/" in href for href in hrefs), hrefs
+    page.locator("a.atlas-search-link").click()
+    page.wait_for_load_state("networkidle")
+    page.locator(".pagefind-ui__search-input").fill("FIXTURE-1")
+    page.wait_for_selector(".pagefind-ui__result-link", timeout=10_000)
+    first = page.locator(".pagefind-ui__result-link").first.get_attribute("href")
+    assert first == "/studies/fixture-dpd-retreatment/"
     watched.assert_clean()

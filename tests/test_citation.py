@@ -1,0 +1,116 @@
+"""Citable pages: meta tags and JSON-LD in the head, cite downloads in three formats, CITATION.cff, sitemap."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import bibtexparser
+import jsonschema
+import pytest
+import rispy
+import yaml
+from citeproc.source.json import CiteProcJSON
+
+from conftest import ROOT
+
+STUDY = "studies/frerichs-2021-dara-atra"
+
+
+class HeadParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.meta: list[tuple[str, str]] = []
+        self.jsonld: list[str] = []
+        self._in_jsonld = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "meta" and "name" in attributes:
+            self.meta.append((attributes["name"], attributes.get("content", "")))
+        if tag == "script" and attributes.get("type") == "application/ld+json":
+            self._in_jsonld = True
+            self.jsonld.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_jsonld = False
+
+    def handle_data(self, data):
+        if self._in_jsonld:
+            self.jsonld[-1] += data
+
+
+@pytest.fixture(scope="module")
+def study_head(real_site):
+    parser = HeadParser()
+    parser.feed((real_site / STUDY / "index.html").read_text())
+    return parser
+
+
+def test_study_page_has_highwire_citation_tags(study_head):
+    meta = dict(study_head.meta)
+    assert meta["citation_title"].startswith("Daratumumab plus all-trans retinoic acid")
+    assert meta["citation_publisher"] == "Anti-CD38 Retreatment Atlas"
+    assert ("citation_author", "Anti-CD38 Retreatment Atlas contributors") in study_head.meta
+    assert meta["citation_public_url"].endswith("/studies/frerichs-2021-dara-atra/")
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}", meta["citation_date"])
+    assert any("10.1182/bloodadvances.2021005220" in c for n, c in study_head.meta if n == "citation_reference")
+
+
+def test_study_page_json_ld_describes_the_page_the_trial_and_its_sources(study_head):
+    assert len(study_head.jsonld) == 1
+    data = json.loads(study_head.jsonld[0])
+    assert data["@context"] == "https://schema.org"
+    assert "WebPage" in data["@type"] and "Dataset" in data["@type"]
+    assert data["about"]["@type"] == "MedicalTrial"
+    assert data["about"]["code"][0]["codeValue"] == "NCT02751255"
+    assert data["citation"][0]["sameAs"] == "https://doi.org/10.1182/bloodadvances.2021005220"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["dateModified"])
+    assert data["url"].endswith("/studies/frerichs-2021-dara-atra/")
+
+
+@pytest.mark.parametrize("page", [STUDY, "regimens/daratumumab-pomalidomide-dexamethasone",
+                                  "reviews/gay-2025-anti-cd38-retreatment-slr"])
+def test_cite_downloads_parse_in_each_format(real_site, page):
+    folder = real_site / page
+    bib = bibtexparser.parse_string((folder / "cite.bib").read_text())
+    assert not bib.failed_blocks
+    assert bib.entries[0]["url"].endswith(f"/{page}/")
+    assert bib.entries[0].fields_dict["author"].value.strip("{}") == "Anti-CD38 Retreatment Atlas contributors"
+    ris = rispy.loads((folder / "cite.ris").read_text())
+    assert ris[0]["type_of_reference"] == "ELEC" and ris[0]["urls"][0].endswith(f"/{page}/")
+    csl = json.loads((folder / "cite.json").read_text())
+    source = CiteProcJSON(csl)
+    assert len(source) == len(csl) == len(bib.entries) == len(ris) >= 2
+    assert {entry.key for entry in bib.entries} == {item["id"] for item in csl}
+
+
+def test_cite_downloads_carry_each_source_publication_with_its_doi(real_site):
+    csl = json.loads((real_site / STUDY / "cite.json").read_text())
+    article = next(item for item in csl if item["id"] == "frerichs-2021-blood-adv")
+    assert article["DOI"] == "10.1182/bloodadvances.2021005220" and article["type"] == "article-journal"
+    assert article["author"][0] == {"family": "Frerichs", "given": "KA"}
+    assert article["issued"] == {"date-parts": [[2021]]}
+
+
+def test_cite_this_page_shows_revision_and_history_link(real_site):
+    html = (real_site / STUDY / "index.html").read_text()
+    assert 'id="cite-this-page"' in html
+    assert re.search(r"Record added \d{4}-\d{2}-\d{2}; last changed \d{4}-\d{2}-\d{2}\.", html)
+    assert "/commits/main/evidence/studies/frerichs-2021-dara-atra.yaml" in html
+
+
+def test_citation_cff_validates_against_the_cff_schema():
+    schema = json.loads((ROOT / "tests" / "data" / "citation-file-format-1.2.0.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load((ROOT / "CITATION.cff").read_text()), schema)
+
+
+def test_citation_cff_schema_check_is_not_vacuous():
+    schema = json.loads((ROOT / "tests" / "data" / "citation-file-format-1.2.0.schema.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"cff-version": "1.2.0", "title": "x"}, schema)
+
+
+def test_sitemap_lists_stable_urls(real_site):
+    sitemap = (real_site / "sitemap.xml").read_text()
+    assert "https://anti-cd38-atlas.github.io/atlas/studies/frerichs-2021-dara-atra/" in sitemap
