@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +22,7 @@ from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
 from .search import SearchIndexError, index_site
 from .settings import SiteSettings
-from .svg import render_svgs, spec_json, vega_bundle
+from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,21 @@ def write_mkdocs_config(layout: Layout) -> None:
     write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
 
 
+def source_date_epoch(root: Path) -> str:
+    """Commit time of HEAD in seconds, or 0 outside a git checkout."""
+    result = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=root, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "0"
+
+
 def run_mkdocs(layout: Layout) -> None:
     if layout.staging_site.exists():
         shutil.rmtree(layout.staging_site)
+    # MkDocs stamps the sitemap with the build date unless SOURCE_DATE_EPOCH says otherwise: use the
+    # date of the commit being built, so two builds of one commit are byte-identical.
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch(layout.root)}
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(layout.mkdocs_config)],
-        cwd=layout.root, capture_output=True, text=True,
+        cwd=layout.root, capture_output=True, text=True, env=environment,
     )
     if result.returncode != 0:
         shutil.rmtree(layout.staging_site, ignore_errors=True)
@@ -133,39 +145,76 @@ def publish(layout: Layout) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def chart_files(charts: dict[str, list[Chart]], cache: Path) -> list[Page]:
-    """Each chart's spec and static SVG beside its page, and the Vega bundle the live charts need."""
+def chart_files(charts: dict[str, list[Chart]], cache: Path, environment) -> tuple[list[Page], int]:
+    """Each chart's spec and static SVG beside its page, and the Vega bundle; also how many SVGs Vega rendered."""
     ordered = [(url, chart) for url, page_charts in sorted(charts.items()) for chart in page_charts]
-    svgs, _ = render_svgs([chart.spec for _, chart in ordered], cache / "svg")
+    by_vega = [chart.spec for _, chart in ordered if chart.forest is None]
+    vega_svgs, rendered = render_svgs(by_vega, cache / "svg")
+    vega_iter = iter(vega_svgs)
+    svgs = [forest_svg(chart, environment) if chart.forest is not None else next(vega_iter) for _, chart in ordered]
     files = [Page("assets/vega-bundle.js", vega_bundle(cache))] if ordered else []
     for (url, chart), svg in zip(ordered, svgs):
         files.append(Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)))
         files.append(Page(f"{url}{chart.name}.svg", svg))
-    return files
+    return files, rendered
 
 
-def build_site(layout: Layout) -> Evidence:
+@dataclass
+class BuildReport:
+    """What a build did and how long each step took, in seconds."""
+
+    records: int = 0
+    pages: int = 0
+    charts: int = 0
+    charts_rendered: int = 0
+    files_written: int = 0
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
+
+
+def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
-    evidence = validate_tree(layout.evidence)
+    report = report if report is not None else BuildReport()
+    with report.step("validate"):
+        evidence = validate_tree(layout.evidence)
+    report.records = evidence.record_count()
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
-    environment = template_environment(layout.templates, settings.url)
-    charts = site_charts(evidence)
-    pages = list(generate_pages(evidence, environment, charts, settings, revisions(layout.evidence)))
-    downloads = [Page(f"{DATA_FOLDER}/{name}", text)
-                 for name, text in data_files(evidence, settings.name, settings.url).items()]
-    layout.work.mkdir(parents=True, exist_ok=True)
-    sync_docs(layout, pages + downloads + chart_files(charts, layout.cache))
-    write_mkdocs_config(layout)
-    run_mkdocs(layout)
-    try:
-        index_site(layout.staging_site)
-    except SearchIndexError as error:
-        shutil.rmtree(layout.staging_site, ignore_errors=True)
-        raise BuildError(str(error)) from error
-    broken = check_site(layout.staging_site, urlsplit(settings.url).path or "/")
+    with report.step("charts"):
+        charts = site_charts(evidence)
+    with report.step("pages"):
+        environment = template_environment(layout.templates, settings.url)
+        pages = list(generate_pages(evidence, environment, charts, settings, revisions(layout.evidence)))
+        downloads = [Page(f"{DATA_FOLDER}/{name}", text)
+                     for name, text in data_files(evidence, settings.name, settings.url).items()]
+    with report.step("svg"):
+        chart_pages, rendered = chart_files(charts, layout.cache, environment)
+    report.charts, report.charts_rendered = sum(len(c) for c in charts.values()), rendered
+    report.pages = sum(1 for page in pages if page.path.endswith(".md"))
+    with report.step("write"):
+        layout.work.mkdir(parents=True, exist_ok=True)
+        report.files_written, _ = sync_docs(layout, pages + downloads + chart_pages)
+        write_mkdocs_config(layout)
+    with report.step("mkdocs"):
+        run_mkdocs(layout)
+    with report.step("search"):
+        try:
+            index_site(layout.staging_site)
+        except SearchIndexError as error:
+            shutil.rmtree(layout.staging_site, ignore_errors=True)
+            raise BuildError(str(error)) from error
+    with report.step("linkcheck"):
+        broken = check_site(layout.staging_site, urlsplit(settings.url).path or "/")
     if broken:
         shutil.rmtree(layout.staging_site, ignore_errors=True)
         raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
                          + "\n".join(str(link) for link in broken))
-    publish(layout)
+    with report.step("publish"):
+        publish(layout)
     return evidence

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable
 
 import altair as alt
@@ -16,6 +18,7 @@ from .vocabulary import EVIDENCE_TYPES, MEASURES, RECORD_KINDS, REFRACTORY_CLASS
 # Measures with a cross-study chart, in the order the charts page shows them.
 CROSS_STUDY_MEASURES = ("pfs", "os", "orr", "cr_or_better", "follow_up")
 CHARTS_URL_PREFIX = "charts"
+REGIMEN_MEASURES = ("pfs", "os", "orr")
 ANTI_CD38_CLASSES = ("anti_cd38", "daratumumab", "isatuximab")
 
 # Bands of the share of patients refractory to anti-CD38 therapy, and colours a colour-blind reader can
@@ -30,21 +33,6 @@ RESPONSE_COLOURS = {
 CHART_WIDTH = 300
 LABEL_LIMIT = 250
 ROW_STEP = 22
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart: its Vega-Lite spec, its text description and caption, and the table it stands for."""
-
-    name: str
-    title: str
-    description: str
-    caption: str
-    spec: dict[str, Any]
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    marks: int
-    studies: int = 1
 
 
 @dataclass
@@ -70,46 +58,88 @@ class ForestRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Chart:
+    """One chart: its Vega-Lite spec, its text description and caption, and the table it stands for."""
+
+    name: str
+    title: str
+    description: str
+    caption: str
+    spec: dict[str, Any]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: int
+    studies: int = 1
+    # Forest charts of one study or regimen get a static SVG drawn by the atlas itself (svg.forest_svg),
+    # which takes a millisecond where a Vega rendering takes a quarter of a second.
+    forest: tuple[ForestRow, ...] | None = None
+    axis_max: float = 0.0
+    x_title: str = ""
+    panels: bool = False
+
+
 # ---------------------------------------------------------------- statistics
 
-def _log_binomial_pmf(k: int, n: int, p: float) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1, a - 1
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return h
 
 
-def _binomial_cdf(k: int, n: int, p: float) -> float:
-    if p <= 0:
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
         return 1.0
-    if p >= 1:
-        return 0.0 if k < n else 1.0
-    return min(1.0, sum(math.exp(_log_binomial_pmf(i, n, p)) for i in range(0, k + 1)))
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1 - x) / b
 
 
+def _bisect(function, target: float) -> float:
+    """The p in (0, 1) where an increasing function reaches target."""
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if function(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+@lru_cache(maxsize=None)
 def clopper_pearson(successes: int, n: int, level: float = 95.0) -> tuple[float, float]:
     """Exact (Clopper-Pearson) confidence interval of a proportion, in per cent."""
     if n <= 0 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
-    alpha = 1 - level / 100
-
-    def solve(target, lower_tail: bool) -> float:
-        low, high = 0.0, 1.0
-        for _ in range(80):
-            middle = (low + high) / 2
-            if lower_tail:
-                # upper bound: P(X <= k | p) = alpha/2, decreasing in p
-                if _binomial_cdf(successes, n, middle) > target:
-                    low = middle
-                else:
-                    high = middle
-            else:
-                # lower bound: P(X >= k | p) = alpha/2, increasing in p
-                if 1 - _binomial_cdf(successes - 1, n, middle) < target:
-                    low = middle
-                else:
-                    high = middle
-        return (low + high) / 2
-
-    lower = 0.0 if successes == 0 else solve(alpha / 2, lower_tail=False)
-    upper = 1.0 if successes == n else solve(alpha / 2, lower_tail=True)
+    tail = (1 - level / 100) / 2
+    # P(X >= k | p) = I_p(k, n-k+1) rises with p; P(X <= k | p) = 1 - I_p(k+1, n-k) falls with p.
+    lower = 0.0 if successes == 0 else _bisect(lambda p: regularized_beta(p, successes, n - successes + 1), tail)
+    upper = 1.0 if successes == n else _bisect(lambda p: regularized_beta(p, successes + 1, n - successes), 1 - tail)
     return 100 * lower, 100 * upper
 
 
@@ -244,6 +274,40 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
         row.extra = {"ci_end": row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None),
                      "ci_style": "computed exact interval" if row.ci_computed else "published interval"}
     x_title = f"{measure.label} ({unit.name})"
+    description = (f"{title}. {len([r for r in plotted if r.value is not None])} cohorts from "
+                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
+                   f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
+                   "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
+                   "share of patients refractory to anti-CD38 therapy.")
+    if panels:
+        groups = [(label, [r for r in plotted if r.panel == label]) for label in EVIDENCE_TYPES.values()]
+        groups = [(label, _records(members)) for label, members in groups if members]
+        spec = _forest_spec(measure_name, groups, axis_max, title, description)
+    else:
+        spec = _fill(json.loads(_forest_template(measure_name)),
+                     {_TITLE: title, _DESCRIPTION: description, _AXIS_MAX: axis_max}, _records(plotted))
+    table_rows = tuple(
+        (r.label, r.panel, r.regimen, r.n_text, number(r.value) if r.value is not None else r.status.replace("_", " "),
+         r.ci_text, r.refractory, r.source)
+        for r in rows)
+    return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
+                 columns=("Study and cohort", "Evidence type", "Regimen", "n", f"{measure.short} ({unit.name})",
+                          "95% CI", "Refractory to anti-CD38", "Source"),
+                 rows=table_rows, marks=len([r for r in plotted if r.value is not None]),
+                 studies=len({r.study_id for r in plotted if r.value is not None}),
+                 forest=tuple(plotted), axis_max=axis_max, x_title=x_title, panels=panels)
+
+
+# Sentinels of the cached single-panel forest spec, replaced per chart (Altair takes ~60 ms a chart; a copy, ~1 ms).
+_TITLE, _DESCRIPTION, _AXIS_MAX = "\x00title", "\x00description", -7.25
+
+
+def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str, Any]]]], axis_max: float,
+                 title: str, description: str) -> dict[str, Any]:
+    """The Vega-Lite spec of a forest chart, built with Altair: one layered panel per group of rows."""
+    measure = MEASURES[measure_name]
+    unit = UNITS[measure.unit]
+    x_title = f"{measure.label} ({unit.name})"
     tooltip = [
         alt.Tooltip("label:N", title="Study and cohort"),
         alt.Tooltip("regimen:N", title="Regimen"),
@@ -256,7 +320,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
     x_scale = alt.Scale(domain=[0, axis_max], nice=False)
     legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 3}
 
-    def panel(panel_rows: list[ForestRow], index: int, panel_title: str | None) -> alt.LayerChart:
+    def panel(records: list[dict[str, Any]], index: int, panel_title: str | None) -> alt.LayerChart:
         sort_order = alt.EncodingSortField(field="value", order="descending")
         base = alt.Chart().encode(y=alt.Y("label:N", sort=sort_order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)))
         intervals = base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_end)").mark_rule(
@@ -277,35 +341,36 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
                             legend=alt.Legend(title="Refractory to anti-CD38", **legend_bottom)),
             tooltip=tooltip, href="href:N",
         ).properties(name=f"estimates_{index}")
-        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=_records(panel_rows)))
+        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=records))
         properties = {"width": CHART_WIDTH, "height": alt.Step(ROW_STEP)}
         if panel_title:
             properties["title"] = alt.TitleParams(panel_title, anchor="start", fontSize=12)
         return layered.properties(**properties)
 
-    description = (f"{title}. {len([r for r in plotted if r.value is not None])} cohorts from "
-                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
-                   f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
-                   "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
-                   "share of patients refractory to anti-CD38 therapy.")
-    if panels:
-        groups = [(label, [r for r in plotted if r.panel == label]) for label in EVIDENCE_TYPES.values()]
-        groups = [(label, members) for label, members in groups if members]
-        chart = alt.vconcat(*[panel(members, i, label) for i, (label, members) in enumerate(groups)]).resolve_scale(
-            x="shared", color="shared", strokeDash="shared")
+    if len(groups) == 1 and groups[0][0] is None:
+        chart = panel(groups[0][1], 0, None)
     else:
-        chart = panel(plotted, 0, None)
-    chart = chart.properties(title=title, description=description).configure_view(stroke=None)
-    spec = chart.to_dict()
-    table_rows = tuple(
-        (r.label, r.panel, r.regimen, r.n_text, number(r.value) if r.value is not None else r.status.replace("_", " "),
-         r.ci_text, r.refractory, r.source)
-        for r in rows)
-    return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
-                 columns=("Study and cohort", "Evidence type", "Regimen", "n", f"{measure.short} ({unit.name})",
-                          "95% CI", "Refractory to anti-CD38", "Source"),
-                 rows=table_rows, marks=len([r for r in plotted if r.value is not None]),
-                 studies=len({r.study_id for r in plotted if r.value is not None}))
+        chart = alt.vconcat(*[panel(records, i, label) for i, (label, records) in enumerate(groups)]).resolve_scale(
+            x="shared", color="shared", strokeDash="shared")
+    return chart.properties(title=title, description=description).configure_view(stroke=None).to_dict(validate=False)
+
+
+@lru_cache(maxsize=None)
+def _forest_template(measure_name: str) -> str:
+    return json.dumps(_forest_spec(measure_name, [(None, [])], _AXIS_MAX, _TITLE, _DESCRIPTION))
+
+
+def _fill(node: Any, values: dict[Any, Any], records: list[dict[str, Any]]) -> Any:
+    """Put a chart's title, description, axis end and rows into a copy of the cached spec."""
+    if isinstance(node, dict):
+        if set(node) == {"values"} and node["values"] == []:
+            return {"values": records}
+        return {key: _fill(value, values, records) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill(item, values, records) for item in node]
+    if isinstance(node, (str, float)) and not isinstance(node, bool) and node in values:
+        return values[node]
+    return node
 
 
 def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str) -> Chart:
@@ -334,7 +399,8 @@ def study_charts(evidence: Evidence, study: Study) -> list[Chart]:
                     source = evidence.publications[outcome.source.publication]
                     label += f" ({short_citation(source)})" if source.id not in study.publications[:1] else ""
                     rows.append(forest_row(evidence, study, cohort, outcome, page_url, label=label))
-        if rows:
+        # One figure is already in the outcome table; a chart helps only when there are figures to compare.
+        if len(rows) >= 2:
             measure = MEASURES[measure_name]
             charts.append(forest_chart(
                 f"chart-{measure_name}", rows, measure_name, f"{measure.label} by cohort",
@@ -384,7 +450,7 @@ def best_response_chart(study: Study) -> Chart | None:
     return Chart(name="chart-best-response", title=title, description=description,
                  caption="Share of patients by best response (IMWG), where the source reports it. Shares need not add "
                          "up to 100% when the source reports only some categories.",
-                 spec=chart.configure_view(stroke=None).to_dict(),
+                 spec=chart.configure_view(stroke=None).to_dict(validate=False),
                  columns=("Cohort", "Best response", "%", "Patients", "Figure"),
                  rows=tuple((r["cohort"], r["category_label"], f"{r['percent']:g}", r["patients"], r["computed"]) for r in rows),
                  marks=len(rows))
@@ -427,7 +493,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
                  caption="Each bar is one line of therapy, in the order the source lists them; its colour is the best "
                          "response on that line. Diamonds mark lines that contain an anti-CD38 antibody. Bar length does "
                          "not show time.",
-                 spec=chart.configure_view(stroke=None).to_dict(),
+                 spec=chart.configure_view(stroke=None).to_dict(validate=False),
                  columns=("Patient", "Line", "Regimen", "Cycles", "Best response", "Anti-CD38"),
                  rows=tuple((r["patient"], str(r["line"]), r["regimen"], r["cycles"], r["response_label"],
                              "yes" if r["anti_cd38"].startswith("Contains") else "no") for r in rows),
@@ -439,7 +505,7 @@ def regimen_charts(evidence: Evidence, regimen_id: str) -> list[Chart]:
     page_url = RECORD_KINDS["regimen"].url(regimen_id)
     uses = evidence.cohorts_by_regimen.get(regimen_id, [])
     charts = []
-    for measure_name in MEASURES:
+    for measure_name in REGIMEN_MEASURES:
         rows = []
         for study, cohort in uses:
             outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure_name])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .build import BuildError, Layout, build_site
+from .build import BuildError, BuildReport, Layout, build_site
 from .checks import validate_tree
 from .linkcheck import check_site
 from .problems import EvidenceError
@@ -39,8 +41,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     layout = Layout.default(ROOT)
     layout = Layout(layout.root, Path(args.evidence), Path(args.content), layout.templates,
                     Path(args.work), Path(args.site))
+    report = BuildReport()
     try:
-        evidence = build_site(layout)
+        evidence = build_site(layout, report)
     except EvidenceError as error:
         _report(error)
         print("The site was not built.", file=sys.stderr)
@@ -49,7 +52,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         print("The site was not built.", file=sys.stderr)
         return 1
-    print(f"Built {layout.site} from {evidence.record_count()} records.")
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
+    print(f"Built {layout.site} from {evidence.record_count()} records: {report.pages} pages, {report.charts} charts"
+          f" ({report.charts_rendered} rendered anew), {report.files_written} files written. {steps}.")
+    if args.report:
+        Path(args.report).write_text(json.dumps(asdict(report), indent=1) + "\n", encoding="utf-8")
     return 0
 
 
@@ -122,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--content", default=str(ROOT / "content"))
     build.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
     build.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
+    build.add_argument("--report", help="write the build's step timings and counts to this JSON file")
     urls = commands.add_parser("urls", help="check that every record URL is in the ledger of published URLs")
     urls.add_argument("--update", action="store_true", help="add the current record URLs to the ledger")
     linkcheck = commands.add_parser("linkcheck", help="check every internal link and fragment of a built site")

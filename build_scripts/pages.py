@@ -283,9 +283,6 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
             for d in study.discrepancies
         ],
         "flagged": sorted(flagged_ids),
-        "filter_regimens": sorted({evidence.regimens[c.regimen].name for c in study.cohorts if c.regimen}),
-        "filter_agents": sorted({evidence.agents[a].name for c in study.cohorts if c.regimen
-                                 for a in evidence.regimens[c.regimen].agents}),
         "related": [
             {**study_link(evidence, other_id, page_url), "relation": relation.replace("_", " "), "note": note}
             for other_id, relation, note in evidence.related_by_study.get(study.id, [])

@@ -1,14 +1,19 @@
-"""Static SVG fallbacks of chart specs and the offline Vega bundle, cached by content hash."""
+"""Static SVG fallbacks of charts (Vega-rendered and cached by spec hash, or drawn from a template) and the Vega bundle."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import vl_convert
+from jinja2 import Environment
+
+from .charts import REFRACTORY_BANDS, REFRACTORY_COLOURS, Chart
+from .vocabulary import EVIDENCE_TYPES
 
 VEGA_LITE_VERSION = "6.4"
 
@@ -47,3 +52,64 @@ def vega_bundle(cache_dir: Path) -> str:
     if not path.exists():
         path.write_text(vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION), encoding="utf-8")
     return path.read_text(encoding="utf-8")
+
+
+FOREST_LABEL_WIDTH = 250
+FOREST_PLOT_WIDTH = 300
+FOREST_ROW = 22
+
+
+def _nice_step(span: float) -> float:
+    raw = span / 5
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def forest_svg(chart: Chart, environment: Environment) -> str:
+    """A static forest plot of a chart's rows, drawn from a template instead of by Vega (much faster)."""
+    left, right, top = FOREST_LABEL_WIDTH, FOREST_LABEL_WIDTH + FOREST_PLOT_WIDTH, 30
+    by_value = sorted(chart.forest or (), key=lambda r: -(r.value if r.value is not None else -1))
+    if chart.panels:
+        groups = [(label, [r for r in by_value if r.panel == label]) for label in EVIDENCE_TYPES.values()]
+    else:
+        groups = [(None, by_value)]
+    axis_max = chart.axis_max or 1.0
+
+    def x(value: float) -> float:
+        return round(left + (right - left) * min(value, axis_max) / axis_max, 1)
+
+    colours = dict(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))
+    drawn, headers, index = [], [], 0
+    for label, rows in groups:
+        if not rows:
+            continue
+        if label:
+            headers.append({"y": top + FOREST_ROW * index + FOREST_ROW * 0.7, "label": label})
+            index += 1
+        for row in rows:
+            drawn.append(_forest_row(row, top + FOREST_ROW * index + FOREST_ROW / 2, axis_max, x, colours))
+            index += 1
+    axis_y = top + FOREST_ROW * index + 4
+    step = _nice_step(axis_max)
+    ticks = [{"x": x(i * step), "label": f"{i * step:g}"} for i in range(int(axis_max / step + 1e-9) + 1)]
+    legend = [{"x": 160 + 75 * i, "colour": colour, "label": band}
+              for i, (band, colour) in enumerate(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))]
+    return environment.get_template("forest.svg.j2").render(
+        width=max(right + 20, 160 + 75 * len(legend) + 40), height=axis_y + 90, title=chart.title,
+        description=chart.description, rows=drawn, headers=headers, ticks=ticks, top=top, axis_y=axis_y, left=left,
+        right=right, x_title=chart.x_title, legend=legend, legend_y=axis_y + 56)
+
+
+def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> dict:
+    end = row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None)
+    return {
+        "y": y,
+        "label": row.label if len(row.label) <= 38 else row.label[:37] + "…",
+        "x1": x(row.ci_low) if row.ci_low is not None and end is not None else None,
+        "x2": x(end) if row.ci_low is not None and end is not None else None,
+        "dashed": row.ci_computed, "open_ended": row.open_ended,
+        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.refractory],
+    }
