@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8000
 
-.PHONY: site test validate serve browser clean
+.PHONY: site test validate serve browser bench clean
 
 $(STAMP): requirements.lock requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP) browser
 serve: site
 	@echo "Serving site/ on http://127.0.0.1:$(PORT)/"
 	$(PY) -m http.server --directory site --bind 127.0.0.1 $(PORT)
+
+# Builds synthetic evidence at 100, 1,000 and 10,000 studies; results are appended to bench/results.jsonl.
+bench: $(STAMP) browser
+	$(PY) -m build_scripts bench --studies 100 1000 10000
 
 clean:
 	rm -rf build site

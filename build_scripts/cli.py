@@ -120,6 +120,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run
+
+    results_file = Path(args.results)
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    run(args.studies, Path(args.work), results_file)
+    print(f"Results appended to {results_file}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_scripts", description=__doc__)
     parser.add_argument("--evidence", default=str(ROOT / "evidence"), help="evidence folder (default: %(default)s)")
@@ -137,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     new = commands.add_parser("new", help="write a commented template for a new record")
     new.add_argument("kind", choices=NEW_KINDS)
     new.add_argument("id", help="the new record's id, which becomes its URL")
+    bench = commands.add_parser("bench", help="time builds of synthetic evidence against plain mkdocs-material")
+    bench.add_argument("--studies", type=int, nargs="+", default=[100, 1000, 10000])
+    bench.add_argument("--work", default=str(ROOT / "build" / "bench"))
+    bench.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))
     args = parser.parse_args(argv)
-    handlers = {"validate": cmd_validate, "build": cmd_build, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new}
+    handlers = {"validate": cmd_validate, "build": cmd_build, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new,
+                "bench": cmd_bench}
     return handlers[args.command](args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,18 +54,9 @@ def format_field(field_path: FieldPath) -> str:
     return text or "(record)"
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, minus the features that let one record hide or repeat content."""
-
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                "while reading the record", None,
-                "anchors and aliases (&name, *name) are not allowed in evidence records; write the value out",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+# libyaml's parser when PyYAML was built with it (several times faster); the pure-Python one otherwise.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+ALIAS_MESSAGE = "anchors and aliases (&name, *name) are not allowed in evidence records; write the value out"
 
 
 def _mark(node: Node) -> Location:
@@ -75,15 +67,24 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
-             problems: list[tuple[FieldPath, Location, str]], loader: _StrictSafeLoader) -> Any:
-    """Convert a composed node into plain Python data, recording the location of every path."""
+             problems: list[tuple[FieldPath, Location, str]], loader: Any, seen: set[int]) -> Any:
+    """Convert a composed node into plain Python data, recording the location of every path.
+
+    An alias makes the composer reuse a node, so a node met twice is an alias: it is refused, which also
+    stops alias bombs before they expand.
+    """
+    if not isinstance(node, ScalarNode):
+        if id(node) in seen:
+            problems.append((path, _mark(node), ALIAS_MESSAGE))
+            return None
+        seen.add(id(node))
     if not isinstance(node, ScalarNode) and node.tag not in _PLAIN_TAGS:
         problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
         return None
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _to_data(key_node, path, locations, problems, loader) if isinstance(key_node, ScalarNode) else None
+            key = _to_data(key_node, path, locations, problems, loader, seen) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 problems.append((path, _mark(key_node), f"keys must be text, found {key!r}"))
                 continue
@@ -93,14 +94,14 @@ def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
                                  f"duplicate key '{key}' (first given on line {locations[child][0]})"))
                 continue
             locations[child] = _mark(key_node)
-            result[key] = _to_data(value_node, child, locations, problems, loader)
+            result[key] = _to_data(value_node, child, locations, problems, loader, seen)
         return result
     if isinstance(node, SequenceNode):
         items = []
         for index, item_node in enumerate(node.value):
             child = path + (index,)
             locations[child] = _mark(item_node)
-            items.append(_to_data(item_node, child, locations, problems, loader))
+            items.append(_to_data(item_node, child, locations, problems, loader, seen))
         return items
     assert isinstance(node, ScalarNode)
     try:
@@ -110,9 +111,27 @@ def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
         return None
 
 
+def _has_alias_or_anchor(text: str) -> bool:
+    """Whether the YAML's token stream holds an anchor or alias (scalars such as '*' in quotes do not count)."""
+    try:
+        return any(isinstance(token, (yaml.AnchorToken, yaml.AliasToken)) for token in yaml.scan(text, Loader=_SafeLoader))
+    except yaml.YAMLError:
+        return False
+
+
+def _alias_problem(text: str, shown_path: str) -> Problem:
+    for token in yaml.scan(text, Loader=_SafeLoader):
+        if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+            return Problem(shown_path, token.start_mark.line + 1, token.start_mark.column + 1, "(yaml)",
+                           f"invalid YAML: {ALIAS_MESSAGE}")
+    return Problem(shown_path, 1, 1, "(yaml)", f"invalid YAML: {ALIAS_MESSAGE}")
+
+
 def parse_yaml(text: str, shown_path: str) -> tuple[Any, dict[FieldPath, Location], list[Problem]]:
     """Parse one YAML document; return its data, field locations and any problems found."""
-    loader = _StrictSafeLoader(text)
+    if re.search(r"(^|[\s\[{,:-])[&*][^\s]", text) and _has_alias_or_anchor(text):
+        return None, {}, [_alias_problem(text, shown_path)]
+    loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -128,7 +147,7 @@ def parse_yaml(text: str, shown_path: str) -> tuple[Any, dict[FieldPath, Locatio
         return None, {}, [Problem(shown_path, 1, 1, "(record)", "the file is empty")]
     locations: dict[FieldPath, Location] = {(): _mark(node)}
     raw_problems: list[tuple[FieldPath, Location, str]] = []
-    data = _to_data(node, (), locations, raw_problems, loader)
+    data = _to_data(node, (), locations, raw_problems, loader, set())
     problems = [Problem(shown_path, line, column, format_field(path), message)
                 for path, (line, column), message in raw_problems]
     return data, locations, problems

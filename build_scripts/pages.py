@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from dataclasses import dataclass
@@ -323,14 +324,14 @@ def agent_context(evidence: Evidence, agent_id: str) -> dict[str, Any]:
     agent = evidence.agents[agent_id]
     page_url = url_of("agent", agent.id)
     regimens = evidence.regimens_by_agent.get(agent.id, [])
-    study_ids = sorted({study.id for regimen in regimens for study, _ in evidence.cohorts_by_regimen.get(regimen.id, [])})
+    # Studies are counted, not listed: a common agent is in most studies, and no page lists every study.
     return {
         "agent": agent,
         "page_url": page_url,
         "class": AGENT_CLASSES[agent.agent_class],
         "description": render_markdown(agent.description),
-        "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id))} for r in regimens],
-        "studies": [study_link(evidence, sid, page_url) for sid in study_ids],
+        "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id)),
+                      "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})} for r in regimens],
     }
 
 
@@ -377,41 +378,58 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
     }
 
 
-def index_context(evidence: Evidence) -> dict[str, Any]:
-    """Context of the index pages (studies, regimens, agents, publications, reviews)."""
-    def regimens_of(study: Study) -> list[dict[str, Any]]:
-        seen = []
-        for cohort in study.cohorts:
-            if cohort.regimen and cohort.regimen not in [r["record"].id for r in seen]:
-                seen.append({"record": evidence.regimens[cohort.regimen],
-                             "href": relative("studies/", url_of("regimen", cohort.regimen))})
-        return seen
+INDEX_PAGE_SIZE = 100
+INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
+                   "publication": "publications_index.md.j2", "review": "reviews_index.md.j2"}
 
-    return {
-        "studies": [
-            {**study_link(evidence, study.id, "studies/"), "regimens": regimens_of(study),
-             "n": study.population.n.value if study.population and study.population.n else None,
-             "first_year": min((evidence.publications[p].year or 0 for p in study.publications), default=None)}
-            for study in sorted(evidence.studies.values(), key=lambda s: s.id)
-        ],
-        "regimens": [
-            {"record": r, "href": relative("regimens/", url_of("regimen", r.id)),
-             "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})}
-            for r in sorted(evidence.regimens.values(), key=lambda r: r.name.lower())
-        ],
-        "agents": [
-            {"record": a, "class": AGENT_CLASSES[a.agent_class], "href": relative("agents/", url_of("agent", a.id))}
-            for a in sorted(evidence.agents.values(), key=lambda a: a.name.lower())
-        ],
-        "publications": [
-            {**publication_link(evidence, p.id, "publications/")}
-            for p in sorted(evidence.publications.values(), key=lambda p: (short_citation(p).lower(), p.id))
-        ],
-        "reviews": [
-            {"record": r, "href": relative("reviews/", url_of("review", r.id))}
-            for r in sorted(evidence.reviews.values(), key=lambda r: r.id)
-        ],
-    }
+
+def index_item(evidence: Evidence, kind: str, record: Any, page_url: str) -> dict[str, Any]:
+    """One row of an index page, with links relative to that page."""
+    if kind == "study":
+        regimens = []
+        for cohort in record.cohorts:
+            if cohort.regimen and cohort.regimen not in [r["record"].id for r in regimens]:
+                regimens.append({"record": evidence.regimens[cohort.regimen],
+                                 "href": relative(page_url, url_of("regimen", cohort.regimen))})
+        return {**study_link(evidence, record.id, page_url), "regimens": regimens,
+                "n": record.population.n.value if record.population and record.population.n else None}
+    if kind == "regimen":
+        return {"record": record, "href": relative(page_url, url_of("regimen", record.id)),
+                "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})}
+    if kind == "agent":
+        return {"record": record, "class": AGENT_CLASSES[record.agent_class],
+                "href": relative(page_url, url_of("agent", record.id))}
+    if kind == "publication":
+        return publication_link(evidence, record.id, page_url)
+    return {"record": record, "href": relative(page_url, url_of(kind, record.id))}
+
+
+def _index_order(kind: str, record: Any) -> tuple:
+    if kind == "publication":
+        return (short_citation(record).lower(), record.id)
+    if kind in ("regimen", "agent"):
+        return (record.name.lower(), record.id)
+    return (record.id,)
+
+
+def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(page path, context) of each page of a kind's index; pages hold INDEX_PAGE_SIZE records, so none grows."""
+    prefix = RECORD_KINDS[kind].url_prefix
+    records = sorted(evidence.by_kind(kind).values(), key=lambda r: _index_order(kind, r))
+    count = max(1, math.ceil(len(records) / INDEX_PAGE_SIZE))
+    urls = [f"{prefix}/" if number == 1 else f"{prefix}/page/{number}/" for number in range(1, count + 1)]
+    for number, url in enumerate(urls, start=1):
+        chunk = records[(number - 1) * INDEX_PAGE_SIZE: number * INDEX_PAGE_SIZE]
+        pager = {
+            "number": number, "count": count, "total": len(records),
+            "first": (number - 1) * INDEX_PAGE_SIZE + 1, "last": (number - 1) * INDEX_PAGE_SIZE + len(chunk),
+            "previous": relative(url, urls[number - 2]) if number > 1 else None,
+            "next": relative(url, urls[number]) if number < count else None,
+            "pages": [{"number": i, "href": relative(url, u), "current": i == number} for i, u in enumerate(urls, 1)]
+            if count <= 20 else None,
+        }
+        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager}
+        yield f"{url}index.md", context
 
 
 # ---------------------------------------------------------------- rendering
@@ -508,7 +526,6 @@ def generate_pages(evidence: Evidence, environment: Environment,
         return environment.get_template(template).render(
             charts=chart_views(charts.get(page_url, [])), assets=relative(page_url or ".", "assets/"), **context)
 
-    index = index_context(evidence)
     if charts:
         yield Page(f"{CHARTS_URL_PREFIX}/index.md", render("charts_index.md.j2", chart_pages=chart_pages_context(charts)))
         for measure_name in CROSS_STUDY_MEASURES:
@@ -520,10 +537,9 @@ def generate_pages(evidence: Evidence, environment: Environment,
         "studies": len(evidence.studies),
         "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
         "records": evidence.record_count()}))
-    for kind, template in (("study", "studies_index.md.j2"), ("regimen", "regimens_index.md.j2"),
-                           ("agent", "agents_index.md.j2"), ("publication", "publications_index.md.j2"),
-                           ("review", "reviews_index.md.j2")):
-        yield Page(f"{RECORD_KINDS[kind].url_prefix}/index.md", render(template, **index))
+    for kind, template in INDEX_TEMPLATES.items():
+        for path, context in index_pages(evidence, kind):
+            yield Page(path, render(template, **context))
     for study_id in sorted(evidence.studies):
         citation, files = cited("study", study_id)
         yield Page(RECORD_KINDS["study"].page_path(study_id),

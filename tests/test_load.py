@@ -18,10 +18,22 @@ def test_duplicate_keys_are_errors_not_silently_overwritten():
     assert [str(p) for p in problems] == ["a.yaml:3:1: name: duplicate key 'name' (first given on line 2)"]
 
 
-def test_anchors_and_aliases_are_rejected():
-    data, _, problems = parse_yaml("a: &x [1, 2]\nb: *x\n", "a.yaml")
+def test_anchors_and_aliases_are_rejected_where_the_anchor_is():
+    data, _, problems = parse_yaml("a: 1\nb: &x [1, 2]\nc: *x\n", "a.yaml")
     assert data is None
-    assert problems[0].line == 2 and "aliases" in problems[0].message
+    assert (problems[0].line, problems[0].column) == (2, 4) and "aliases" in problems[0].message
+
+
+def test_an_asterisk_in_text_is_not_an_alias():
+    data, _, problems = parse_yaml("note: 'p < 0.05 *' \nother: a*b\n", "a.yaml")
+    assert problems == [] and data == {"note": "p < 0.05 *", "other": "a*b"}
+
+
+def test_alias_bomb_is_refused_at_once():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+    data, _, problems = parse_yaml(bomb, "bomb.yaml")
+    assert data is None and "aliases" in problems[0].message
 
 
 def test_python_object_tags_are_rejected():

@@ -1,0 +1,181 @@
+"""Benchmark the build on synthetic evidence at several sizes, against plain mkdocs-material on as many pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .synthetic import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAIN_MKDOCS_YML = """site_name: Plain floor
+theme:
+  name: material
+  font: false
+nav:
+  - Home: index.md
+"""
+
+
+@dataclass
+class Run:
+    """One timed build: wall time, the build's own step times, peak memory of its largest process."""
+
+    seconds: float
+    peak_rss_mib: float
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    studies: int
+    records: int
+    pages: int
+    clean: Run
+    warm: Run
+    edit_one: Run
+    floor: Run
+    site_mib: float
+    largest_page_kib: float
+    median_page_kib: float
+    largest_study_page_kib: float
+    search_kib_before_first_result: float | None
+
+    def ratios(self) -> dict[str, float]:
+        return {"clean_vs_floor": self.clean.seconds / self.floor.seconds,
+                "warm_vs_floor": self.warm.seconds / self.floor.seconds,
+                "edit_vs_clean": self.edit_one.seconds / self.clean.seconds}
+
+
+def timed(command: list[str], cwd: Path, report: Path | None = None) -> Run:
+    """Run a command, timing it and reading the peak RSS of its largest process from wait4."""
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
+        # wait4 gives this child's own usage, which includes the children it waited for (mkdocs, pagefind).
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        peak = usage.ru_maxrss / 1024
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed:\n{log.read()}")
+    steps = json.loads(report.read_text())["steps"] if report and report.exists() else {}
+    return Run(round(seconds, 2), round(peak, 1), {k: round(v, 2) for k, v in steps.items()})
+
+
+def site_metrics(site: Path) -> dict[str, float]:
+    pages = [p for p in site.rglob("*.html")]
+    sizes = [p.stat().st_size for p in pages]
+    study_sizes = [p.stat().st_size for p in (site / "studies").glob("*/index.html")]
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    return {"site_mib": round(total / 2**20, 1), "largest_page_kib": round(max(sizes) / 1024, 1),
+            "median_page_kib": round(statistics.median(sizes) / 1024, 1),
+            "largest_study_page_kib": round(max(study_sizes) / 1024, 1) if study_sizes else 0.0}
+
+
+def search_transfer(site: Path, query: str = "retreatment") -> float | None:
+    """KiB the browser loads from /pagefind/ before the first result shows; None without Chromium."""
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page()
+            loaded: dict[str, int] = {}
+            page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body())) if r.ok and "/pagefind/" in r.url else None)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/search/", wait_until="networkidle")
+            page.locator(".pagefind-ui__search-input").fill(query)
+            page.wait_for_selector(".pagefind-ui__result-link", timeout=60_000)
+            browser.close()
+        return round(sum(loaded.values()) / 1024, 1)
+    finally:
+        server.shutdown()
+
+
+def plain_floor(pages: int, work: Path) -> Run:
+    """Build time of plain mkdocs-material on as many minimal Markdown pages."""
+    if work.exists():
+        shutil.rmtree(work)
+    docs = work / "docs"
+    (docs / "p").mkdir(parents=True)
+    (work / "mkdocs.yml").write_text(PLAIN_MKDOCS_YML)
+    (docs / "index.md").write_text("# Home\n\nA minimal page.\n")
+    for number in range(1, pages):
+        (docs / "p" / f"page-{number:05d}.md").write_text(f"# Page {number}\n\nA minimal page with one paragraph.\n")
+    return timed([sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(work / "site")], work)
+
+
+def bench_size(studies: int, work: Path) -> Result:
+    base = work / f"n{studies}"
+    evidence, build, site, report = base / "evidence", base / "build", base / "site", base / "report.json"
+    for path in (build, site):
+        if path.exists():
+            shutil.rmtree(path)
+    counts = generate(evidence, studies, ROOT / "evidence")
+    command = [sys.executable, "-m", "build_scripts", "--evidence", str(evidence), "build", "--work", str(build),
+               "--site", str(site), "--report", str(report)]
+    clean = timed(command, ROOT, report)
+    pages = json.loads(report.read_text())["pages"]
+    warm = timed(command, ROOT, report)
+    edited = evidence / "studies" / "synthetic-00001.yaml"
+    edited.write_text(edited.read_text().replace("Its numbers are random", "Its numbers are random (edited)"))
+    edit_one = timed(command, ROOT, report)
+    floor = plain_floor(pages, base / "floor")
+    return Result(studies=studies, records=sum(counts.values()), pages=pages, clean=clean, warm=warm,
+                  edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
+                  **site_metrics(site))
+
+
+def print_result(result: Result) -> None:
+    ratios = result.ratios()
+    print(f"N = {result.studies:,} studies ({result.records:,} records, {result.pages:,} pages)")
+    print(f"  build from clean: {result.clean.seconds:.1f} s  (floor: plain mkdocs-material on {result.pages:,} pages "
+          f"{result.floor.seconds:.1f} s; ratio {ratios['clean_vs_floor']:.2f})")
+    own = sum(v for k, v in result.clean.steps.items() if k != "mkdocs")
+    print(f"    own steps {own:.1f} s, mkdocs {result.clean.steps.get('mkdocs', 0):.1f} s: {result.clean.steps}")
+    print(f"  build with caches warm: {result.warm.seconds:.1f} s (ratio {ratios['warm_vs_floor']:.2f})")
+    print(f"  rebuild after editing one record: {result.edit_one.seconds:.1f} s "
+          f"({100 * ratios['edit_vs_clean']:.0f}% of the clean build)")
+    print(f"  peak memory (largest process): {result.clean.peak_rss_mib:.0f} MiB")
+    print(f"  site {result.site_mib} MiB; page HTML largest {result.largest_page_kib} KiB, median "
+          f"{result.median_page_kib} KiB; largest study page {result.largest_study_page_kib} KiB")
+    print(f"  search data loaded before the first result: {result.search_kib_before_first_result} KiB")
+
+
+def run(sizes: list[int], work: Path, results_file: Path) -> list[Result]:
+    results = []
+    for studies in sizes:
+        result = bench_size(studies, work)
+        print_result(result)
+        results.append(result)
+        with results_file.open("a", encoding="utf-8") as handle:
+            record = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": _commit(), "cores": os.cpu_count(),
+                      **asdict(result), "ratios": result.ratios()}
+            handle.write(json.dumps(record) + "\n")
+    return results
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip()
