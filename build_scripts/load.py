@@ -193,8 +193,12 @@ def load_tree(evidence_dir: Path) -> LoadedTree:
         problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)", "the evidence folder does not exist"))
         return tree
     for entry in sorted(evidence_dir.iterdir()):
-        if entry.name.startswith(".") or entry.is_file():
+        if entry.name.startswith(".") or (entry.is_file() and not entry.is_symlink()):
             continue  # ledgers and notes may sit beside the record folders
+        if entry.is_symlink():
+            problems.append(Problem(display_path(entry), 1, 1, "(folder)",
+                                    "symbolic links are not allowed in the evidence folder"))
+            continue
         kind = KIND_BY_FOLDER.get(entry.name)
         if kind is None:
             known = ", ".join(sorted(KIND_BY_FOLDER))
@@ -202,6 +206,10 @@ def load_tree(evidence_dir: Path) -> LoadedTree:
                                     f"unknown record folder '{entry.name}'; expected one of: {known}"))
             continue
         for path in sorted(entry.rglob("*")):
+            if path.is_symlink():
+                problems.append(Problem(display_path(path), 1, 1, "(file)",
+                                        "symbolic links are not allowed in the evidence folder; commit the record itself"))
+                continue
             if path.is_dir() or path.name.startswith("."):
                 continue
             if path.suffix not in (".yaml", ".yml") or path.parent != entry:
