@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from .checks import validate_tree
 from .evidence import Evidence
 from .history import revisions
 from .linkcheck import check_site
+from .mkdocs_hooks import stash_file
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
 from .search import SearchIndexError, index_site
@@ -84,12 +86,21 @@ def sync_docs(layout: Layout, pages: list[Page]) -> tuple[int, int]:
         for source in sorted(assets.rglob("*")):
             if source.is_file():
                 wanted[layout.docs / "assets" / source.relative_to(assets)] = source.read_bytes()
+    stashes: dict[Path, bytes] = {}
     for page in pages:
         target = layout.docs / page.path
         if target in wanted:
             raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
         wanted[target] = page.text.encode("utf-8")
+        if page.blocks:
+            stashes[stash_file(layout.docs, page.path)] = json.dumps(page.blocks, ensure_ascii=False).encode("utf-8")
     written = sum(write_if_changed(path, data) for path, data in wanted.items())
+    written += sum(write_if_changed(path, data) for path, data in stashes.items())
+    blocks_root = layout.docs.parent / "blocks"
+    if blocks_root.exists():
+        for existing in sorted(blocks_root.rglob("*.json")):
+            if existing not in stashes:
+                existing.unlink()
     removed = 0
     if layout.docs.exists():
         for existing in sorted(layout.docs.rglob("*"), reverse=True):
@@ -110,6 +121,8 @@ def write_mkdocs_config(layout: Layout) -> None:
         "theme:\n"
         "  name: material\n"
         f"  custom_dir: {(layout.templates / 'overrides').resolve().as_posix()}\n"
+        "hooks:\n"
+        f"  - {(Path(__file__).parent / 'mkdocs_hooks.py').resolve().as_posix()}\n"
     )
     write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
 

@@ -49,10 +49,43 @@ ALLOWED_URL_SCHEMES = {"http", "https"}
 
 @dataclass(frozen=True)
 class Page:
-    """One generated page: where it goes in the docs folder and its Markdown text."""
+    """One generated page: where it goes in the docs folder, its Markdown text, and its stashed HTML blocks."""
 
     path: str
     text: str
+    blocks: tuple[str, ...] = ()
+
+
+_HEADING = re.compile(r"^#{1,6} ")
+
+
+def stash_html(text: str) -> tuple[str, tuple[str, ...]]:
+    """Replace the HTML between a page's Markdown headings by placeholders, returning the blocks.
+
+    Only for templates whose body is HTML apart from its headings and front matter: the headings stay
+    Markdown, so MkDocs still builds the table of contents from them.
+    """
+    lines = text.split("\n")
+    start = 0
+    if lines and lines[0] == "---":
+        start = lines.index("---", 1) + 1
+    out, blocks, current = lines[:start], [], []
+
+    def flush() -> None:
+        content = "\n".join(current).strip("\n")
+        if content.strip():
+            out.extend(["", f"<!--atlas-block:{len(blocks)}-->", ""])
+            blocks.append(content)
+        current.clear()
+
+    for line in lines[start:]:
+        if _HEADING.match(line):
+            flush()
+            out.append(line)
+        else:
+            current.append(line)
+    flush()
+    return "\n".join(out) + "\n", tuple(blocks)
 
 
 # ---------------------------------------------------------------- formatting helpers (pure)
@@ -61,12 +94,14 @@ def render_markdown(text: str | None) -> Markup:
     """A curator's Markdown as sanitised HTML: no raw HTML, no scripts, only http(s) links."""
     if not text:
         return Markup("")
-    html = markdown_lib.markdown(text, extensions=[], output_format="html")
+    html = _MARKDOWN.reset().convert(text)
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                       url_schemes=ALLOWED_URL_SCHEMES, link_rel="noopener nofollow")
     return Markup(clean)
 
 
+# One converter reused for every field: building a Markdown instance costs more than converting a summary.
+_MARKDOWN = markdown_lib.Markdown(extensions=[], output_format="html")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
@@ -482,6 +517,7 @@ def chart_pages_context(charts: dict[str, list[Chart]]) -> list[dict[str, Any]]:
     return items
 
 
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 CITE_FILES = {"bibtex": "cite.bib", "ris": "cite.ris", "csl": "cite.json"}
 
 
@@ -498,7 +534,7 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
     head = {"atlas": {"meta": meta_tags(page, sources),
                       "jsonld": json_ld_text(json_ld(kind, record, page, sources, settings.url))}}
     context = {
-        "front_matter": Markup(yaml.safe_dump(head, allow_unicode=True, sort_keys=True, width=10_000)),
+        "front_matter": Markup(yaml.dump(head, Dumper=_YAML_DUMPER, allow_unicode=True, sort_keys=True, width=10_000)),
         "cite": {"text": formatted_citation(page), "files": CITE_FILES, "sources": len(sources)},
         "revision": {
             "added": revision.added if revision else None,
@@ -526,6 +562,9 @@ def generate_pages(evidence: Evidence, environment: Environment,
         return environment.get_template(template).render(
             charts=chart_views(charts.get(page_url, [])), assets=relative(page_url or ".", "assets/"), **context)
 
+    def html_page(path: str, text: str) -> Page:
+        return Page(path, *stash_html(text))
+
     if charts:
         yield Page(f"{CHARTS_URL_PREFIX}/index.md", render("charts_index.md.j2", chart_pages=chart_pages_context(charts)))
         for measure_name in CROSS_STUDY_MEASURES:
@@ -539,26 +578,26 @@ def generate_pages(evidence: Evidence, environment: Environment,
         "records": evidence.record_count()}))
     for kind, template in INDEX_TEMPLATES.items():
         for path, context in index_pages(evidence, kind):
-            yield Page(path, render(template, **context))
+            yield html_page(path, render(template, **context))
     for study_id in sorted(evidence.studies):
         citation, files = cited("study", study_id)
-        yield Page(RECORD_KINDS["study"].page_path(study_id),
-                   render("study.md.j2", **study_context(evidence, evidence.studies[study_id]), **citation))
+        yield html_page(RECORD_KINDS["study"].page_path(study_id),
+                        render("study.md.j2", **study_context(evidence, evidence.studies[study_id]), **citation))
         yield from files
     for regimen_id in sorted(evidence.regimens):
         citation, files = cited("regimen", regimen_id)
-        yield Page(RECORD_KINDS["regimen"].page_path(regimen_id),
-                   render("regimen.md.j2", **regimen_context(evidence, regimen_id), **citation))
+        yield html_page(RECORD_KINDS["regimen"].page_path(regimen_id),
+                        render("regimen.md.j2", **regimen_context(evidence, regimen_id), **citation))
         yield from files
     for agent_id in sorted(evidence.agents):
-        yield Page(RECORD_KINDS["agent"].page_path(agent_id), render("agent.md.j2", **agent_context(evidence, agent_id)))
+        yield html_page(RECORD_KINDS["agent"].page_path(agent_id), render("agent.md.j2", **agent_context(evidence, agent_id)))
     for publication_id in sorted(evidence.publications):
-        yield Page(RECORD_KINDS["publication"].page_path(publication_id),
+        yield html_page(RECORD_KINDS["publication"].page_path(publication_id),
                    render("publication.md.j2", **publication_context(evidence, publication_id)))
     for old_url, new_url in sorted(redirects(evidence).items()):
         yield Page(f"{old_url}index.html", render("redirect.html.j2", target=relative(old_url, new_url), target_url=new_url))
     for review_id in sorted(evidence.reviews):
         citation, files = cited("review", review_id)
-        yield Page(RECORD_KINDS["review"].page_path(review_id),
-                   render("review.md.j2", **review_context(evidence, review_id), **citation))
+        yield html_page(RECORD_KINDS["review"].page_path(review_id),
+                        render("review.md.j2", **review_context(evidence, review_id), **citation))
         yield from files
