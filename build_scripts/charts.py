@@ -120,15 +120,26 @@ def regularized_beta(x: float, a: float, b: float) -> float:
 
 
 def _bisect(function, target: float) -> float:
-    """The p in (0, 1) where an increasing function reaches target."""
+    """The p in (0, 1) where an increasing function reaches target (Illinois false position: few evaluations)."""
     low, high = 0.0, 1.0
-    for _ in range(60):
-        middle = (low + high) / 2
-        if function(middle) < target:
-            low = middle
+    f_low, f_high = function(low) - target, function(high) - target
+    side = 0
+    for _ in range(100):
+        middle = (low * f_high - high * f_low) / (f_high - f_low)
+        f_middle = function(middle) - target
+        if abs(f_middle) < 1e-13 or high - low < 1e-13:
+            return middle
+        if f_middle < 0:
+            low, f_low = middle, f_middle
+            if side == -1:
+                f_high /= 2
+            side = -1
         else:
-            high = middle
-    return (low + high) / 2
+            high, f_high = middle, f_middle
+            if side == 1:
+                f_low /= 2
+            side = 1
+    return middle
 
 
 @lru_cache(maxsize=None)
@@ -341,7 +352,8 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str
                             legend=alt.Legend(title="Refractory to anti-CD38", **legend_bottom)),
             tooltip=tooltip, href="href:N",
         ).properties(name=f"estimates_{index}")
-        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=records))
+        # Rows are put into the finished spec below: passing them through Altair would copy each one.
+        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=[]))
         properties = {"width": CHART_WIDTH, "height": alt.Step(ROW_STEP)}
         if panel_title:
             properties["title"] = alt.TitleParams(panel_title, anchor="start", fontSize=12)
@@ -352,7 +364,10 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str
     else:
         chart = alt.vconcat(*[panel(records, i, label) for i, (label, records) in enumerate(groups)]).resolve_scale(
             x="shared", color="shared", strokeDash="shared")
-    return chart.properties(title=title, description=description).configure_view(stroke=None).to_dict(validate=False)
+    spec = chart.properties(title=title, description=description).configure_view(stroke=None).to_dict(validate=False)
+    for unit, (_, records) in zip(spec["vconcat"] if "vconcat" in spec else [spec], groups):
+        unit["data"] = {"values": records}
+    return spec
 
 
 @lru_cache(maxsize=None)

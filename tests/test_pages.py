@@ -40,3 +40,24 @@ def test_markdown_in_records_cannot_carry_script_or_javascript_links():
 
 def test_markdown_escape_keeps_headings_literal():
     assert markdown_escape("[a] *b* #1") == r"\[a\] \*b\* \#1"
+
+
+def test_generated_html_is_stashed_between_markdown_headings_and_restored_by_the_hook(tmp_path):
+    from types import SimpleNamespace
+
+    from build_scripts.mkdocs_hooks import on_page_content, stash_file
+    from build_scripts.pages import stash_html
+
+    text = "---\natlas: {a: 1}\n---\n# Title\n\n<div>one</div>\n\n## Part { #part }\n\n<table><tr><td>2</td></tr></table>\n"
+    markdown, blocks = stash_html(text)
+    assert markdown.startswith("---\natlas: {a: 1}\n---\n# Title\n")
+    assert "## Part { #part }" in markdown and "<div>" not in markdown
+    assert blocks == ("<div>one</div>", "<table><tr><td>2</td></tr></table>")
+    docs = tmp_path / "docs"
+    path = stash_file(docs, "studies/x/index.md")
+    path.parent.mkdir(parents=True)
+    path.write_text(__import__("json").dumps(list(blocks)))
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="studies/x/index.md"))
+    html = "<h1>Title</h1>\n<p><!--atlas-block:0--></p>\n<h2 id=part>Part</h2>\n<!--atlas-block:1-->"
+    restored = on_page_content(html, page, {"docs_dir": str(docs)}, None)
+    assert restored == "<h1>Title</h1>\n<div>one</div>\n<h2 id=part>Part</h2>\n<table><tr><td>2</td></tr></table>"
