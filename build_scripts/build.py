@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import urlsplit
 
 
@@ -72,44 +74,60 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def sync_docs(layout: Layout, pages: list[Page]) -> tuple[int, int]:
+@dataclass
+class SyncResult:
+    """What writing the docs folder did."""
+
+    written: int = 0
+    removed: int = 0
+    pages: int = 0
+
+
+def sync_docs(layout: Layout, pages: Iterable[Page]) -> SyncResult:
     """Make the docs folder hold exactly the content files, assets and generated pages.
 
-    Returns (files written, files removed).
+    Pages are written as they come, so the build never holds the whole site in memory; only paths are kept,
+    to remove files that are no longer generated.
     """
-    wanted: dict[Path, bytes] = {}
+    result = SyncResult()
+    wanted: set[Path] = set()
+    hand_written: set[Path] = set()
+
+    def write(path: Path, data: bytes) -> None:
+        wanted.add(path)
+        result.written += write_if_changed(path, data)
+
     for source in sorted(layout.content.rglob("*")):
         if source.is_file():
-            wanted[layout.docs / source.relative_to(layout.content)] = source.read_bytes()
+            target = layout.docs / source.relative_to(layout.content)
+            hand_written.add(target)
+            write(target, source.read_bytes())
     assets = layout.templates / "assets"
     if assets.is_dir():
         for source in sorted(assets.rglob("*")):
             if source.is_file():
-                wanted[layout.docs / "assets" / source.relative_to(assets)] = source.read_bytes()
-    stashes: dict[Path, bytes] = {}
+                write(layout.docs / "assets" / source.relative_to(assets), source.read_bytes())
+    stashes: set[Path] = set()
     for page in pages:
         target = layout.docs / page.path
-        if target in wanted:
+        if target in hand_written:
             raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
-        wanted[target] = page.text.encode("utf-8")
+        write(target, page.text.encode("utf-8"))
+        result.pages += page.path.endswith(".md")
         if page.blocks:
-            stashes[stash_file(layout.docs, page.path)] = json.dumps(page.blocks, ensure_ascii=False).encode("utf-8")
-    written = sum(write_if_changed(path, data) for path, data in wanted.items())
-    written += sum(write_if_changed(path, data) for path, data in stashes.items())
-    blocks_root = layout.docs.parent / "blocks"
-    if blocks_root.exists():
-        for existing in sorted(blocks_root.rglob("*.json")):
-            if existing not in stashes:
+            stash = stash_file(layout.docs, page.path)
+            stashes.add(stash)
+            result.written += write_if_changed(stash, json.dumps(page.blocks, ensure_ascii=False).encode("utf-8"))
+    for root, keep in ((layout.docs.parent / "blocks", stashes), (layout.docs, wanted)):
+        if not root.exists():
+            continue
+        for existing in sorted(root.rglob("*"), reverse=True):
+            if existing.is_file() and existing not in keep:
                 existing.unlink()
-    removed = 0
-    if layout.docs.exists():
-        for existing in sorted(layout.docs.rglob("*"), reverse=True):
-            if existing.is_file() and existing not in wanted:
-                existing.unlink()
-                removed += 1
+                result.removed += 1
             elif existing.is_dir() and not any(existing.iterdir()):
                 existing.rmdir()
-    return written, removed
+    return result
 
 
 def write_mkdocs_config(layout: Layout) -> None:
@@ -201,18 +219,18 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
     with report.step("charts"):
         charts = site_charts(evidence)
-    with report.step("pages"):
+    with report.step("downloads"):
         environment = template_environment(layout.templates, settings.url)
-        pages = list(generate_pages(evidence, environment, charts, settings, revisions(layout.evidence)))
         downloads = [Page(f"{DATA_FOLDER}/{name}", text)
                      for name, text in data_files(evidence, settings.name, settings.url).items()]
     with report.step("svg"):
         chart_pages, rendered = chart_files(charts, layout.cache, environment)
     report.charts, report.charts_rendered = sum(len(c) for c in charts.values()), rendered
-    report.pages = sum(1 for page in pages if page.path.endswith(".md"))
-    with report.step("write"):
+    with report.step("pages and write"):
         layout.work.mkdir(parents=True, exist_ok=True)
-        report.files_written, _ = sync_docs(layout, pages + downloads + chart_pages)
+        pages = generate_pages(evidence, environment, charts, settings, revisions(layout.evidence))
+        synced = sync_docs(layout, itertools.chain(pages, downloads, chart_pages))
+        report.files_written, report.pages = synced.written, synced.pages
         write_mkdocs_config(layout)
     with report.step("mkdocs"):
         run_mkdocs(layout)
