@@ -13,7 +13,7 @@ import altair as alt
 from .evidence import Evidence, evidence_type
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
-from .vocabulary import EVIDENCE_TYPES, MEASURES, RECORD_KINDS, REFRACTORY_CLASSES, RESPONSE_CATEGORIES, UNITS
+from .vocabulary import EVIDENCE_TYPES, MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, UNITS
 
 # Measures with a cross-study chart, in the order the charts page shows them.
 CROSS_STUDY_MEASURES = ("pfs", "os", "orr", "cr_or_better", "follow_up")

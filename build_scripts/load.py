@@ -106,7 +106,7 @@ def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
     assert isinstance(node, ScalarNode)
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.constructor.ConstructorError as error:
+    except yaml.constructor.ConstructorError:
         problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from .export import dictionary_context
 from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
-from .links import author_surname, number, relative, short_citation, url_of
-from .model import Cohort, Outcome, Population, Publication, Sourced, Study
+from .links import number, relative, short_citation, url_of
+from .model import Cohort, Outcome, Population, Sourced, Study
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
     AGENT_CLASSES,
@@ -87,8 +86,6 @@ def stash_html(text: str) -> tuple[str, tuple[str, ...]]:
     flush()
     return "\n".join(out) + "\n", tuple(blocks)
 
-
-# ---------------------------------------------------------------- formatting helpers (pure)
 
 def render_markdown(text: str | None) -> Markup:
     """A curator's Markdown as sanitised HTML: no raw HTML, no scripts, only http(s) links."""
@@ -452,15 +449,15 @@ def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, 
     prefix = RECORD_KINDS[kind].url_prefix
     records = sorted(evidence.by_kind(kind).values(), key=lambda r: _index_order(kind, r))
     count = max(1, math.ceil(len(records) / INDEX_PAGE_SIZE))
-    urls = [f"{prefix}/" if number == 1 else f"{prefix}/page/{number}/" for number in range(1, count + 1)]
-    for number, url in enumerate(urls, start=1):
-        chunk = records[(number - 1) * INDEX_PAGE_SIZE: number * INDEX_PAGE_SIZE]
+    urls = [f"{prefix}/" if page == 1 else f"{prefix}/page/{page}/" for page in range(1, count + 1)]
+    for page_number, url in enumerate(urls, start=1):
+        chunk = records[(page_number - 1) * INDEX_PAGE_SIZE: page_number * INDEX_PAGE_SIZE]
         pager = {
-            "number": number, "count": count, "total": len(records),
-            "first": (number - 1) * INDEX_PAGE_SIZE + 1, "last": (number - 1) * INDEX_PAGE_SIZE + len(chunk),
-            "previous": relative(url, urls[number - 2]) if number > 1 else None,
-            "next": relative(url, urls[number]) if number < count else None,
-            "pages": [{"number": i, "href": relative(url, u), "current": i == number} for i, u in enumerate(urls, 1)]
+            "number": page_number, "count": count, "total": len(records),
+            "first": (page_number - 1) * INDEX_PAGE_SIZE + 1, "last": (page_number - 1) * INDEX_PAGE_SIZE + len(chunk),
+            "previous": relative(url, urls[page_number - 2]) if page_number > 1 else None,
+            "next": relative(url, urls[page_number]) if page_number < count else None,
+            "pages": [{"number": i, "href": relative(url, u), "current": i == page_number} for i, u in enumerate(urls, 1)]
             if count <= 20 else None,
         }
         context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager}

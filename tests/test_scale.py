@@ -2,7 +2,6 @@
 
 import hashlib
 
-import pytest
 
 from build_scripts import pages
 from build_scripts.build import build_site
