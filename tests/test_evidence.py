@@ -92,9 +92,26 @@ SEED_OF_PUBLICATION = {
 }
 
 
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+         "seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _in_words(number: int) -> str | None:
+    if 0 <= number < 20:
+        return _UNITS[number]
+    if 20 <= number < 100:
+        tens, units = divmod(number, 10)
+        return _TENS[tens - 2] + (f"-{_UNITS[units]}" if units else "")
+    return None
+
+
 def _printed_forms(value: float) -> list[str]:
+    """How a number may appear in a source: as digits (with or without a trailing .0) or, if small, in words."""
     text = f"{value:g}"
-    return [text, f"{value:.1f}"] if "." not in text else [text, text + "0"]
+    forms = [text, f"{value:.1f}"] if "." not in text else [text, text + "0"]
+    words = _in_words(int(value)) if float(value).is_integer() else None
+    return forms + ([words, words.capitalize()] if words else [])
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the source documents (../shared/seeds) are not beside the checkout")
@@ -115,5 +132,45 @@ def test_every_figure_taken_from_a_source_document_is_printed_in_it(evidence):
                     checked += 1
                     if not any(re.search(rf"(?<![\d.]){re.escape(form)}(?!\d)", text) for form in _printed_forms(value)):
                         missing.append(f"{study.id}/{cohort.id} {outcome.measure}.{name}={value} ({outcome.source.location})")
+    assert checked > 100
+    assert missing == []
+
+
+def _sourced_numbers(study):
+    """(publication, location, what, number) for every sourced number of a study other than outcomes."""
+    from build_scripts.checks import walk_parts
+    from build_scripts.model import AdverseEvent, PatientCount, Patient, PriorLines, Refractoriness, ResponseShare
+
+    fields = {PatientCount: ("value",), PriorLines: ("median", "low", "high"),
+              Refractoriness: ("percent", "patients", "n"), AdverseEvent: ("patients", "percent", "n"),
+              ResponseShare: ("patients", "percent", "n")}
+    for path, part in walk_parts(study):
+        names = fields.get(type(part))
+        if names and not part.derived:
+            for name in names:
+                value = getattr(part, name)
+                if value is not None:
+                    yield part.source, f"{'.'.join(map(str, path))}.{name}", value
+        if isinstance(part, Patient) and not part.derived:
+            for attribute in part.attributes:
+                if isinstance(attribute.value, (int, float)) and not isinstance(attribute.value, bool):
+                    yield part.source, f"{'.'.join(map(str, path))}.{attribute.name}", attribute.value
+            for line in part.lines:
+                if line.cycles is not None:
+                    yield part.source, f"{'.'.join(map(str, path))}.line{line.line}.cycles", line.cycles
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the source documents (../shared/seeds) are not beside the checkout")
+def test_every_population_safety_and_patient_number_is_printed_in_its_source(evidence):
+    texts = {pid: (SEEDS / name).read_text(encoding="utf-8") for pid, name in SEED_OF_PUBLICATION.items()}
+    missing, checked = [], 0
+    for study in evidence.studies.values():
+        for source, what, value in _sourced_numbers(study):
+            text = texts.get(source.publication)
+            if text is None:
+                continue
+            checked += 1
+            if not any(re.search(rf"(?<![\d.]){re.escape(form)}(?!\d)", text) for form in _printed_forms(float(value))):
+                missing.append(f"{study.id} {what}={value} ({source.location})")
     assert checked > 100
     assert missing == []
