@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .localsite import CHROMIUM, launch_chromium, served
 from .synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,34 +84,20 @@ def site_metrics(site: Path) -> dict[str, float]:
 
 def search_transfer(site: Path, query: str = "retreatment") -> float | None:
     """KiB the browser loads from /pagefind/ before the first result shows; None without Chromium."""
-    if not Path("/usr/bin/chromium").exists():
+    if not Path(CHROMIUM).exists():
         return None
-    import functools
-    import http.server
-    import threading
-
     from playwright.sync_api import sync_playwright
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-            page = browser.new_page()
-            loaded: dict[str, int] = {}
-            page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body())) if r.ok and "/pagefind/" in r.url else None)
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/search/", wait_until="networkidle")
-            page.locator(".pagefind-ui__search-input").fill(query)
-            page.wait_for_selector(".pagefind-ui__result-link", timeout=60_000)
-            browser.close()
-        return round(sum(loaded.values()) / 1024, 1)
-    finally:
-        server.shutdown()
+    with served(site) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        loaded: dict[str, int] = {}
+        page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body())) if r.ok and "/pagefind/" in r.url else None)
+        page.goto(f"{base}/search/", wait_until="networkidle")
+        page.locator(".pagefind-ui__search-input").fill(query)
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=60_000)
+        browser.close()
+    return round(sum(loaded.values()) / 1024, 1)
 
 
 def plain_floor(pages: int, work: Path) -> Run:
