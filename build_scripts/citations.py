@@ -131,36 +131,17 @@ def to_bibtex(items: list[CitationItem]) -> str:
 def to_ris(items: list[CitationItem]) -> str:
     lines = []
     for item in items:
-        lines.append(f"TY  - {item.ris_type}")
-        lines.append(f"ID  - {item.key}")
-        lines.append(f"TI  - {item.title}")
-        for p in item.authors:
-            lines.append(f"AU  - {p.literal or f'{p.family}, {p.given}'}")
-        if item.container:
-            lines.append(f"{'T2' if item.ris_type == 'ELEC' else 'JO'}  - {item.container}")
-        if item.publisher:
-            lines.append(f"PB  - {item.publisher}")
-        if item.year:
-            lines.append(f"PY  - {item.year}")
-        if item.date:
-            lines.append(f"DA  - {item.date.replace('-', '/')}")
-        if item.volume:
-            lines.append(f"VL  - {item.volume}")
-        if item.issue:
-            lines.append(f"IS  - {item.issue}")
-        if item.pages:
-            start, _, end = item.pages.partition("-")
-            lines.append(f"SP  - {start}")
-            if end:
-                lines.append(f"EP  - {end}")
-        if item.doi:
-            lines.append(f"DO  - {item.doi}")
-        if item.url:
-            lines.append(f"UR  - {item.url}")
-        if item.note:
-            lines.append(f"N1  - {item.note}")
-        lines.append("ER  - ")
-        lines.append("")
+        start, _, end = (item.pages or "").partition("-")
+        fields = [
+            ("TY", item.ris_type), ("ID", item.key), ("TI", item.title),
+            *(("AU", p.literal or f"{p.family}, {p.given}") for p in item.authors),
+            ("T2" if item.ris_type == "ELEC" else "JO", item.container), ("PB", item.publisher),
+            ("PY", str(item.year) if item.year else None), ("DA", item.date.replace("-", "/") if item.date else None),
+            ("VL", item.volume), ("IS", item.issue), ("SP", start or None), ("EP", end or None),
+            ("DO", item.doi), ("UR", item.url), ("N1", item.note),
+        ]
+        lines.extend(f"{tag}  - {value}" for tag, value in fields if value)
+        lines.extend(["ER  - ", ""])
     return "\n".join(lines)
 
 
