@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator, get_args
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from .evidence import Evidence
 from .load import FieldPath, RawRecord, load_tree
-from .model import RECORD_MODELS, Record, Study, validation_messages
+from .model import RECORD_MODELS, Publication, Record, Review, Study, validation_messages
 from .problems import EvidenceError, Problem
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS
@@ -19,8 +20,12 @@ from .vocabulary import MEASURES, RECORD_KINDS
 RATE_ROUNDING_TOLERANCE = 0.5 + 1e-9
 
 
-def validate_tree(evidence_dir: Path) -> Evidence:
-    """Load, model and cross-check every record; raise EvidenceError listing every problem."""
+def validate_tree(evidence_dir: Path, today: dt.date | None = None) -> Evidence:
+    """Load, model and cross-check every record; raise EvidenceError listing every problem.
+
+    `today` is the date against which dates in the future are refused (the system's date unless given).
+    """
+    today = today or dt.date.today()
     tree = load_tree(evidence_dir)
     problems = tree.problems
     modelled: list[tuple[RawRecord, Record]] = []
@@ -28,7 +33,7 @@ def validate_tree(evidence_dir: Path) -> Evidence:
     # reported a second time as missing.
     invalid: set[tuple[str, str]] = set(tree.unreadable)
     for raw in tree.records:
-        record, record_problems = model_record(raw)
+        record, record_problems = model_record(raw, today)
         problems.extend(record_problems)
         if record is not None:
             modelled.append((raw, record))
@@ -63,8 +68,8 @@ def placeholder_problems(raw: RawRecord) -> list[Problem]:
     return found
 
 
-def model_record(raw: RawRecord) -> tuple[Record | None, list[Problem]]:
-    """Validate one raw record against its model."""
+def model_record(raw: RawRecord, today: dt.date | None = None) -> tuple[Record | None, list[Problem]]:
+    """Validate one raw record against its model; dates after `today` (the system's date by default) are refused."""
     placeholders = placeholder_problems(raw)
     if placeholders:
         # The template's TODOs would otherwise also show as pattern errors, twice per field.
@@ -84,7 +89,23 @@ def model_record(raw: RawRecord) -> tuple[Record | None, list[Problem]]:
                                     f" (rename the file to {record.id}{raw.path.suffix})"))
     if isinstance(record, Study):
         problems.extend(_study_internal_problems(raw, record))
+    problems.extend(_future_problems(raw, record, today or dt.date.today()))
     return record, problems
+
+
+def _future_problems(raw: RawRecord, record: Record, today: dt.date) -> list[Problem]:
+    """Dates after today: a source cannot be published, nor a search run, in the future."""
+    problems = []
+    if isinstance(record, Publication) and record.year is not None and record.year > today.year:
+        problems.append(raw.problem(("year",), f"year {record.year} is in the future; give the year the source"
+                                               " was published"))
+    if isinstance(record, Review):
+        for name in ("start", "end"):
+            date = getattr(record.search, name)
+            if isinstance(date, dt.date) and date > today:
+                problems.append(raw.problem(("search", name), f"search date {date.isoformat()} is in the future;"
+                                                              " give the dates the review reports"))
+    return problems
 
 
 def salvage_domain_problems(model: type[BaseModel], data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
@@ -178,7 +199,35 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
             for j, part in enumerate(getattr(cohort, name)):
                 problems.extend(_share_against_counts(raw, ("cohorts", i, name, j), "percent", part.percent,
                                                       part.patients, part.n, part.discrepancy))
+    for i, cycle in _parent_cycles(study):
+        problems.append(raw.problem(("cohorts", i, "parent"), f"cohort parents form a cycle ({' -> '.join(cycle)});"
+                                                              " a cohort cannot be nested inside itself"))
     return problems
+
+
+def _parent_cycles(study: Study) -> list[tuple[int, list[str]]]:
+    """Cycles of two or more cohorts through 'parent', each once: (index of its first cohort, ids round it)."""
+    parents = {cohort.id: cohort.parent for cohort in study.cohorts}
+    first_index: dict[str, int] = {}
+    for i, cohort in enumerate(study.cohorts):
+        first_index.setdefault(cohort.id, i)
+    cycles, on_a_cycle = [], set()
+    for cohort in study.cohorts:
+        chain: list[str] = []
+        current: str | None = cohort.id
+        while current in parents and current not in chain:
+            chain.append(current)
+            current = parents[current]
+        if current not in chain or current in on_a_cycle:
+            continue
+        cycle = chain[chain.index(current):]
+        if len(cycle) < 2:
+            continue  # a cohort that is its own parent is reported on its own
+        on_a_cycle.update(cycle)
+        start = min(range(len(cycle)), key=lambda k: first_index[cycle[k]])
+        cycle = cycle[start:] + cycle[:start]
+        cycles.append((first_index[cycle[0]], cycle + [cycle[0]]))
+    return sorted(cycles)
 
 
 def _share_against_counts(raw: RawRecord, path: FieldPath, field_name: str, percent: float | None,
@@ -287,7 +336,49 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         for path, part in (("prisma",), review.prisma), (("search",), review.search):
             exists("publication", part.source.publication, raw, path + ("source", "publication"))
     problems.extend(_identifier_clashes(evidence, raws))
+    problems.extend(_subgroup_cycles(evidence, raws))
     return evidence, problems
+
+
+def _subgroup_cycles(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+    """Studies that are subgroups of themselves through 'subgroup_of' and 'parent_of' links; one problem per cycle."""
+    # Edges run from subgroup to parent; 'B parent_of A' is the same edge as 'A subgroup_of B'.
+    edges: dict[str, dict[str, tuple[RawRecord, FieldPath]]] = defaultdict(dict)
+    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
+        for i, link in enumerate(study.related_studies):
+            if link.study not in evidence.studies or link.study == study.id:
+                continue
+            child, parent = {"subgroup_of": (study.id, link.study),
+                             "parent_of": (link.study, study.id)}.get(link.relation, (None, None))
+            if child is not None:
+                edges[child].setdefault(parent, (raws[("study", study.id)], ("related_studies", i, "relation")))
+    problems, seen = [], set()
+    state: dict[str, str] = {}  # "open" while on the depth-first path, "done" once fully explored
+    for root in sorted(edges):
+        if root in state:
+            continue
+        path, pending = [root], [iter(sorted(edges[root]))]
+        state[root] = "open"
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                state[path.pop()] = "done"
+                pending.pop()
+            elif state.get(target) == "open":
+                cycle = path[path.index(target):]
+                if frozenset(cycle) not in seen:
+                    seen.add(frozenset(cycle))
+                    start = cycle.index(min(cycle))
+                    cycle = cycle[start:] + cycle[:start]
+                    raw, field_path = edges[cycle[0]][cycle[1]]
+                    shown = " -> ".join(cycle + [cycle[0]])
+                    problems.append(raw.problem(field_path, f"studies form a cycle of subgroups ({shown}, each a subgroup"
+                                                            " of the next); a study cannot be a subgroup of itself"))
+            elif target not in state:
+                state[target] = "open"
+                path.append(target)
+                pending.append(iter(sorted(edges.get(target, ()))))
+    return problems
 
 
 def _identifier_clashes(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Annotated, Any, Iterator, Literal, Union
+from urllib.parse import urlsplit
 
+import markdown as markdown_lib
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     field_validator,
 )
@@ -30,21 +37,117 @@ from .vocabulary import (
     UNITS,
 )
 
+# Patterns spell digits [0-9]: \d would also match Arabic-Indic, full-width and other Unicode digits.
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 80
-DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
-PMID_PATTERN = r"^[1-9]\d{0,8}$"
-PMCID_PATTERN = r"^PMC\d{1,9}$"
-NCT_PATTERN = r"^NCT\d{8}$"
+# Printable ASCII after the prefix: old DOIs hold <, >, ; and parentheses, but never spaces or controls.
+DOI_PATTERN = r"^10\.[0-9]{4,9}/[!-~]+$"
+PMID_PATTERN = r"^[1-9][0-9]{0,8}$"
+PMCID_PATTERN = r"^PMC[0-9]{1,9}$"
+NCT_PATTERN = r"^NCT[0-9]{8}$"
 # Registry ids other than ClinicalTrials.gov: EudraCT and ISRCTN.
-REGISTRY_PATTERN = r"^(NCT\d{8}|\d{4}-\d{6}-\d{2}|ISRCTN\d{8})$"
+REGISTRY_PATTERN = r"^(NCT[0-9]{8}|[0-9]{4}-[0-9]{6}-[0-9]{2}|ISRCTN[0-9]{8})$"
 
 MAX_TEXT = 20_000
 MAX_SHORT = 500
 
+
+@dataclass(frozen=True)
+class TextField:
+    """Marks a str type as curator text, so tools can find every text field of every model by introspection."""
+
+    kind: str
+
+
+# What str.splitlines() splits on: any of them would end the line wherever the text is printed.
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# Embedding, override and isolate controls: they make text display in an order other than the one stored.
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+# C0 (NUL and TAB included), DEL and C1 are Unicode's control characters (category Cc); line breaks as above.
+_NOT_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_LINE_BREAKS}{_BIDI_CONTROLS}]")
+# Markdown keeps its ordinary line ends (LF, CR) and tabs.
+_NOT_MARKDOWN = re.compile(f"[\\x00-\\x08\\x0b-\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029{_BIDI_CONTROLS}]")
+
+
+def _character_problem(char: str, one_line: bool) -> str:
+    """Why a character is refused, naming it by code point."""
+    code = f"U+{ord(char):04X}"
+    if char == "\t" and one_line:
+        return f"contains a tab ({code}); this field is one line of text, use a space"
+    if char in _LINE_BREAKS:
+        if one_line:
+            return f"contains a line break ({code}); this field is one line of text"
+        return f"contains an unusual line break ({code}); start a new line with an ordinary line end instead"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return (f"contains a bidirectional formatting character ({code}), which makes text display in another"
+                " order than it reads; remove it")
+    return f"contains a control character ({code}), which text may not hold; remove it"
+
+
+def _check_one_line(value: Any) -> Any:
+    """One-line text: no line break, control or bidirectional formatting character."""
+    # Runs before whitespace is stripped, so a trailing line break is refused rather than silently dropped.
+    if isinstance(value, str) and (found := _NOT_ONE_LINE.search(value)):
+        raise ValueError(f"{_character_problem(found.group(), True)} (character {found.start() + 1})")
+    return value
+
+
+def _check_markdown(value: str) -> str:
+    """Markdown text: line ends and tabs but no other control character, and links that work on every page."""
+    if found := _NOT_MARKDOWN.search(value):
+        raise ValueError(f"{_character_problem(found.group(), False)} (character {found.start() + 1})")
+    bad = [link for link in markdown_links(value) if not _is_allowed_link(link)]
+    if bad:
+        shown = ", ".join(repr(link) for link in bad)
+        raise ValueError(f"link {shown}: links must be absolute http(s) URLs or '#' fragments of the same page"
+                         " (record text appears on pages at different depths, where a relative link cannot be right"
+                         " on all of them)")
+    return value
+
+
+# The renderer's Markdown (pages.render_markdown uses the same library with no extensions); reused because
+# building an instance costs more than converting a field.
+_MARKDOWN = markdown_lib.Markdown(extensions=[], output_format="html")
+# Every Markdown link (inline, reference-style, autolink) and raw HTML anchor needs one of these.
+_LINK_SYNTAX = re.compile(r"[\[<]")
+
+
+class _Hrefs(HTMLParser):
+    """Collects every href of an HTML fragment, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs.extend(value or "" for name, value in attrs if name == "href")
+
+    handle_startendtag = handle_starttag
+
+
+def markdown_links(text: str) -> list[str]:
+    """The targets of every link in a Markdown text, as the renderer would produce them."""
+    if not _LINK_SYNTAX.search(text):
+        return []
+    parser = _Hrefs()
+    parser.feed(_MARKDOWN.reset().convert(text))
+    parser.close()
+    return parser.hrefs
+
+
+def _is_allowed_link(link: str) -> bool:
+    """An absolute http(s) URL with a host, or a fragment of the page the text is shown on."""
+    if link.startswith("#"):
+        return True
+    parts = urlsplit(link.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=SLUG_MAX)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SHORT, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+OneLine = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SHORT, strip_whitespace=True),
+                    BeforeValidator(_check_one_line), TextField("one_line")]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_check_markdown),
+                     TextField("markdown")]
 Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT)]
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
@@ -80,7 +183,7 @@ SpreadName = _choice("kind of spread", SPREADS)
 class Strict(BaseModel):
     """Base for every record part: unknown fields are errors and types are not coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         """(field, message) for each rule of the domain this part breaks; checked after the types."""
@@ -91,7 +194,7 @@ class Source(Strict):
     """Where a figure comes from: a publication record and a location inside it."""
 
     publication: Slug
-    location: ShortText = Field(description="Table, figure (legend) or section, e.g. 'Table 2' or 'Results, Efficacy'.")
+    location: OneLine = Field(description="Table, figure (legend) or section, e.g. 'Table 2' or 'Results, Efficacy'.")
 
 
 class Sourced(Strict):
@@ -99,7 +202,7 @@ class Sourced(Strict):
 
     source: Source
     derived: bool = False
-    derivation: ShortText | None = None
+    derivation: OneLine | None = None
     discrepancy: Slug | None = None
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
@@ -125,10 +228,10 @@ class Outcome(Sourced):
     range_kind: SpreadName = "range"
     n: Annotated[int, Field(ge=1)] | None = None
     responders: Count | None = None
-    variant: ShortText | None = Field(None, description="A qualifier such as a different time origin (e.g. 'PFS-AB').")
+    variant: OneLine | None = Field(None, description="A qualifier such as a different time origin (e.g. 'PFS-AB').")
     cross_study: bool = Field(True, description="False when the figure is not comparable with other studies' figures"
                                                 " of the measure (e.g. another time origin); cross-study charts leave it out.")
-    p_value: ShortText | None = None
+    p_value: OneLine | None = None
     note: LongText | None = None
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
@@ -181,7 +284,7 @@ class Outcome(Sourced):
 class AdverseEvent(Sourced):
     """Patients with one kind of adverse event at one grade."""
 
-    term: ShortText
+    term: OneLine
     grade: GradeName
     patients: Count
     percent: Annotated[float, Field(ge=0, le=100)] | None = None
@@ -219,7 +322,7 @@ class PriorLines(Sourced):
     low: NonNegative | None = None
     high: NonNegative | None = None
     spread: SpreadName = Field("range", description="What low and high are: range, interquartile range or 95% CI.")
-    as_stated: ShortText | None = Field(None, description="The figure as printed when it is not a plain median, e.g. '>3'.")
+    as_stated: OneLine | None = Field(None, description="The figure as printed when it is not a plain median, e.g. '>3'.")
     status: Literal["reported", "not_reported"] = "reported"
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
@@ -253,7 +356,7 @@ class TherapyLine(Strict):
 
     line: Annotated[int, Field(ge=1, le=50)]
     regimen: Slug | None = None
-    regimen_as_stated: ShortText = Field(description="The regimen as the source names it.")
+    regimen_as_stated: OneLine = Field(description="The regimen as the source names it.")
     cycles: Count | None = None
     start_month: NonNegative | None = None
     duration_months: NonNegative | None = None
@@ -262,18 +365,33 @@ class TherapyLine(Strict):
     note: LongText | None = None
 
 
+def _value_kind(value: Any) -> str | None:
+    # bool before int: True is an int to Python.
+    return next((name for name, kind in (("bool", bool), ("int", int), ("float", float), ("str", str))
+                 if isinstance(value, kind)), None)
+
+
+# Picked by the input's type, so a bad value gets the one error of its own kind, not one per member.
+AttributeValue = Annotated[
+    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[float, Tag("float")],
+          Annotated[bool, Tag("bool")]],
+    Discriminator(_value_kind, custom_error_type="attribute_value",
+                  custom_error_message="a value is text, a whole number, a number or true/false"),
+]
+
+
 class PatientAttribute(Strict):
     """A per-patient characteristic as the source gives it."""
 
-    name: ShortText
-    value: Union[str, int, float, bool]
+    name: OneLine
+    value: AttributeValue
 
 
 class Patient(Sourced):
     """One patient of a case report or case series, with the lines of therapy as the source lists them."""
 
     id: Slug
-    label: ShortText
+    label: OneLine
     attributes: list[PatientAttribute] = Field(default_factory=list, max_length=100)
     lines: list[TherapyLine] = Field(default_factory=list, max_length=50)
     note: LongText | None = None
@@ -289,11 +407,11 @@ class Cohort(Strict):
     """An arm, part, dose level or subgroup of a study, with its regimen and its outcomes."""
 
     id: Slug
-    label: ShortText
+    label: OneLine
     role: RoleName
     parent: Slug | None = None
     regimen: Slug | None = None
-    regimen_as_stated: ShortText | None = None
+    regimen_as_stated: OneLine | None = None
     anti_cd38_retreatment: bool = True
     description: LongText | None = None
     population: Population | None = None
@@ -323,7 +441,7 @@ class DiscrepancyClaim(Strict):
     """What one source says about the disputed figure."""
 
     source: Source
-    says: ShortText
+    says: OneLine
 
 
 class Discrepancy(Strict):
@@ -347,7 +465,7 @@ class Record(Strict):
     """Fields every record has."""
 
     id: Slug
-    curators: list[ShortText] = Field(default_factory=list, max_length=50)
+    curators: list[OneLine] = Field(default_factory=list, max_length=50)
     curation_note: LongText | None = None
     moved_from: list[Slug] = Field(default_factory=list, max_length=20)
 
@@ -356,19 +474,19 @@ class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
     type: PublicationTypeName
-    title: ShortText
-    authors: list[ShortText] = Field(default_factory=list, max_length=200)
+    title: OneLine
+    authors: list[OneLine] = Field(default_factory=list, max_length=200)
     authors_complete: bool = Field(False, description="True when 'authors' lists every author (no 'et al.').")
-    journal: ShortText | None = None
+    journal: OneLine | None = None
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    volume: ShortText | None = None
-    issue: ShortText | None = None
-    pages: ShortText | None = None
+    volume: OneLine | None = None
+    issue: OneLine | None = None
+    pages: OneLine | None = None
     doi: Doi | None = None
     pmid: Pmid | None = None
     pmcid: Pmcid | None = None
     registry_id: RegistryId | None = None
-    cited_as: ShortText | None = Field(None, description="How the source is cited where the atlas found it, e.g. 'Gay 2025, ref. 23'.")
+    cited_as: OneLine | None = Field(None, description="How the source is cited where the atlas found it, e.g. 'Gay 2025, ref. 23'.")
     note: LongText | None = None
 
     @field_validator("doi")
@@ -382,14 +500,14 @@ class Publication(Record):
 class Study(Record):
     """One trial or real-world cohort, possibly reported in several publications."""
 
-    title: ShortText
-    short_name: ShortText | None = None
-    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    title: OneLine
+    short_name: OneLine | None = None
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
     design: DesignName
-    phase: ShortText | None = None
+    phase: OneLine | None = None
     registry_ids: list[RegistryId] = Field(default_factory=list, max_length=20)
     publications: list[Slug] = Field(min_length=1, max_length=100)
-    countries: list[ShortText] = Field(default_factory=list, max_length=100)
+    countries: list[OneLine] = Field(default_factory=list, max_length=100)
     summary: LongText
     population: Population | None = None
     prior_anti_cd38: LongText | None = None
@@ -401,18 +519,18 @@ class Study(Record):
 class Regimen(Record):
     """A controlled regimen: its component agents and the abbreviations used for it."""
 
-    name: ShortText
+    name: OneLine
     agents: list[Slug] = Field(min_length=1, max_length=20)
-    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
     description: LongText | None = None
 
 
 class Agent(Record):
     """A drug, its class and its other names."""
 
-    name: ShortText
+    name: OneLine
     agent_class: AgentClassName = Field(alias="class")
-    aliases: list[ShortText] = Field(default_factory=list, max_length=50)
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
     description: LongText | None = None
 
 
@@ -431,16 +549,21 @@ class PrismaFlow(Sourced):
 class SearchWindow(Sourced):
     """The databases and dates a review searched."""
 
-    databases: list[ShortText] = Field(min_length=1, max_length=50)
+    databases: list[OneLine] = Field(min_length=1, max_length=50)
     start: dt.date | Literal["inception"]
     end: dt.date
-    languages: list[ShortText] = Field(default_factory=list, max_length=20)
+    languages: list[OneLine] = Field(default_factory=list, max_length=20)
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if isinstance(self.start, dt.date) and self.end < self.start:
+            yield "end", f"the search ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})"
 
 
 class Review(Record):
     """A systematic review: its question, search, eligibility, flow and included studies."""
 
-    title: ShortText
+    title: OneLine
     publication: Slug
     question: LongText
     summary: LongText
