@@ -533,7 +533,7 @@ class Comparison(Sourced):
                 yield "as_stated", "without a statistic, give the comparison as the source states it in 'as_stated'"
             return
         if self.value is None:
-            yield "value", f"a {EFFECT_MEASURES[self.effect_measure].lower()} needs its 'value'"
+            yield "value", f"effect_measure {self.effect_measure} needs its 'value'"
         if (self.ci_low is None) != (self.ci_high is None):
             yield "ci_low", "a confidence interval needs both 'ci_low' and 'ci_high'"
         if (self.ci_low is not None) != (self.ci_level is not None):
@@ -547,7 +547,7 @@ class Comparison(Sourced):
             for name in ("value", "ci_low", "ci_high"):
                 number = getattr(self, name)
                 if number is not None and number <= 0:
-                    yield name, f"a {EFFECT_MEASURES[self.effect_measure].lower()} is above 0; found {number:g}"
+                    yield name, f"{EFFECT_MEASURES[self.effect_measure].lower()} must be above 0; found {number:g}"
 
 
 class Record(Strict):
