@@ -261,8 +261,8 @@ TRIAL_STATUSES: dict[str, str] = {
 }
 
 ELIGIBILITY_KINDS: dict[str, str] = {
-    "inclusion": "Inclusion criterion",
-    "exclusion": "Exclusion criterion",
+    "inclusion": "Inclusion",
+    "exclusion": "Exclusion",
 }
 
 # The statistic a between-arm comparison reports; "not_reported" when the source compares the arms only in words.
@@ -295,11 +295,12 @@ FINDING_STATISTICS: dict[str, str] = {
     "value": "Single figure",
 }
 
-# Units of review-level figures: those of outcomes, and the counts a review gives across studies.
-FINDING_UNITS: dict[str, str] = {
-    "percent": "%",
-    "months": "months",
-    "patients": "patients",
-    "lines": "prior lines",
-    "studies": "studies",
+# Units of review-level figures: those of outcomes, and the counts a review gives across studies
+# (as written after the number: singular, plural).
+FINDING_UNITS: dict[str, tuple[str, str]] = {
+    "percent": ("%", "%"),
+    "months": ("month", "months"),
+    "patients": ("patient", "patients"),
+    "lines": ("prior line", "prior lines"),
+    "studies": ("study", "studies"),
 }

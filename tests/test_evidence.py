@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from build_scripts.checks import validate_tree
-from build_scripts.evidence import evidence_type
+from build_scripts.evidence import evidence_type, patient_count
 from build_scripts.model import Review, Source, Study
 from build_scripts.vocabulary import RECORD_KINDS
 
@@ -262,3 +262,70 @@ def test_every_number_taken_from_a_source_document_is_printed_in_it(evidence):
     # every kind of part that holds sourced numbers is reached, the review's findings among them
     assert {("study", "cohorts"), ("study", "population"), ("review", "findings"), ("review", "prisma")} <= reached
     assert missing == []
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_downloads_and_pages_agree_on_every_count(evidence, real_site):
+    """studies.csv, outcomes.csv, the study pages and the studies index show the same patient counts."""
+    studies = {row["study_id"]: row for row in _read_csv(real_site / "data" / "studies.csv")}
+    index = "".join(path.read_text() for path in (real_site / "studies").glob("**/index.html")
+                    if path.parent == real_site / "studies" or path.parent.parent.name == "page")
+    checked = 0
+    for study in evidence.studies.values():
+        found = patient_count(study)
+        shown = "" if found is None else (str(found[0].value) if found[0].value is not None else "Not reported")
+        assert studies[study.id]["n_patients"] == ("" if found is None or found[0].value is None else shown), study.id
+        html = (real_site / "studies" / study.id / "index.html").read_text()
+        facts = re.search(r"<dt>Patients</dt><dd>([^<;(]*)", html)
+        assert (facts.group(1).strip() if facts else "") == shown, study.id
+        row = re.search(rf'<tr><td><a href="{re.escape(study.id)}/">.*?</tr>', index, re.S).group(0)
+        assert re.findall(r"<td>(.*?)</td>", row, re.S)[4] == shown, study.id
+        checked += found is not None
+    assert checked >= 5
+    rows = 0
+    for row in _read_csv(real_site / "data" / "outcomes.csv"):
+        if not row["n"]:
+            continue
+        html = (real_site / "studies" / row["study_id"] / "index.html").read_text()
+        section = html.split(f'id="cohort-{row["cohort_id"]}"', 1)[1].split("</section>", 1)[0]
+        counts = f'{row["responders"]}/{row["n"]}' if row["responders"] else f'n = {row["n"]}'
+        assert counts in section, (row["study_id"], row["cohort_id"], row["measure"], counts)
+        rows += 1
+    assert rows >= 20
+
+
+def test_review_page_lists_24_included_studies_and_lynx_as_discussed(evidence, real_site):
+    html = (real_site / "reviews" / REVIEW_ID / "index.html").read_text()
+    included = html.split('id="included-studies"', 1)[1].split("<h2", 1)[0]
+    discussed = html.split('id="discussed-not-included"', 1)[1].split("<h2", 1)[0]
+    assert len(set(re.findall(r'href="\.\./\.\./studies/([^/]+)/"', included))) == 24
+    assert "studies/lynx/" not in included and "studies/lynx/" in discussed
+    assert "search cut-off" in discussed
+    lynx = (real_site / "studies" / "lynx" / "index.html").read_text()
+    assert f'href="../../reviews/{REVIEW_ID}/"' in lynx.split('id="discussed-not-included-in"', 1)[1]
+    assert 'id="included-in"' not in lynx
+
+
+def test_lynx_page_shows_both_arms_with_vgpr_pfs_status_and_eligibility(real_site):
+    html = (real_site / "studies" / "lynx" / "index.html").read_text()
+    arms = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.search(r'<table class="atlas-arms">(.*?)</table>', html, re.S).group(1)))
+    for figure in ("48.8%", "95% CI 35.1–62.6", "46.2%", "95% CI 32.3–60.4", "10.7 months", "10.6 months"):
+        assert figure in arms
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Status Terminated (futility)" in text and "Ongoing (recruitment not stated)" in text
+    assert "1 to 3 prior lines of therapy, one of which contained daratumumab" in text
+    assert "not notably different between the arms" in text
+
+
+def test_no_control_arm_is_charted_or_exported_as_retreatment(evidence, real_site):
+    outcomes = _read_csv(real_site / "data" / "outcomes.csv")
+    assert {row["anti_cd38_retreatment"] for row in outcomes if (row["study_id"], row["cohort_id"]) == ("lynx", "kd")} \
+        == {"false"}
+    for chart_file in (real_site / "charts").glob("*/*"):
+        if chart_file.suffix in (".html", ".json"):
+            assert "#cohort-kd" not in chart_file.read_text(), chart_file
+    assert "studies/lynx/#cohort-dkd" in (real_site / "charts" / "pfs" / "chart-pfs.vl.json").read_text()
