@@ -349,7 +349,7 @@ class PriorAntiCD38(Sourced):
 
     status: PriorAntiCD38Name = Field(
         description="How the source defines the population: " + "; ".join(
-            f"'{name}': {text}" for name, text in PRIOR_ANTI_CD38_DEFINITIONS.items()),
+            f"'{name}': {definition.text}" for name, definition in PRIOR_ANTI_CD38_DEFINITIONS.items()),
         examples=["refractory", "exposed", "naive"])
     as_stated: OneLine | None = Field(
         None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",

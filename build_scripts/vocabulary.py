@@ -261,15 +261,33 @@ PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
     )
 }
 
-# How a curator records a population as its source defines it. 'exposed' leaves the refractory split to the
-# population's recorded refractory share; 'mixed' and 'unknown' are only ever derived.
-PRIOR_ANTI_CD38_DEFINITIONS: dict[str, str] = {
-    "refractory": "Every patient refractory to an earlier anti-CD38 antibody.",
-    "exposed_not_refractory": "Every patient given an anti-CD38 antibody before, none refractory to it.",
-    "exposed": "Every patient given an anti-CD38 antibody before; whether they were refractory is taken from the"
-               " population's refractory share (100%: refractory, 0%: not refractory, otherwise mixed).",
-    "partly_naive": "Some patients had an anti-CD38 antibody before and some had not.",
-    "naive": "No patient had an anti-CD38 antibody before.",
+@dataclass(frozen=True)
+class PriorAntiCD38Definition:
+    """How a curator records a population's earlier anti-CD38 therapy, as its source defines the population."""
+
+    name: str
+    label: str
+    text: str
+
+
+# 'exposed' leaves the refractory split to the population's recorded refractory share; 'mixed' and 'unknown'
+# are only ever derived. The other four read as the status they give.
+PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
+    definition.name: definition
+    for definition in (
+        PriorAntiCD38Definition("refractory", PRIOR_ANTI_CD38_STATUSES["refractory"].label,
+                                "Every patient refractory to an earlier anti-CD38 antibody."),
+        PriorAntiCD38Definition("exposed_not_refractory", PRIOR_ANTI_CD38_STATUSES["exposed_not_refractory"].label,
+                                "Every patient given an anti-CD38 antibody before, none refractory to it."),
+        PriorAntiCD38Definition("exposed", "Exposed to anti-CD38",
+                                "Every patient given an anti-CD38 antibody before; whether they were refractory is"
+                                " taken from the population's refractory share (100%: refractory, 0%: not"
+                                " refractory, otherwise mixed)."),
+        PriorAntiCD38Definition("partly_naive", PRIOR_ANTI_CD38_STATUSES["partly_naive"].label,
+                                "Some patients had an anti-CD38 antibody before and some had not."),
+        PriorAntiCD38Definition("naive", PRIOR_ANTI_CD38_STATUSES["naive"].label,
+                                "No patient had an anti-CD38 antibody before."),
+    )
 }
 
 # Refractory classes whose share is the share refractory to anti-CD38 therapy.
