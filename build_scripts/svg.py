@@ -12,7 +12,7 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from .charts import REFRACTORY_BANDS, REFRACTORY_COLOURS, Chart
+from .charts import PRIOR_STATUS_LEGEND, Chart
 from .vocabulary import EVIDENCE_TYPES
 
 VEGA_LITE_VERSION = "6.4"
@@ -57,6 +57,7 @@ def vega_bundle(cache_dir: Path) -> str:
 FOREST_LABEL_WIDTH = 250
 FOREST_PLOT_WIDTH = 300
 FOREST_ROW = 22
+LEGEND_COLUMN = 200
 
 
 def _nice_step(span: float) -> float:
@@ -81,7 +82,7 @@ def forest_svg(chart: Chart, environment: Environment) -> str:
     def x(value: float) -> float:
         return round(left + (right - left) * min(value, axis_max) / axis_max, 1)
 
-    colours = dict(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))
+    colours = dict(PRIOR_STATUS_LEGEND)
     drawn, headers, index = [], [], 0
     for label, rows in groups:
         if not rows:
@@ -95,12 +96,16 @@ def forest_svg(chart: Chart, environment: Environment) -> str:
     axis_y = top + FOREST_ROW * index + 4
     step = _nice_step(axis_max)
     ticks = [{"x": x(i * step), "label": f"{i * step:g}"} for i in range(int(axis_max / step + 1e-9) + 1)]
-    legend = [{"x": 160 + 75 * i, "colour": colour, "label": band}
-              for i, (band, colour) in enumerate(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))]
+    # Three legend entries a row: the status labels are too long for one row.
+    legend_y = axis_y + 56
+    legend = [{"x": 120 + LEGEND_COLUMN * (i % 3), "y": legend_y + 18 * (i // 3), "colour": colour, "label": label}
+              for i, (label, colour) in enumerate(PRIOR_STATUS_LEGEND)]
+    rows_of_legend = (len(legend) + 2) // 3
     return environment.get_template("forest.svg.j2").render(
-        width=max(right + 20, 160 + 75 * len(legend) + 40), height=axis_y + 90, title=chart.title,
+        width=max(right + 20, 120 + LEGEND_COLUMN * 3), height=axis_y + 72 + 18 * rows_of_legend, title=chart.title,
         description=chart.description, rows=drawn, headers=headers, ticks=ticks, top=top, axis_y=axis_y, left=left,
-        right=right, x_title=chart.x_title, legend=legend, legend_y=axis_y + 56)
+        right=right, x_title=chart.x_title, legend=legend, legend_y=legend_y,
+        interval_y=legend_y + 18 * (rows_of_legend - 1))
 
 
 def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> dict:
@@ -111,5 +116,5 @@ def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> d
         "x1": x(row.ci_low) if row.ci_low is not None and end is not None else None,
         "x2": x(end) if row.ci_low is not None and end is not None else None,
         "dashed": row.ci_computed, "open_ended": row.open_ended,
-        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.refractory],
+        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.prior_status],
     }
