@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,22 @@ def spec_json(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
 
 
+# Characters that are invalid in XML 1.0 or that the SVG renderer aborts on; the model already refuses them
+# in text fields, and this keeps a gap in the model from crashing the build or writing an invalid SVG.
+_UNRENDERABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def renderable(spec: Any) -> Any:
+    """The spec with every character an SVG cannot hold replaced by U+FFFD, in every string at any depth."""
+    if isinstance(spec, str):
+        return _UNRENDERABLE.sub("\ufffd", spec)
+    if isinstance(spec, dict):
+        return {renderable(key): renderable(value) for key, value in spec.items()}
+    if isinstance(spec, list):
+        return [renderable(item) for item in spec]
+    return spec
+
+
 def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(f"{vl_convert.__version__}:{VEGA_LITE_VERSION}:{spec_json(spec)}".encode("utf-8")).hexdigest()
 
@@ -35,7 +52,7 @@ def render_svgs(specs: list[dict[str, Any]], cache_dir: Path, workers: int = 2) 
 
     def render(item: tuple[str, dict[str, Any]]) -> None:
         key, spec = item
-        svg = vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+        svg = vl_convert.vegalite_to_svg(renderable(spec), vl_version=VEGA_LITE_VERSION)
         temporary = cache_dir / f"{key}.svg.tmp"
         temporary.write_text(svg, encoding="utf-8")
         temporary.replace(cache_dir / f"{key}.svg")

@@ -122,3 +122,13 @@ def test_unchanged_charts_are_not_rendered_again(evidence, tmp_path):
     assert rendered == len({json.dumps(s, sort_keys=True) for s in specs})
     svgs, rendered_again = render_svgs(specs, tmp_path)
     assert rendered_again == 0 and all(svg.lstrip().startswith("<svg") for svg in svgs)
+
+
+def test_svg_renderer_never_sees_characters_an_svg_cannot_hold():
+    from build_scripts.svg import renderable
+
+    spec = {"title": "a\x00b", "data": {"values": [{"label": "x\x1by\x85", "n": 3}]}, "k\x07": ["\x7f"]}
+    cleaned = renderable(spec)
+    assert cleaned == {"title": "a\ufffdb", "data": {"values": [{"label": "x\ufffdy\ufffd", "n": 3}]},
+                       "k\ufffd": ["\ufffd"]}
+    assert renderable({"t": "Pom-PAD-Dara ≥VGPR\n"}) == {"t": "Pom-PAD-Dara ≥VGPR\n"}
