@@ -34,6 +34,7 @@ from .vocabulary import (
     FINDING_STATISTICS,
     FINDING_UNITS,
     MEASURES,
+    PRIOR_ANTI_CD38_DEFINITIONS,
     PUBLICATION_TYPES,
     REFRACTORY_CLASSES,
     RESPONSE_CATEGORIES,
@@ -191,6 +192,7 @@ EffectMeasureName = _choice("effect measure", EFFECT_MEASURES)
 FindingScopeName = _choice("evidence type of a review finding", FINDING_SCOPES)
 FindingStatisticName = _choice("statistic", FINDING_STATISTICS)
 FindingUnitName = _choice("unit of a review finding", FINDING_UNITS)
+PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
 
 
 class Strict(BaseModel):
@@ -366,12 +368,28 @@ class PatientCount(Sourced):
             yield "value", "a count marked not_reported must not have a 'value'; 'not reported' is never written as a number"
 
 
+class PriorAntiCD38(Sourced):
+    """Earlier anti-CD38 therapy of a population, as its source defines the population."""
+
+    status: PriorAntiCD38Name = Field(
+        description="How the source defines the population: " + "; ".join(
+            f"'{name}': {definition.text}" for name, definition in PRIOR_ANTI_CD38_DEFINITIONS.items()),
+        examples=["refractory", "exposed", "naive"])
+    as_stated: OneLine | None = Field(
+        None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",
+        examples=["daratumumab-refractory patients", "88% anti-CD38 exposed"])
+
+
 class Population(Strict):
     """Who was treated: numbers, prior therapy and refractoriness, each with its source."""
 
     n: PatientCount | None = None
     prior_lines: PriorLines | None = None
     refractory: list[Refractoriness] = Field(default_factory=list, max_length=50)
+    prior_anti_cd38: PriorAntiCD38 | None = Field(
+        None, description="Earlier anti-CD38 therapy as the source defines the population. With the regimen's"
+                          " agents it decides whether a cohort is an anti-CD38 retreatment; cohorts and groups"
+                          " within the population inherit it where it holds for every subset.")
     description: LongText | None = None
 
 
@@ -436,7 +454,10 @@ class Cohort(Strict):
     parent: Slug | None = None
     regimen: Slug | None = None
     regimen_as_stated: OneLine | None = None
-    anti_cd38_retreatment: bool = True
+    anti_cd38_retreatment: bool | None = Field(
+        None, description="Optional. Whether the cohort is an anti-CD38 retreatment is derived from its regimen's"
+                          " agents and its prior anti-CD38 status; a value typed here must agree with that"
+                          " derivation, or validation fails.")
     description: LongText | None = None
     population: Population | None = None
     outcomes: list[Outcome] = Field(default_factory=list, max_length=500)

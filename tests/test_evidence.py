@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from build_scripts.checks import validate_tree
 from build_scripts.evidence import evidence_type, patient_count
+from build_scripts.facts import retreatment
 from build_scripts.model import Review, Source, Study
 from build_scripts.vocabulary import RECORD_KINDS
 
@@ -49,7 +50,12 @@ def test_lynx_arms_status_and_eligibility(evidence):
     assert lynx.design == "randomised" and "gay-2025-front-oncol" in lynx.cited_sources
     assert "gay-2025-front-oncol" not in lynx.publications
     arms = {c.id: c for c in lynx.cohorts if c.role == "arm"}
-    assert set(arms) == {"dkd", "kd"} and arms["kd"].anti_cd38_retreatment is False
+    assert set(arms) == {"dkd", "kd"}
+    # every patient had daratumumab before, so the daratumumab arm is a retreatment and the control is not
+    assert lynx.population.prior_anti_cd38.status == "exposed"
+    assert lynx.population.prior_anti_cd38.source.publication == "gay-2025-front-oncol"
+    assert retreatment(evidence, lynx, arms["dkd"]).value and not retreatment(evidence, lynx, arms["kd"]).value
+    assert all(arm.anti_cd38_retreatment is None for arm in arms.values())  # derived, never typed
     for arm in arms.values():
         assert {o.measure for o in arm.outcomes} == {"vgpr_or_better", "pfs"}
         assert arm.population.n.status == "not_reported" and arm.population.n.value is None

@@ -400,7 +400,11 @@ def test_search_results_for_hostile_text_run_nothing(run):
 
 
 class _AttributeScan(HTMLParser):
-    """Event-handler attributes and script URLs in an HTML file, as an HTML parser sees the markup."""
+    """Event-handler attributes and script URLs in an HTML file, as an HTML parser sees the markup.
+
+    Stricter than a browser, which reads <title> as text: markup left raw there counts too, as it is unescaped
+    record text (and one '</title' away from running).
+    """
 
     URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
 

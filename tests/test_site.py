@@ -164,6 +164,8 @@ def test_randomised_trial_shows_its_arms_side_by_side_with_the_comparisons(fixtu
     arms = re.search(r'<table class="atlas-arms">(.*?)</table>', html, re.S).group(1)
     header = re.findall(r"<th scope=\"col\">(.*?)</th>", arms, re.S)
     assert len(header) == 3 and "Daratumumab + pomalidomide" in header[1] and "not anti-CD38 retreatment" in header[2]
+    # the marks are derived: the DPd arm of exposed patients is a retreatment, the Pd control is not
+    assert "not anti-CD38 retreatment" not in header[1]
     rows = {text_of(re.search(r'<th scope="row">(.*?)</th>', row, re.S).group(1)).strip(): row
             for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", arms, re.S)}
     assert [text_of(cell).split(" Fixture")[0].strip() for cell in re.findall(r"<td>(.*?)</td>", rows["Patients"], re.S)] \
@@ -215,3 +217,14 @@ def test_publication_page_lists_studies_it_reports_apart_from_those_whose_figure
     reports = review.split('id="studies-reported"', 1)[1].split("<h2", 1)[0]
     states = review.split('id="studies-whose-figures-it-states"', 1)[1].split("<h2", 1)[0]
     assert "fixture-randomised/" not in reports and "fixture-randomised/" in states
+
+
+def test_study_page_says_per_cohort_its_prior_status_and_which_are_not_retreatment(fixture_site):
+    html = page(fixture_site, "studies/fixture-dpd-retreatment")
+    sections = dict(re.findall(r'<section class="atlas-cohort" id="cohort-([^"]+)">(.*?)</section>', html, re.S))
+    context_only = "Not anti-CD38 retreatment; shown for context."
+    assert context_only not in text_of(sections["refractory"]) and context_only in text_of(sections["naive"])
+    assert context_only in text_of(sections["not-stated"]) and context_only not in text_of(sections["exposed-mixed"])
+    assert "Prior anti-CD38: Refractory to anti-CD38 ." in text_of(sections["refractory"])
+    assert "Prior anti-CD38: Exposed, partly refractory (60% refractory) ." in text_of(sections["exposed-mixed"])
+    assert "Prior anti-CD38, as the source defines the patients" in text_of(html)
