@@ -95,7 +95,3 @@ def parse_log(log: str, root: Path) -> list[Change]:
             position += 2
     return changes
 
-
-def revisions(folder: Path) -> dict[Path, Revision]:
-    """Dates of every committed file under folder; empty outside a git checkout."""
-    return read_history(folder).revisions()

@@ -8,15 +8,20 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from build_scripts import news
 from build_scripts.build import build_site
-from build_scripts.history import parse_log, read_history
+from build_scripts.checks import validate_tree
+from build_scripts.history import Change, History, parse_log, read_history
+from build_scripts.news import news_pages
+from build_scripts.pages import template_environment
+from build_scripts.release import Release, read_release
+from build_scripts.settings import SiteSettings
 
-from conftest import VALID, fixture_layout
+from conftest import ROOT, VALID, fixture_layout
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 STUDY = "studies/fixture-dpd-retreatment.yaml"
@@ -48,10 +53,9 @@ class Repo:
         return self.git("rev-parse", "HEAD").strip()
 
 
-@pytest.fixture
-def repo(tmp_path) -> Repo:
-    """The valid fixture tree committed in two steps, then one study edited: three commits, dated."""
-    repo = Repo(tmp_path / "repo")
+def committed_fixture_tree(root: Path) -> Repo:
+    """The valid fixture tree committed in two steps, then one study's title edited: three commits, dated."""
+    repo = Repo(root)
     evidence = repo.root / "evidence"
     shutil.copytree(VALID, evidence)
     study = evidence / STUDY
@@ -64,6 +68,21 @@ def repo(tmp_path) -> Repo:
                                         "title: Fixture study of DPd retreatment, corrected"))
     repo.commit("Correct the study's title", "2026-03-15T08:00:00-05:00")
     return repo
+
+
+@pytest.fixture
+def repo(tmp_path) -> Repo:
+    return committed_fixture_tree(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def repo_site(tmp_path_factory) -> Path:
+    """The site built from the committed fixture tree."""
+    base = tmp_path_factory.mktemp("news-site")
+    repo = committed_fixture_tree(base / "repo")
+    layout = fixture_layout(base, repo.root / "evidence")
+    build_site(layout)
+    return layout.site
 
 
 # ---------------------------------------------------------------- history
@@ -117,3 +136,146 @@ def test_log_parser_handles_merges_odd_paths_and_hostile_subjects(tmp_path):
 def test_log_parser_refuses_output_it_does_not_understand(tmp_path):
     with pytest.raises(ValueError, match="unexpected git log output"):
         parse_log("not a commit\x00", tmp_path)
+
+
+# ---------------------------------------------------------------- the Atom feed
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def atom(path: Path) -> ET.Element:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{ATOM}feed"
+    return root
+
+
+def assert_valid_atom(feed: ET.Element) -> None:
+    """The structure RFC 4287 requires: feed and entry ids, titles and updated dates, an author, entry links."""
+    for name in ("id", "title", "updated"):
+        assert len(feed.findall(f"{ATOM}{name}")) == 1 and feed.findtext(f"{ATOM}{name}").strip(), name
+    assert feed.find(f"{ATOM}author/{ATOM}name").text
+    assert RFC3339.fullmatch(feed.findtext(f"{ATOM}updated"))
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href").endswith("/feed.xml")
+    ids = []
+    for entry in feed.findall(f"{ATOM}entry"):
+        for name in ("id", "title", "updated"):
+            assert len(entry.findall(f"{ATOM}{name}")) == 1 and entry.findtext(f"{ATOM}{name}").strip(), name
+        assert RFC3339.fullmatch(entry.findtext(f"{ATOM}updated"))
+        assert entry.find(f"{ATOM}link[@rel='alternate']").get("href").startswith(SITE_URL)
+        ids.append(entry.findtext(f"{ATOM}id"))
+    assert len(ids) == len(set(ids))
+
+
+def entries(feed: ET.Element) -> list[tuple[str, str, str]]:
+    return [(e.findtext(f"{ATOM}title"), e.findtext(f"{ATOM}updated"), e.find(f"{ATOM}link").get("href"))
+            for e in feed.findall(f"{ATOM}entry")]
+
+
+def test_feed_is_atom_and_lists_the_latest_changes_newest_first(repo_site):
+    feed = atom(repo_site / "feed.xml")
+    assert_valid_atom(feed)
+    study_url = f"{SITE_URL}studies/fixture-dpd-retreatment/"
+    listed = entries(feed)
+    assert listed[:2] == [
+        ("Study changed: Fixture study of DPd retreatment, corrected", "2026-03-15T08:00:00-05:00", study_url),
+        ("Study added: Fixture study of DPd retreatment, corrected", "2026-02-10T12:30:00+00:00", study_url),
+    ]
+    # Then every other record of the fixture tree, added by the first commit.
+    assert {updated for _, updated, _ in listed[2:]} == {"2026-01-05T09:00:00+01:00"}
+    assert f"{SITE_URL}agents/daratumumab/" in {link for _, _, link in listed[2:]}
+    assert len(listed) == len([p for p in VALID.rglob("*.yaml")]) + 1
+    assert feed.findtext(f"{ATOM}updated") == "2026-03-15T08:00:00-05:00"
+
+
+def test_feed_entries_have_stable_ids_naming_record_and_commit(repo_site):
+    feed = atom(repo_site / "feed.xml")
+    first = feed.find(f"{ATOM}entry")
+    assert re.fullmatch(r"tag:anti-cd38-atlas\.github\.io,2026-03-15:atlas/studies/fixture-dpd-retreatment/[0-9a-f]{40}",
+                        first.findtext(f"{ATOM}id"))
+    assert first.findtext(f"{ATOM}summary").startswith("Correct the study's title (commit ")
+
+
+def test_whats_new_page_lists_commits_in_order_with_escaped_subjects(repo_site):
+    html = (repo_site / "whats-new" / "index.html").read_text()
+    subjects = re.findall(r'<span class="atlas-news-subject">(.*?)</span>', html)
+    assert subjects == ["Correct the study&#39;s title", "Add the fixture study &lt;em&gt;&amp;amp; friends&lt;/em&gt;",
+                        "First records"]
+    assert '<time datetime="2026-03-15T08:00:00-05:00">2026-03-15</time>' in html
+    assert re.search(r'Study <a href="\.\./studies/fixture-dpd-retreatment/">Fixture study of DPd retreatment,'
+                     r' corrected</a> <span class="atlas-news-changed">changed</span>', html)
+    assert 'href="../feed.xml"' in html
+
+
+def test_every_page_announces_the_feed(repo_site):
+    for page in ("index.html", "studies/fixture-dpd-retreatment/index.html", "whats-new/index.html"):
+        html = (repo_site / page).read_text()
+        assert re.search(r'<link rel="alternate" type="application/atom\+xml" title="[^"]+" href="[./]*feed\.xml">', html), page
+
+
+def test_whats_new_is_in_the_nav_and_linked_from_home(repo_site):
+    home = (repo_site / "index.html").read_text()
+    assert re.search(r'<a href="whats-new/"[^>]*>\s*What\'s new', home) or re.search(r'href="whats-new/"', home)
+    assert home.count('href="whats-new/"') >= 2  # the nav tab and the home page's list
+
+
+def test_outside_git_the_page_says_history_is_unavailable_and_the_feed_is_empty_but_valid(fixture_site):
+    html = (fixture_site / "whats-new" / "index.html").read_text()
+    assert "The history of the records is unavailable" in html
+    feed = atom(fixture_site / "feed.xml")
+    assert_valid_atom(feed)
+    assert feed.findall(f"{ATOM}entry") == []
+    assert feed.findtext(f"{ATOM}updated") == f"{read_release(ROOT).date}T00:00:00Z"
+
+
+# ---------------------------------------------------------------- untrusted text and limits
+
+
+def hostile_history(tmp_path, count: int = 1) -> tuple:
+    evidence = validate_tree(VALID)
+    path = evidence.files[("study", "fixture-dpd-retreatment")].resolve()
+    changes = tuple(Change(f"{i:040x}", f"2026-01-{i + 1:02d}T00:00:00Z",
+                           "</summary><script>alert(1)</script> & \uffff \ud800", "changed",
+                           "evidence/studies/fixture-dpd-retreatment.yaml", path) for i in reversed(range(count)))
+    return evidence, History(True, changes)
+
+
+def render(evidence, history, monkeypatch=None):
+    environment = template_environment(ROOT / "templates", SITE_URL)
+    settings = SiteSettings("Atlas & <co>", SITE_URL, "https://example.org/repo")
+    return {page.path: page for page in news_pages(evidence, history, environment, settings,
+                                                   Release("1.2.3", "2026-01-01"), "# Changelog\n")}
+
+
+def test_hostile_commit_subjects_and_titles_stay_text_in_the_feed_and_page(tmp_path):
+    evidence, history = hostile_history(tmp_path)
+    study = evidence.studies["fixture-dpd-retreatment"]
+    evidence.studies["fixture-dpd-retreatment"] = study.model_copy(update={"title": "<b>Bold</b> \uffff & co"})
+    pages = render(evidence, history)
+    feed = ET.fromstring(pages["feed.xml"].text.encode("utf-8"))
+    entry = feed.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "Study changed: <b>Bold</b> \ufffd & co"
+    assert entry.findtext(f"{ATOM}summary").startswith("</summary><script>alert(1)</script> & \ufffd \ufffd (commit ")
+    assert feed.findtext(f"{ATOM}title") == "Atlas & <co>: what's new"
+    page = pages["whats-new.md"]
+    html = page.text + "".join(page.blocks)
+    assert "<script>" not in html and "<b>Bold</b>" not in html
+    assert "&lt;/summary&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in html
+
+
+def test_feed_holds_the_newest_entries_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(news, "FEED_ENTRIES", 3)
+    evidence, history = hostile_history(tmp_path, count=5)
+    feed = ET.fromstring(render(evidence, history)["feed.xml"].text.encode("utf-8"))
+    assert [e.findtext(f"{ATOM}updated") for e in feed.findall(f"{ATOM}entry")] == [
+        "2026-01-05T00:00:00Z", "2026-01-04T00:00:00Z", "2026-01-03T00:00:00Z"]
+
+
+def test_removed_records_and_files_that_are_not_records_are_not_news(tmp_path):
+    evidence = validate_tree(VALID)
+    path = evidence.files[("agent", "daratumumab")].resolve()
+    changes = (Change("a" * 40, "2026-01-02T00:00:00Z", "gone", "removed", "evidence/agents/daratumumab.yaml", path),
+               Change("b" * 40, "2026-01-01T00:00:00Z", "ledger", "changed", "evidence/published-urls.txt",
+                      (VALID / "published-urls.txt").resolve()),
+               Change("c" * 40, "2026-01-01T00:00:00Z", "kept", "added", "evidence/agents/daratumumab.yaml", path))
+    assert [(i.change.subject, i.kind, i.record_id) for i in news.news_items(evidence, History(True, changes))] == [
+        ("kept", "agent", "daratumumab")]
