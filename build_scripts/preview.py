@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from .build import BuildError, BuildReport, Layout, build_site
 from .problems import EvidenceError
+from .release import CHANGELOG_FILE, CITATION_FILE
 
 POLL_SECONDS = 0.5
 # A save often comes as a burst (editors write a temporary file, then rename it; `git checkout` touches many
@@ -28,7 +29,8 @@ Snapshot = dict[Path, tuple[int, int]]
 
 def watched_inputs(layout: Layout) -> list[Path]:
     """Every file and folder a build reads that a contributor edits."""
-    return [layout.evidence, layout.content, layout.templates, layout.root / "mkdocs.yml", layout.root / "CHANGELOG.md"]
+    return [layout.evidence, layout.content, layout.templates, layout.root / "mkdocs.yml",
+            layout.root / CHANGELOG_FILE, layout.root / CITATION_FILE]
 
 
 def _ignored(path: Path) -> bool:

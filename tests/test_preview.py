@@ -72,7 +72,8 @@ def test_a_single_file_input_is_watched_and_a_missing_one_is_not_an_error(tmp_pa
 def test_watched_inputs_cover_records_templates_pages_and_settings(tmp_path):
     layout = Layout(ROOT, tmp_path / "evidence", tmp_path / "content", ROOT / "templates", tmp_path / "b", tmp_path / "s")
     inputs = preview.watched_inputs(layout)
-    for needed in (layout.evidence, layout.content, layout.templates, ROOT / "mkdocs.yml"):
+    for needed in (layout.evidence, layout.content, layout.templates, ROOT / "mkdocs.yml", ROOT / "CHANGELOG.md",
+                   ROOT / "CITATION.cff"):
         assert needed in inputs
 
 
