@@ -279,3 +279,12 @@ def test_removed_records_and_files_that_are_not_records_are_not_news(tmp_path):
                Change("c" * 40, "2026-01-01T00:00:00Z", "kept", "added", "evidence/agents/daratumumab.yaml", path))
     assert [(i.change.subject, i.kind, i.record_id) for i in news.news_items(evidence, History(True, changes))] == [
         ("kept", "agent", "daratumumab")]
+
+
+def test_the_page_shows_the_newest_changes_only_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(news, "PAGE_ENTRIES", 2)
+    evidence, history = hostile_history(tmp_path, count=5)
+    page = render(evidence, history)["whats-new.md"]
+    html = "".join(page.blocks)
+    assert re.findall(r'<time datetime="([^"]+)"', html) == ["2026-01-05T00:00:00Z", "2026-01-04T00:00:00Z"]
+    assert "The 2 latest of 5 changes." in html and 'href="https://example.org/repo/commits/main/evidence"' in html
