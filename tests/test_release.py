@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import pytest
 
+from build_scripts.build import BuildError, Layout, build_site
 from build_scripts.release import ReleaseError, changelog_releases, disagreements, read_release
 
-from conftest import ROOT
+from conftest import ROOT, evidence_tree
 
 CHANGELOG = """# Changelog
 
@@ -80,3 +83,16 @@ def test_the_changelog_is_published_on_the_site(fixture_site):
 def test_how_to_cite_asks_for_the_data_release_version(fixture_site):
     html = (fixture_site / "how-to-cite" / "index.html").read_text()
     assert "data release" in html and 'href="../changelog/"' in html
+
+
+def test_a_build_whose_changelog_disagrees_with_citation_cff_fails_without_a_site(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copyfile(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copyfile(ROOT / "CHANGELOG.md", root / "CHANGELOG.md")
+    citation = (ROOT / "CITATION.cff").read_text()
+    (root / "CITATION.cff").write_text(re.sub(r"^version: .*$", "version: 99.0.0", citation, flags=re.M))
+    layout = Layout(root, evidence_tree(tmp_path), ROOT / "content", ROOT / "templates", tmp_path / "b", tmp_path / "s")
+    with pytest.raises(BuildError, match="CITATION.cff says 99.0.0"):
+        build_site(layout)
+    assert not layout.site.exists()
