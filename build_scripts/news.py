@@ -13,7 +13,7 @@ from jinja2 import Environment
 from .evidence import Evidence
 from .history import Change, History
 from .links import relative, short_citation, url_of
-from .pages import Page, stash_html
+from .pages import Page, render_page
 from .release import Release
 from .settings import SiteSettings
 from .vocabulary import RECORD_KINDS
@@ -137,6 +137,7 @@ def news_pages(evidence: Evidence, history: History, environment: Environment, s
                release: Release, changelog: str) -> list[Page]:
     """The What's new page, the Atom feed and the changelog page."""
     items = news_items(evidence, history)
-    page = environment.get_template("whats_new.md.j2").render(**news_context(items, history, settings.repository, release))
+    page = render_page(environment.get_template("whats_new.md.j2"), **news_context(items, history, settings.repository,
+                                                                                release))
     feed = environment.get_template("feed.xml.j2").render(**feed_context(items, settings.name, settings.url, release))
-    return [Page(NEWS_PAGE, *stash_html(page)), Page(FEED_FILE, xml_text(feed)), Page(CHANGELOG_PAGE, changelog)]
+    return [Page(NEWS_PAGE, *page), Page(FEED_FILE, xml_text(feed)), Page(CHANGELOG_PAGE, changelog)]
