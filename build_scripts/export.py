@@ -297,7 +297,8 @@ def table_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
     return {"fields": fields, "missingValues": [""]}
 
 
-def datapackage_json(title: str, site_url: str) -> str:
+def datapackage_json(title: str, site_url: str, version: str | None = None) -> str:
+    """The Frictionless descriptor of the CSV files; version is the data release they belong to (CITATION.cff)."""
     studies_schema = table_schema(STUDY_COLUMNS)
     studies_schema["primaryKey"] = ["study_id"]
     outcomes_schema = table_schema(OUTCOME_COLUMNS)
@@ -306,6 +307,7 @@ def datapackage_json(title: str, site_url: str) -> str:
     package = {
         "name": _slug(title),
         "title": title,
+        **({"version": version} if version else {}),
         "homepage": site_url,
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
                       "title": "Creative Commons Attribution 4.0"}],
@@ -323,13 +325,13 @@ def _slug(text: str) -> str:
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
 
 
-def data_files(evidence: Evidence, title: str, site_url: str) -> dict[str, str]:
+def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None) -> dict[str, str]:
     """Every download, by file name inside the data folder."""
     return {
         "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
         "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
         "evidence.json": evidence_json(evidence),
-        "datapackage.json": datapackage_json(title, site_url),
+        "datapackage.json": datapackage_json(title, site_url, version),
     }
 
 
