@@ -1,8 +1,20 @@
-"""Write the docs folder from content and generated pages, run MkDocs, and replace the site only on success."""
+"""Write the docs folder from content and generated pages, run MkDocs, and replace the site only on success.
+
+Each step redoes only what changed since it last succeeded, and keeps what it needs for that in build/cache:
+- validation reads again only the record files whose bytes changed (checks.RecordCache);
+- a page, chart or download is generated again only when something it read last time has changed
+  (cache.py traces the records, indexes and other inputs each job reads);
+- MkDocs renders only the docs files whose digest changed, into a folder that persists between builds
+  (mkdocs_run.py); a change of the code, the theme or mkdocs.yml renders everything;
+- Pagefind indexes the site again only when a page's HTML changed (it has no incremental mode);
+- the link check parses only the pages whose HTML changed, and checks the links of the others that point
+  at a page or file that changed or disappeared.
+The site is staged as hard links to the persistent output and the search index, and swapped into place.
+"""
 
 from __future__ import annotations
 
-import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -11,23 +23,28 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-
-from .charts import Chart, site_charts
-from .checks import validate_tree
+from .cache import Digests, TrackedDict, code_version, digest, load_store, note, save_store, tracked_evidence, \
+    tracing, tree_digest
+from .charts import Chart, PageCharts
+from .checks import RecordCache, validate_tree
 from .evidence import Evidence
-from .history import read_history
-from .linkcheck import check_site
-from .mkdocs_hooks import stash_data, stash_file
 from .export import DATA_FOLDER, data_files
+from .history import read_history
+from .linkcheck import check_pages
+from .mkdocs_hooks import stash_data, stash_file
+from .mkdocs_run import NAV_CHANGED
 from .news import news_pages
-from .pages import Page, generate_pages, template_environment
-from .release import CHANGELOG_FILE, ReleaseError, disagreements, read_release
+from .pages import Page, PageJob, page_jobs, template_environment
+from .release import CHANGELOG_FILE, CITATION_FILE, ReleaseError, disagreements, read_release
 from .search import SearchIndexError, index_site
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
+
+# From this many pages to render, MkDocs runs in two processes, each rendering half of them.
+PARALLEL_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -46,8 +63,22 @@ class Layout:
         return self.work / "docs"
 
     @property
+    def blocks(self) -> Path:
+        return self.work / "blocks"
+
+    @property
     def cache(self) -> Path:
         return self.work / "cache"
+
+    @property
+    def output(self) -> Path:
+        """MkDocs' output, kept between builds so that unchanged pages are not rendered again."""
+        return self.work / "out"
+
+    @property
+    def search(self) -> Path:
+        """Pagefind's bundle, kept between builds and published as site/pagefind/."""
+        return self.work / "search"
 
     @property
     def staging_site(self) -> Path:
@@ -75,68 +106,222 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-@dataclass
-class SyncResult:
-    """What writing the docs folder did."""
+def _remove(path: Path, stop: Path) -> None:
+    """Remove a file and the folders it leaves empty, up to `stop`."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    folder = path.parent
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
+
+@dataclass
+class BuildReport:
+    """What a build did and how long each step took, in seconds."""
+
+    records: int = 0
+    records_reused: int = 0
+    pages: int = 0
+    charts: int = 0
+    charts_rendered: int = 0
+    files_written: int = 0
+    jobs_run: int = 0
+    jobs_skipped: int = 0
+    pages_rendered: int = 0
+    searched: bool = False
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- the docs folder
+
+@dataclass
+class JobEntry:
+    """What a job read last time (and their digest) and the files it wrote, each with the digest of its bytes."""
+
+    reads: frozenset
+    digest: str
+    outputs: dict[str, str]
+    stashes: tuple[str, ...] = ()
+
+
+@dataclass
+class DocsFolder:
+    """The docs folder after a build wrote it: every file's digest (a page's includes its stash)."""
+
+    digests: dict[str, str]
     written: int = 0
     removed: int = 0
-    pages: int = 0
 
 
-def sync_docs(layout: Layout, pages: Iterable[Page]) -> SyncResult:
-    """Make the docs folder hold exactly the content files, assets and generated pages.
+def _url_of_page(path: str) -> str | None:
+    """The directory URL of a generated page at docs path `path`, for pages written as <url>index.md."""
+    if path == "index.md":
+        return ""
+    return path[: -len("index.md")] if path.endswith("/index.md") else None
 
-    Pages are written as they come, so the build never holds the whole site in memory; only paths are kept,
-    to remove files that are no longer generated.
+
+class DocsWriter:
+    """Writes generated files into the docs folder and their HTML blocks beside it, as digests say they changed."""
+
+    def __init__(self, layout: Layout, hand_written: set[str]):
+        self.layout = layout
+        self.hand_written = hand_written
+        self.written = 0
+
+    def write(self, page: Page) -> tuple[str, str, str | None]:
+        """Write one generated file; returns its docs path, its digest and, for a page with blocks, its stash."""
+        if page.path in self.hand_written:
+            raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
+        data = page.text.encode("utf-8")
+        self.written += write_if_changed(self.layout.docs / page.path, data)
+        if page.blocks or page.head:
+            stash = stash_data(page.blocks, page.head)
+            self.written += write_if_changed(stash_file(self.layout.docs, page.path), stash)
+            return page.path, digest(data, stash), page.path
+        return page.path, digest(data), None
+
+
+def chart_files(charts: list[Chart], url: str, cache: Path, environment) -> tuple[list[Page], int]:
+    """Each chart's spec and static SVG beside its page; also how many SVGs Vega rendered anew."""
+    files, rendered = [], 0
+    for chart in charts:
+        if chart.forest is not None:
+            svg = forest_svg(chart, environment)
+        else:
+            svgs, count = render_svgs([chart.spec], cache / "svg", workers=1)
+            svg, rendered = svgs[0], rendered + count
+        files += [Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)), Page(f"{url}{chart.name}.svg", svg)]
+    return files, rendered
+
+
+def docs_key(layout: Layout) -> str:
+    """What every generated file depends on besides the evidence: code, templates, settings, release, changelog."""
+    templates = [path for path in sorted(layout.templates.iterdir()) if path.name not in ("overrides", "assets")] \
+        if layout.templates.is_dir() else []
+    return digest(code_version(), tree_digest(*templates), str(layout.templates.resolve()),
+                  *(tree_digest(layout.root / name) for name in ("mkdocs.yml", CHANGELOG_FILE, CITATION_FILE)))
+
+
+def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_charts: PageCharts, environment,
+               report: BuildReport) -> DocsFolder:
+    """Make the docs folder hold exactly the content files, the assets and every job's files, running only the
+    jobs whose reads changed.
+
+    Files are written as jobs make them, so the build never holds the whole site in memory. The job store is
+    saved even when a job fails, so that it always describes what the docs folder holds.
     """
-    result = SyncResult()
-    wanted: set[Path] = set()
-    hand_written: set[Path] = set()
+    store_path, key = layout.cache / "jobs.pickle", docs_key(layout)
+    stored = load_store(store_path, key)
+    previous: dict[str, JobEntry] = stored.get("jobs", {})
+    fresh = not previous or not layout.docs.is_dir()
+    current: dict[str, JobEntry] = {}
+    folder = DocsFolder({})
 
-    def write(path: Path, data: bytes) -> None:
-        wanted.add(path)
-        result.written += write_if_changed(path, data)
-
+    hand_written: dict[str, bytes] = {}
     for source in sorted(layout.content.rglob("*")):
         if source.is_file():
-            target = layout.docs / source.relative_to(layout.content)
-            hand_written.add(target)
-            write(target, source.read_bytes())
+            hand_written[source.relative_to(layout.content).as_posix()] = source.read_bytes()
     assets = layout.templates / "assets"
     if assets.is_dir():
         for source in sorted(assets.rglob("*")):
             if source.is_file():
-                write(layout.docs / "assets" / source.relative_to(assets), source.read_bytes())
-    stashes: set[Path] = set()
-    for page in pages:
-        target = layout.docs / page.path
-        if target in hand_written:
-            raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
-        write(target, page.text.encode("utf-8"))
-        result.pages += page.path.endswith(".md")
-        if page.blocks or page.head:
-            stash = stash_file(layout.docs, page.path)
-            stashes.add(stash)
-            result.written += write_if_changed(stash, stash_data(page.blocks, page.head))
-    for root, keep in ((layout.docs.parent / "blocks", stashes), (layout.docs, wanted)):
-        if not root.exists():
-            continue
-        for existing in sorted(root.rglob("*"), reverse=True):
-            if existing.is_file() and existing not in keep:
-                existing.unlink()
-                result.removed += 1
-            elif existing.is_dir() and not any(existing.iterdir()):
-                existing.rmdir()
-    return result
+                hand_written.setdefault(f"assets/{source.relative_to(assets).as_posix()}", source.read_bytes())
+    writer = DocsWriter(layout, set(hand_written))
+    for path, data in hand_written.items():
+        writer.written += write_if_changed(layout.docs / path, data)
+        folder.digests[path] = digest(data)
+
+    try:
+        for job in jobs:
+            entry = None if fresh else previous.get(job.name)
+            if entry is not None and digests.of_all(entry.reads) == entry.digest and \
+                    all((layout.docs / path).exists() for path in entry.outputs):
+                current[job.name] = entry
+                folder.digests.update(entry.outputs)
+                report.jobs_skipped += 1
+                continue
+            previous.pop(job.name, None)
+            page_charts.take_requested()
+            with tracing() as trace:
+                made = job.make()
+                urls = {_url_of_page(page.path) for page in made}
+                for url, charts in sorted(page_charts.take_requested().items()):
+                    if url in urls:
+                        files, rendered = chart_files(charts, url, layout.cache, environment)
+                        made += files
+                        report.charts += len(charts)
+                        report.charts_rendered += rendered
+            outputs, stashes = {}, []
+            for page in made:
+                path, page_digest, stash = writer.write(page)
+                outputs[path] = page_digest
+                if stash:
+                    stashes.append(stash)
+            current[job.name] = JobEntry(frozenset(trace.reads), digests.of_all(trace.reads), outputs, tuple(stashes))
+            folder.digests.update(outputs)
+            report.jobs_run += 1
+    finally:
+        # Jobs not reached keep their entries: their files are still in the docs folder.
+        save_store(store_path, key, {"jobs": {**previous, **current}})
+
+    wanted = set(folder.digests)
+    wanted_stashes = {stash for entry in current.values() for stash in entry.stashes}
+    if fresh:
+        for root, keep in ((layout.blocks, {f"{s}.json" for s in wanted_stashes}), (layout.docs, wanted)):
+            for existing in sorted(root.rglob("*"), reverse=True) if root.exists() else ():
+                relative = existing.relative_to(root).as_posix()
+                if existing.is_file() and relative not in keep:
+                    existing.unlink()
+                    folder.removed += 1
+                elif existing.is_dir() and not any(existing.iterdir()):
+                    existing.rmdir()
+    else:
+        for path in set(stored.get("wanted", ())) - wanted:
+            _remove(layout.docs / path, layout.docs)
+            folder.removed += 1
+        for path in set(stored.get("stashes", ())) - wanted_stashes:
+            _remove(stash_file(layout.docs, path), layout.blocks)
+    save_store(store_path, key, {"jobs": current, "wanted": sorted(wanted), "stashes": sorted(wanted_stashes)})
+    folder.written = writer.written
+    return folder
 
 
-def write_mkdocs_config(layout: Layout) -> None:
+def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSettings, release, history,
+              page_charts: PageCharts, revisions) -> Iterable[PageJob]:
+    """Every job of the site: the pages, What's new with its feed, the downloads and the Vega bundle."""
+    yield from page_jobs(evidence, environment, page_charts, settings, revisions)
+    changelog = (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8")
+
+    def news() -> list[Page]:
+        note(("history", "item", "changes"))
+        return news_pages(evidence, history, environment, settings, release, changelog)
+
+    yield PageJob("news", news)
+    yield PageJob("downloads-data", lambda: [
+        Page(f"{DATA_FOLDER}/{name}", text)
+        for name, text in data_files(evidence, settings.name, settings.url, release.version).items()])
+    yield PageJob("vega-bundle", lambda: [Page("assets/vega-bundle.js", vega_bundle(layout.cache))])
+
+
+# ---------------------------------------------------------------- MkDocs
+
+def write_mkdocs_config(layout: Layout) -> str:
     """A config that inherits the project's mkdocs.yml but reads and writes inside the build folder."""
     text = (
         f"INHERIT: {(layout.root / 'mkdocs.yml').resolve().as_posix()}\n"
         f"docs_dir: {layout.docs.resolve().as_posix()}\n"
-        f"site_dir: {layout.staging_site.resolve().as_posix()}\n"
+        f"site_dir: {layout.output.resolve().as_posix()}\n"
         "theme:\n"
         "  name: material\n"
         f"  custom_dir: {(layout.templates / 'overrides').resolve().as_posix()}\n"
@@ -144,6 +329,7 @@ def write_mkdocs_config(layout: Layout) -> None:
         f"  - {(Path(__file__).parent / 'mkdocs_hooks.py').resolve().as_posix()}\n"
     )
     write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
+    return text
 
 
 def source_date_epoch(root: Path) -> str:
@@ -152,19 +338,145 @@ def source_date_epoch(root: Path) -> str:
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "0"
 
 
-def run_mkdocs(layout: Layout) -> None:
-    if layout.staging_site.exists():
-        shutil.rmtree(layout.staging_site)
+@dataclass
+class SiteOutput:
+    """MkDocs' output folder after a build: every file's digest, and which pages were rendered."""
+
+    digests: dict[str, str]
+    rendered: int = 0
+
+
+def _run_parts(layout: Layout, plans: list[dict[str, Any]], epoch: str) -> list[dict[str, Any]] | None:
+    """Run MkDocs once per plan, at the same time; None when the navigation changed and everything must render."""
     # MkDocs stamps the sitemap with the build date unless SOURCE_DATE_EPOCH says otherwise: use the
     # date of the commit being built, so two builds of one commit are byte-identical.
-    environment = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch(layout.root)}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(layout.mkdocs_config)],
-        cwd=layout.root, capture_output=True, text=True, env=environment,
-    )
-    if result.returncode != 0:
-        shutil.rmtree(layout.staging_site, ignore_errors=True)
-        raise BuildError("mkdocs build --strict failed:\n" + (result.stderr or result.stdout))
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+    processes = []
+    for number, plan in enumerate(plans):
+        plan_file = layout.cache / f"mkdocs-plan-{number}.json"
+        plan["result"] = str((layout.cache / f"mkdocs-result-{number}.json").resolve())
+        plan_file.write_text(json.dumps(plan), encoding="utf-8")
+        processes.append(subprocess.Popen([sys.executable, "-m", "build_scripts.mkdocs_run", str(plan_file)],
+                                          cwd=Path(__file__).resolve().parent.parent, env=environment,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outcomes = [(process, *process.communicate()) for process in processes]
+    if any(process.returncode == NAV_CHANGED for process, _, _ in outcomes):
+        return None
+    failed = [(out, err) for process, out, err in outcomes if process.returncode != 0]
+    if failed:
+        raise BuildError("mkdocs build --strict failed:\n" + "\n".join(err or out for out, err in failed))
+    return [json.loads(Path(plan["result"]).read_text(encoding="utf-8")) for plan in plans]
+
+
+def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
+    """Bring MkDocs' persistent output up to date with the docs folder, rendering only what changed."""
+    config = write_mkdocs_config(layout)
+    store_path = layout.cache / "mkdocs.pickle"
+    key = digest(code_version(), config, tree_digest(layout.root / "mkdocs.yml", layout.templates / "overrides"))
+    state = load_store(store_path, key)
+    full = not state or not layout.output.is_dir()
+    if full:
+        shutil.rmtree(layout.output, ignore_errors=True)
+        state = {"sources": {}, "destinations": {}, "nav": None, "outputs": {}}
+    sources: dict[str, str] = state["sources"]
+    destinations: dict[str, str] = state["destinations"]
+    outputs: dict[str, str] = state["outputs"]
+    for uri in [uri for uri in sources if uri not in docs]:
+        destination = destinations.pop(uri, None)
+        sources.pop(uri)
+        if destination is not None:
+            outputs.pop(destination, None)
+            _remove(layout.output / destination, layout.output)
+    changed = sorted(uri for uri, value in docs.items() if sources.get(uri) != value)
+    epoch = source_date_epoch(layout.root)
+    if not changed and state.get("epoch") == epoch:
+        return SiteOutput(dict(outputs), 0)
+    for uri in changed:
+        sources.pop(uri, None)  # forgotten until rendered, in case this run fails half-way
+    state["epoch"] = None
+    save_store(store_path, key, state)
+
+    written = _render(layout, changed, full, state["nav"], epoch)
+    if written is None:  # the navigation changed: every page shows it
+        full = True
+        written = _render(layout, sorted(docs), True, None, epoch)
+    results, rendered = written
+    for result in results:
+        destinations.update(result["destinations"])
+        if result["nav"]:
+            state["nav"] = result["nav"]
+    for destination in {path for result in results for path in result["written"]}:
+        try:
+            outputs[destination] = digest((layout.output / destination).read_bytes())
+        except FileNotFoundError:  # a template that rendered nothing
+            outputs.pop(destination, None)
+    sources.update({uri: docs[uri] for uri in (docs if full else changed)})
+    state["epoch"] = epoch
+    save_store(store_path, key, state)
+    return SiteOutput(dict(outputs), rendered)
+
+
+def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | None,
+            epoch: str) -> tuple[list[dict[str, Any]], int] | None:
+    pages = [uri for uri in changed if uri.endswith(".md")]
+    others = [uri for uri in changed if not uri.endswith(".md")]
+    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav}
+    if len(pages) >= PARALLEL_PAGES and (os.cpu_count() or 1) > 1:
+        plans = [{**common, "pages": others + pages[0::2], "theme": full, "templates": True},
+                 {**common, "pages": pages[1::2], "theme": False, "templates": False}]
+    else:
+        plans = [{**common, "pages": changed, "theme": full, "templates": True}]
+    results = _run_parts(layout, plans, epoch)
+    return None if results is None else (results, len(pages))
+
+
+# ---------------------------------------------------------------- search, staging, links
+
+def update_search(layout: Layout, output: SiteOutput, report: BuildReport) -> None:
+    """Index the site with Pagefind when any page's HTML changed since the index was made."""
+    store_path = layout.cache / "search.pickle"
+    pages = digest(*(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
+                     for part in (path, value)))
+    if load_store(store_path, code_version()).get("pages") == pages and layout.search.is_dir():
+        return
+    next_search = layout.work / "search-next"
+    shutil.rmtree(next_search, ignore_errors=True)
+    try:
+        index_site(layout.output, next_search)
+    except SearchIndexError as error:
+        shutil.rmtree(next_search, ignore_errors=True)
+        raise BuildError(str(error)) from error
+    shutil.rmtree(layout.search, ignore_errors=True)
+    next_search.rename(layout.search)
+    save_store(store_path, code_version(), {"pages": pages})
+    report.searched = True
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Copy a folder as hard links: instant, and safe because the build never writes a file in place."""
+    for root, folders, files in os.walk(source):
+        destination = target / os.path.relpath(root, source)
+        destination.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(root, name), destination / name)
+
+
+def stage(layout: Layout) -> None:
+    shutil.rmtree(layout.staging_site, ignore_errors=True)
+    link_tree(layout.output, layout.staging_site)
+    if layout.search.is_dir():
+        link_tree(layout.search, layout.staging_site / "pagefind")
+
+
+def check_links(layout: Layout, output: SiteOutput, base_path: str, report: BuildReport) -> None:
+    """Check the links of the pages whose HTML changed, and every link that points at something that changed."""
+    store_path = layout.cache / "links.pickle"
+    key = digest(code_version(), base_path)
+    broken, state = check_pages(layout.staging_site, base_path, output.digests, load_store(store_path, key))
+    if broken:
+        raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
+                         + "\n".join(str(link) for link in broken))
+    save_store(store_path, key, state)
 
 
 def publish(layout: Layout) -> None:
@@ -177,46 +489,23 @@ def publish(layout: Layout) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def chart_files(charts: dict[str, list[Chart]], cache: Path, environment) -> tuple[list[Page], int]:
-    """Each chart's spec and static SVG beside its page, and the Vega bundle; also how many SVGs Vega rendered."""
-    ordered = [(url, chart) for url, page_charts in sorted(charts.items()) for chart in page_charts]
-    by_vega = [chart.spec for _, chart in ordered if chart.forest is None]
-    vega_svgs, rendered = render_svgs(by_vega, cache / "svg")
-    vega_iter = iter(vega_svgs)
-    svgs = [forest_svg(chart, environment) if chart.forest is not None else next(vega_iter) for _, chart in ordered]
-    files = [Page("assets/vega-bundle.js", vega_bundle(cache))] if ordered else []
-    for (url, chart), svg in zip(ordered, svgs):
-        files.append(Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)))
-        files.append(Page(f"{url}{chart.name}.svg", svg))
-    return files, rendered
+# ---------------------------------------------------------------- the build
 
-
-@dataclass
-class BuildReport:
-    """What a build did and how long each step took, in seconds."""
-
-    records: int = 0
-    pages: int = 0
-    charts: int = 0
-    charts_rendered: int = 0
-    files_written: int = 0
-    steps: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def step(self, name: str):
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
+def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, str], str]:
+    return {key: records.file_digests.get(path) or digest(path.read_bytes()) for key, path in evidence.files.items()}
 
 
 def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
     report = report if report is not None else BuildReport()
+    layout.cache.mkdir(parents=True, exist_ok=True)
     with report.step("validate"):
-        evidence = validate_tree(layout.evidence)
-    report.records = evidence.record_count()
+        records = RecordCache(layout.cache / "records.pickle")
+        try:
+            evidence = validate_tree(layout.evidence, cache=records)
+        finally:
+            records.save()
+    report.records, report.records_reused = evidence.record_count(), records.reused
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
     try:
         release = read_release(layout.root)
@@ -225,38 +514,31 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         raise BuildError(f"the data release cannot be read: {error}") from error
     if problems:
         raise BuildError("the data release is stated differently in different places:\n" + "\n".join(problems))
-    with report.step("charts"):
-        charts = site_charts(evidence)
-    with report.step("downloads"):
-        environment = template_environment(layout.templates, settings.url)
-        downloads = [Page(f"{DATA_FOLDER}/{name}", text)
-                     for name, text in data_files(evidence, settings.name, settings.url, release.version).items()]
-    with report.step("svg"):
-        chart_pages, rendered = chart_files(charts, layout.cache, environment)
-    report.charts, report.charts_rendered = sum(len(c) for c in charts.values()), rendered
-    with report.step("pages and write"):
-        layout.work.mkdir(parents=True, exist_ok=True)
-        history = read_history(layout.evidence)
-        pages = generate_pages(evidence, environment, charts, settings, history.revisions())
-        news = news_pages(evidence, history, environment, settings, release,
-                          (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8"))
-        synced = sync_docs(layout, itertools.chain(pages, news, downloads, chart_pages))
-        report.files_written, report.pages = synced.written, synced.pages
-        write_mkdocs_config(layout)
-    with report.step("mkdocs"):
-        run_mkdocs(layout)
-    with report.step("search"):
-        try:
-            index_site(layout.staging_site)
-        except SearchIndexError as error:
-            shutil.rmtree(layout.staging_site, ignore_errors=True)
-            raise BuildError(str(error)) from error
-    with report.step("linkcheck"):
-        broken = check_site(layout.staging_site, urlsplit(settings.url).path or "/")
-    if broken:
+    try:
+        with report.step("pages and write"):
+            environment = template_environment(layout.templates, settings.url)
+            history = read_history(layout.evidence)
+            revisions = history.revisions()
+            tracked = tracked_evidence(evidence)
+            page_charts = PageCharts(tracked)
+            digests = Digests(evidence, record_digests(evidence, records),
+                              {"revisions": revisions, "history": {"changes": history}})
+            jobs = site_jobs(layout, tracked, environment, settings, release, history, page_charts,
+                             TrackedDict("revisions", revisions))
+            docs = write_docs(layout, jobs, digests, page_charts, environment, report)
+            report.files_written = docs.written
+            report.pages = sum(path.endswith(".md") for path in docs.digests)
+        with report.step("mkdocs"):
+            output = render_site(layout, docs.digests)
+            report.pages_rendered = output.rendered
+        with report.step("search"):
+            update_search(layout, output, report)
+        with report.step("stage"):
+            stage(layout)
+        with report.step("linkcheck"):
+            check_links(layout, output, urlsplit(settings.url).path or "/", report)
+        with report.step("publish"):
+            publish(layout)
+    finally:
         shutil.rmtree(layout.staging_site, ignore_errors=True)
-        raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
-                         + "\n".join(str(link) for link in broken))
-    with report.step("publish"):
-        publish(layout)
     return evidence

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import altair as alt
 
+from .cache import Memo
 from .evidence import Evidence, evidence_type
 from .facts import is_anti_cd38_retreatment, prior_anti_cd38_status
 from .model import Cohort, Outcome, Study
@@ -513,6 +514,54 @@ def site_charts(evidence: Evidence) -> dict[str, list[Chart]]:
         if found:
             charts[RECORD_KINDS["regimen"].url(regimen_id)] = found
     return charts
+
+
+class PageCharts:
+    """The charts of each page by its URL, as site_charts gives them, but computed only when a page asks.
+
+    An incremental build regenerates only some pages; each computes its own charts while its reads are traced.
+    Cross-study charts, asked for by two pages, are computed once per build (their reads are charged to both).
+    The charts asked for since the last `take_requested` are kept, so the build can write their files.
+    """
+
+    def __init__(self, evidence: Evidence):
+        self.evidence = evidence
+        self._cross_study = {chart_page_url(name): name for name in CROSS_STUDY_MEASURES}
+        self._memo = Memo()
+        self._requested: dict[str, list[Chart]] = {}
+
+    def __bool__(self) -> bool:
+        return True  # the cross-study charts always exist, as in site_charts
+
+    def get(self, url: str, default: list[Chart] | None = None) -> list[Chart]:
+        charts = self._compute(url)
+        if charts:
+            self._requested[url] = charts
+        return charts if charts else (default if default is not None else [])
+
+    def __getitem__(self, url: str) -> list[Chart]:
+        charts = self.get(url)
+        if not charts:
+            raise KeyError(url)
+        return charts
+
+    def take_requested(self) -> dict[str, list[Chart]]:
+        requested, self._requested = self._requested, {}
+        return requested
+
+    def _compute(self, url: str) -> list[Chart]:
+        if url in self._cross_study:
+            measure_name = self._cross_study[url]
+            return self._memo.get(url, lambda: [cross_study_chart(self.evidence, measure_name, url)])
+        for kind in ("study", "regimen"):
+            prefix = RECORD_KINDS[kind].url_prefix + "/"
+            record_id = url[len(prefix):-1] if url.startswith(prefix) and url.endswith("/") else None
+            if record_id and "/" not in record_id:
+                if kind == "study":
+                    study = self.evidence.studies.get(record_id)
+                    return study_charts(self.evidence, study) if study is not None else []
+                return regimen_charts(self.evidence, record_id) if record_id in self.evidence.regimens else []
+        return []
 
 
 def chart_page_url(measure_name: str) -> str:

@@ -3,49 +3,113 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from .cache import code_version, digest, load_store, save_store
 from .evidence import Evidence, count_cohort
 from .facts import anti_cd38_refractory_share, cohort_regimens, retreatment
-from .load import FieldPath, RawRecord, load_tree
+from .load import DeferredRaw, FieldPath, RawRecord, parse_record, read_record_bytes, record_files
 from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
-from .problems import EvidenceError, Problem
+from .problems import EvidenceError, Problem, display_path
 from .urls import ledger_problems
-from .vocabulary import MEASURES, RECORD_KINDS
+from .vocabulary import MEASURES, RECORD_KINDS, RecordKind
 
 # A rate printed to whole per cent may differ from responders/n by up to half a point.
 RATE_ROUNDING_TOLERANCE = 0.5 + 1e-9
 
 
-def validate_tree(evidence_dir: Path, today: dt.date | None = None) -> Evidence:
+def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: RecordCache | None = None) -> Evidence:
     """Load, model and cross-check every record; raise EvidenceError listing every problem.
 
     `today` is the date against which dates in the future are refused (the system's date unless given).
+    With a cache, a file whose bytes (and the code) are unchanged since it was last checked is not read
+    again: its record and its own problems come from the cache, and only the checks across records run anew.
     """
     today = today or dt.date.today()
-    tree = load_tree(evidence_dir)
-    problems = tree.problems
-    modelled: list[tuple[RawRecord, Record]] = []
+    problems: list[Problem] = []
+    modelled: list[tuple[RawRecord | DeferredRaw, Record]] = []
     # Records that cannot be read or modelled are still known by id, so references to them are not
     # reported a second time as missing.
-    invalid: set[tuple[str, str]] = set(tree.unreadable)
-    for raw in tree.records:
-        record, record_problems = model_record(raw, today)
-        problems.extend(record_problems)
-        if record is not None:
-            modelled.append((raw, record))
-        elif isinstance(raw.data.get("id"), str):
-            invalid.add((raw.kind.name, raw.data["id"]))
+    invalid: set[tuple[str, str]] = set()
+    for path, kind in record_files(evidence_dir, problems):
+        raw_bytes, problem = read_record_bytes(path)
+        if raw_bytes is None:
+            problems.append(problem)
+            invalid.add((kind.name, path.stem))
+            continue
+        checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
+        problems.extend(checked.problems)
+        if checked.record is not None:
+            raw = checked.raw or DeferredRaw(kind, path, display_path(path))
+            problems.extend(_future_problems(raw, checked.record, today))
+            modelled.append((raw, checked.record))
+        elif checked.claimed_id is not None:
+            invalid.add((kind.name, checked.claimed_id))
     evidence, link_problems = assemble(modelled, invalid)
     problems.extend(link_problems)
     problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
         raise EvidenceError(problems)
     return evidence
+
+
+@dataclass
+class FileCheck:
+    """What one record file gives on its own: its record (None when it cannot be modelled), its own problems, and
+    the id it claims when it cannot be modelled or read (so references to it are not reported as missing too)."""
+
+    record: Record | None
+    problems: list[Problem]
+    claimed_id: str | None = None
+    raw: RawRecord | None = field(default=None, compare=False)
+
+
+def check_file(path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
+    """Parse and model one record file; everything but the checks across records and against today's date."""
+    raw, problems = parse_record(path, kind, raw_bytes)
+    if raw is None:
+        return FileCheck(None, problems, path.stem)
+    record, record_problems = model_record(raw, check_dates=False)
+    claimed = raw.data.get("id") if record is None and isinstance(raw.data.get("id"), str) else None
+    return FileCheck(record, problems + record_problems, claimed, raw)
+
+
+class RecordCache:
+    """Per-file validation results kept between builds, keyed by the file's bytes, path and the code version."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.key = code_version()
+        self.stored: dict[str, tuple[str, bytes]] = load_store(path, self.key)
+        self.current: dict[str, tuple[str, bytes]] = {}
+        self.file_digests: dict[Path, str] = {}
+        self.reused = 0
+
+    def check(self, path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
+        shown = display_path(path)
+        file_key = digest(kind.name, shown, raw_bytes)
+        entry = self.stored.get(shown)
+        if entry is not None and entry[0] == file_key:
+            checked, blob = pickle.loads(entry[1]), entry[1]
+            self.reused += 1
+        else:
+            checked = check_file(path, kind, raw_bytes)
+            blob = pickle.dumps(FileCheck(checked.record, checked.problems, checked.claimed_id),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+        self.current[shown] = (file_key, blob)
+        self.file_digests[path] = file_key
+        return checked
+
+    def save(self) -> None:
+        """Keep the results of this run's files (those of files that are gone are dropped)."""
+        if self.current != self.stored:
+            save_store(self.path, self.key, self.current)
 
 
 PLACEHOLDER = "TODO"
@@ -69,8 +133,10 @@ def placeholder_problems(raw: RawRecord) -> list[Problem]:
     return found
 
 
-def model_record(raw: RawRecord, today: dt.date | None = None) -> tuple[Record | None, list[Problem]]:
-    """Validate one raw record against its model; dates after `today` (the system's date by default) are refused."""
+def model_record(raw: RawRecord, today: dt.date | None = None,
+                 check_dates: bool = True) -> tuple[Record | None, list[Problem]]:
+    """Validate one raw record against its model; dates after `today` (the system's date by default) are refused
+    unless check_dates is false (validate_tree checks them apart, since they change with the date, not the file)."""
     placeholders = placeholder_problems(raw)
     if placeholders:
         # The template's TODOs would otherwise also show as pattern errors, twice per field.
@@ -92,7 +158,8 @@ def model_record(raw: RawRecord, today: dt.date | None = None) -> tuple[Record |
         problems.extend(_study_internal_problems(raw, record))
     if isinstance(record, Review):
         problems.extend(_review_internal_problems(raw, record))
-    problems.extend(_future_problems(raw, record, today or dt.date.today()))
+    if check_dates:
+        problems.extend(_future_problems(raw, record, today or dt.date.today()))
     return record, problems
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import re
 from html import unescape
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .problems import printable
@@ -98,27 +99,83 @@ def _resolve(site: Path, page_rel: str, link: str, base_path: str) -> tuple[str,
 
 def check_site(site: Path, base_path: str = "/") -> list[BrokenLink]:
     """Every broken internal link of the site; an empty list when all resolve."""
-    paths = sorted(site.rglob("*.html"))
-    if len(paths) > PARALLEL_FROM:
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            parsed = list(pool.map(_parse, paths, chunksize=200))
-    else:
-        parsed = [_parse(path) for path in paths]
-    pages = {path.relative_to(site).as_posix(): page for path, page in zip(paths, parsed)}
-    broken: list[BrokenLink] = []
+    files = {path.relative_to(site).as_posix(): "" for path in site.rglob("*") if path.is_file()}
+    return check_pages(site, base_path, files)[0]
+
+
+@dataclass
+class PageLinks:
+    """A page's internal links, each resolved to (link, target, fragment, resolved by asking the file system),
+    its ids, and the digest of the HTML they were read from."""
+
+    digest: str
+    links: list[tuple[str, str, str, bool]]
+    ids: set[str]
+
+
+def _read_links(site: Path, page_rel: str, prefix: str, page_digest: str) -> PageLinks:
+    parsed = _parse(site / page_rel)
+    links = []
+    for link in parsed.links:
+        resolved = _resolve(site, page_rel, link, prefix)
+        if resolved is not None:
+            links.append((link, resolved[0], resolved[1], _asks_file_system(link)))
+    return PageLinks(page_digest, links, parsed.ids)
+
+
+def _read_links_star(arguments: tuple[Path, str, str, str]) -> PageLinks:
+    return _read_links(*arguments)
+
+
+def _asks_file_system(link: str) -> bool:
+    """Whether resolving the link depended on whether its target is a folder (a path without a trailing slash)."""
+    path = urlsplit(link).path
+    return bool(path) and not path.endswith("/")
+
+
+def check_pages(site: Path, base_path: str, files: dict[str, str],
+                previous: dict[str, Any] | None = None) -> tuple[list[BrokenLink], dict[str, Any]]:
+    """Broken internal links of a site whose files are `files` (site path -> digest of its bytes, empty when not
+    known), and what was read of each page, to pass as `previous` next time.
+
+    With `previous` (what this returned for the last site that passed), only the pages whose digest changed are
+    parsed; the links of the others are checked again only when they point at a file that changed, appeared or
+    disappeared, or at one not among `files` (such as the search bundle).
+    """
     prefix = base_path if base_path.endswith("/") else base_path + "/"
-    for page_rel, parsed in pages.items():
-        for link in parsed.links:
-            resolved = _resolve(site, page_rel, link, prefix if prefix != "/" else "")
-            if resolved is None:
+    prefix = prefix if prefix != "/" else ""
+    old_pages: dict[str, PageLinks] = (previous or {}).get("pages", {})
+    old_files: dict[str, str] = (previous or {}).get("files", {})
+    pages = sorted(path for path in files if path.endswith(".html"))
+    to_read = [path for path in pages if not files[path] or path not in old_pages or old_pages[path].digest != files[path]]
+    arguments = [(site, path, prefix, files[path]) for path in to_read]
+    if len(arguments) > PARALLEL_FROM:
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            read = list(pool.map(_read_links_star, arguments, chunksize=200))
+    else:
+        read = [_read_links_star(item) for item in arguments]
+    state = {path: old_pages[path] for path in pages if path in old_pages}
+    state.update(zip(to_read, read))
+    fresh = set(to_read)
+    # Files whose existence or ids may differ from when the unchanged pages were last checked. A link that
+    # resolved to a file that is still there resolves the same way (a file is never also a folder).
+    affected = {path for path, value in files.items() if not value or old_files.get(path) != value}
+    affected |= old_files.keys() - files.keys()
+    broken: list[BrokenLink] = []
+    for page_rel in pages:
+        whole = page_rel in fresh
+        for link, target, fragment, asks in state[page_rel].links:
+            if not (whole or target in affected or target not in files):
                 continue
-            target, fragment = resolved
+            if asks:
+                resolved = _resolve(site, page_rel, link, prefix)
+                target, fragment = resolved if resolved is not None else (target, fragment)
             if target.startswith(".."):
                 broken.append(BrokenLink(page_rel, link, target, "points outside the site"))
                 continue
-            if not (site / target).is_file():
+            if target not in files and not (site / target).is_file():
                 broken.append(BrokenLink(page_rel, link, target, "no such page or file"))
                 continue
-            if fragment and target in pages and fragment not in pages[target].ids:
+            if fragment and target in state and fragment not in state[target].ids:
                 broken.append(BrokenLink(page_rel, link, f"{target}#{fragment}", "no element with this id"))
-    return broken
+    return broken, {"pages": state, "files": dict(files)}

@@ -266,10 +266,20 @@ def read_regular_file(path: Path, limit: int, holder: str) -> tuple[bytes | None
 
 def load_file(path: Path, kind: RecordKind) -> tuple[RawRecord | None, list[Problem]]:
     """Read one record file; the record is None when it cannot be read at all."""
-    shown = display_path(path)
-    raw_bytes, problem = read_regular_file(path, MAX_FILE_BYTES, "a record")
+    raw_bytes, problem = read_record_bytes(path)
     if raw_bytes is None:
         return None, [problem]
+    return parse_record(path, kind, raw_bytes)
+
+
+def read_record_bytes(path: Path) -> tuple[bytes | None, Problem | None]:
+    """The bytes of a record file, or why it cannot be read."""
+    return read_regular_file(path, MAX_FILE_BYTES, "a record")
+
+
+def parse_record(path: Path, kind: RecordKind, raw_bytes: bytes) -> tuple[RawRecord | None, list[Problem]]:
+    """A record file's bytes as a raw record with the location of every field; None when they hold no record."""
+    shown = display_path(path)
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -284,6 +294,25 @@ def load_file(path: Path, kind: RecordKind) -> tuple[RawRecord | None, list[Prob
         return None, problems + [Problem(shown, 1, 1, "(record)",
                                          f"a record must be a mapping of field names to values, found {type(data).__name__}")]
     return RawRecord(kind, path, shown, data, locations), problems
+
+
+class DeferredRaw:
+    """A record file known by its kind and path whose fields are located only when a problem needs them.
+
+    Validation caches what a file gives on its own; the checks across records still name file, line and column,
+    and they read the file again for that, which happens only in a run that reports problems.
+    """
+
+    def __init__(self, kind: RecordKind, path: Path, shown_path: str):
+        self.kind, self.path, self.shown_path = kind, path, shown_path
+        self._raw: RawRecord | None = None
+
+    def problem(self, field_path: FieldPath, message: str) -> Problem:
+        if self._raw is None:
+            self._raw = load_file(self.path, self.kind)[0]
+        if self._raw is None:
+            return Problem(self.shown_path, 1, 1, format_field(field_path), message)
+        return self._raw.problem(field_path, message)
 
 
 @dataclass
@@ -335,38 +364,46 @@ def _stray_problem(path: Path, mode: int) -> Problem | None:
 def load_tree(evidence_dir: Path) -> LoadedTree:
     """Read every record under evidence_dir/<kind folder>/; every other file is a known non-record or a problem."""
     tree = LoadedTree()
-    if not evidence_dir.is_dir():
-        tree.problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)",
-                                     "the evidence folder does not exist"))
-        return tree
-    for entry, mode in _entries(evidence_dir, tree.problems):
-        if problem := _stray_problem(entry, mode):
-            tree.problems.append(problem)
-        elif stat.S_ISDIR(mode):
-            _load_folder(entry, KIND_BY_FOLDER[entry.name], tree)
+    for path, kind in record_files(evidence_dir, tree.problems):
+        record, file_problems = load_file(path, kind)
+        tree.problems.extend(file_problems)
+        if record is not None:
+            tree.records.append(record)
+        else:
+            tree.unreadable.add((kind.name, path.stem))
     return tree
 
 
-def _load_folder(folder: Path, kind: RecordKind, tree: LoadedTree) -> None:
-    """Read the records of one kind folder; report whatever else is in it, however deep."""
+def record_files(evidence_dir: Path, problems: list[Problem]) -> list[tuple[Path, RecordKind]]:
+    """Every record file under evidence_dir/<kind folder>/, with its kind; anything else found is a problem."""
+    found: list[tuple[Path, RecordKind]] = []
+    if not evidence_dir.is_dir():
+        problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)", "the evidence folder does not exist"))
+        return found
+    for entry, mode in _entries(evidence_dir, problems):
+        if problem := _stray_problem(entry, mode):
+            problems.append(problem)
+        elif stat.S_ISDIR(mode):
+            _record_folder(entry, KIND_BY_FOLDER[entry.name], problems, found)
+    return found
+
+
+def _record_folder(folder: Path, kind: RecordKind, problems: list[Problem],
+                   found: list[tuple[Path, RecordKind]]) -> None:
+    """The record files of one kind folder; whatever else is in it, however deep, is reported."""
     pending = [folder]
     while pending:  # a loop, not recursion: folders may nest deeper than the stack allows
         current = pending.pop()
-        for path, mode in _entries(current, tree.problems):
+        for path, mode in _entries(current, problems):
             if path.name.startswith("."):
-                tree.problems.append(Problem(display_path(path), 1, 1,
-                                             "(folder)" if stat.S_ISDIR(mode) else "(file)", HIDDEN_MESSAGE))
+                problems.append(Problem(display_path(path), 1, 1,
+                                        "(folder)" if stat.S_ISDIR(mode) else "(file)", HIDDEN_MESSAGE))
             elif stat.S_ISDIR(mode):
                 pending.append(path)
             elif not stat.S_ISREG(mode):
-                tree.problems.append(not_regular_problem(path, mode))
+                problems.append(not_regular_problem(path, mode))
             elif path.suffix not in RECORD_SUFFIXES or current != folder:
-                tree.problems.append(Problem(display_path(path), 1, 1, "(file)",
-                                             f"not a record: records are .yaml files directly inside {folder.name}/"))
+                problems.append(Problem(display_path(path), 1, 1, "(file)",
+                                        f"not a record: records are .yaml files directly inside {folder.name}/"))
             else:
-                record, file_problems = load_file(path, kind)
-                tree.problems.extend(file_problems)
-                if record is not None:
-                    tree.records.append(record)
-                else:
-                    tree.unreadable.add((kind.name, path.stem))
+                found.append((path, kind))

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import markdown as markdown_lib
 import nh3
@@ -719,10 +719,30 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
     return context, files, head
 
 
+@dataclass(frozen=True)
+class PageJob:
+    """One unit of page generation: a name unique in the site, and a function giving its files.
+
+    The build runs a job only when something it read last time has changed (build_scripts/cache.py), so a
+    job computes its context inside `make`, never before: what it reads there is what it depends on.
+    """
+
+    name: str
+    make: Callable[[], list[Page]]
+
+
 def generate_pages(evidence: Evidence, environment: Environment,
-                   charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
+                   charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
+                   revisions: Mapping[Path, Revision] | None = None) -> Iterable[Page]:
     """Every generated page of the site, in a stable order."""
+    for job in page_jobs(evidence, environment, charts, settings, revisions):
+        yield from job.make()
+
+
+def page_jobs(evidence: Evidence, environment: Environment,
+              charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
+              revisions: Mapping[Path, Revision] | None = None) -> Iterable[PageJob]:
+    """The jobs that generate every page of the site, in a stable order: one per record page, index or chart page."""
     charts = charts or {}
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
@@ -737,39 +757,68 @@ def generate_pages(evidence: Evidence, environment: Environment,
                                    assets=relative(page_url or ".", "assets/"), **context)
         return Page(path, text, blocks, head)
 
-    if charts:
-        yield render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))
-        for measure_name in CROSS_STUDY_MEASURES:
-            url = chart_page_url(measure_name)
-            yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
-    yield render("definitions.md", "definitions.md.j2")
-    yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
-    yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
-        "studies": len(evidence.studies),
-        "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
-        "records": evidence.record_count()})
-    for kind, template in INDEX_TEMPLATES.items():
-        for path, context in index_pages(evidence, kind):
-            yield render(path, template, **context)
-    for study_id in sorted(evidence.studies):
+    def job(name: str, make: Callable[..., Any], *args: Any) -> PageJob:
+        return PageJob(name, lambda: list(make(*args)))
+
+    def charts_index() -> list[Page]:
+        return [render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))]
+
+    def chart_page(measure_name: str) -> list[Page]:
+        url = chart_page_url(measure_name)
+        return [render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])]
+
+    def downloads() -> list[Page]:
+        return [render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
+            "studies": len(evidence.studies),
+            "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
+            "records": evidence.record_count()})]
+
+    def index(kind: str, template: str) -> list[Page]:
+        return [render(path, template, **context) for path, context in index_pages(evidence, kind)]
+
+    def study(study_id: str) -> list[Page]:
         citation, files, head = cited("study", study_id)
-        yield render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
-                     **study_context(evidence, evidence.studies[study_id]), **citation)
-        yield from files
-    for regimen_id in sorted(evidence.regimens):
+        return [render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
+                       **study_context(evidence, evidence.studies[study_id]), **citation), *files]
+
+    def regimen(regimen_id: str) -> list[Page]:
         citation, files, head = cited("regimen", regimen_id)
-        yield render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
-                     **regimen_context(evidence, regimen_id), **citation)
-        yield from files
-    for agent_id in sorted(evidence.agents):
-        yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2", **agent_context(evidence, agent_id))
-    for publication_id in sorted(evidence.publications):
-        yield render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
-                     **publication_context(evidence, publication_id))
-    for old_url, new_url in sorted(redirects(evidence).items()):
-        yield render(f"{old_url}index.html", "redirect.html.j2", target=relative(old_url, new_url), target_url=new_url)
-    for review_id in sorted(evidence.reviews):
+        return [render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
+                       **regimen_context(evidence, regimen_id), **citation), *files]
+
+    def agent(agent_id: str) -> list[Page]:
+        return [render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2", **agent_context(evidence, agent_id))]
+
+    def publication(publication_id: str) -> list[Page]:
+        return [render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
+                       **publication_context(evidence, publication_id))]
+
+    def redirect_pages() -> list[Page]:
+        return [render(f"{old_url}index.html", "redirect.html.j2", target=relative(old_url, new_url), target_url=new_url)
+                for old_url, new_url in sorted(redirects(evidence).items())]
+
+    def review(review_id: str) -> list[Page]:
         citation, files, head = cited("review", review_id)
-        yield render(RECORD_KINDS["review"].page_path(review_id), "review.md.j2", head,
-                     **review_context(evidence, review_id), **citation)
-        yield from files
+        return [render(RECORD_KINDS["review"].page_path(review_id), "review.md.j2", head,
+                       **review_context(evidence, review_id), **citation), *files]
+
+    if charts:
+        yield job("charts-index", charts_index)
+        for measure_name in CROSS_STUDY_MEASURES:
+            yield job(f"chart:{measure_name}", chart_page, measure_name)
+    yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
+    yield job("search", lambda: [render("search.md", "search.md.j2", page_url="search/", assets_up="../")])
+    yield job("downloads", downloads)
+    for kind, template in INDEX_TEMPLATES.items():
+        yield job(f"index:{kind}", index, kind, template)
+    for study_id in sorted(evidence.studies):
+        yield job(f"study:{study_id}", study, study_id)
+    for regimen_id in sorted(evidence.regimens):
+        yield job(f"regimen:{regimen_id}", regimen, regimen_id)
+    for agent_id in sorted(evidence.agents):
+        yield job(f"agent:{agent_id}", agent, agent_id)
+    for publication_id in sorted(evidence.publications):
+        yield job(f"publication:{publication_id}", publication, publication_id)
+    yield job("redirects", redirect_pages)
+    for review_id in sorted(evidence.reviews):
+        yield job(f"review:{review_id}", review, review_id)

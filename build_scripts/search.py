@@ -13,10 +13,12 @@ class SearchIndexError(Exception):
     """Pagefind failed; the message carries its output."""
 
 
-def index_site(site: Path) -> str:
-    """Write the search index and UI into site/pagefind/; returns Pagefind's summary."""
+def index_site(site: Path, bundle: Path | None = None) -> str:
+    """Write the search index and UI into site/pagefind/, or into `bundle` (published as site/pagefind/);
+    returns Pagefind's summary."""
+    where = ["--output-path", str(bundle.resolve())] if bundle is not None else ["--output-subdir", SEARCH_FOLDER]
     result = subprocess.run(
-        [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", SEARCH_FOLDER, "--force-language", "en"],
+        [sys.executable, "-m", "pagefind", "--site", str(site), *where, "--force-language", "en"],
         capture_output=True, text=True,
     )
     if result.returncode != 0:
