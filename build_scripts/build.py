@@ -15,6 +15,7 @@ The site is staged as hard links to the persistent output and the search index, 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -39,12 +40,13 @@ from .mkdocs_run import NAV_CHANGED
 from .news import news_pages
 from .pages import Page, PageJob, page_jobs, template_environment
 from .release import CHANGELOG_FILE, CITATION_FILE, ReleaseError, disagreements, read_release
-from .search import SearchIndexError, index_site
+from .search import SEARCH_FOLDER, SearchIndexError, index_site
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
-# From this many pages to render, MkDocs runs in two processes, each rendering half of them.
+# From this many pages to render (jobs to run), MkDocs (the jobs) run in two processes, each doing half.
 PARALLEL_PAGES = 200
+PARALLEL_JOBS = 200
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class BuildReport:
     files_written: int = 0
     jobs_run: int = 0
     jobs_skipped: int = 0
+    ran: list[str] = field(default_factory=list)
     pages_rendered: int = 0
     searched: bool = False
     steps: dict[str, float] = field(default_factory=dict)
@@ -147,9 +150,9 @@ class BuildReport:
 
 @dataclass
 class JobEntry:
-    """What a job read last time (and their digest) and the files it wrote, each with the digest of its bytes."""
+    """What a job read last time (in a stable order) and their digest, and the files it wrote with their digests."""
 
-    reads: frozenset
+    reads: tuple
     digest: str
     outputs: dict[str, str]
     stashes: tuple[str, ...] = ()
@@ -171,27 +174,6 @@ def _url_of_page(path: str) -> str | None:
     return path[: -len("index.md")] if path.endswith("/index.md") else None
 
 
-class DocsWriter:
-    """Writes generated files into the docs folder and their HTML blocks beside it, as digests say they changed."""
-
-    def __init__(self, layout: Layout, hand_written: set[str]):
-        self.layout = layout
-        self.hand_written = hand_written
-        self.written = 0
-
-    def write(self, page: Page) -> tuple[str, str, str | None]:
-        """Write one generated file; returns its docs path, its digest and, for a page with blocks, its stash."""
-        if page.path in self.hand_written:
-            raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
-        data = page.text.encode("utf-8")
-        self.written += write_if_changed(self.layout.docs / page.path, data)
-        if page.blocks or page.head:
-            stash = stash_data(page.blocks, page.head)
-            self.written += write_if_changed(stash_file(self.layout.docs, page.path), stash)
-            return page.path, digest(data, stash), page.path
-        return page.path, digest(data), None
-
-
 def chart_files(charts: list[Chart], url: str, cache: Path, environment) -> tuple[list[Page], int]:
     """Each chart's spec and static SVG beside its page; also how many SVGs Vega rendered anew."""
     files, rendered = [], 0
@@ -203,6 +185,89 @@ def chart_files(charts: list[Chart], url: str, cache: Path, environment) -> tupl
             svg, rendered = svgs[0], rendered + count
         files += [Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)), Page(f"{url}{chart.name}.svg", svg)]
     return files, rendered
+
+
+@dataclass
+class JobResult:
+    """A job that ran: its new entry and what it did."""
+
+    name: str
+    entry: JobEntry
+    written: int
+    charts: int
+    rendered: int
+
+
+class JobRunner:
+    """Runs jobs with their reads traced, writing their files (and the charts of their pages) into the docs folder."""
+
+    def __init__(self, layout: Layout, hand_written: set[str], digests: Digests, page_charts: PageCharts,
+                 environment):
+        self.layout, self.hand_written, self.digests = layout, hand_written, digests
+        self.page_charts, self.environment = page_charts, environment
+
+    def run(self, job: PageJob) -> JobResult:
+        self.page_charts.take_requested()
+        charts = rendered = 0
+        with tracing() as trace:
+            made = job.make()
+            urls = {_url_of_page(page.path) for page in made}
+            for url, found in sorted(self.page_charts.take_requested().items()):
+                if url in urls:
+                    files, count = chart_files(found, url, self.layout.cache, self.environment)
+                    made += files
+                    charts, rendered = charts + len(found), rendered + count
+        outputs, stashes, written = {}, [], 0
+        for page in made:
+            if page.path in self.hand_written:
+                raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
+            data = page.text.encode("utf-8")
+            written += write_if_changed(self.layout.docs / page.path, data)
+            if page.blocks or page.head:
+                stash = stash_data(page.blocks, page.head)
+                written += write_if_changed(stash_file(self.layout.docs, page.path), stash)
+                outputs[page.path] = digest(data, stash)
+                stashes.append(page.path)
+            else:
+                outputs[page.path] = digest(data)
+        reads = tuple(sorted(trace.reads, key=repr))
+        return JobResult(job.name, JobEntry(reads, self.digests.of_all(reads), outputs, tuple(stashes)),
+                         written, charts, rendered)
+
+    def run_all(self, jobs: list[PageJob]) -> list[JobResult]:
+        """Run the jobs, in two processes when there are many (each a fork sharing the evidence)."""
+        if len(jobs) < PARALLEL_JOBS or (os.cpu_count() or 1) < 2 or not _single_threaded():
+            return [self.run(job) for job in jobs]
+        # Cross-study charts are computed once per process: their jobs stay together.
+        shares: list[list[PageJob]] = [[], []]
+        for number, job in enumerate(jobs):
+            shares[0 if job.name.startswith("chart") else number % 2].append(job)
+        _SHARES[:] = [(self, share) for share in shares]
+        try:
+            with multiprocessing.get_context("fork").Pool(2) as pool:
+                return [result for results in pool.map(_run_share, range(2)) for result in results]
+        finally:
+            _SHARES.clear()
+
+
+_SHARES: list[tuple[JobRunner, list[PageJob]]] = []
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread, so that a fork copies no lock another thread holds.
+
+    A process that has rendered a chart with Vega runs that renderer's threads (as `make preview` and the tests
+    do after their first build); its jobs run in the process itself.
+    """
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _run_share(number: int) -> list[JobResult]:
+    runner, jobs = _SHARES[number]
+    return [runner.run(job) for job in jobs]
 
 
 def docs_key(layout: Layout) -> str:
@@ -237,43 +302,33 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
         for source in sorted(assets.rglob("*")):
             if source.is_file():
                 hand_written.setdefault(f"assets/{source.relative_to(assets).as_posix()}", source.read_bytes())
-    writer = DocsWriter(layout, set(hand_written))
     for path, data in hand_written.items():
-        writer.written += write_if_changed(layout.docs / path, data)
+        folder.written += write_if_changed(layout.docs / path, data)
         folder.digests[path] = digest(data)
 
-    try:
-        for job in jobs:
-            entry = None if fresh else previous.get(job.name)
-            if entry is not None and digests.of_all(entry.reads) == entry.digest and \
-                    all((layout.docs / path).exists() for path in entry.outputs):
-                current[job.name] = entry
-                folder.digests.update(entry.outputs)
-                report.jobs_skipped += 1
-                continue
+    pending: list[PageJob] = []
+    for job in jobs:
+        entry = None if fresh else previous.get(job.name)
+        if entry is not None and digests.of_all(entry.reads) == entry.digest:
+            current[job.name] = entry
+            folder.digests.update(entry.outputs)
+            report.jobs_skipped += 1
+        else:
+            pending.append(job)
             previous.pop(job.name, None)
-            page_charts.take_requested()
-            with tracing() as trace:
-                made = job.make()
-                urls = {_url_of_page(page.path) for page in made}
-                for url, charts in sorted(page_charts.take_requested().items()):
-                    if url in urls:
-                        files, rendered = chart_files(charts, url, layout.cache, environment)
-                        made += files
-                        report.charts += len(charts)
-                        report.charts_rendered += rendered
-            outputs, stashes = {}, []
-            for page in made:
-                path, page_digest, stash = writer.write(page)
-                outputs[path] = page_digest
-                if stash:
-                    stashes.append(stash)
-            current[job.name] = JobEntry(frozenset(trace.reads), digests.of_all(trace.reads), outputs, tuple(stashes))
-            folder.digests.update(outputs)
-            report.jobs_run += 1
+    try:
+        results = JobRunner(layout, set(hand_written), digests, page_charts, environment).run_all(pending)
     finally:
-        # Jobs not reached keep their entries: their files are still in the docs folder.
-        save_store(store_path, key, {"jobs": {**previous, **current}})
+        # Until the jobs that ran are stored, they are forgotten: their files may be half written.
+        save_store(store_path, key, {"jobs": previous})
+    for result in results:
+        current[result.name] = result.entry
+        folder.digests.update(result.entry.outputs)
+        folder.written += result.written
+        report.charts += result.charts
+        report.charts_rendered += result.rendered
+        report.ran.append(result.name)
+    report.jobs_run = len(results)
 
     wanted = set(folder.digests)
     wanted_stashes = {stash for entry in current.values() for stash in entry.stashes}
@@ -293,7 +348,6 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
         for path in set(stored.get("stashes", ())) - wanted_stashes:
             _remove(stash_file(layout.docs, path), layout.blocks)
     save_store(store_path, key, {"jobs": current, "wanted": sorted(wanted), "stashes": sorted(wanted_stashes)})
-    folder.written = writer.written
     return folder
 
 
@@ -432,13 +486,15 @@ def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | Non
 
 # ---------------------------------------------------------------- search, staging, links
 
-def update_search(layout: Layout, output: SiteOutput, report: BuildReport) -> None:
-    """Index the site with Pagefind when any page's HTML changed since the index was made."""
+def update_search(layout: Layout, output: SiteOutput, report: BuildReport) -> dict[str, str]:
+    """Index the site with Pagefind when any page's HTML changed since the index was made; returns the digest
+    of every file of the search bundle."""
     store_path = layout.cache / "search.pickle"
     pages = digest(*(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
                      for part in (path, value)))
-    if load_store(store_path, code_version()).get("pages") == pages and layout.search.is_dir():
-        return
+    stored = load_store(store_path, code_version())
+    if stored.get("pages") == pages and layout.search.is_dir():
+        return stored["files"]
     next_search = layout.work / "search-next"
     shutil.rmtree(next_search, ignore_errors=True)
     try:
@@ -448,45 +504,91 @@ def update_search(layout: Layout, output: SiteOutput, report: BuildReport) -> No
         raise BuildError(str(error)) from error
     shutil.rmtree(layout.search, ignore_errors=True)
     next_search.rename(layout.search)
-    save_store(store_path, code_version(), {"pages": pages})
+    files = {path.relative_to(layout.search).as_posix(): digest(path.read_bytes())
+             for path in layout.search.rglob("*") if path.is_file()}
+    save_store(store_path, code_version(), {"pages": pages, "files": files})
     report.searched = True
+    return files
 
 
-def link_tree(source: Path, target: Path) -> None:
-    """Copy a folder as hard links: instant, and safe because the build never writes a file in place."""
-    for root, folders, files in os.walk(source):
-        destination = target / os.path.relpath(root, source)
-        destination.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.link(os.path.join(root, name), destination / name)
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        status = folder.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
-def stage(layout: Layout) -> None:
-    shutil.rmtree(layout.staging_site, ignore_errors=True)
-    link_tree(layout.output, layout.staging_site)
-    if layout.search.is_dir():
-        link_tree(layout.search, layout.staging_site / "pagefind")
+def sync_tree(tree: Path, wanted: dict[str, tuple[Path, str]], held: dict[str, str] | None) -> None:
+    """Make `tree` hold hard links to exactly the wanted files (site path -> (file, digest)), given what it holds.
+
+    Only files whose digest differs are linked anew, so a build that changed one page touches a few files, not
+    the whole site; hard links are safe because the build never writes a file in place.
+    """
+    if held is None:
+        shutil.rmtree(tree, ignore_errors=True)
+        held = {}
+    for path in held.keys() - wanted.keys():
+        _remove(tree / path, tree)
+    for path, (source, value) in wanted.items():
+        if held.get(path) != value:
+            target = tree / path
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, target)
 
 
-def check_links(layout: Layout, output: SiteOutput, base_path: str, report: BuildReport) -> None:
+def stage(layout: Layout, output: SiteOutput, search: dict[str, str]) -> Path:
+    """The next site, in the standby folder (the site before the last one): MkDocs' output and the search bundle."""
+    store_path = layout.cache / "trees.pickle"
+    trees = load_store(store_path, "trees")
+    standby = layout.work / "site-standby"
+    held = trees.get("standby")
+    if held is None or held[0] != _identity(standby):
+        held = (None, None)
+    wanted = {path: (layout.output / path, value) for path, value in output.digests.items()}
+    wanted.update({f"{SEARCH_FOLDER}/{path}": (layout.search / path, value) for path, value in search.items()})
+    trees["standby"] = None  # unknown while it changes
+    save_store(store_path, "trees", trees)
+    sync_tree(standby, wanted, held[1])
+    standby.mkdir(parents=True, exist_ok=True)
+    trees["standby"] = (_identity(standby), {path: value for path, (_, value) in wanted.items()})
+    save_store(store_path, "trees", trees)
+    return standby
+
+
+def check_links(layout: Layout, site: Path, output: SiteOutput, base_path: str) -> None:
     """Check the links of the pages whose HTML changed, and every link that points at something that changed."""
     store_path = layout.cache / "links.pickle"
     key = digest(code_version(), base_path)
-    broken, state = check_pages(layout.staging_site, base_path, output.digests, load_store(store_path, key))
+    broken, state = check_pages(site, base_path, output.digests, load_store(store_path, key))
     if broken:
         raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
                          + "\n".join(str(link) for link in broken))
     save_store(store_path, key, state)
 
 
-def publish(layout: Layout) -> None:
-    """Swap the staged site into place; the previous site is removed only once the new one is complete."""
-    previous = layout.work / "site-previous"
-    shutil.rmtree(previous, ignore_errors=True)
+def publish(layout: Layout, staged: Path) -> None:
+    """Swap the staged site into place; the previous site becomes the standby folder the next build updates."""
+    store_path = layout.cache / "trees.pickle"
+    trees = load_store(store_path, "trees")
+    site, standby = trees.get("site"), trees.get("standby")
+    if site is not None and site[0] != _identity(layout.site):
+        site = None
+    outgoing = layout.work / "site-outgoing"
+    shutil.rmtree(outgoing, ignore_errors=True)
+    trees = {"site": None, "standby": None}
+    save_store(store_path, "trees", trees)
     if layout.site.exists():
-        layout.site.rename(previous)
-    layout.staging_site.rename(layout.site)
-    shutil.rmtree(previous, ignore_errors=True)
+        layout.site.rename(outgoing)
+    staged.rename(layout.site)
+    if outgoing.exists():
+        outgoing.rename(staged)
+    trees["site"] = (_identity(layout.site), standby[1]) if standby is not None else None
+    trees["standby"] = (_identity(staged), site[1]) if site is not None and staged.exists() else None
+    save_store(store_path, "trees", trees)
 
 
 # ---------------------------------------------------------------- the build
@@ -532,13 +634,13 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
             output = render_site(layout, docs.digests)
             report.pages_rendered = output.rendered
         with report.step("search"):
-            update_search(layout, output, report)
+            search = update_search(layout, output, report)
         with report.step("stage"):
-            stage(layout)
+            staged = stage(layout, output, search)
         with report.step("linkcheck"):
-            check_links(layout, output, urlsplit(settings.url).path or "/", report)
+            check_links(layout, staged, output, urlsplit(settings.url).path or "/")
         with report.step("publish"):
-            publish(layout)
+            publish(layout, staged)
     finally:
-        shutil.rmtree(layout.staging_site, ignore_errors=True)
+        shutil.rmtree(layout.staging_site, ignore_errors=True)  # left by builds before the standby folder
     return evidence

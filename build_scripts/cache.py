@@ -211,10 +211,9 @@ class Digests:
             found = self._memo[read] = self._compute(read)
         return found
 
-    def of_all(self, reads) -> str:
-        """One digest of a trace's reads, in a stable order."""
-        ordered = sorted(reads, key=repr)
-        return digest(*(part for read in ordered for part in (repr(read), self.of(read))))
+    def of_all(self, reads: tuple[Read, ...]) -> str:
+        """One digest of the current values of a trace's reads, given in the order they are stored in."""
+        return digest(*(self.of(read) for read in reads))
 
     def _collection(self, name: str) -> dict:
         if name in RECORD_COLLECTIONS or name == "files":

@@ -743,9 +743,9 @@ def page_jobs(evidence: Evidence, environment: Environment,
               charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
               revisions: Mapping[Path, Revision] | None = None) -> Iterable[PageJob]:
     """The jobs that generate every page of the site, in a stable order: one per record page, index or chart page."""
-    charts = charts or {}
+    charts = charts if charts is not None else {}
     settings = settings or SiteSettings("", "")
-    revisions = revisions or {}
+    revisions = revisions if revisions is not None else {}
 
     def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
         path = evidence.files.get((kind, record_id))

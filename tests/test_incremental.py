@@ -125,3 +125,209 @@ def test_incremental_builds_equal_clean_builds_byte_for_byte(project: Layout, tm
     assert report.pages_rendered == report.pages
     assert "How the atlas is made" in (layout.site / "studies" / "fixture-dpd-study" / "index.html").read_text()
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-6"))
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("case", broken_cases())
+def test_cached_validation_reports_what_a_fresh_one_does(tmp_path, case):
+    evidence = evidence_tree(tmp_path, case)
+    with pytest.raises(EvidenceError) as fresh:
+        validate_tree(evidence)
+    store = tmp_path / "records.pickle"
+    for run in range(2):
+        records = RecordCache(store)
+        with pytest.raises(EvidenceError) as cached:
+            validate_tree(evidence, cache=records)
+        records.save()
+        assert cached.value.problems == fresh.value.problems
+    assert records.reused > 0 and records.reused == len(records.current)
+
+
+def test_cached_validation_reads_again_only_changed_files_and_keeps_records_equal(tmp_path):
+    evidence = evidence_tree(tmp_path)
+    store = tmp_path / "records.pickle"
+    first = RecordCache(store)
+    fresh = validate_tree(evidence, cache=first)
+    first.save()
+    study = evidence / "studies" / f"{STUDY}.yaml"
+    study.write_text(study.read_text().replace("title: Fixture study of DPd retreatment", "title: Edited title"))
+    second = RecordCache(store)
+    cached = validate_tree(evidence, cache=second)
+    assert second.reused == len(second.current) - 1
+    assert cached.studies[STUDY].title == "Edited title"
+    assert cached.studies["fixture-randomised"] == fresh.studies["fixture-randomised"]
+    assert cached.publications == fresh.publications
+
+
+def test_a_code_change_discards_the_validation_cache(tmp_path, monkeypatch):
+    evidence = evidence_tree(tmp_path)
+    store = tmp_path / "records.pickle"
+    first = RecordCache(store)
+    validate_tree(evidence, cache=first)
+    first.save()
+    monkeypatch.setattr("build_scripts.checks.code_version", lambda: "other code")
+    second = RecordCache(store)
+    validate_tree(evidence, cache=second)
+    assert second.reused == 0
+
+
+def test_dates_in_the_future_are_checked_against_today_even_for_cached_files(tmp_path):
+    import datetime as dt
+
+    evidence = evidence_tree(tmp_path)
+    store = tmp_path / "records.pickle"
+    records = RecordCache(store)
+    validate_tree(evidence, today=dt.date(2100, 1, 1), cache=records)
+    records.save()
+    records = RecordCache(store)
+    with pytest.raises(EvidenceError) as caught:
+        validate_tree(evidence, today=dt.date(2020, 6, 1), cache=records)
+    assert records.reused == len(records.current)
+    assert any("in the future" in problem.message and problem.line > 1 for problem in caught.value.problems)
+
+
+# ---------------------------------------------------------------- traces
+
+
+def test_tracked_evidence_records_what_is_read_and_digests_follow_the_records():
+    evidence = validate_tree(VALID)
+    digests = {key: f"d-{key[1]}" for key in evidence.files}
+    tracked = tracked_evidence(evidence)
+    with tracing() as trace:
+        tracked.studies[STUDY]
+        tracked.publications.get("fixture-2020-journal")
+        tracked.cohorts_by_regimen.get("daratumumab-pomalidomide-dexamethasone")
+        len(tracked.agents)
+    assert trace.reads == {("studies", "item", STUDY), ("publications", "item", "fixture-2020-journal"),
+                           ("index:cohorts_by_regimen", "item", "daratumumab-pomalidomide-dexamethasone"),
+                           ("agents", "keys")}
+    with tracing() as everything:
+        list(tracked.reviews.values())
+    assert everything.reads == {("reviews", "all")}
+    reads = tuple(sorted(trace.reads, key=repr))
+    key = Digests(evidence, digests).of_all(reads)
+    unrelated = Digests(evidence, {**digests, ("study", "fixture-unspecified-design"): "changed"})
+    # fixture-unspecified-design's cohort is given the same regimen, so the index entry changes with it ...
+    assert unrelated.of_all(reads) != key
+    # ... while a record nothing read does not change the key.
+    assert Digests(evidence, {**digests, ("agent", "pomalidomide"): "changed"}).of_all(reads) == key
+    assert Digests(evidence, {**digests, ("study", STUDY): "changed"}).of_all(reads) != key
+
+
+def test_a_shared_value_charges_its_reads_to_every_job_that_uses_it():
+    data = TrackedDict("things", {"a": 1, "b": 2})
+    memo = Memo()
+    traces = []
+    for _ in range(2):
+        with tracing() as trace:
+            memo.get("sum", lambda: data["a"] + data["b"])
+        traces.append(trace.reads)
+    assert traces[0] == traces[1] == {("things", "item", "a"), ("things", "item", "b")}
+
+
+def test_only_the_jobs_whose_reads_changed_run_again(project: Layout):
+    rebuild(project)
+    study = project.evidence / "studies" / "fixture-randomised.yaml"
+    study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
+    report = rebuild(project)
+    assert "study:fixture-randomised" in report.ran and "index:study" in report.ran
+    # The agent pages count the studies of each regimen, and the edited study's arms are given one of them.
+    assert "agent:daratumumab" in report.ran
+    unaffected = {f"study:{STUDY}", "study:fixture-unspecified-design", "publication:fixture-2020-journal",
+                  "vega-bundle", "definitions"}
+    assert unaffected.isdisjoint(report.ran)
+
+
+# ---------------------------------------------------------------- MkDocs output, publishing, links
+
+
+def test_unchanged_pages_are_not_rendered_again_and_the_published_site_is_never_written_in_place(project: Layout,
+                                                                                               tmp_path: Path):
+    rebuild(project)
+    changed = project.site / "studies" / STUDY / "index.html"
+    unchanged = project.site / "agents" / "daratumumab" / "index.html"
+    kept = tmp_path / "kept.html"
+    os.link(changed, kept)  # a reader still holding the published page
+    before, unchanged_inode = kept.read_bytes(), unchanged.stat().st_ino
+    study = project.evidence / "studies" / f"{STUDY}.yaml"
+    study.write_text(study.read_text().replace("It has *two* cohorts", "It has *two* cohorts (edited)"))
+    report = rebuild(project)
+    assert "(edited)" in changed.read_text() and kept.read_bytes() == before
+    assert unchanged.stat().st_ino == unchanged_inode
+    assert 0 < report.pages_rendered < 10
+
+
+def test_a_failed_build_is_failed_again_until_its_cause_is_fixed(project: Layout, tmp_path: Path):
+    rebuild(project)
+    methods = project.content / "methods.md"
+    good = methods.read_text()
+    methods.write_text(good + '\n<a href="../studies/no-such-study/">broken</a>\n')
+    for _ in range(2):  # the link check remembers only sites that passed
+        with pytest.raises(Exception, match="no-such-study"):
+            rebuild(project)
+    methods.write_text(good + "\n[gone](no-such-page.md)\n")
+    with pytest.raises(Exception, match="no-such-page.md"):
+        rebuild(project)
+    methods.write_text(good)
+    rebuild(project)
+    assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
+
+
+def _page(site: Path, path: str, html: str) -> None:
+    (site / path).parent.mkdir(parents=True, exist_ok=True)
+    (site / path).write_text(html)
+
+
+def test_link_check_reads_changed_pages_and_rechecks_links_to_what_changed(tmp_path):
+    site = tmp_path / "site"
+    _page(site, "a/index.html", '<a href="../b/">b</a> <a href="../c/#part">c</a> <a href="../d.svg">d</a>')
+    _page(site, "b/index.html", "<p>b</p>")
+    _page(site, "c/index.html", '<h2 id="part">c</h2>')
+    _page(site, "d.svg", "<svg></svg>")
+    files = {"a/index.html": "1", "b/index.html": "1", "c/index.html": "1", "d.svg": "1"}
+    broken, state = check_pages(site, "/", files)
+    assert broken == []
+    # a is unchanged; b disappears, c loses its id, d is replaced by nothing: all three links are reported.
+    (site / "b" / "index.html").unlink()
+    (site / "d.svg").unlink()
+    _page(site, "c/index.html", "<h2>c</h2>")
+    broken, _ = check_pages(site, "/", {"a/index.html": "1", "c/index.html": "2"}, state)
+    assert sorted((b.page, b.target) for b in broken) == [
+        ("a/index.html", "b/index.html"), ("a/index.html", "c/index.html#part"), ("a/index.html", "d.svg")]
+
+
+PARALLEL_BUILD = """
+import sys
+from pathlib import Path
+from build_scripts import build
+build.PARALLEL_JOBS = build.PARALLEL_PAGES = 1
+shared = []
+run_all = build.JobRunner.run_all
+def sharing(runner, jobs):
+    shared.append(build._single_threaded() and len(jobs) > 1)
+    return run_all(runner, jobs)
+build.JobRunner.run_all = sharing
+root, work, site = (Path(arg) for arg in sys.argv[1:])
+report = build.BuildReport()
+build.build_site(build.Layout(root, root / "evidence", root / "content", root / "templates", work, site), report)
+assert shared == [True] and report.pages_rendered >= 1, (shared, report)
+"""
+
+
+def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout, tmp_path: Path):
+    import subprocess
+    import sys
+
+    def parallel_build() -> None:
+        # In a process of its own: one that has run Vega (as this one has) does its jobs in one process.
+        subprocess.run([sys.executable, "-c", PARALLEL_BUILD, str(project.root), str(project.work), str(project.site)],
+                       cwd=ROOT, check=True)
+
+    parallel_build()
+    assert_same_site(project.site, clean_build(project, tmp_path / "serial"))
+    study = project.evidence / "studies" / f"{STUDY}.yaml"
+    study.write_text(study.read_text().replace("It has *two* cohorts", "It has *two* cohorts (edited)"))
+    parallel_build()
+    assert_same_site(project.site, clean_build(project, tmp_path / "edited"))
