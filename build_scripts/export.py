@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .evidence import Evidence, evidence_type
-from .facts import retreatment
+from .facts import partners, retreatment
 from .model import Outcome, Study
-from .vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, UNITS
+from .vocabulary import (
+    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, UNITS,
+)
 
 DATA_FOLDER = "data"
 LIST_SEPARATOR = ";"
@@ -50,7 +52,15 @@ STUDY_COLUMNS: tuple[Column, ...] = (
     Column("related_study_ids", "string", f"Studies that report some of the same patients, separated by '{LIST_SEPARATOR}'."),
     Column("review_ids", "string", f"Systematic reviews that include the study, separated by '{LIST_SEPARATOR}'."),
     Column("discrepancies", "integer", "Number of discrepancies between sources recorded for the study.", required=True),
+    Column("partner_classes", "string", "Partner classes of the study's cohorts (see partner_class in outcomes.csv),"
+                                        f" in the vocabulary's order, separated by '{LIST_SEPARATOR}'."),
 )
+
+PARTNER_CLASS_DESCRIPTION = (
+    "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
+    " (corticosteroids are not partners; chemotherapy wins when partners fall in several classes); 'switch' when"
+    " the patients had a different anti-CD38 antibody before; 'not_retreatment' when the cohort is not an anti-CD38"
+    " retreatment. The classes and their labels: " + "; ".join(f"{name} ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
@@ -85,6 +95,7 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("prior_anti_cd38_refractory_percent", "number",
            "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
            " status comes from; empty when not reported."),
+    Column("partner_class", "string", PARTNER_CLASS_DESCRIPTION, required=True, enum=tuple(PARTNER_CLASSES)),
     Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
     Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
     Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
@@ -207,7 +218,14 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
             "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
             "discrepancies": len(study.discrepancies),
+            "partner_classes": study_partner_classes(evidence, study),
         }
+
+
+def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:
+    """The partner classes of a study's cohorts, in the vocabulary's order."""
+    found = {partners(evidence, study, cohort).name for cohort in study.cohorts}
+    return [name for name in PARTNER_CLASSES if name in found]
 
 
 def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
@@ -235,6 +253,7 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         "anti_cd38_retreatment": derived.value,
         "prior_anti_cd38_status": derived.prior.status,
         "prior_anti_cd38_refractory_percent": derived.prior.refractory_share,
+        "partner_class": partners(evidence, study, cohort).name,
         "evidence_type": evidence_type(study),
         "variant": outcome.variant,
         "ci_high_status": outcome.ci_high_status,
