@@ -23,12 +23,13 @@ from .export import dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
 from .history import Revision
 from .settings import SiteSettings
+from .synthesis import Synthesis, synthesise
 from .urls import redirects
-from .links import number, relative, short_citation, url_of
+from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, short_citation, url_of
 from .mkdocs_hooks import placeholder
 from .model import (
-    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewFinding, Sourced,
-    Study,
+    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
+    ReviewFinding, Sourced, Study,
 )
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -317,6 +318,19 @@ def finding_view(evidence: Evidence, finding: ReviewFinding, page_url: str) -> d
     }
 
 
+def conclusion_view(evidence: Evidence, conclusion: ReviewConclusion, page_url: str) -> dict[str, Any]:
+    """A review's conclusion in the curators' words, with its short quotation, its source and the studies it names."""
+    return {
+        "id": conclusion.id,
+        "statement": conclusion.statement,
+        "as_stated": conclusion.as_stated,
+        "measure": MEASURES[conclusion.measure] if conclusion.measure else None,
+        "studies": [{"record": evidence.studies[s], "href": relative(page_url, url_of("study", s))}
+                    for s in conclusion.studies],
+        "source": source_view(evidence, conclusion, page_url),
+    }
+
+
 def population_view(evidence: Evidence, population: Population | None, page_url: str,
                     with_count: bool = True) -> list[dict[str, Any]]:
     """Rows describing a population, each with its source (the count left out where the page shows it already)."""
@@ -585,8 +599,10 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
             for d in review.discussed_studies
         ],
         "findings": [finding_view(evidence, finding, page_url) for finding in review.findings],
+        "conclusions": [conclusion_view(evidence, conclusion, page_url) for conclusion in review.conclusions],
         "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
         "curation": curation_view(review),
+        "summary_href": relative(page_url, SUMMARY_URL),
     }
 
 
@@ -723,8 +739,11 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
 
 def generate_pages(evidence: Evidence, environment: Environment,
                    charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
-    """Every generated page of the site, in a stable order."""
+                   revisions: dict[Path, Revision] | None = None, synthesis: Synthesis | None = None) -> Iterable[Page]:
+    """Every generated page of the site, in a stable order (the synthesis is computed when not given)."""
+    # summary.py builds on this module's views, so it is imported here rather than at the top.
+    from .summary import regimen_tables_context, summary_context
+
     charts = charts or {}
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
@@ -744,6 +763,9 @@ def generate_pages(evidence: Evidence, environment: Environment,
         for measure_name in CROSS_STUDY_MEASURES:
             url = chart_page_url(measure_name)
             yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
+    yield render(f"{SUMMARY_URL}index.md", "summary.md.j2",
+                 **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))
+    yield render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2", **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
