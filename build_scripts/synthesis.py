@@ -246,8 +246,9 @@ def random_effects(effects: Sequence[float], variances: Sequence[float], method:
     k = len(effect)
     options = _PM_OPTIONS if method == "pm" else {}
     # statsmodels also computes a Knapp-Hartung variance, whose square root is undefined for a negative
-    # DerSimonian-Laird tau-squared; that figure is not used here.
-    with np.errstate(invalid="ignore"):
+    # DerSimonian-Laird tau-squared, and an I-squared that divides by Q, which is zero when every cohort has
+    # the same proportion; neither figure is used here (I-squared is computed below).
+    with np.errstate(invalid="ignore", divide="ignore"):
         fitted = combine_effects(effect, variance, method_re={"dl": "dl", "pm": "pm"}[method], **options)
     tau2, mean, se = float(fitted.tau2), float(fitted.mean_effect_re), float(fitted.sd_eff_w_re)
     if tau2 < 0:
