@@ -759,8 +759,6 @@ class ReviewFinding(Sourced):
                     yield name, f"{number:g} is above 100 (per cent)"
 
 
-# A quotation longer than this is no longer a short phrase: say the rest in the curators' own words.
-QUOTE_MAX = 200
 
 
 class ReviewConclusion(Sourced):
@@ -770,8 +768,8 @@ class ReviewConclusion(Sourced):
     statement: OneLine = Field(description="The conclusion in the curators' own words.",
                                examples=["Retreatment brought limited benefit, also in anti-CD38-refractory patients."])
     as_stated: OneLine | None = Field(
-        None, description=f"A short quotation of the review's own words (a phrase, at most {QUOTE_MAX} characters).",
-        examples=["limited clinical benefit"])
+        None, description="A short quotation of the review's own words: a phrase, not a passage; the statement says"
+                          " the rest in the curators' words.", examples=["limited clinical benefit"])
     measure: MeasureName | None = Field(
         None, description="The outcome measure the conclusion is about, when it is one; the Evidence summary shows the"
                           " atlas's figures of that measure by prior anti-CD38 status beside it.", examples=["pfs"])
@@ -781,11 +779,6 @@ class ReviewConclusion(Sourced):
     studies: list[Slug] = Field(default_factory=list, max_length=1000,
                                 description="Study records the conclusion is about, when it names some.")
 
-    def domain_problems(self) -> Iterator[tuple[str, str]]:
-        yield from super().domain_problems()
-        if self.as_stated is not None and len(self.as_stated) > QUOTE_MAX:
-            yield "as_stated", (f"a quotation of {len(self.as_stated)} characters is too long (at most {QUOTE_MAX}):"
-                                " quote a short phrase and say the rest in your own words in 'statement'")
 
 
 class Review(Record):
