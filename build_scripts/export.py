@@ -19,8 +19,8 @@ from .evidence import Evidence, evidence_type, patient_count_value
 from .facts import partners, retreatment
 from .model import Outcome, Study
 from .vocabulary import (
-    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, TRIAL_STATUSES,
-    UNITS,
+    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES,
+    TRIAL_STATUSES, UNITS,
 )
 
 DATA_FOLDER = "data"
