@@ -64,6 +64,8 @@ ROW_STEP = 22
 # which SVG text keeps where it would collapse ordinary ones).
 SUBGROUP_MARK = "└ "
 INDENT = "\u00a0" * 4
+INDENT_PIXELS = 3  # per no-break space of a label's indentation
+INDENT_OFFSET = f"{INDENT_PIXELS} * (length(datum.value) - length(trim(datum.value)))"
 
 # Kinds of rows: a cohort of a per-study or regimen chart; on cross-study charts a retreatment cohort, a control arm
 # beside its experimental arm, a parent cohort shown only as the heading of its subgroups, and a pooled estimate.
@@ -508,23 +510,15 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
                        + (" (dashed where the atlas computed an exact interval)" if COMPUTED_INTERVAL in intervals else "")
                        + "; the point's colour shows the patients' prior anti-CD38 therapy and its shape the kind of"
                        " study.")
-    if panels:
-        groups: list[tuple[str | None, list[ForestRow]]] = []
-        for row in rows:
-            if not groups or groups[-1][0] != row.partner:
-                groups.append((row.partner, []))
-            groups[-1][1].append(row)
-        spec = _forest_spec(measure_name, [(label, _records(members)) for label, members in groups], axis_max, title,
-                            description, ([k for k, _ in legend], [c for _, c in legend]),
-                            ([k for k, _ in shapes], [s for _, s in shapes]),
-                            (list(intervals), [_DASH[s] for s in intervals]))
-    else:
-        spec = _fill(json.loads(_forest_template(measure_name)),
-                     {_TITLE: title, _DESCRIPTION: description, _AXIS_MAX: axis_max},
-                     {_Y: [r.label for r in rows], _COLOURS: [k for k, _ in legend], _COLOUR_RANGE: [c for _, c in legend],
-                      _SHAPES: [k for k, _ in shapes], _SHAPE_RANGE: [s for _, s in shapes],
-                      _INTERVALS: list(intervals), _DASHES: [_DASH[s] for s in intervals]},
-                     _records(rows))
+    groups: list[tuple[str | None, list[ForestRow]]] = []
+    for row in rows:
+        if not groups or groups[-1][0] != (row.partner if panels else None):
+            groups.append((row.partner if panels else None, []))
+        groups[-1][1].append(row)
+    scales = {_COLOURS: [k for k, _ in legend], _COLOUR_RANGE: [c for _, c in legend],
+              _SHAPES: [k for k, _ in shapes], _SHAPE_RANGE: [s for _, s in shapes],
+              _INTERVALS: list(intervals), _DASHES: [_DASH[s] for s in intervals]}
+    spec = _forest_spec(measure_name, groups or [(None, [])], axis_max, title, description, scales)
     table_rows = tuple(_table_row(r) for r in rows if r.extra.get("table", True))
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
                  columns=("Study and cohort", "Partner class", "Prior anti-CD38", "Evidence type", "Regimen", "n",
@@ -545,26 +539,55 @@ def _table_row(row: ForestRow) -> tuple[str | Link, ...]:
             row.prior_text, row.panel, row.regimen, row.n_text, value, row.ci_text, row.source)
 
 
-# Sentinels of the cached single-panel forest spec, replaced per chart (Altair takes ~60 ms a chart; a copy, ~1 ms).
-_TITLE, _DESCRIPTION, _AXIS_MAX = "\x00title", "\x00description", -7.25
+# Sentinels of the cached forest specs, replaced per chart (Altair takes ~60 ms a panel; a copy, ~1 ms).
+_TITLE, _DESCRIPTION, _PANEL_TITLE, _X_TITLE, _VALUE_TITLE, _AXIS_MAX = (
+    "\x00title", "\x00description", "\x00panel title", "\x00x title", "\x00value title", -7.25)
 _Y, _COLOURS, _COLOUR_RANGE, _SHAPES, _SHAPE_RANGE, _INTERVALS, _DASHES = (
     "\x00y", "\x00colours", "\x00colour range", "\x00shapes", "\x00shape range", "\x00intervals", "\x00dashes")
 _DASH = {PUBLISHED_INTERVAL: [1, 0], COMPUTED_INTERVAL: [4, 2]}
+# Kinds of rows that get layers of their own, when a panel has them.
+_OPTIONAL_KINDS = ("control", "pooled")
 
 
-def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str, Any]]]], axis_max: float,
-                 title: str, description: str, colours: tuple[list[Any], list[Any]],
-                 shapes: tuple[list[Any], list[Any]], dashes: tuple[list[Any], list[Any]],
-                 y_domains: list[Any] | None = None) -> dict[str, Any]:
-    """The Vega-Lite spec of a forest chart, built with Altair: one layered panel per group of rows.
+def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRow]]], axis_max: float, title: str,
+                 description: str, scales: dict[str, list[Any]]) -> dict[str, Any]:
+    """The Vega-Lite spec of a forest chart: one layered panel per group of rows, titled with the group's label.
 
-    Rows keep the order given (an explicit y domain), so the static SVG drawn from the same rows matches.
-    Layers: intervals, open ends, then marks named by kind (estimates_, controls_, pooled_), so that a reader's
-    browser and the tests can tell a retreatment cohort from a control arm or a pooled estimate.
+    Rows keep the order given (an explicit y domain), so the static SVG drawn from the same rows matches. Each
+    panel is a copy of a cached one (see _forest_template) with the chart's titles, domains and rows put in.
     """
     measure = MEASURES[measure_name]
-    unit = UNITS[measure.unit]
-    x_title = f"{measure.label} ({unit.name})"
+    x_title = f"{measure.label} ({UNITS[measure.unit].name})"
+    titled = groups[0][0] is not None
+    units = []
+    for index, (label, rows) in enumerate(groups):
+        kinds = tuple(kind for kind in _OPTIONAL_KINDS if any(row.kind == kind for row in rows))
+        template = json.loads(_forest_template(kinds, titled))
+        unit = template["vconcat"][0] if titled else template
+        values = {_PANEL_TITLE: label, _X_TITLE: x_title if index == len(groups) - 1 else None, _AXIS_MAX: axis_max,
+                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description}
+        for layer in unit["layer"]:
+            if "name" in layer:
+                layer["name"] = f"{layer['name']}_{index}"
+        units.append(_fill(unit, values, scales | {_Y: [row.label for row in rows]}, [] if titled else _records(rows)))
+    if not titled:
+        return units[0]
+    spec = _fill(json.loads(_forest_template((), True)), {_TITLE: title, _DESCRIPTION: description}, {}, [])
+    # Altair puts the panels' (empty) data at the top; each panel has its own rows.
+    spec.pop("data", None)
+    for unit, (_, rows) in zip(units, groups):
+        unit["data"] = {"values": _records(rows)}
+    spec["vconcat"] = units
+    return spec
+
+
+@lru_cache(maxsize=None)
+def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
+    """A forest chart of one panel with sentinels for everything a chart sets, built with Altair (so, once).
+
+    Layers: intervals, open ends, then marks named by kind (estimates, controls, pooled; a panel's index is added),
+    so that a reader's browser and the tests can tell a retreatment cohort from a control arm or a pooled estimate.
+    """
     tooltip = [
         alt.Tooltip("label:N", title="Row"),
         alt.Tooltip("partner:N", title="Partner class"),
@@ -572,77 +595,57 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str
         alt.Tooltip("panel:N", title="Evidence"),
         alt.Tooltip("regimen:N", title="Regimen"),
         alt.Tooltip("n_text:N", title="n"),
-        alt.Tooltip("value:Q", title=measure.short),
+        alt.Tooltip("value:Q", title=_VALUE_TITLE),
         alt.Tooltip("ci_text:N", title="95% CI"),
         alt.Tooltip("source:N", title="Source"),
     ]
-    x_scale = alt.Scale(domain=[0, axis_max], nice=False)
+    x_scale = alt.Scale(domain=[0, _AXIS_MAX], nice=False)
     legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 2}
-
-    colour = alt.Color("colour_key:N", scale=alt.Scale(domain=colours[0], range=colours[1]),
+    colour = alt.Color("colour_key:N", scale=alt.Scale(domain=[_COLOURS], range=[_COLOUR_RANGE]),
                        legend=alt.Legend(title="Prior anti-CD38", **legend_bottom))
-    shape = alt.Shape("marker:N", scale=alt.Scale(domain=shapes[0], range=shapes[1]),
+    shape = alt.Shape("marker:N", scale=alt.Scale(domain=[_SHAPES], range=[_SHAPE_RANGE]),
                       legend=alt.Legend(title="Mark", **legend_bottom))
-    dash = alt.StrokeDash("ci_style:N", scale=alt.Scale(domain=dashes[0], range=dashes[1]),
+    dash = alt.StrokeDash("ci_style:N", scale=alt.Scale(domain=[_INTERVALS], range=[_DASHES]),
                           legend=alt.Legend(title="Interval", **legend_bottom))
-
-    def panel(records: list[dict[str, Any]], index: int, panel_title: str | None, last: bool,
-              y_domain: Any) -> alt.LayerChart:
-        axis_title = x_title if last else None
-        x = alt.X("value:Q", scale=x_scale, title=axis_title)
-        base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None, scale=alt.Scale(domain=y_domain),
-                                          axis=alt.Axis(labelLimit=LABEL_LIMIT, labelAlign="left",
-                                                        labelPadding=LABEL_LIMIT + 4)))
-        interval_filter = "isValid(datum.ci_low) && isValid(datum.ci_end)"
-        intervals_layer = base.transform_filter(f"{interval_filter} && datum.kind != 'pooled'").mark_rule(
+    x = alt.X("value:Q", scale=x_scale, title=_X_TITLE)
+    # Labels are left-aligned at the column's start; Vega trims the no-break spaces that indent a label, so the
+    # padding shifts each label right by their number instead.
+    axis = alt.Axis(labelAlign="left", labelLimit=alt.ExprRef(f"{LABEL_LIMIT} - {INDENT_OFFSET}"),
+                    labelPadding=alt.ExprRef(f"{LABEL_LIMIT + 4} - {INDENT_OFFSET}"))
+    base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None, scale=alt.Scale(domain=[_Y]), axis=axis))
+    interval_filter = "isValid(datum.ci_low) && isValid(datum.ci_end)"
+    layers = [
+        base.transform_filter(f"{interval_filter} && datum.kind != 'pooled'").mark_rule(
             strokeWidth=2, color="#555555").encode(
-            x=alt.X("ci_low:Q", scale=x_scale, title=axis_title), x2="ci_end:Q", strokeDash=dash,
-            tooltip=tooltip, href="href:N")
-        open_ends = base.transform_filter("datum.open_ended").mark_point(
+            x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", strokeDash=dash, tooltip=tooltip,
+            href="href:N"),
+        base.transform_filter("datum.open_ended").mark_point(
             shape="triangle-right", filled=True, size=50, color="#555555").encode(
-            x=alt.X("ci_end:Q", scale=x_scale, title=axis_title), tooltip=tooltip, href="href:N")
-        points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
-        estimates = base.transform_filter(
-            "isValid(datum.value) && (datum.kind == 'retreatment' || datum.kind == 'cohort')").mark_point(
-            **points).encode(x=x, color=colour, shape=shape, tooltip=tooltip, href="href:N",
-                             ).properties(name=f"estimates_{index}")
-        layers = [intervals_layer, open_ends, estimates]
-        kinds = {record["kind"] for record in records}
-        if "control" in kinds:
-            layers.append(base.transform_filter("isValid(datum.value) && datum.kind == 'control'").mark_point(
-                **points).encode(x=x, color=colour, shape=shape, tooltip=tooltip, href="href:N",
-                                 ).properties(name=f"controls_{index}"))
-        if "pooled" in kinds:
-            pooled = base.transform_filter("isValid(datum.value) && datum.kind == 'pooled'")
-            layers.append(pooled.transform_filter(interval_filter).mark_rule(strokeWidth=3.5, color="#000000").encode(
-                x=alt.X("ci_low:Q", scale=x_scale, title=axis_title), x2="ci_end:Q", tooltip=tooltip, href="href:N"))
-            layers.append(pooled.mark_point(**(points | {"size": 260, "strokeWidth": 1})).encode(
-                x=x, color=colour, shape=shape, tooltip=tooltip, href="href:N").properties(name=f"pooled_{index}"))
-        # Rows are put into the finished spec below: passing them through Altair would copy each one.
-        layered = alt.layer(*layers, data=alt.Data(values=[]))
-        properties = {"width": CHART_WIDTH, "height": alt.Step(ROW_STEP)}
-        if panel_title:
-            properties["title"] = alt.TitleParams(panel_title, anchor="start", frame="bounds", fontSize=12)
-        return layered.properties(**properties)
-
-    domains = y_domains or [[record["label"] for record in records] for _, records in groups]
-    panels = [panel(records, i, label, i == len(groups) - 1, domain)
-              for i, ((label, records), domain) in enumerate(zip(groups, domains))]
-    if len(panels) == 1 and groups[0][0] is None:
-        chart = panels[0]
+            x=alt.X("ci_end:Q", scale=x_scale, title=_X_TITLE), tooltip=tooltip, href="href:N"),
+    ]
+    points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
+    marks = {"x": x, "color": colour, "shape": shape, "tooltip": tooltip, "href": "href:N"}
+    layers.append(base.transform_filter(
+        "isValid(datum.value) && (datum.kind == 'retreatment' || datum.kind == 'cohort')").mark_point(
+        **points).encode(**marks).properties(name="estimates"))
+    if "control" in kinds:
+        layers.append(base.transform_filter("isValid(datum.value) && datum.kind == 'control'").mark_point(
+            **points).encode(**marks).properties(name="controls"))
+    if "pooled" in kinds:
+        pooled = base.transform_filter("isValid(datum.value) && datum.kind == 'pooled'")
+        layers.append(pooled.transform_filter(interval_filter).mark_rule(strokeWidth=3.5, color="#000000").encode(
+            x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", tooltip=tooltip, href="href:N"))
+        layers.append(pooled.mark_point(**(points | {"size": 260, "strokeWidth": 1})).encode(**marks).properties(
+            name="pooled"))
+    # Rows are put into the finished spec: passing them through Altair would copy each one.
+    panel = alt.layer(*layers, data=alt.Data(values=[])).properties(width=CHART_WIDTH, height=alt.Step(ROW_STEP))
+    if titled:
+        panel = panel.properties(title=alt.TitleParams(_PANEL_TITLE, anchor="start", frame="bounds", fontSize=12))
+        chart = alt.vconcat(panel).resolve_scale(x="shared", color="shared", shape="shared", strokeDash="shared")
     else:
-        chart = alt.vconcat(*panels).resolve_scale(x="shared", color="shared", shape="shared", strokeDash="shared")
-    spec = chart.properties(title=title, description=description).configure_view(stroke=None).to_dict(validate=False)
-    for unit_spec, (_, records) in zip(spec["vconcat"] if "vconcat" in spec else [spec], groups):
-        unit_spec["data"] = {"values": records}
-    return spec
-
-
-@lru_cache(maxsize=None)
-def _forest_template(measure_name: str) -> str:
-    return json.dumps(_forest_spec(measure_name, [(None, [])], _AXIS_MAX, _TITLE, _DESCRIPTION,
-                                   ([_COLOURS], [_COLOUR_RANGE]), ([_SHAPES], [_SHAPE_RANGE]),
-                                   ([_INTERVALS], [_DASHES]), y_domains=[[_Y]]))
+        chart = panel
+    return json.dumps(chart.properties(title=_TITLE, description=_DESCRIPTION).configure_view(stroke=None).to_dict(
+        validate=False))
 
 
 def _fill(node: Any, values: dict[Any, Any], lists: dict[str, list[Any]], records: list[dict[str, Any]]) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from .charts import PUBLISHED_INTERVAL, Chart, ForestRow
+from .charts import INDENT_PIXELS, PUBLISHED_INTERVAL, Chart, ForestRow
 
 VEGA_LITE_VERSION = "6.4"
 
@@ -75,7 +75,7 @@ FOREST_PLOT_WIDTH = 300
 FOREST_ROW = 22
 LEGEND_COLUMN = 200
 # Characters of a row label that fit the label column (Vega cuts labels at charts.LABEL_LIMIT pixels).
-LABEL_CHARACTERS = 40
+LABEL_CHARACTERS = 48
 
 
 def _nice_step(span: float) -> float:
@@ -115,7 +115,7 @@ def forest_svg(chart: Chart, environment: Environment) -> str:
     # Legends: prior status (colour), mark (shape) and interval style, two entries a row: the labels are long.
     legends, y = [], axis_y + 56
     for title, items in (("Prior anti-CD38:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
-                         ("Mark:", [{"colour": "#777777", "label": k, "shape": s} for k, s in chart.shapes]),
+                         ("Mark:", [{"colour": "#000000", "label": k, "shape": s} for k, s in chart.shapes]),
                          ("Interval:", [{"dashed": style != PUBLISHED_INTERVAL, "label": style} for style in chart.intervals])):
         if not items:
             continue
@@ -147,9 +147,14 @@ def _forest_row(row: ForestRow, y: float, axis_max: float, x, colours: dict[str,
     has_interval = row.kind != "heading" and row.ci_low is not None and end is not None
     cx = x(row.value) if row.value is not None and row.kind != "heading" else None
     pooled = row.kind == "pooled"
+    # The label's indentation (no-break spaces) becomes an offset, as on the Vega axis.
+    label = row.label.lstrip("\u00a0")
+    indent = len(row.label) - len(label)
+    width = LABEL_CHARACTERS - indent
     return {
         "y": y,
-        "label": row.label if len(row.label) <= LABEL_CHARACTERS else row.label[:LABEL_CHARACTERS - 1] + "…",
+        "x": 4 + INDENT_PIXELS * indent,
+        "label": label if len(label) <= width else label[:width - 1] + "…",
         "kind": row.kind,
         "x1": x(row.ci_low) if has_interval else None,
         "x2": x(end) if has_interval else None,

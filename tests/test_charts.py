@@ -274,8 +274,14 @@ def test_subgroup_indentation_is_in_the_spec_and_the_static_chart(pooled_tree, e
     assert labels == [r.label for r in chart.forest]
     assert f"{INDENT}{SUBGROUP_MARK}Older and frail patients (n=4)" in labels
     svg = ET.fromstring(forest_svg(chart, environment))
-    drawn = [t.text for t in svg.iter(f"{SVG}text") if "row" in (t.get("class") or "").split()]
-    assert drawn == [r.label for r in chart.forest]
+    drawn = [t for t in svg.iter(f"{SVG}text") if "row" in (t.get("class") or "").split()]
+    assert [t.text for t in drawn] == [r.label.lstrip(INDENT[0]) for r in chart.forest]
+    # the indentation is an offset, as on the Vega axis (which trims leading spaces)
+    x = {r.label: float(t.get("x")) for r, t in zip(chart.forest, drawn)}
+    assert x[f"{INDENT}{SUBGROUP_MARK}Older and frail patients (n=4)"] > x[f"{SUBGROUP_MARK}Older patients (n=8)"] \
+        == x["POOL-A: All patients (n=20)"]
+    axis = chart.spec["vconcat"][0]["layer"][0]["encoding"]["y"]["axis"]
+    assert "trim(datum.value)" in axis["labelPadding"]["expr"]
     groups = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "group"]
     assert groups == list(dict.fromkeys(r.partner for r in chart.forest))
 
