@@ -245,7 +245,11 @@ def random_effects(effects: Sequence[float], variances: Sequence[float], method:
     effect, variance = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
     k = len(effect)
     options = _PM_OPTIONS if method == "pm" else {}
-    fitted = combine_effects(effect, variance, method_re={"dl": "dl", "pm": "pm"}[method], **options)
+    # statsmodels also computes a Knapp-Hartung variance, whose square root is undefined for a negative
+    # DerSimonian-Laird tau-squared, and an I-squared that divides by Q, which is zero when every cohort has
+    # the same proportion; neither figure is used here (I-squared is computed below).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fitted = combine_effects(effect, variance, method_re={"dl": "dl", "pm": "pm"}[method], **options)
     tau2, mean, se = float(fitted.tau2), float(fitted.mean_effect_re), float(fitted.sd_eff_w_re)
     if tau2 < 0:
         tau2, mean, se = 0.0, float(fitted.mean_effect_fe), float(fitted.sd_eff_w_fe)
