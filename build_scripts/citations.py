@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from .evidence import Evidence
 from .history import Revision
@@ -56,6 +58,11 @@ class CitationItem:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def doi_url(doi: str) -> str:
+    """The resolver URL of a DOI, percent-encoded so that '#', '?', '%' or a space stay part of the DOI."""
+    return "https://doi.org/" + quote(doi, safe="/:()")
+
+
 def person(author: str) -> Person:
     """'Frerichs KA' -> family Frerichs, given KA; a single word stays a literal name."""
     parts = author.split()
@@ -71,8 +78,9 @@ def publication_item(publication: Publication) -> CitationItem:
         title=publication.title, authors=tuple(person(a) for a in publication.authors),
         container=publication.journal, year=publication.year, volume=publication.volume, issue=publication.issue,
         pages=publication.pages, doi=publication.doi,
-        url=f"https://doi.org/{publication.doi}" if publication.doi else (
-            f"https://clinicaltrials.gov/study/{publication.registry_id}" if publication.registry_id else None),
+        url=doi_url(publication.doi) if publication.doi else (
+            f"https://clinicaltrials.gov/study/{quote(publication.registry_id, safe='')}" if publication.registry_id
+            else None),
         note=None if publication.authors_complete or not publication.authors else "Author list incomplete (et al.)",
     )
 
@@ -96,22 +104,62 @@ def page_item(kind: str, record: Record, site_name: str, site_url: str, revision
 
 # ---------------------------------------------------------------- formats
 
-def _bibtex_escape(text: str) -> str:
-    replacements = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-                    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-    return "".join(replacements.get(ch, ch) for ch in text)
+# Every value of a BibTeX or RIS file is one line: control characters and every kind of line break (CR, LF, NEL,
+# U+2028, ...) are spaces, runs of white space one space.
+def one_line(text: str) -> str:
+    """The text on a single line, with control characters as spaces and white space collapsed."""
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
+
+
+# LaTeX's own names for its special characters. Braces become commands whose own braces are balanced, so the
+# braces of a field are balanced by construction; BibTeX counts braces and ignores backslashes.
+BIBTEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}",
+                   "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# A name part that BibTeX would split into several names at a top-level "and", or into name parts at a comma, is
+# braced; so is one holding a LaTeX command, which some readers (bibtexparser 2) otherwise cut off before an "and".
+_NAME_SPLITTERS = re.compile(r"(?:^|\s)and(?:\s|$)|,|\\", re.IGNORECASE)
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+def bibtex_text(text: str) -> str:
+    """A field value in LaTeX: on one line, with every special character as the command that prints it."""
+    return "".join(BIBTEX_SPECIALS.get(ch, ch) for ch in one_line(text))
+
+
+def percent_encoded(text: str, unsafe: str) -> str:
+    """A URL or DOI with white space, control characters and the given characters percent-encoded, the rest as it is."""
+    return "".join(quote(ch, safe="") if ch in unsafe or ch.isspace() or unicodedata.category(ch) == "Cc" else ch
+                   for ch in text)
+
+
+def bibtex_verbatim(text: str) -> str:
+    """A URL or DOI, which BibTeX styles print verbatim: what could end the field or the line is percent-encoded."""
+    return percent_encoded(text, "{}\\")
+
+
+def _bibtex_name_part(text: str) -> str:
+    escaped = bibtex_text(text)
+    return "{" + escaped + "}" if _NAME_SPLITTERS.search(escaped) else escaped
 
 
 def _bibtex_name(p: Person) -> str:
     if p.literal:
-        return "{" + _bibtex_escape(p.literal) + "}"
-    return f"{_bibtex_escape(p.family or '')}, {_bibtex_escape(p.given or '')}"
+        return "{" + bibtex_text(p.literal) + "}"
+    return f"{_bibtex_name_part(p.family or '')}, {_bibtex_name_part(p.given or '')}"
+
+
+def citation_key(key: str) -> str:
+    """A key as it is, or an error: keys are record ids, so anything else is a bug upstream, never to be written."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"citation key {key!r} is not a plain identifier")
+    return key
 
 
 def to_bibtex(items: list[CitationItem]) -> str:
     entries = []
     for item in items:
-        fields = [("title", "{" + _bibtex_escape(item.title) + "}")]
+        fields = [("title", "{" + bibtex_text(item.title) + "}")]
         if item.authors:
             fields.append(("author", " and ".join(_bibtex_name(p) for p in item.authors)))
         container_field = "booktitle" if item.bibtex_type == "inproceedings" else (
@@ -121,26 +169,29 @@ def to_bibtex(items: list[CitationItem]) -> str:
                             ("number", item.issue), ("pages", item.pages.replace("-", "--") if item.pages else None),
                             ("doi", item.doi), ("url", item.url), ("note", item.note),
                             ("date", item.date)):
+            value = (bibtex_verbatim if name in ("url", "doi") else bibtex_text)(value or "")
             if value:
-                fields.append((name, _bibtex_escape(value) if name not in ("url", "doi") else value))
+                fields.append((name, value))
         body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-        entries.append(f"@{item.bibtex_type}{{{item.key},\n{body}\n}}\n")
+        entries.append(f"@{item.bibtex_type}{{{citation_key(item.key)},\n{body}\n}}\n")
     return "\n".join(entries)
 
 
 def to_ris(items: list[CitationItem]) -> str:
+    """RIS, one tag per line; values are kept to one line, so no value can end its record or start another."""
     lines = []
     for item in items:
         start, _, end = (item.pages or "").partition("-")
         fields = [
-            ("TY", item.ris_type), ("ID", item.key), ("TI", item.title),
+            ("TY", item.ris_type), ("ID", citation_key(item.key)), ("TI", item.title),
             *(("AU", p.literal or f"{p.family}, {p.given}") for p in item.authors),
             ("T2" if item.ris_type == "ELEC" else "JO", item.container), ("PB", item.publisher),
             ("PY", str(item.year) if item.year else None), ("DA", item.date.replace("-", "/") if item.date else None),
             ("VL", item.volume), ("IS", item.issue), ("SP", start or None), ("EP", end or None),
-            ("DO", item.doi), ("UR", item.url), ("N1", item.note),
+            # Readers split UR at ';' into several URLs.
+            ("DO", item.doi), ("UR", percent_encoded(item.url, ";") if item.url else None), ("N1", item.note),
         ]
-        lines.extend(f"{tag}  - {value}" for tag, value in fields if value)
+        lines.extend(f"{tag}  - {one_line(value)}" for tag, value in fields if value and one_line(value))
         lines.extend(["ER  - ", ""])
     return "\n".join(lines)
 
@@ -206,7 +257,7 @@ def json_ld(kind: str, record: Record, page: CitationItem, sources: list[Citatio
                    for p in page.authors],
         "license": "https://creativecommons.org/licenses/by/4.0/",
         "citation": [
-            {"@type": "ScholarlyArticle", "name": s.title, **({"identifier": f"doi:{s.doi}", "sameAs": f"https://doi.org/{s.doi}"}
+            {"@type": "ScholarlyArticle", "name": s.title, **({"identifier": f"doi:{s.doi}", "sameAs": doi_url(s.doi)}
                                                               if s.doi else {}),
              **({"datePublished": str(s.year)} if s.year else {})}
             for s in sources
@@ -232,9 +283,15 @@ def json_ld(kind: str, record: Record, page: CitationItem, sources: list[Citatio
     return data
 
 
+# Inside <script> the HTML parser ends the element at '</script' and treats '<!--' specially, whatever JSON thinks;
+# escaped as \uXXXX, the characters mean the same to a JSON parser and nothing to the HTML one.
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def json_ld_text(data: dict[str, Any]) -> str:
     """JSON-LD safe to put inside a <script> element."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return "".join(_SCRIPT_UNSAFE.get(ch, ch) for ch in text)
 
 
 def source_items(evidence: Evidence, kind: str, record: Record) -> list[CitationItem]:

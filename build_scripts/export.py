@@ -6,9 +6,12 @@ and the downloads page's data dictionary are all generated from them.
 
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import json
+import math
+import re
+import sys
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -92,14 +95,81 @@ def csv_number(value: float | int | None) -> str:
     return repr(float(value))
 
 
-def _cell(value: Any) -> str:
+# ---------------------------------------------------------------- formula neutralisation (OWASP "CSV injection")
+
+# A spreadsheet evaluates a cell that begins with one of these (OWASP's list, plus NUL from OWASP ASVS 1.2.10),
+# with the names the data dictionary gives them.
+FORMULA_CHARACTER_NAMES = {"=": "=", "+": "+", "-": "-", "@": "@", "\t": "tab", "\r": "carriage return", "\0": "NUL"}
+FORMULA_CHARACTERS = tuple(FORMULA_CHARACTER_NAMES)
+FORMULA_GUARD = "'"
+# A spreadsheet that guesses another separator (';' in many locales, tab, a line break) starts a cell after it.
+IN_CELL_SEPARATORS = ",;\t\r\n"
+
+
+def _character_class(code_points: Iterable[int]) -> str:
+    points = sorted(set(code_points))
+    ranges: list[list[int]] = []
+    for point in points:
+        if ranges and point == ranges[-1][1] + 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+@functools.cache
+def _formula_start() -> re.Pattern[str]:
+    """Where a guard goes: the start of the cell, or just after an in-cell separator, when what follows opens a formula.
+
+    Conservative on purpose: whitespace and invisible format characters before the formula character are skipped,
+    and compatibility forms that NFKC folds into a formula character (full-width ＝, small ﹢, ...) count as one.
+    """
+    formula, invisible = [], []
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        if unicodedata.normalize("NFKC", ch)[:1] in FORMULA_CHARACTERS:
+            formula.append(cp)
+        elif unicodedata.category(ch) == "Cf" or (ch.isspace() and ch not in IN_CELL_SEPARATORS):
+            invisible.append(cp)
+    return re.compile(f"(?:^|(?<=[{re.escape(IN_CELL_SEPARATORS)}]))"
+                      f"(?=[{_character_class(invisible)}]*[{_character_class(formula)}])")
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet shows as text: a guard quote before every place a formula could start (OWASP rule)."""
+    return _formula_start().sub(FORMULA_GUARD, text)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def csv_cell(column: Column, value: Any) -> str:
+    """One cell as CSV text, safe by construction: numbers only from numbers, all other text neutralised and quoted."""
     if value is None:
         return ""
-    if isinstance(value, (bool, int, float)):
+    if column.type == "boolean":
+        if not isinstance(value, bool):
+            raise TypeError(f"column {column.name} is boolean; got {value!r}")
         return csv_number(value)
-    if isinstance(value, (list, tuple)):
-        return LIST_SEPARATOR.join(str(item) for item in value)
-    return str(value)
+    if column.type in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError(f"column {column.name} is a {column.type}; got {value!r}")
+        if column.type == "integer" and not float(value).is_integer():
+            raise TypeError(f"column {column.name} is an integer; got {value!r}")
+        # Written from a real number, so a leading '-' is a sign, never a formula.
+        return csv_number(value)
+    # The list separator ';' is one of the in-cell separators, so every list item is guarded too.
+    text = LIST_SEPARATOR.join(str(item) for item in value) if isinstance(value, (list, tuple)) else str(value)
+    return _quoted(neutralise(text)) if text else ""
+
+
+def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
+    """The one CSV writer of the site: a header row, then one line per row, every cell through csv_cell."""
+    header = ",".join(_quoted(neutralise(column.name)) for column in columns)
+    lines = [header]
+    lines.extend(",".join(csv_cell(column, row.get(column.name)) for column in columns) for row in rows)
+    return "\n".join(lines) + "\n"
 
 
 def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
@@ -167,15 +237,6 @@ def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
                 yield outcome_row(evidence, study, cohort, outcome)
 
 
-def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([column.name for column in columns])
-    for row in rows:
-        writer.writerow([_cell(row.get(column.name)) for column in columns])
-    return buffer.getvalue()
-
-
 def evidence_json(evidence: Evidence) -> str:
     """Every record as validated, grouped by kind, in id order."""
     payload = {
@@ -188,7 +249,8 @@ def evidence_json(evidence: Evidence) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 
-def _schema(columns: tuple[Column, ...]) -> dict[str, Any]:
+def table_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
+    """The Frictionless table schema of a CSV download, from its columns."""
     fields = []
     for column in columns:
         field: dict[str, Any] = {"name": column.name, "type": column.type, "description": column.description}
@@ -207,9 +269,9 @@ def _schema(columns: tuple[Column, ...]) -> dict[str, Any]:
 
 
 def datapackage_json(title: str, site_url: str) -> str:
-    studies_schema = _schema(STUDY_COLUMNS)
+    studies_schema = table_schema(STUDY_COLUMNS)
     studies_schema["primaryKey"] = ["study_id"]
-    outcomes_schema = _schema(OUTCOME_COLUMNS)
+    outcomes_schema = table_schema(OUTCOME_COLUMNS)
     outcomes_schema["foreignKeys"] = [
         {"fields": ["study_id"], "reference": {"resource": "studies", "fields": ["study_id"]}}]
     package = {
@@ -244,5 +306,6 @@ def data_files(evidence: Evidence, title: str, site_url: str) -> dict[str, str]:
 
 def dictionary_context() -> dict[str, Any]:
     """What the downloads page needs to describe the files: the same columns and measures as above."""
-    return {"study_columns": STUDY_COLUMNS, "outcome_columns": OUTCOME_COLUMNS, "data_folder": DATA_FOLDER}
+    return {"study_columns": STUDY_COLUMNS, "outcome_columns": OUTCOME_COLUMNS, "data_folder": DATA_FOLDER,
+            "formula_characters": tuple(FORMULA_CHARACTER_NAMES.values()), "formula_guard": FORMULA_GUARD}
 

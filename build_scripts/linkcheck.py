@@ -11,6 +11,8 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .problems import printable
+
 PARALLEL_FROM = 500  # pages; below this, starting worker processes costs more than it saves
 LINK_ATTRIBUTES = {"href", "src", "data-spec", "poster"}
 # Links with these schemes leave the site (or do nothing); the offline tests check that no resource does.
@@ -27,7 +29,8 @@ class BrokenLink:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.page}: link '{self.link}' -> {self.target}: {self.reason}"
+        # The link comes from page text (entities decoded), so it is made printable like a Problem.
+        return printable(f"{self.page}: link '{self.link}' -> {self.target}: {self.reason}")
 
 
 _SKIPPED = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.S | re.I)

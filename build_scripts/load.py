@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, DocumentEndEvent, Event,
+                         MappingStartEvent, ScalarEvent, SequenceStartEvent, StreamEndEvent)
+from yaml.nodes import ScalarNode
 
 from .problems import Problem, display_path
 from .vocabulary import KIND_BY_FOLDER, RecordKind
@@ -16,6 +21,11 @@ Location = tuple[int, int]
 FieldPath = tuple[Any, ...]
 
 MAX_FILE_BYTES = 1_000_000
+RECORD_SUFFIXES = (".yaml", ".yml")
+LEDGER_NAME = "published-urls.txt"
+# The only files in evidence/ besides the record folders. Anything else found there is reported, never skipped,
+# so that no record can be lost by being put in the wrong place.
+NON_RECORD_FILES = {LEDGER_NAME: "the ledger of every URL the site has published (build_scripts/urls.py)"}
 
 
 @dataclass
@@ -56,71 +66,151 @@ def format_field(field_path: FieldPath) -> str:
 # libyaml's parser when PyYAML was built with it (several times faster); the pure-Python one otherwise.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ALIAS_MESSAGE = "anchors and aliases (&name, *name) are not allowed in evidence records; write the value out"
+# Records nest about 7 levels deep. The bound keeps every later step that walks the data recursively
+# (placeholder and model checks, exports) far from the stack's limit.
+MAX_DEPTH = 32
 
 
-def _mark(node: Node) -> Location:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _mark(event: Event) -> Location:
+    return event.start_mark.line + 1, event.start_mark.column + 1
 
 
-_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_PLAIN_TAGS = {MappingStartEvent: {None, "!", "tag:yaml.org,2002:map"},
+               SequenceStartEvent: {None, "!", "tag:yaml.org,2002:seq"}}
+_TEXT_TAG = "tag:yaml.org,2002:str"
+_NO_KEY = object()  # a mapping waiting for its next key
+_SKIP = object()  # a mapping whose next value is read but not kept (its key was refused)
+
+RawProblems = list[tuple[FieldPath, Location, str]]
 
 
-def _to_data(node: Node, path: FieldPath, locations: dict[FieldPath, Location],
-             problems: list[tuple[FieldPath, Location, str]], loader: Any) -> Any:
-    """Convert a composed node into plain Python data, recording the location of every path."""
-    if not isinstance(node, ScalarNode) and node.tag not in _PLAIN_TAGS:
-        problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
-        return None
-    if isinstance(node, MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _to_data(key_node, path, locations, problems, loader) if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str):
-                problems.append((path, _mark(key_node), f"keys must be text, found {key!r}"))
-                continue
-            child = path + (key,)
-            if key in result:
-                problems.append((child, _mark(key_node),
-                                 f"duplicate key '{key}' (first given on line {locations[child][0]})"))
-                continue
-            locations[child] = _mark(key_node)
-            result[key] = _to_data(value_node, child, locations, problems, loader)
-        return result
-    if isinstance(node, SequenceNode):
-        items = []
-        for index, item_node in enumerate(node.value):
-            child = path + (index,)
-            locations[child] = _mark(item_node)
-            items.append(_to_data(item_node, child, locations, problems, loader))
-        return items
-    assert isinstance(node, ScalarNode)
+class _Refused(Exception):
+    """A document refused as a whole, before any of it is kept."""
+
+    def __init__(self, event: Event, message: str):
+        super().__init__(message)
+        self.location, self.message = _mark(event), f"invalid YAML: {message}"
+
+
+class _Open:
+    """A mapping or list being filled: its value (None when read but not kept), its path, its pending key."""
+
+    __slots__ = ("value", "path", "key")
+
+    def __init__(self, value: dict[str, Any] | list[Any] | None, path: FieldPath):
+        self.value, self.path, self.key = value, path, _NO_KEY
+
+
+def _scalar(event: ScalarEvent, loader: Any) -> tuple[Any, str | None]:
+    """A scalar's value as the safe loader constructs it, or None and why it cannot be read."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(ScalarNode, event.value, event.implicit)
+    if tag == _TEXT_TAG:  # most scalars: what the constructor would return, without its cost
+        return event.value, None
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style),
+                                       deep=True)
     except yaml.constructor.ConstructorError:
-        problems.append((path, _mark(node), f"YAML tags such as {node.tag!r} are not allowed in evidence records"))
+        return None, f"YAML tags such as {tag!r} are not allowed in evidence records"
+    except (ValueError, OverflowError) as error:  # a date such as 2024-02-30, an integer of 5,000 digits
+        return None, f"{event.value[:40]!r} cannot be read as a {tag.rsplit(':', 1)[-1]}: {error}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, f"{event.value!r} is not a finite number; evidence records hold finite numbers only"
+    return value, None
+
+
+def _value(event: Event, path: FieldPath, loader: Any, stack: list[_Open], problems: RawProblems) -> Any:
+    """The value a node starts: a scalar, or a new mapping or list opened on the stack to be filled."""
+    if isinstance(event, ScalarEvent):
+        value, why = _scalar(event, loader)
+        if why:
+            problems.append((path, _mark(event), why))
+        return value
+    if event.tag not in _PLAIN_TAGS[type(event)]:
+        problems.append((path, _mark(event), f"YAML tags such as {event.tag!r} are not allowed in evidence records"))
+        stack.append(_Open(None, path))
         return None
+    value = {} if isinstance(event, MappingStartEvent) else []
+    stack.append(_Open(value, path))
+    return value
 
 
-def _alias_problem(text: str, shown_path: str) -> Problem | None:
-    """The first anchor or alias in the YAML's tokens (a '*' or '&' inside a string does not count)."""
-    try:
-        for token in yaml.scan(text, Loader=_SafeLoader):
-            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
-                return Problem(shown_path, token.start_mark.line + 1, token.start_mark.column + 1, "(yaml)",
-                               f"invalid YAML: {ALIAS_MESSAGE}")
-    except yaml.YAMLError:
-        return None  # the parser reports the syntax error itself
-    return None
+def _key(event: Event, mapping: _Open, loader: Any, locations: dict[FieldPath, Location], problems: RawProblems) -> Any:
+    """The key a node gives its mapping, or _SKIP when the key is refused (and its value is then not kept)."""
+    if not isinstance(event, ScalarEvent):
+        kind = "a mapping" if isinstance(event, MappingStartEvent) else "a list"
+        problems.append((mapping.path, _mark(event), f"keys must be text, found {kind}"))
+        return _SKIP
+    key, why = _scalar(event, loader)
+    if why or not isinstance(key, str):
+        problems.append((mapping.path, _mark(event), why or f"keys must be text, found {key!r}"))
+        return _SKIP
+    path = mapping.path + (key,)
+    if path in locations:
+        problems.append((path, _mark(event), f"duplicate key '{key}' (first given on line {locations[path][0]})"))
+        return _SKIP
+    locations[path] = _mark(event)
+    return key
+
+
+def _events_to_data(loader: Any) -> tuple[Any, dict[FieldPath, Location], RawProblems]:
+    """Build plain data from the parser's events one at a time, recording the location of every path.
+
+    Nothing here recurses and no node graph is composed (libyaml's composer recurses in C and crashes on
+    deep nesting), so nesting is bounded by MAX_DEPTH alone; an anchor or alias is refused where it is met,
+    before anything expands.
+    """
+    locations: dict[FieldPath, Location] = {}
+    problems: RawProblems = []
+    stack: list[_Open] = []
+    root: Any = None
+    loader.get_event()  # the stream's start
+    if loader.check_event(StreamEndEvent):
+        return None, locations, problems
+    document = loader.get_event()
+    while not isinstance(event := loader.get_event(), DocumentEndEvent):
+        if isinstance(event, CollectionEndEvent):
+            stack.pop()
+            continue
+        parent = stack[-1] if stack else None
+        if isinstance(event, AliasEvent) or event.anchor is not None:
+            raise _Refused(event, ALIAS_MESSAGE)
+        if isinstance(event, CollectionStartEvent) and len(stack) >= MAX_DEPTH:
+            raise _Refused(event, f"mappings and lists nest more than {MAX_DEPTH} levels deep here;"
+                                  " evidence records need far fewer")
+        if parent is None:
+            locations[()] = _mark(event)
+            root = _value(event, (), loader, stack, problems)
+        elif parent.value is None or parent.key is _SKIP:  # read, not kept
+            parent.key = _NO_KEY
+            if isinstance(event, CollectionStartEvent):
+                stack.append(_Open(None, parent.path))
+        elif isinstance(parent.value, list):
+            path = parent.path + (len(parent.value),)
+            locations[path] = _mark(event)
+            parent.value.append(_value(event, path, loader, stack, problems))
+        elif parent.key is _NO_KEY:
+            parent.key = _key(event, parent, loader, locations, problems)
+            if isinstance(event, CollectionStartEvent):
+                stack.append(_Open(None, parent.path))
+        else:
+            key, parent.key = parent.key, _NO_KEY
+            parent.value[key] = _value(event, parent.path + (key,), loader, stack, problems)
+    if not loader.check_event(StreamEndEvent):
+        raise yaml.composer.ComposerError("expected a single document in the stream", document.start_mark,
+                                          "but found another document", loader.get_event().start_mark)
+    return root, locations, problems
 
 
 def parse_yaml(text: str, shown_path: str) -> tuple[Any, dict[FieldPath, Location], list[Problem]]:
     """Parse one YAML document; return its data, field locations and any problems found."""
-    # Aliases are refused before composing, so an alias bomb never expands; only text with & or * is scanned.
-    if ("&" in text or "*" in text) and (problem := _alias_problem(text, shown_path)):
-        return None, {}, [problem]
     loader = _SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        data, locations, raw_problems = _events_to_data(loader)
+    except _Refused as refusal:
+        line, column = refusal.location
+        return None, {}, [Problem(shown_path, line, column, "(yaml)", refusal.message)]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -130,23 +220,56 @@ def parse_yaml(text: str, shown_path: str) -> tuple[Any, dict[FieldPath, Locatio
         return None, {}, [Problem(shown_path, 1, 1, "(yaml)", f"invalid YAML: {error}")]
     finally:
         loader.dispose()
-    if node is None:
-        return None, {}, [Problem(shown_path, 1, 1, "(record)", "the file is empty")]
-    locations: dict[FieldPath, Location] = {(): _mark(node)}
-    raw_problems: list[tuple[FieldPath, Location, str]] = []
-    data = _to_data(node, (), locations, raw_problems, loader)
+    if data is None and not raw_problems:  # no document, or a document that is only null: nothing to lose silently
+        message = "the file holds no record, only an empty value" if locations else "the file is empty"
+        return None, {}, [Problem(shown_path, 1, 1, "(record)", message)]
     problems = [Problem(shown_path, line, column, format_field(path), message)
                 for path, (line, column), message in raw_problems]
     return data, locations, problems
 
 
+# Opened without following a link and without waiting on a pipe, in case the file was swapped after it was checked.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_FILE_TYPES = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def not_regular_problem(path: Path, mode: int) -> Problem:
+    """A link, pipe, device or socket where only regular files may be: reported, never followed or opened."""
+    if stat.S_ISLNK(mode):
+        message = "symbolic links are not allowed in the evidence folder; commit the file itself"
+    else:
+        kind = next((name for is_kind, name in _FILE_TYPES if is_kind(mode)), "not a regular file")
+        message = f"this is {kind}; only regular files are read in the evidence folder"
+    return Problem(display_path(path), 1, 1, "(folder)" if stat.S_ISDIR(mode) else "(file)", message)
+
+
+def read_regular_file(path: Path, limit: int, holder: str) -> tuple[bytes | None, Problem | None]:
+    """The bytes of a regular file of at most `limit` bytes, or why it is not read (`holder` names what it holds)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            return None, not_regular_problem(path, mode)
+        with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None, not_regular_problem(path, info.st_mode)
+            data = file.read(limit + 1) if info.st_size <= limit else b""
+    except OSError as error:
+        return None, Problem(display_path(path), 1, 1, "(file)", f"the file cannot be read: {error.strerror or error}")
+    size = max(info.st_size, len(data))
+    if size > limit:
+        return None, Problem(display_path(path), 1, 1, "(file)",
+                             f"the file is {size:,} bytes; {holder} may be at most {limit:,}")
+    return data, None
+
+
 def load_file(path: Path, kind: RecordKind) -> tuple[RawRecord | None, list[Problem]]:
     """Read one record file; the record is None when it cannot be read at all."""
     shown = display_path(path)
-    raw_bytes = path.read_bytes()
-    if len(raw_bytes) > MAX_FILE_BYTES:
-        return None, [Problem(shown, 1, 1, "(file)",
-                              f"the file is {len(raw_bytes):,} bytes; a record may be at most {MAX_FILE_BYTES:,}")]
+    raw_bytes, problem = read_regular_file(path, MAX_FILE_BYTES, "a record")
+    if raw_bytes is None:
+        return None, [problem]
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -172,41 +295,78 @@ class LoadedTree:
     unreadable: set[tuple[str, str]] = field(default_factory=set)
 
 
+HIDDEN_MESSAGE = ("names starting with '.' are not allowed in the evidence folder (such files are easily missed);"
+                  " rename or remove it")
+
+
+def _entries(folder: Path, problems: list[Problem]) -> list[tuple[Path, int]]:
+    """A folder's entries in name order, each with its mode as lstat gives it (a link is not followed)."""
+    try:
+        return [(folder / name, os.lstat(folder / name).st_mode) for name in sorted(os.listdir(folder))]
+    except OSError as error:
+        problems.append(Problem(display_path(folder), 1, 1, "(folder)",
+                                f"the folder cannot be read: {error.strerror or error}"))
+        return []
+
+
+def _stray_problem(path: Path, mode: int) -> Problem | None:
+    """Why an entry directly in evidence/ is neither a record folder nor a known non-record file, if it is not."""
+    field_name = "(folder)" if stat.S_ISDIR(mode) else "(file)"
+    folders = ", ".join(f"{name}/" for name in sorted(KIND_BY_FOLDER))
+    if path.name.startswith("."):
+        return Problem(display_path(path), 1, 1, field_name, HIDDEN_MESSAGE)
+    if stat.S_ISDIR(mode):
+        if path.name in KIND_BY_FOLDER:
+            return None
+        return Problem(display_path(path), 1, 1, field_name,
+                       f"unknown record folder '{path.name}'; expected one of: {', '.join(sorted(KIND_BY_FOLDER))}")
+    if not stat.S_ISREG(mode):
+        return not_regular_problem(path, mode)
+    if path.name in NON_RECORD_FILES:
+        return None
+    if path.suffix in RECORD_SUFFIXES:
+        return Problem(display_path(path), 1, 1, field_name,
+                       f"a record must be in the folder of its kind ({folders}), not directly in the evidence folder")
+    known = ", ".join(sorted(NON_RECORD_FILES))
+    return Problem(display_path(path), 1, 1, field_name,
+                   f"unknown file: the evidence folder holds only the record folders ({folders}) and {known}")
+
+
 def load_tree(evidence_dir: Path) -> LoadedTree:
-    """Read every record under evidence_dir/<kind folder>/; report stray files as problems."""
+    """Read every record under evidence_dir/<kind folder>/; every other file is a known non-record or a problem."""
     tree = LoadedTree()
-    records, problems = tree.records, tree.problems
     if not evidence_dir.is_dir():
-        problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)", "the evidence folder does not exist"))
+        tree.problems.append(Problem(display_path(evidence_dir), 1, 1, "(folder)",
+                                     "the evidence folder does not exist"))
         return tree
-    for entry in sorted(evidence_dir.iterdir()):
-        if entry.name.startswith(".") or (entry.is_file() and not entry.is_symlink()):
-            continue  # ledgers and notes may sit beside the record folders
-        if entry.is_symlink():
-            problems.append(Problem(display_path(entry), 1, 1, "(folder)",
-                                    "symbolic links are not allowed in the evidence folder"))
-            continue
-        kind = KIND_BY_FOLDER.get(entry.name)
-        if kind is None:
-            known = ", ".join(sorted(KIND_BY_FOLDER))
-            problems.append(Problem(display_path(entry), 1, 1, "(folder)",
-                                    f"unknown record folder '{entry.name}'; expected one of: {known}"))
-            continue
-        for path in sorted(entry.rglob("*")):
-            if path.is_symlink():
-                problems.append(Problem(display_path(path), 1, 1, "(file)",
-                                        "symbolic links are not allowed in the evidence folder; commit the record itself"))
-                continue
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            if path.suffix not in (".yaml", ".yml") or path.parent != entry:
-                problems.append(Problem(display_path(path), 1, 1, "(file)",
-                                        f"not a record: records are .yaml files directly inside {entry.name}/"))
-                continue
-            record, file_problems = load_file(path, kind)
-            problems.extend(file_problems)
-            if record is not None:
-                records.append(record)
-            else:
-                tree.unreadable.add((kind.name, path.stem))
+    for entry, mode in _entries(evidence_dir, tree.problems):
+        if problem := _stray_problem(entry, mode):
+            tree.problems.append(problem)
+        elif stat.S_ISDIR(mode):
+            _load_folder(entry, KIND_BY_FOLDER[entry.name], tree)
     return tree
+
+
+def _load_folder(folder: Path, kind: RecordKind, tree: LoadedTree) -> None:
+    """Read the records of one kind folder; report whatever else is in it, however deep."""
+    pending = [folder]
+    while pending:  # a loop, not recursion: folders may nest deeper than the stack allows
+        current = pending.pop()
+        for path, mode in _entries(current, tree.problems):
+            if path.name.startswith("."):
+                tree.problems.append(Problem(display_path(path), 1, 1,
+                                             "(folder)" if stat.S_ISDIR(mode) else "(file)", HIDDEN_MESSAGE))
+            elif stat.S_ISDIR(mode):
+                pending.append(path)
+            elif not stat.S_ISREG(mode):
+                tree.problems.append(not_regular_problem(path, mode))
+            elif path.suffix not in RECORD_SUFFIXES or current != folder:
+                tree.problems.append(Problem(display_path(path), 1, 1, "(file)",
+                                             f"not a record: records are .yaml files directly inside {folder.name}/"))
+            else:
+                record, file_problems = load_file(path, kind)
+                tree.problems.extend(file_problems)
+                if record is not None:
+                    tree.records.append(record)
+                else:
+                    tree.unreadable.add((kind.name, path.stem))

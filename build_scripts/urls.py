@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .evidence import Evidence
-from .problems import Problem, display_path
+from .load import LEDGER_NAME, read_regular_file
+from .problems import EvidenceError, Problem, display_path
 from .vocabulary import RECORD_KINDS
 
-LEDGER_NAME = "published-urls.txt"
+# About 40 bytes a URL: room for some 100,000 record pages.
+MAX_LEDGER_BYTES = 4_000_000
 LEDGER_HEADER = (
     "# Every URL the atlas has published. A URL listed here must keep working: a build fails when its page is\n"
     "# gone and no record declares `moved_from` for it. Add new URLs with `python -m build_scripts urls --update`.\n"
@@ -31,14 +34,27 @@ def redirects(evidence: Evidence) -> dict[str, str]:
 
 
 def read_ledger(path: Path) -> list[tuple[int, str]]:
-    """(line number, URL) of each URL in the ledger; comments and blank lines are skipped."""
-    if not path.exists():
+    """(line number, URL) of each URL in the ledger; comments and blank lines are skipped.
+
+    Raises EvidenceError when the ledger is not a regular UTF-8 file within the size limit: it is never
+    followed through a link nor read from a pipe or device, so no other file's lines reach a report.
+    """
+    if not os.path.lexists(path):
         return []
+    data, problem = read_regular_file(path, MAX_LEDGER_BYTES, "the ledger")
+    if data is None:
+        raise EvidenceError([problem])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise EvidenceError([Problem(display_path(path), data[: error.start].count(b"\n") + 1, 1, "(file)",
+                                     "the ledger is not UTF-8 text")]) from None
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = line.strip()
-        if text and not text.startswith("#"):
-            entries.append((number, text))
+    # Split at line feeds only, as editors number lines (str.splitlines also splits at \f, \x1c, \u2028 ...).
+    for number, line in enumerate(text.split("\n"), start=1):
+        url = line.strip()
+        if url and not url.startswith("#"):
+            entries.append((number, url))
     return entries
 
 
@@ -52,8 +68,12 @@ def ledger_problems(evidence: Evidence, evidence_dir: Path,
     shown = display_path(ledger)
     current = record_urls(evidence) | {RECORD_KINDS[kind].url(record_id) for kind, record_id in unreadable}
     moved = redirects(evidence)
-    problems = []
-    for number, url in read_ledger(ledger):
+    problems: list[Problem] = []
+    try:
+        ledger_entries = read_ledger(ledger)
+    except EvidenceError as error:
+        ledger_entries, problems = [], list(error.problems)
+    for number, url in ledger_entries:
         if url not in current and url not in moved:
             problems.append(Problem(shown, number, 1, url,
                                     "this published URL no longer has a page and no record declares `moved_from` for it;"

@@ -11,6 +11,8 @@ import rispy
 import yaml
 from citeproc.source.json import CiteProcJSON
 
+from build_scripts.citations import doi_url, json_ld_text
+
 from conftest import ROOT
 
 STUDY = "studies/frerichs-2021-dara-atra"
@@ -114,3 +116,23 @@ def test_citation_cff_schema_check_is_not_vacuous():
 def test_sitemap_lists_stable_urls(real_site):
     sitemap = (real_site / "sitemap.xml").read_text()
     assert "https://anti-cd38-atlas.github.io/atlas/studies/frerichs-2021-dara-atra/" in sitemap
+
+
+def test_json_ld_cannot_end_its_script_element():
+    hostile = {"name": "</script><script>alert(1)</script><!-- </SCRIPT > & \u2028\u2029 \"quoted\"",
+               "about": {"alternateName": ["<![CDATA[", "]]>", "--><img src=x onerror=alert(1)>"]}}
+    text = json_ld_text(hostile)
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert json.loads(text) == hostile
+
+
+def test_json_ld_in_the_page_is_one_script_that_parses(study_head):
+    [block] = study_head.jsonld
+    assert json.loads(block)["@context"] == "https://schema.org"
+
+
+@pytest.mark.parametrize("doi, url", [("10.1182/bloodadvances.2021005220", "https://doi.org/10.1182/bloodadvances.2021005220"),
+                                      ("10.1016/S0140-6736(20)30734-2", "https://doi.org/10.1016/S0140-6736(20)30734-2"),
+                                      ("10.1/a#b?c d;e%", "https://doi.org/10.1/a%23b%3Fc%20d%3Be%25")])
+def test_doi_urls_keep_the_whole_doi_in_the_path(doi, url):
+    assert doi_url(doi) == url

@@ -2,12 +2,14 @@
 
 import csv
 import json
+import re
+from html import unescape as html_unescape
 
 import pytest
 from frictionless import Package, validate
 
 from build_scripts.checks import validate_tree
-from build_scripts.export import OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number
+from build_scripts.export import FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number
 
 from conftest import VALID
 
@@ -71,7 +73,8 @@ def test_data_package_catches_a_bad_row(fixture_site, tmp_path):
     for name in ("datapackage.json", "studies.csv", "outcomes.csv"):
         (tmp_path / name).write_bytes((fixture_site / "data" / name).read_bytes())
     outcomes = (tmp_path / "outcomes.csv").read_text().splitlines()
-    outcomes[1] = outcomes[1].replace(",reported,", ",guessed,", 1)
+    outcomes[1] = outcomes[1].replace(',"reported",', ',"guessed",', 1)
+    assert "guessed" in outcomes[1]
     (tmp_path / "outcomes.csv").write_text("\n".join(outcomes) + "\n")
     assert not validate(str(tmp_path / "datapackage.json")).valid
 
@@ -79,3 +82,11 @@ def test_data_package_catches_a_bad_row(fixture_site, tmp_path):
 @pytest.mark.parametrize("value, text", [(None, ""), (3, "3"), (3.0, "3"), (4.5, "4.5"), (0.1, "0.1"), (True, "true")])
 def test_numbers_are_written_as_the_shortest_exact_text(value, text):
     assert csv_number(value) == text
+
+
+def test_the_data_dictionary_states_the_formula_rule(fixture_site):
+    html = (fixture_site / "downloads" / "index.html").read_text()
+    rule = html_unescape(next(p for p in re.findall(r"<p>(.*?)</p>", html, re.S) if "OWASP" in p))
+    for name in FORMULA_CHARACTER_NAMES.values():
+        assert (f"<code>{name}</code>" if len(name) == 1 else name) in rule
+    assert f"<code>{FORMULA_GUARD}</code>" in rule and "minus sign" in rule
