@@ -193,7 +193,8 @@ def type_view(annotation: Any, metadata: Iterable[Any] = ()) -> TypeView:
     if origin is list:
         (item,) = get_args(base)
         inner = type_view(item)
-        return TypeView(f"list of {inner.plural}", f"lists of {inner.plural}", inner.part, inner.options,
+        # A part's name is its link, so "list of" stands alone in the words.
+        return TypeView(f"list of {inner.plural}".strip(), f"lists of {inner.plural}".strip(), inner.part, inner.options,
                         _length_limits(constraints, "entry", "entries", least=1))
     if isinstance(base, type) and issubclass(base, BaseModel):
         link = PartLink(part_title(base), part_anchor(base))

@@ -589,9 +589,11 @@ class RelatedStudy(Strict):
 class Record(Strict):
     """Fields every record has."""
 
-    id: Slug = Field(description="The record's id: lower-case letters, digits and single hyphens. The file is named"
+    id: Slug = Field(description="The record's id: lower-case letters, digits and single hyphens, such as"
+                                 " 'frerichs-2021-blood-adv' for a publication (first author, year, journal),"
+                                 " 'frerichs-2021-dara-atra' for a study, 'daratumumab' for an agent. The file is named"
                                  " after it (<id>.yaml) and it is the record's URL, so it does not change (see"
-                                 " 'moved_from').", examples=["frerichs-2021-dara-atra", "daratumumab"])
+                                 " 'moved_from').")
     curators: list[OneLine] = Field(default_factory=list, max_length=50,
                                     description="People who curated the record, written 'Surname AB'; a citation of"
                                                 " the record's page names them as its authors (the atlas's"

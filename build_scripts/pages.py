@@ -20,6 +20,7 @@ from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
 from .export import dictionary_context
+from .fieldref import field_reference
 from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
@@ -410,6 +411,9 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
     }
 
 
+# Beside the hand-written Contribute page, which links to it.
+FIELD_REFERENCE_PAGE = "contribute/fields.md"
+
 INDEX_PAGE_SIZE = 100
 INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
                    "publication": "publications_index.md.j2", "review": "reviews_index.md.j2"}
@@ -568,6 +572,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
             url = chart_page_url(measure_name)
             yield Page(f"{url}index.md", render("chart_page.md.j2", page_url=url, measure=MEASURES[measure_name]))
     yield Page("definitions.md", render("definitions.md.j2"))
+    yield Page(FIELD_REFERENCE_PAGE, render("fields.md.j2", **field_reference()))
     yield Page("search.md", render("search.md.j2", page_url="search/", assets_up="../"))
     yield Page("downloads.md", render("downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),
