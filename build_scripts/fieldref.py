@@ -135,14 +135,20 @@ def reachable_parts(models: Iterable[type[BaseModel]]) -> list[type[BaseModel]]:
     return seen
 
 
+def _words(model: type[BaseModel]) -> list[str]:
+    """'PriorAntiCD38' -> ['Prior', 'Anti', 'CD38']: a run of capitals (an acronym) stays one word."""
+    return re.findall(r"[A-Z]+[0-9]*(?![a-z])|[A-Z][a-z0-9]*", model.__name__)
+
+
 def part_title(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'Prior lines'."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).capitalize()
+    """'PriorLines' -> 'Prior lines'; acronyms keep their capitals ('Prior anti CD38')."""
+    words = _words(model)
+    return " ".join([words[0]] + [w if w.isupper() else w.lower() for w in words[1:]])
 
 
 def part_anchor(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'prior-lines'."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", model.__name__).lower()
+    """'PriorLines' -> 'prior-lines', 'PriorAntiCD38' -> 'prior-anti-cd38'."""
+    return "-".join(w.lower() for w in _words(model))
 
 
 def _number(value: float) -> str:

@@ -11,7 +11,7 @@ import yaml
 from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from build_scripts.fieldref import field_reference, part_anchor, type_view, yaml_text
+from build_scripts.fieldref import field_reference, part_anchor, part_title, type_view, yaml_text
 from build_scripts.model import (
     Count, DesignName, LongText, NonNegative, OneLine, RECORD_MODELS, Slug, Study,
 )
@@ -116,6 +116,17 @@ def test_literal_choices_list_their_values():
 def test_parts_and_lists_of_parts_link_to_their_section():
     cohorts = type_view(Study.model_fields["cohorts"].annotation, Study.model_fields["cohorts"].metadata)
     assert cohorts.text == "list of" and cohorts.part.anchor == "cohort" and "at least 1 entry" in cohorts.limits
+
+
+def test_part_titles_and_anchors_keep_acronyms_whole():
+    class PriorAntiCD38(BaseModel):
+        pass
+
+    class PriorLines(BaseModel):
+        pass
+
+    assert (part_title(PriorAntiCD38), part_anchor(PriorAntiCD38)) == ("Prior anti CD38", "prior-anti-cd38")
+    assert (part_title(PriorLines), part_anchor(PriorLines)) == ("Prior lines", "prior-lines")
 
 
 def test_a_type_without_curator_words_is_an_error_not_a_silent_gap():
