@@ -147,10 +147,12 @@ def test_worked_example_fields_validate_as_their_model_fields(example):
     assert not problems
 
 
-def test_links_to_the_field_reference_name_anchors_it_has():
+@pytest.mark.parametrize("document", ["CONTRIBUTING.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                                  for p in (ROOT / "templates" / "new").glob("*.yaml"))])
+def test_links_to_the_field_reference_name_anchors_it_has(document):
     reference = field_reference()
     anchors = {s.anchor for s in reference["records"] + reference["parts"]}
     anchors |= {f.anchor for s in reference["records"] + reference["parts"] for f in s.fields}
-    linked = re.findall(re.escape(REFERENCE_URL) + r"#([\w-]+)", GUIDE.read_text(encoding="utf-8"))
-    assert linked, "CONTRIBUTING.md links to no section of the field reference"
+    linked = re.findall(re.escape(REFERENCE_URL) + r"#([\w-]+)", (ROOT / document).read_text(encoding="utf-8"))
+    assert linked, f"{document} links to no section of the field reference"
     assert sorted(set(linked) - anchors) == []
