@@ -5,8 +5,9 @@ Each ```yaml block follows a marker comment (invisible on GitHub):
     <!-- example record: evidence/studies/x.yaml -->     a whole record; all of them are validated together
     <!-- example fields: Cohort -->                     some fields of one model, each validated as that field
 
-A marker may end with `; needs: Model.field, ...`: fields the example uses that another branch adds. Until
-every one exists in the model, the example is skipped with their names; once merged, it is validated.
+A marker may end with `; needs: Model.field, evidence/regimens/x.yaml, ...`: fields or records the example uses
+that another branch adds. Until every one exists, the example is skipped with their names; once merged, it is
+validated.
 """
 
 from __future__ import annotations
@@ -68,9 +69,13 @@ def examples(markdown: str) -> list[Example]:
 
 
 def unmet(needs: tuple[str, ...]) -> list[str]:
-    """The needed fields that the models do not have yet."""
+    """The needed fields that the models do not have yet, and needed files (paths with '/') not in the repository."""
     missing = []
     for need in needs:
+        if "/" in need:
+            if not (ROOT / need).is_file():
+                missing.append(need)
+            continue
         name, _, field = need.partition(".")
         model = getattr(model_module, name, None)
         if not (isinstance(model, type) and issubclass(model, BaseModel) and field in model.model_fields):
@@ -98,15 +103,16 @@ def test_the_extractor_finds_blocks_markers_and_needs():
 
 
 def test_unmet_needs_name_fields_missing_from_the_models():
-    assert unmet(("Study.summary", "Cohort.parent")) == []
-    assert unmet(("Study.no_such_field", "NoSuchModel.x")) == ["Study.no_such_field", "NoSuchModel.x"]
+    assert unmet(("Study.summary", "Cohort.parent", "evidence/agents/daratumumab.yaml")) == []
+    assert unmet(("Study.no_such_field", "NoSuchModel.x", "evidence/agents/no-such.yaml")) == [
+        "Study.no_such_field", "NoSuchModel.x", "evidence/agents/no-such.yaml"]
 
 
 def test_worked_example_records_validate_together(tmp_path):
     records = [e for e in GUIDE_EXAMPLES if e.kind == "record"]
     missing = sorted({need for e in records for need in unmet(e.needs)})
     if missing:
-        pytest.skip("the worked examples use fields not merged yet: " + ", ".join(missing))
+        pytest.skip("the worked examples use fields or records not merged yet: " + ", ".join(missing))
     evidence = tmp_path / "evidence"
     # The examples build on the atlas's real agents and regimens, as a contributor's records would.
     for folder in ("agents", "regimens"):
@@ -120,14 +126,19 @@ def test_worked_example_records_validate_together(tmp_path):
     try:
         evidence_base = validate_tree(evidence)
     except EvidenceError as error:
-        pytest.fail("worked examples in CONTRIBUTING.md fail validation:\n" + "\n".join(map(str, error.problems)))
-    assert len(records) >= 8 and evidence_base.studies and evidence_base.reviews
+        # A problem's line within an example is that many lines below the example's fence in the guide.
+        where = "\n".join(f"  {e.target}: line 1 is CONTRIBUTING.md line {e.line + 1}" for e in records)
+        pytest.fail("worked examples in CONTRIBUTING.md fail validation:\n" + "\n".join(map(str, error.problems))
+                    + "\n" + where)
+    loaded = {path.resolve() for path in evidence_base.files.values()}
+    assert all(evidence.joinpath(*Path(e.target).parts[1:]).resolve() in loaded for e in records)
+    assert evidence_base.studies and evidence_base.reviews
 
 
 @pytest.mark.parametrize("example", [e for e in GUIDE_EXAMPLES if e.kind == "fields"], ids=lambda e: f"line-{e.line}")
 def test_worked_example_fields_validate_as_their_model_fields(example):
     if unmet(example.needs):
-        pytest.skip("uses fields not merged yet: " + ", ".join(unmet(example.needs)))
+        pytest.skip("uses fields or records not merged yet: " + ", ".join(unmet(example.needs)))
     model = getattr(model_module, example.target)
     data = yaml.safe_load(example.text)
     assert isinstance(data, dict) and data
