@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from .checks import validate_tree
 from .evidence import Evidence
 from .history import revisions
 from .linkcheck import check_site
-from .mkdocs_hooks import stash_file
+from .mkdocs_hooks import stash_data, stash_file
 from .export import DATA_FOLDER, data_files
 from .pages import Page, generate_pages, template_environment
 from .search import SearchIndexError, index_site
@@ -114,10 +113,10 @@ def sync_docs(layout: Layout, pages: Iterable[Page]) -> SyncResult:
             raise BuildError(f"generated page {page.path} would overwrite the hand-written file content/{page.path}")
         write(target, page.text.encode("utf-8"))
         result.pages += page.path.endswith(".md")
-        if page.blocks:
+        if page.blocks or page.head:
             stash = stash_file(layout.docs, page.path)
             stashes.add(stash)
-            result.written += write_if_changed(stash, json.dumps(page.blocks, ensure_ascii=False).encode("utf-8"))
+            result.written += write_if_changed(stash, stash_data(page.blocks, page.head))
     for root, keep in ((layout.docs.parent / "blocks", stashes), (layout.docs, wanted)):
         if not root.exists():
             continue

@@ -1,8 +1,11 @@
-"""MkDocs hook: put back the pre-rendered HTML blocks that generated pages keep out of Python-Markdown.
+"""MkDocs hook: put back the pre-rendered HTML blocks and the head metadata that generated pages keep beside them.
 
 Generated record pages are mostly HTML from our own templates. Python-Markdown would re-parse all of it
-with its HTML parser, which dominated build time; the generator instead leaves a placeholder comment per
-block and stores the blocks beside the docs folder, and this hook substitutes them after conversion.
+with its HTML parser, which dominated build time; the templates instead mark each HTML block, the
+generator leaves a placeholder comment per block and stores the blocks beside the docs folder, and this
+hook substitutes them after conversion. The page's head metadata (citation tags, JSON-LD) travels in the
+same file rather than as front matter, so no record text is ever part of the Markdown except through the
+templates' `md` filter.
 """
 
 from __future__ import annotations
@@ -10,19 +13,54 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
 
 PLACEHOLDER = re.compile(r"<!--atlas-block:(\d+)-->")
+# Markdown wraps a placeholder in a paragraph when it treats it as inline.
+_WRAPPED = re.compile(r"<p>(<!--atlas-block:\d+-->)</p>")
+
+
+def placeholder(index: int) -> str:
+    """The comment that stands for block `index` in a page's Markdown."""
+    return f"<!--atlas-block:{index}-->"
 
 
 def stash_file(docs_dir: str | Path, src_uri: str) -> Path:
     return Path(docs_dir).parent / "blocks" / f"{src_uri}.json"
 
 
-def on_page_content(html, page, config, files):  # noqa: ANN001 - MkDocs' hook signature
+def stash_data(blocks: tuple[str, ...], head: dict[str, Any] | None) -> bytes:
+    """What a generated page keeps beside the docs folder: its HTML blocks and its head metadata."""
+    return json.dumps({"blocks": list(blocks), "head": head}, ensure_ascii=False).encode("utf-8")
+
+
+def _stash(page, config) -> dict[str, Any] | None:  # noqa: ANN001 - MkDocs objects
     path = stash_file(config["docs_dir"], page.file.src_uri)
-    if not path.exists():
-        return html
-    blocks = json.loads(path.read_text(encoding="utf-8"))
-    # A placeholder may come back wrapped in a paragraph when Markdown treats it as inline.
-    html = re.sub(r"<p>(<!--atlas-block:\d+-->)</p>", r"\1", html)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def restore_blocks(html: str, blocks: list[str]) -> str:
+    """Put each block in place of its placeholder; every block must be used exactly once."""
+    html = _WRAPPED.sub(r"\1", html)
+    found = [int(index) for index in PLACEHOLDER.findall(html)]
+    if sorted(found) != list(range(len(blocks))):
+        # A placeholder lost or repeated by Markdown would drop or duplicate part of a page without a word.
+        raise PluginError(f"generated HTML blocks do not match their placeholders: {len(blocks)} blocks, "
+                          f"placeholders found {found}")
     return PLACEHOLDER.sub(lambda match: blocks[int(match.group(1))], html)
+
+
+def on_page_markdown(markdown, page, config, files):  # noqa: ANN001 - MkDocs' hook signature
+    stash = _stash(page, config)
+    if stash and stash.get("head"):
+        page.meta["atlas"] = stash["head"]
+    return markdown
+
+
+def on_page_content(html, page, config, files):  # noqa: ANN001 - MkDocs' hook signature
+    stash = _stash(page, config)
+    if stash is None:
+        return html
+    return restore_blocks(html, stash["blocks"])

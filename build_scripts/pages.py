@@ -10,8 +10,8 @@ from typing import Any, Iterable
 
 import markdown as markdown_lib
 import nh3
-import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type
@@ -25,6 +25,7 @@ from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
 from .links import number, relative, short_citation, url_of
+from .mkdocs_hooks import placeholder
 from .model import Cohort, Outcome, Population, Sourced, Study
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -49,43 +50,36 @@ ALLOWED_URL_SCHEMES = {"http", "https"}
 
 @dataclass(frozen=True)
 class Page:
-    """One generated page: where it goes in the docs folder, its Markdown text, and its stashed HTML blocks."""
+    """One generated file: where it goes in the docs folder, its text and, for a page, its HTML blocks and head."""
 
     path: str
     text: str
     blocks: tuple[str, ...] = ()
+    head: dict[str, Any] | None = None
 
 
-_HEADING = re.compile(r"^#{1,6} ")
+@pass_context
+def html_block(context: Context, html: str) -> Markup:
+    """Set aside a template's HTML block, leaving in its place a placeholder that the MkDocs hook fills in.
 
-
-def stash_html(text: str) -> tuple[str, tuple[str, ...]]:
-    """Replace the HTML between a page's Markdown headings by placeholders, returning the blocks.
-
-    Only for templates whose body is HTML apart from its headings and front matter: the headings stay
-    Markdown, so MkDocs still builds the table of contents from them.
+    Templates mark their HTML with `{% filter html_block %}`. Only template source can open or close a block,
+    so record text inside it, whatever it holds, never reaches Python-Markdown (which is also what keeps
+    MkDocs from re-parsing the HTML); outside the blocks there are only the template's own Markdown (headings,
+    so MkDocs still builds the table of contents) and record text passed through the `md` filter.
     """
-    lines = text.split("\n")
-    start = 0
-    if lines and lines[0] == "---":
-        start = lines.index("---", 1) + 1
-    out, blocks, current = lines[:start], [], []
+    content = str(html).strip("\n")
+    if not content.strip():
+        return Markup("")
+    blocks: list[str] = context["html_blocks"]
+    blocks.append(content)
+    return Markup(f"\n\n{placeholder(len(blocks) - 1)}\n\n")
 
-    def flush() -> None:
-        content = "\n".join(current).strip("\n")
-        if content.strip():
-            out.extend(["", f"<!--atlas-block:{len(blocks)}-->", ""])
-            blocks.append(content)
-        current.clear()
 
-    for line in lines[start:]:
-        if _HEADING.match(line):
-            flush()
-            out.append(line)
-        else:
-            current.append(line)
-    flush()
-    return "\n".join(out) + "\n", tuple(blocks)
+def render_page(template: Template, **context: Any) -> tuple[str, tuple[str, ...]]:
+    """A page template's Markdown and the HTML blocks its `html_block` filters set aside."""
+    blocks: list[str] = []
+    text = template.render(html_blocks=blocks, **context)
+    return text, tuple(blocks)
 
 
 def render_markdown(text: str | None) -> Markup:
@@ -100,12 +94,22 @@ def render_markdown(text: str | None) -> Markup:
 
 # One converter reused for every field: building a Markdown instance costs more than converting a summary.
 _MARKDOWN = markdown_lib.Markdown(extensions=[], output_format="html")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Python-Markdown's backslash escapes with the site's extensions (core, and '|' from tables), but for '>': a
+# backslash before any other character would be shown. '<', '>' and '&' need none, since the templates'
+# autoescaping makes them entities after this filter.
+MARKDOWN_ESCAPABLE = "\\`*_{}[]()#+-.!|"
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(MARKDOWN_ESCAPABLE) + "])")
+# Line breaks (everything str.splitlines() splits on) and the other control characters (Unicode category Cc).
+_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
-def markdown_escape(text: str) -> str:
-    """Text that Markdown will show literally (used in headings written as Markdown)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+def markdown_escape(text: Any) -> str:
+    """Record text as literal Markdown on one line (the `md` filter, for headings written as Markdown).
+
+    Line breaks and control characters become a space whatever the model allows, since a new line in a
+    heading could start a block of its own.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _BREAKS_AND_CONTROLS.sub(" ", str(text)))
 
 
 def figure_text(outcome: Outcome) -> str:
@@ -480,6 +484,7 @@ def template_environment(templates_dir: Path, site_url: str = "") -> Environment
         keep_trailing_newline=True,
     )
     environment.filters["md"] = markdown_escape
+    environment.filters["html_block"] = html_block
     environment.filters["num"] = number
     environment.globals.update(
         MEASURES=MEASURES, UNITS=UNITS, RESPONSE_CATEGORIES=RESPONSE_CATEGORIES, DESIGNS=DESIGNS,
@@ -518,13 +523,12 @@ def chart_pages_context(charts: dict[str, list[Chart]]) -> list[dict[str, Any]]:
     return items
 
 
-_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 CITE_FILES = {"bibtex": "cite.bib", "ris": "cite.ris", "csl": "cite.json"}
 
 
 def citation_context(evidence: Evidence, kind: str, record_id: str, settings: SiteSettings,
-                     revision: Revision | None) -> tuple[dict[str, Any], list[Page]]:
-    """'Cite this page', revision history and head metadata of a record page, and its citation downloads."""
+                     revision: Revision | None) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
+    """'Cite this page' and revision history of a record page, its citation downloads and its head metadata."""
     record = evidence.by_kind(kind)[record_id]
     page = page_item(kind, record, settings.name, settings.url, revision)
     sources = source_items(evidence, kind, record)
@@ -532,10 +536,8 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
     url = url_of(kind, record_id)
     files = [Page(f"{url}{CITE_FILES['bibtex']}", to_bibtex(items)), Page(f"{url}{CITE_FILES['ris']}", to_ris(items)),
              Page(f"{url}{CITE_FILES['csl']}", to_csl_json(items))]
-    head = {"atlas": {"meta": meta_tags(page, sources),
-                      "jsonld": json_ld_text(json_ld(kind, record, page, sources, settings.url))}}
+    head = {"meta": meta_tags(page, sources), "jsonld": json_ld_text(json_ld(kind, record, page, sources, settings.url))}
     context = {
-        "front_matter": Markup(yaml.dump(head, Dumper=_YAML_DUMPER, allow_unicode=True, sort_keys=True, width=10_000)),
         "cite": {"text": formatted_citation(page), "files": CITE_FILES, "sources": len(sources)},
         "revision": {
             "added": revision.added if revision else None,
@@ -543,7 +545,7 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
             "history": f"{settings.repository}/commits/main/{revision.repo_path}" if revision and settings.repository else None,
         },
     }
-    return context, files
+    return context, files, head
 
 
 def generate_pages(evidence: Evidence, environment: Environment,
@@ -554,52 +556,50 @@ def generate_pages(evidence: Evidence, environment: Environment,
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
 
-    def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page]]:
+    def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
         path = evidence.files.get((kind, record_id))
         return citation_context(evidence, kind, record_id, settings, revisions.get(path.resolve()) if path else None)
 
-    def render(template: str, **context: Any) -> str:
+    def render(path: str, template: str, head: dict[str, Any] | None = None, **context: Any) -> Page:
         page_url = context.get("page_url", "")
-        return environment.get_template(template).render(
-            charts=chart_views(charts.get(page_url, [])), assets=relative(page_url or ".", "assets/"), **context)
-
-    def html_page(path: str, text: str) -> Page:
-        return Page(path, *stash_html(text))
+        text, blocks = render_page(environment.get_template(template), charts=chart_views(charts.get(page_url, [])),
+                                   assets=relative(page_url or ".", "assets/"), **context)
+        return Page(path, text, blocks, head)
 
     if charts:
-        yield Page(f"{CHARTS_URL_PREFIX}/index.md", render("charts_index.md.j2", chart_pages=chart_pages_context(charts)))
+        yield render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))
         for measure_name in CROSS_STUDY_MEASURES:
             url = chart_page_url(measure_name)
-            yield Page(f"{url}index.md", render("chart_page.md.j2", page_url=url, measure=MEASURES[measure_name]))
-    yield Page("definitions.md", render("definitions.md.j2"))
-    yield Page(FIELD_REFERENCE_PAGE, render("fields.md.j2", **field_reference()))
-    yield Page("search.md", render("search.md.j2", page_url="search/", assets_up="../"))
-    yield Page("downloads.md", render("downloads.md.j2", **dictionary_context(), counts={
+            yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
+    yield render("definitions.md", "definitions.md.j2")
+    yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
+    yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
+    yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),
         "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
-        "records": evidence.record_count()}))
+        "records": evidence.record_count()})
     for kind, template in INDEX_TEMPLATES.items():
         for path, context in index_pages(evidence, kind):
-            yield html_page(path, render(template, **context))
+            yield render(path, template, **context)
     for study_id in sorted(evidence.studies):
-        citation, files = cited("study", study_id)
-        yield html_page(RECORD_KINDS["study"].page_path(study_id),
-                        render("study.md.j2", **study_context(evidence, evidence.studies[study_id]), **citation))
+        citation, files, head = cited("study", study_id)
+        yield render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
+                     **study_context(evidence, evidence.studies[study_id]), **citation)
         yield from files
     for regimen_id in sorted(evidence.regimens):
-        citation, files = cited("regimen", regimen_id)
-        yield html_page(RECORD_KINDS["regimen"].page_path(regimen_id),
-                        render("regimen.md.j2", **regimen_context(evidence, regimen_id), **citation))
+        citation, files, head = cited("regimen", regimen_id)
+        yield render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
+                     **regimen_context(evidence, regimen_id), **citation)
         yield from files
     for agent_id in sorted(evidence.agents):
-        yield html_page(RECORD_KINDS["agent"].page_path(agent_id), render("agent.md.j2", **agent_context(evidence, agent_id)))
+        yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2", **agent_context(evidence, agent_id))
     for publication_id in sorted(evidence.publications):
-        yield html_page(RECORD_KINDS["publication"].page_path(publication_id),
-                   render("publication.md.j2", **publication_context(evidence, publication_id)))
+        yield render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
+                     **publication_context(evidence, publication_id))
     for old_url, new_url in sorted(redirects(evidence).items()):
-        yield Page(f"{old_url}index.html", render("redirect.html.j2", target=relative(old_url, new_url), target_url=new_url))
+        yield render(f"{old_url}index.html", "redirect.html.j2", target=relative(old_url, new_url), target_url=new_url)
     for review_id in sorted(evidence.reviews):
-        citation, files = cited("review", review_id)
-        yield html_page(RECORD_KINDS["review"].page_path(review_id),
-                        render("review.md.j2", **review_context(evidence, review_id), **citation))
+        citation, files, head = cited("review", review_id)
+        yield render(RECORD_KINDS["review"].page_path(review_id), "review.md.j2", head,
+                     **review_context(evidence, review_id), **citation)
         yield from files

@@ -1,7 +1,24 @@
-"""Pure functions from the model to page text: links, figures, intervals and safe Markdown."""
+"""Pure functions from the model to page text: links, figures, intervals, safe Markdown and marked HTML blocks."""
 
+import re
+import string
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import markdown as markdown_lib
+import pytest
+import yaml
+from jinja2 import nodes
+from markupsafe import escape
+from mkdocs.exceptions import PluginError
+
+from build_scripts.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks, stash_data, stash_file
 from build_scripts.model import Outcome, Source
-from build_scripts.pages import figure_text, interval_text, markdown_escape, relative, render_markdown
+from build_scripts.pages import (
+    MARKDOWN_ESCAPABLE, figure_text, interval_text, markdown_escape, relative, render_markdown, render_page,
+    template_environment,
+)
 
 SOURCE = Source(publication="p", location="Table 1")
 
@@ -42,22 +59,169 @@ def test_markdown_escape_keeps_headings_literal():
     assert markdown_escape("[a] *b* #1") == r"\[a\] \*b\* \#1"
 
 
-def test_generated_html_is_stashed_between_markdown_headings_and_restored_by_the_hook(tmp_path):
-    from types import SimpleNamespace
+# ---------------------------------------------------------------- record text in generated Markdown
 
-    from build_scripts.mkdocs_hooks import on_page_content, stash_file
-    from build_scripts.pages import stash_html
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+BREAKS_AND_CONTROLS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00\x07\x08\t\x1b\x7f\x9f"
+HOSTILE_ONE_LINE = ["</title ><script>alert(1)</script>", "</title/><img src=x onerror=alert(1)>", "<!--", "-->",
+                    "{: onfocus=alert(1) autofocus }", "[x](javascript:alert(1))", "{{ 7*7 }}", "{% raw %}", "--8<--",
+                    "&lt;script&gt;", "]]>", "\"'`", "*[H]: x", "1. x", "+ y", "> q", "x\\", "a | b", "<https://x.y>",
+                    "Title ## {#id}", "<!--atlas-block:0-->", "&amp;", "a  b", "***", "===", "`code`"]
 
-    text = "---\natlas: {a: 1}\n---\n# Title\n\n<div>one</div>\n\n## Part { #part }\n\n<table><tr><td>2</td></tr></table>\n"
-    markdown, blocks = stash_html(text)
-    assert markdown.startswith("---\natlas: {a: 1}\n---\n# Title\n")
-    assert "## Part { #part }" in markdown and "<div>" not in markdown
-    assert blocks == ("<div>one</div>", "<table><tr><td>2</td></tr></table>")
+
+def site_markdown() -> markdown_lib.Markdown:
+    """Python-Markdown as MkDocs configures it for the site: its built-in extensions and those of mkdocs.yml."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    names, options = ["toc", "tables", "fenced_code"], {}
+    for item in config["markdown_extensions"]:
+        name = next(iter(item)) if isinstance(item, dict) else item
+        names.append(name)
+        if isinstance(item, dict):
+            options[name] = item[name]
+    return markdown_lib.Markdown(extensions=names, extension_configs=options)
+
+
+class Elements(HTMLParser):
+    """Every element with its attributes, and the text of each heading (permalink sign left out)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.headings: list[tuple[str, str]] = []
+        self._heading: list[str] | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {name: value or "" for name, value in attrs}))
+        if re.fullmatch(r"h[1-6]", tag):
+            self._heading = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if re.fullmatch(r"h[1-6]", tag) and self._heading is not None:
+            self.headings.append((tag, "".join(self._heading).removesuffix("¶")))
+            self._heading = None
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
+
+    def handlers(self) -> list[tuple[str, str]]:
+        return [(tag, name) for tag, attributes in self.elements for name in attributes
+                if name.startswith("on") or name == "autofocus"]
+
+
+def heading_html(text: str) -> str:
+    """A heading as a template writes it, `# {{ text | md }}` (autoescaped), converted as the site converts it."""
+    return site_markdown().convert("# " + str(escape(markdown_escape(text))))
+
+
+@pytest.mark.parametrize("text", HOSTILE_ONE_LINE + [string.punctuation, "Ⅻ ünïcödé – “quotes”"])
+def test_md_filter_text_shows_literally_in_a_heading(text):
+    page = Elements(heading_html(text))
+    assert page.headings == [("h1", text)]
+    # The heading and its permalink, nothing else: no link, emphasis, image, code, abbreviation or attribute.
+    assert [(tag, sorted(attributes)) for tag, attributes in page.elements] == [
+        ("h1", ["id"]), ("a", ["class", "href", "title"])]
+
+
+@pytest.mark.parametrize("char", BREAKS_AND_CONTROLS)
+def test_md_filter_never_lets_a_line_break_or_control_character_through(char):
+    text = f"Title{char}# Heading {{: autofocus onfocus=alert(1) }}{char}{char}[x](javascript:alert(1))"
+    escaped = markdown_escape(text)
+    assert escaped.splitlines() == [escaped]
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", escaped)
+    page = Elements(heading_html(text))
+    assert len(page.headings) == 1 and page.handlers() == []
+    assert not any(attributes.get("href", "").startswith("javascript:") for _, attributes in page.elements)
+
+
+def test_markdown_escape_escapes_only_what_the_sites_markdown_can_escape():
+    # A backslash before any other character would be shown; '>' is left to HTML escaping.
+    assert set(MARKDOWN_ESCAPABLE) == set(site_markdown().ESCAPED_CHARS) - {">"}
+
+
+HOSTILE_MULTI_LINE = ("x\n# {: autofocus onfocus=alert(1) }\n\n<!--atlas-block:0-->\n## [y](javascript:alert(1))\n"
+                      "{: onclick=alert(1) }\n\n---\n")
+PAGE = """# {{ title | md }}
+
+{% filter html_block %}
+<p>{{ label }}</p>
+{% endfilter %}
+
+## Part
+
+{% filter html_block %}{% if label %}<div>{{ label }}</div>{% endif %}{% endfilter %}
+{% filter html_block %}  {% endfilter %}
+"""
+
+
+def test_templates_mark_their_html_blocks_so_record_text_never_reaches_markdown():
+    template = template_environment(TEMPLATES).from_string(PAGE)
+    text, blocks = render_page(template, title=HOSTILE_MULTI_LINE, label=HOSTILE_MULTI_LINE)
+    # Only the template's headings are Markdown; record text is in the blocks, whatever lines it holds.
+    assert [line for line in text.splitlines() if line.strip() and not line.startswith("<!--atlas-block:")] == [
+        "# " + str(escape(markdown_escape(HOSTILE_MULTI_LINE))), "## Part"]
+    assert blocks == (f"<p>{escape(HOSTILE_MULTI_LINE)}</p>", f"<div>{escape(HOSTILE_MULTI_LINE)}</div>")
+    html = restore_blocks(site_markdown().convert(text), list(blocks))
+    page = Elements(html)
+    assert [tag for tag, _ in page.headings] == ["h1", "h2"] and page.headings[1][1] == "Part"
+    assert page.handlers() == []
+    assert html.count(str(escape(HOSTILE_MULTI_LINE))) == 2
+
+
+def test_a_page_template_without_its_block_list_fails_loudly():
+    template = template_environment(TEMPLATES).from_string(PAGE)
+    with pytest.raises(KeyError):
+        template.render(title="t", label="l")
+
+
+def _printed(node: nodes.Node, in_block: bool = False):
+    """Each expression a template prints, and whether it is inside an html_block filter."""
+    if isinstance(node, nodes.FilterBlock):
+        for child in node.body:
+            yield from _printed(child, in_block or node.filter.name == "html_block")
+        return
+    if isinstance(node, nodes.Output):
+        for expression in node.nodes:
+            if not isinstance(expression, nodes.TemplateData):
+                yield expression, in_block
+        return
+    for child in node.iter_child_nodes():
+        yield from _printed(child, in_block)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.md.j2")))
+def test_page_templates_print_outside_html_blocks_only_through_the_md_filter(name):
+    environment = template_environment(TEMPLATES)
+    tree = environment.parse(environment.loader.get_source(environment, name)[0])
+    printed = list(_printed(tree))
+    assert printed
+    for expression, in_block in printed:
+        if in_block:
+            # md's backslashes would show inside HTML, which Markdown never reads.
+            assert not any(f.name == "md" for f in expression.find_all(nodes.Filter)), (name, expression)
+        else:
+            assert isinstance(expression, nodes.Filter) and expression.name == "md", (name, expression)
+
+
+def test_hook_restores_each_block_once_and_sets_the_head(tmp_path):
     docs = tmp_path / "docs"
-    path = stash_file(docs, "studies/x/index.md")
-    path.parent.mkdir(parents=True)
-    path.write_text(__import__("json").dumps(list(blocks)))
-    page = SimpleNamespace(file=SimpleNamespace(src_uri="studies/x/index.md"))
+    stash = stash_file(docs, "studies/x/index.md")
+    stash.parent.mkdir(parents=True)
+    stash.write_bytes(stash_data(("<div>one</div>", "<table><tr><td>2</td></tr></table>"),
+                                 {"meta": [["citation_title", "T"]], "jsonld": "{}"}))
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="studies/x/index.md"), meta={})
+    config = {"docs_dir": str(docs)}
+    assert on_page_markdown("# Title\n", page, config, None) == "# Title\n"
+    assert page.meta == {"atlas": {"meta": [["citation_title", "T"]], "jsonld": "{}"}}
     html = "<h1>Title</h1>\n<p><!--atlas-block:0--></p>\n<h2 id=part>Part</h2>\n<!--atlas-block:1-->"
-    restored = on_page_content(html, page, {"docs_dir": str(docs)}, None)
+    restored = on_page_content(html, page, config, None)
     assert restored == "<h1>Title</h1>\n<div>one</div>\n<h2 id=part>Part</h2>\n<table><tr><td>2</td></tr></table>"
+    for broken in ("<!--atlas-block:0-->", "<!--atlas-block:0--><!--atlas-block:1--><!--atlas-block:1-->"):
+        with pytest.raises(PluginError):
+            on_page_content(broken, page, config, None)
+    written = SimpleNamespace(file=SimpleNamespace(src_uri="methods.md"), meta={})
+    assert on_page_content("<p>hand-written</p>", written, config, None) == "<p>hand-written</p>"
+    assert on_page_markdown("# M\n", written, config, None) == "# M\n" and written.meta == {}
