@@ -10,6 +10,7 @@ from typing import Annotated, Any, Iterable, Literal, Union, get_args, get_origi
 
 import annotated_types
 import yaml
+from markdown.extensions.toc import slugify
 from pydantic import BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 
@@ -146,9 +147,19 @@ def part_title(model: type[BaseModel]) -> str:
     return " ".join([words[0]] + [w if w.isupper() else w.lower() for w in words[1:]])
 
 
+def heading_anchor(title: str) -> str:
+    """The id MkDocs gives a Markdown heading with this title (Python-Markdown's toc slugify)."""
+    return slugify(title, "-")
+
+
 def part_anchor(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'prior-lines', 'PriorAntiCD38' -> 'prior-anti-cd38'."""
-    return "-".join(w.lower() for w in _words(model))
+    """'PriorLines' -> 'prior-lines', 'PriorAntiCD38' -> 'prior-anti-cd38': the id of the part's heading."""
+    return heading_anchor(part_title(model))
+
+
+def record_anchor(kind: RecordKind) -> str:
+    """'Systematic review' -> 'systematic-review': the id of the record kind's heading."""
+    return heading_anchor(kind.label)
 
 
 def _number(value: float) -> str:
@@ -255,15 +266,13 @@ def section_view(model: type[BaseModel], anchor: str, title: str, kind: RecordKi
 def field_reference(models: dict[str, type[BaseModel]] = RECORD_MODELS,
                     kinds: dict[str, RecordKind] = RECORD_KINDS) -> dict[str, Any]:
     """The reference page's context: a section per record kind, then one per part, each with an anchor of its own."""
-    records = [section_view(model, kind, kinds[kind].label, kinds[kind]) for kind, model in models.items()]
+    records = [section_view(model, record_anchor(kinds[kind]), kinds[kind].label, kinds[kind])
+               for kind, model in models.items()]
     parts = reachable_parts(models.values())
     titles = {model: section.title for model, section in zip(models.values(), records)}
     titles.update({part: part_title(part) for part in parts})
     anchors = {model: section.anchor for model, section in zip(models.values(), records)}
     anchors.update({part: part_anchor(part) for part in parts})
-    clashes = sorted({a for a in anchors.values() if list(anchors.values()).count(a) > 1})
-    if clashes:
-        raise ValueError(f"two sections of the field reference would share the anchor {clashes}; rename a model")
     uses: dict[type[BaseModel], list[Use]] = {part: [] for part in parts}
     for model in [*models.values(), *parts]:
         for name, info in model.model_fields.items():
@@ -271,7 +280,10 @@ def field_reference(models: dict[str, type[BaseModel]] = RECORD_MODELS,
                 if part in uses:
                     key = info.alias or name
                     uses[part].append(Use(titles[model], key, f"{anchors[model]}-{key}"))
-    return {
-        "records": records,
-        "parts": [section_view(part, anchors[part], titles[part], used_in=tuple(uses[part])) for part in parts],
-    }
+    sections = [*records, *(section_view(part, anchors[part], titles[part], used_in=tuple(uses[part])) for part in parts)]
+    # Headings and field rows share one page: an id used twice would make a link land on the wrong one.
+    ids = [s.anchor for s in sections] + [f.anchor for s in sections for f in s.fields]
+    clashes = sorted({a for a in ids if ids.count(a) > 1})
+    if clashes:
+        raise ValueError(f"the field reference would use the ids {clashes} twice; rename a model or field")
+    return {"records": sections[:len(records)], "parts": sections[len(records):]}

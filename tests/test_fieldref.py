@@ -11,7 +11,7 @@ import yaml
 from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from build_scripts.fieldref import field_reference, part_anchor, part_title, type_view, yaml_text
+from build_scripts.fieldref import field_reference, part_anchor, part_title, record_anchor, type_view, yaml_text
 from build_scripts.model import (
     Count, DesignName, LongText, NonNegative, OneLine, RECORD_MODELS, Slug, Study,
 )
@@ -42,6 +42,12 @@ def every_model() -> list[type[BaseModel]]:
     return found
 
 
+def anchor_of(model: type[BaseModel]) -> str:
+    """The section anchor a model should have: its record kind's, or its part's."""
+    kind = next((kind for kind, m in RECORD_MODELS.items() if m is model), None)
+    return record_anchor(RECORD_KINDS[kind]) if kind else part_anchor(model)
+
+
 def field_adapter(info) -> TypeAdapter:
     """Validates a value of one field as its model would: strictly, with the field's constraints."""
     if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
@@ -67,8 +73,7 @@ def test_every_example_is_a_valid_value_of_its_field_as_written_in_yaml():
     views = {(section.anchor, f.name): f for section in reference["records"] + reference["parts"] for f in section.fields}
     checked = 0
     for model in every_model():
-        anchor = next(kind for kind, m in RECORD_MODELS.items() if m is model) if model in RECORD_MODELS.values() \
-            else part_anchor(model)
+        anchor = anchor_of(model)
         for name, info in model.model_fields.items():
             for text in views[(anchor, info.alias or name)].examples:
                 field_adapter(info).validate_python(yaml.safe_load(text))  # raises, naming the field's type, when it drifts
@@ -136,12 +141,21 @@ def test_a_type_without_curator_words_is_an_error_not_a_silent_gap():
 
 def test_reference_has_one_section_with_its_own_anchor_per_record_kind_and_part():
     reference = field_reference()
-    assert [s.anchor for s in reference["records"]] == list(RECORD_MODELS)
     assert [s.title for s in reference["records"]] == [RECORD_KINDS[k].label for k in RECORD_MODELS]
+    assert [s.anchor for s in reference["records"]] == ["publication", "study", "regimen", "agent", "systematic-review"]
     parts = {part_anchor(m) for m in every_model() if m not in RECORD_MODELS.values()}
     assert {s.anchor for s in reference["parts"]} == parts
-    anchors = [s.anchor for s in reference["records"] + reference["parts"]]
-    assert len(anchors) == len(set(anchors))
+    ids = [s.anchor for s in reference["records"] + reference["parts"]]
+    ids += [f.anchor for s in reference["records"] + reference["parts"] for f in s.fields]
+    assert len(ids) == len(set(ids))
+
+
+def test_two_models_that_would_share_an_anchor_are_refused():
+    class Cohort(BaseModel):
+        other: "Study" = Field(description="x")
+
+    with pytest.raises(ValueError, match="twice"):
+        field_reference({"study": Study, "cohort-twin": Cohort}, {**RECORD_KINDS, "cohort-twin": RECORD_KINDS["study"]})
 
 
 def test_required_defaults_and_uses_are_read_from_the_model():
@@ -159,7 +173,7 @@ def test_required_defaults_and_uses_are_read_from_the_model():
 def test_generated_page_lists_every_field_of_every_model_with_its_description(fixture_site):
     html = (fixture_site / "contribute" / "fields" / "index.html").read_text(encoding="utf-8")
     for model in every_model():
-        anchor = next((kind for kind, m in RECORD_MODELS.items() if m is model), None) or part_anchor(model)
+        anchor = anchor_of(model)
         assert f'id="{anchor}"' in html, f"no section for {model.__name__}"
         for name, info in model.model_fields.items():
             key = info.alias or name
