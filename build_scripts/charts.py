@@ -11,20 +11,22 @@ from typing import Any, Iterable
 import altair as alt
 
 from .evidence import Evidence, evidence_type
+from .facts import is_anti_cd38_retreatment, prior_anti_cd38_status
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
-from .vocabulary import EVIDENCE_TYPES, MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, UNITS
+from .vocabulary import EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, RESPONSE_CATEGORIES, UNITS
 
 # Measures with a cross-study chart, in the order the charts page shows them.
 CROSS_STUDY_MEASURES = ("pfs", "os", "orr", "cr_or_better", "follow_up")
 CHARTS_URL_PREFIX = "charts"
 REGIMEN_MEASURES = ("pfs", "os", "orr")
-ANTI_CD38_CLASSES = ("anti_cd38", "daratumumab", "isatuximab")
 
-# Bands of the share of patients refractory to anti-CD38 therapy, and colours a colour-blind reader can
-# tell apart (Okabe-Ito), grey for not reported.
-REFRACTORY_BANDS = ("100%", "75–99%", "50–74%", "Under 50%", "Not reported")
-REFRACTORY_COLOURS = ("#D55E00", "#E69F00", "#56B4E9", "#0072B2", "#999999")
+# A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for unknown.
+PRIOR_STATUS_COLOURS = {
+    "refractory": "#D55E00", "mixed": "#E69F00", "exposed_not_refractory": "#0072B2",
+    "partly_naive": "#CC79A7", "naive": "#009E73", "unknown": "#999999",
+}
+PRIOR_STATUS_LEGEND = tuple((PRIOR_ANTI_CD38_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items())
 # Deepest to shallowest best response: a sequential scheme keeps the order visible without colour names.
 RESPONSE_COLOURS = {
     "scr": "#08306b", "cr": "#08519c", "vgpr": "#2171b5", "pr": "#4292c6", "mr": "#6baed6", "mr_or_sd": "#9ecae1",
@@ -52,7 +54,8 @@ class ForestRow:
     ci_text: str
     n_text: str
     regimen: str
-    refractory: str
+    prior_status: str  # label of the prior anti-CD38 status: the colour of the point
+    prior_text: str  # the label with the refractory share, for tooltips and tables
     source: str
     status: str
     extra: dict[str, Any] = field(default_factory=dict)
@@ -156,48 +159,6 @@ def clopper_pearson(successes: int, n: int, level: float = 95.0) -> tuple[float,
 
 # ---------------------------------------------------------------- data from the evidence
 
-def _population_share(population) -> float | None:
-    if population is None:
-        return None
-    for item in population.refractory:
-        if item.to in ANTI_CD38_CLASSES and item.status == "reported":
-            if item.percent is not None:
-                return item.percent
-            if item.patients is not None and item.n:
-                return 100 * item.patients / item.n
-    return None
-
-
-def refractory_share(study: Study, cohort: Cohort) -> float | None:
-    """Share of a cohort refractory to anti-CD38 therapy, as recorded for it or implied by an enclosing group.
-
-    A subgroup takes its parent's or the study's share only when that share is 0% or 100%, the only
-    cases in which every subset shares it; an arm, part or dose level takes the study's share.
-    """
-    own = _population_share(cohort.population)
-    if own is not None:
-        return own
-    parent = next((c for c in study.cohorts if c.id == cohort.parent), None)
-    for enclosing in ((parent.population if parent else None), study.population):
-        share = _population_share(enclosing)
-        if share is None:
-            continue
-        if cohort.role != "subgroup" or share in (0, 100):
-            return share
-    return None
-
-
-def refractory_band(share: float | None) -> str:
-    if share is None:
-        return REFRACTORY_BANDS[4]
-    if share >= 100:
-        return REFRACTORY_BANDS[0]
-    if share >= 75:
-        return REFRACTORY_BANDS[1]
-    if share >= 50:
-        return REFRACTORY_BANDS[2]
-    return REFRACTORY_BANDS[3]
-
 
 def preferred_outcome(evidence: Evidence, study: Study, outcomes: list[Outcome]) -> Outcome | None:
     """The figure a chart shows when several sources give one: the study's own publications before a review's."""
@@ -230,6 +191,7 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
     publication = evidence.publications[outcome.source.publication]
     regimen = evidence.regimens[cohort.regimen].name if cohort.regimen else (cohort.regimen_as_stated or "not specified")
     n = outcome.n or (cohort.population.n.value if cohort.population and cohort.population.n else None)
+    prior = prior_anti_cd38_status(study, cohort)
     return ForestRow(
         label=label or cohort_label(study, cohort) + (f" (n={n})" if n else " (n=NR)"),
         panel=EVIDENCE_TYPES[evidence_type(study)],
@@ -244,7 +206,8 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         ci_text=ci_text,
         n_text=str(n) if n else "NR",
         regimen=regimen,
-        refractory=refractory_band(refractory_share(study, cohort)),
+        prior_status=prior.label,
+        prior_text=prior.text,
         source=f"{short_citation(publication)}, {outcome.source.location}",
         status=outcome.status,
     )
@@ -254,7 +217,7 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
     rows = []
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            if not cohort.anti_cd38_retreatment:
+            if not is_anti_cd38_retreatment(evidence, study, cohort):
                 continue
             outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure])
             if outcome is not None:
@@ -289,7 +252,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
                    f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
                    f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
                    "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
-                   "share of patients refractory to anti-CD38 therapy.")
+                   "patients' prior anti-CD38 therapy (refractory, exposed, naive or not stated).")
     if panels:
         groups = [(label, [r for r in plotted if r.panel == label]) for label in EVIDENCE_TYPES.values()]
         groups = [(label, _records(members)) for label, members in groups if members]
@@ -299,11 +262,11 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
                      {_TITLE: title, _DESCRIPTION: description, _AXIS_MAX: axis_max}, _records(plotted))
     table_rows = tuple(
         (r.label, r.panel, r.regimen, r.n_text, number(r.value) if r.value is not None else r.status.replace("_", " "),
-         r.ci_text, r.refractory, r.source)
+         r.ci_text, r.prior_text, r.source)
         for r in rows)
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
                  columns=("Study and cohort", "Evidence type", "Regimen", "n", f"{measure.short} ({unit.name})",
-                          "95% CI", "Refractory to anti-CD38", "Source"),
+                          "95% CI", "Prior anti-CD38", "Source"),
                  rows=table_rows, marks=len([r for r in plotted if r.value is not None]),
                  studies=len({r.study_id for r in plotted if r.value is not None}),
                  forest=tuple(plotted), axis_max=axis_max, x_title=x_title, panels=panels)
@@ -325,7 +288,7 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str
         alt.Tooltip("n_text:N", title="n"),
         alt.Tooltip("value:Q", title=measure.short),
         alt.Tooltip("ci_text:N", title="95% CI"),
-        alt.Tooltip("refractory:N", title="Refractory to anti-CD38"),
+        alt.Tooltip("prior_text:N", title="Prior anti-CD38"),
         alt.Tooltip("source:N", title="Source"),
     ]
     x_scale = alt.Scale(domain=[0, axis_max], nice=False)
@@ -348,8 +311,9 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str
         points = base.transform_filter("isValid(datum.value)").mark_point(
             filled=True, size=90, opacity=1, stroke="#000000", strokeWidth=0.6, shape="circle").encode(
             x=alt.X("value:Q", scale=x_scale, title=x_title),
-            color=alt.Color("refractory:N", scale=alt.Scale(domain=list(REFRACTORY_BANDS), range=list(REFRACTORY_COLOURS)),
-                            legend=alt.Legend(title="Refractory to anti-CD38", **legend_bottom)),
+            color=alt.Color("prior_status:N", scale=alt.Scale(domain=[label for label, _ in PRIOR_STATUS_LEGEND],
+                                                              range=[colour for _, colour in PRIOR_STATUS_LEGEND]),
+                            legend=alt.Legend(title="Prior anti-CD38", **legend_bottom)),
             tooltip=tooltip, href="href:N",
         ).properties(name=f"estimates_{index}")
         # Rows are put into the finished spec below: passing them through Altair would copy each one.

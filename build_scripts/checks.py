@@ -10,8 +10,9 @@ from typing import Any, Iterator, get_args
 from pydantic import BaseModel, ValidationError
 
 from .evidence import Evidence
+from .facts import anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import FieldPath, RawRecord, load_tree
-from .model import RECORD_MODELS, Publication, Record, Review, Study, validation_messages
+from .model import RECORD_MODELS, Population, Publication, Record, Review, Study, validation_messages
 from .problems import EvidenceError, Problem
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS
@@ -199,10 +200,32 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
             for j, part in enumerate(getattr(cohort, name)):
                 problems.extend(_share_against_counts(raw, ("cohorts", i, name, j), "percent", part.percent,
                                                       part.patients, part.n, part.discrepancy))
+    populations = [(("population",), study.population)] + [
+        (("cohorts", i, "population"), cohort.population) for i, cohort in enumerate(study.cohorts)]
+    for path, population in populations:
+        message = _prior_status_conflict(population)
+        if message:
+            problems.append(raw.problem(path + ("prior_anti_cd38", "status"), message))
     for i, cycle in _parent_cycles(study):
         problems.append(raw.problem(("cohorts", i, "parent"), f"cohort parents form a cycle ({' -> '.join(cycle)});"
                                                               " a cohort cannot be nested inside itself"))
     return problems
+
+
+def _prior_status_conflict(population: Population | None) -> str | None:
+    """A population defined one way while its own anti-CD38 refractory share says another."""
+    if population is None or population.prior_anti_cd38 is None or population.prior_anti_cd38.discrepancy:
+        return None
+    status, share = population.prior_anti_cd38.status, anti_cd38_refractory_share(population)
+    if share is None:
+        return None
+    conflict = {"refractory": share < 100, "exposed_not_refractory": share > 0, "naive": share > 0,
+                "partly_naive": share >= 100}.get(status, False)
+    if not conflict:
+        return None
+    return (f"'{status}' disagrees with the {share:g}% of this population recorded as refractory to anti-CD38"
+            " therapy; correct one of them, use 'exposed' to let the share decide, or record the conflict under"
+            " 'discrepancies' and reference it with 'discrepancy'")
 
 
 def _parent_cycles(study: Study) -> list[tuple[int, list[str]]]:
@@ -261,6 +284,8 @@ def _population_parts(population, base: FieldPath) -> Iterator[tuple[FieldPath, 
         yield base + ("prior_lines",), population.prior_lines
     for j, part in enumerate(population.refractory):
         yield base + ("refractory", j), part
+    if population.prior_anti_cd38 is not None:
+        yield base + ("prior_anti_cd38",), population.prior_anti_cd38
 
 
 def all_sources(study: Study) -> Iterator[tuple[FieldPath, Any]]:
@@ -337,7 +362,29 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
             exists("publication", part.source.publication, raw, path + ("source", "publication"))
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
+    problems.extend(_typed_retreatment_problems(evidence, raws))
     return evidence, problems
+
+
+def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+    """A typed anti_cd38_retreatment that contradicts what the regimen and the prior status make of the cohort."""
+    problems = []
+    for study in evidence.studies.values():
+        for i, cohort in enumerate(study.cohorts):
+            if cohort.anti_cd38_retreatment is None:
+                continue
+            regimens = [evidence.regimens.get(r) for r in cohort_regimens(study, cohort)]
+            if any(r is None or any(a not in evidence.agents for a in r.agents) for r in regimens):
+                continue  # a missing or invalid regimen or agent is reported on its own
+            found = retreatment(evidence, study, cohort)
+            if found.value != cohort.anti_cd38_retreatment:
+                typed = "true" if cohort.anti_cd38_retreatment else "false"
+                problems.append(raws[("study", study.id)].problem(
+                    ("cohorts", i, "anti_cd38_retreatment"),
+                    f"typed {typed}, but this cohort is {'an' if found.value else 'not an'} anti-CD38 retreatment:"
+                    f" {found.reason}. The flag is derived; delete it, or correct the regimen or the population's"
+                    " prior_anti_cd38"))
+    return problems
 
 
 def _subgroup_cycles(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .evidence import Evidence, evidence_type
+from .facts import retreatment
 from .model import Outcome, Study
-from .vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, RECORD_KINDS, STATUSES, UNITS
+from .vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, UNITS
 
 DATA_FOLDER = "data"
 LIST_SEPARATOR = ";"
@@ -71,7 +72,19 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("source_location", "string", "Where in the publication: table, figure legend or section.", required=True),
     Column("discrepancy", "string", "Id of the discrepancy this figure is part of, on the study page; empty if none."),
     Column("cohort_label", "string", "Label of the cohort.", required=True),
-    Column("anti_cd38_retreatment", "boolean", "False for cohorts shown for context that are not anti-CD38 retreatment.", required=True),
+    Column("anti_cd38_retreatment", "boolean",
+           "True when the cohort is an anti-CD38 retreatment, derived by the atlas: its regimen holds an anti-CD38"
+           " antibody and its prior anti-CD38 status is refractory, exposed not refractory, or mixed. False for"
+           " cohorts shown for context (control arms, naive or partly naive cohorts, prior therapy not stated).",
+           required=True),
+    Column("prior_anti_cd38_status", "string",
+           "The cohort's prior anti-CD38 status, derived from how the source defines the cohort or a group containing"
+           " it and from the share refractory: " + "; ".join(
+               f"{name} ({status.label})" for name, status in PRIOR_ANTI_CD38_STATUSES.items()) + ".",
+           required=True, enum=tuple(PRIOR_ANTI_CD38_STATUSES)),
+    Column("prior_anti_cd38_refractory_percent", "number",
+           "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
+           " status comes from; empty when not reported."),
     Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
     Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
     Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
@@ -199,6 +212,7 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
 
 def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
     publication = evidence.publications[outcome.source.publication]
+    derived = retreatment(evidence, study, cohort)
     return {
         "study_id": study.id,
         "cohort_id": cohort.id,
@@ -218,7 +232,9 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         "source_location": outcome.source.location,
         "discrepancy": outcome.discrepancy,
         "cohort_label": cohort.label,
-        "anti_cd38_retreatment": cohort.anti_cd38_retreatment,
+        "anti_cd38_retreatment": derived.value,
+        "prior_anti_cd38_status": derived.prior.status,
+        "prior_anti_cd38_refractory_percent": derived.prior.refractory_share,
         "evidence_type": evidence_type(study),
         "variant": outcome.variant,
         "ci_high_status": outcome.ci_high_status,

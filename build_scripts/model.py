@@ -29,6 +29,7 @@ from .vocabulary import (
     COHORT_ROLES,
     DESIGNS,
     MEASURES,
+    PRIOR_ANTI_CD38_DEFINITIONS,
     PUBLICATION_TYPES,
     REFRACTORY_CLASSES,
     RESPONSE_CATEGORIES,
@@ -192,6 +193,7 @@ AgentClassName = _choice("agent class", AGENT_CLASSES)
 RefractoryClassName = _choice("refractory class", REFRACTORY_CLASSES)
 GradeName = _choice("adverse event grade", ADVERSE_EVENT_GRADES)
 SpreadName = _choice("kind of spread", SPREADS)
+PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
 
 
 class Strict(BaseModel):
@@ -409,6 +411,18 @@ class PatientCount(Sourced):
     value: Count = Field(description="Number of patients as the source states it.", examples=[20])
 
 
+class PriorAntiCD38(Sourced):
+    """Earlier anti-CD38 therapy of a population, as its source defines the population."""
+
+    status: PriorAntiCD38Name = Field(
+        description="How the source defines the population: " + "; ".join(
+            f"'{name}': {definition.text}" for name, definition in PRIOR_ANTI_CD38_DEFINITIONS.items()),
+        examples=["refractory", "exposed", "naive"])
+    as_stated: OneLine | None = Field(
+        None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",
+        examples=["daratumumab-refractory patients", "88% anti-CD38 exposed"])
+
+
 class Population(Strict):
     """Who was treated: numbers, prior therapy and refractoriness, each with its source."""
 
@@ -417,6 +431,10 @@ class Population(Strict):
     refractory: list[Refractoriness] = Field(default_factory=list, max_length=50,
                                              description="Shares of the population refractory to a drug or class of"
                                                          " drugs, one entry per drug or class the source reports.")
+    prior_anti_cd38: PriorAntiCD38 | None = Field(
+        None, description="Earlier anti-CD38 therapy as the source defines the population. With the regimen's"
+                          " agents it decides whether a cohort is an anti-CD38 retreatment; cohorts and groups"
+                          " within the population inherit it where it holds for every subset.")
     description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
                                                            " figures do not say it all (how they were selected, what"
                                                            " they had in common).")
@@ -503,20 +521,24 @@ class Cohort(Strict):
     role: RoleName = Field(description="What the cohort is within the study.")
     parent: Slug | None = Field(None, description="Id of the cohort of this study that this one was drawn from, e.g."
                                                   " the arm or the whole population a subgroup belongs to. The page"
-                                                  " shows it as 'within <parent>', and a subgroup takes its parent's"
-                                                  " share refractory to anti-CD38 therapy only when that share is 0% or"
-                                                  " 100%.", examples=["all-patients"])
+                                                  " shows it as 'within <parent>', and the cohort inherits from it what"
+                                                  " holds for every subset of its patients (a prior anti-CD38 status"
+                                                  " such as 'refractory', a refractory share of 0% or 100%).",
+                                examples=["all-patients"])
     regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) the cohort"
-                                                   " was treated with. Leave it out when the source names no specific"
-                                                   " regimen, and give 'regimen_as_stated'.",
-                                 examples=["daratumumab-pomalidomide-dexamethasone"])
-    regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words; needed when"
-                                                                " 'regimen' is left out, and shown beside it otherwise.",
+                                                   " was treated with; its agents decide, with the prior anti-CD38"
+                                                   " status, whether the cohort is an anti-CD38 retreatment. When the"
+                                                   " source names the antibody but not its partners, use the"
+                                                   " not-specified record (e.g. 'daratumumab-based-not-specified'); a"
+                                                   " cohort without a regimen record is never counted as a retreatment.",
+                                 examples=["daratumumab-pomalidomide-dexamethasone", "daratumumab-based-not-specified"])
+    regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words, shown beside the"
+                                                                " regimen; needed when 'regimen' is left out.",
                                               examples=["Dara-based therapy", "DPd"])
-    anti_cd38_retreatment: bool = Field(True, description="False for a cohort shown for context that is not anti-CD38"
-                                                          " retreatment (e.g. a whole trial population whose subgroups"
-                                                          " are retreated): it stays on the study page but is left out"
-                                                          " of the cross-study charts.")
+    anti_cd38_retreatment: bool | None = Field(
+        None, description="Optional. Whether the cohort is an anti-CD38 retreatment is derived from its regimen's"
+                          " agents and its prior anti-CD38 status; a value typed here must agree with that"
+                          " derivation, or validation fails.")
     description: LongText | None = Field(None, description="What the cohort is, in the curators' words, when the label"
                                                            " does not say it all (how the source defines the group,"
                                                            " whom it leaves out); shown under the cohort's heading.")
@@ -680,10 +702,10 @@ class Study(Record):
                                           " treated, with what, and what was found.")
     population: Population | None = Field(None, description="The study's whole population, each figure with its"
                                                             " source.")
-    prior_anti_cd38: LongText | None = Field(None, description="Which anti-CD38 antibody the patients had received"
-                                                               " before, and how (refractory, relapsed after, time"
-                                                               " since), in the curators' words; shown under"
-                                                               " Population.")
+    prior_anti_cd38: LongText | None = Field(None, description="More on the patients' earlier anti-CD38 therapy than"
+                                                               " the population's 'prior_anti_cd38' status says (which"
+                                                               " antibody, how it ended, how long before), in the"
+                                                               " curators' words; shown under Population.")
     cohorts: list[Cohort] = Field(min_length=1, max_length=200,
                                   description="The study's arms, parts, dose levels and subgroups, each with its regimen"
                                               " and figures; a study of one group has one cohort with role 'overall'.")

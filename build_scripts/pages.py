@@ -20,6 +20,7 @@ from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
 from .export import dictionary_context
+from .facts import retreatment
 from .fieldref import field_reference
 from .history import Revision
 from .settings import SiteSettings
@@ -34,6 +35,7 @@ from .vocabulary import (
     DESIGNS,
     EVIDENCE_TYPES,
     MEASURES,
+    PRIOR_ANTI_CD38_DEFINITIONS,
     PUBLICATION_TYPES,
     RECORD_KINDS,
     REFRACTORY_CLASSES,
@@ -207,12 +209,19 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
             value = " ".join(bit for bit in bits if bit)
         rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to].lower()}", "value": value,
                      "source": source_view(evidence, item, page_url)})
+    defined = population.prior_anti_cd38
+    if defined is not None:
+        value = PRIOR_ANTI_CD38_DEFINITIONS[defined.status].label
+        rows.append({"label": "Prior anti-CD38, as the source defines the patients",
+                     "value": f"{value} (“{defined.as_stated}”)" if defined.as_stated else value,
+                     "source": source_view(evidence, defined, page_url)})
     return rows
 
 
 def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str) -> dict[str, Any]:
     regimen = evidence.regimens.get(cohort.regimen) if cohort.regimen else None
     parent = next((c for c in study.cohorts if c.id == cohort.parent), None)
+    derived = retreatment(evidence, study, cohort)
     return {
         "id": cohort.id,
         "anchor": f"cohort-{cohort.id}",
@@ -222,7 +231,8 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "regimen": regimen,
         "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
         "regimen_as_stated": cohort.regimen_as_stated,
-        "retreatment": cohort.anti_cd38_retreatment,
+        "retreatment": derived.value,
+        "prior": derived.prior.text,
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],

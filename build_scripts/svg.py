@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from .charts import REFRACTORY_BANDS, REFRACTORY_COLOURS, Chart
+from .charts import PRIOR_STATUS_LEGEND, Chart
 from .vocabulary import EVIDENCE_TYPES
 
 VEGA_LITE_VERSION = "6.4"
@@ -21,6 +22,22 @@ VEGA_LITE_VERSION = "6.4"
 def spec_json(spec: dict[str, Any]) -> str:
     """The spec as written beside its page: stable key order, so equal specs give equal bytes and hashes."""
     return json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+
+
+# Characters that are invalid in XML 1.0 or that the SVG renderer aborts on; the model already refuses them
+# in text fields, and this keeps a gap in the model from crashing the build or writing an invalid SVG.
+_UNRENDERABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def renderable(spec: Any) -> Any:
+    """The spec with every character an SVG cannot hold replaced by U+FFFD, in every string at any depth."""
+    if isinstance(spec, str):
+        return _UNRENDERABLE.sub("\ufffd", spec)
+    if isinstance(spec, dict):
+        return {renderable(key): renderable(value) for key, value in spec.items()}
+    if isinstance(spec, list):
+        return [renderable(item) for item in spec]
+    return spec
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -35,7 +52,7 @@ def render_svgs(specs: list[dict[str, Any]], cache_dir: Path, workers: int = 2) 
 
     def render(item: tuple[str, dict[str, Any]]) -> None:
         key, spec = item
-        svg = vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+        svg = vl_convert.vegalite_to_svg(renderable(spec), vl_version=VEGA_LITE_VERSION)
         temporary = cache_dir / f"{key}.svg.tmp"
         temporary.write_text(svg, encoding="utf-8")
         temporary.replace(cache_dir / f"{key}.svg")
@@ -57,6 +74,7 @@ def vega_bundle(cache_dir: Path) -> str:
 FOREST_LABEL_WIDTH = 250
 FOREST_PLOT_WIDTH = 300
 FOREST_ROW = 22
+LEGEND_COLUMN = 200
 
 
 def _nice_step(span: float) -> float:
@@ -81,7 +99,7 @@ def forest_svg(chart: Chart, environment: Environment) -> str:
     def x(value: float) -> float:
         return round(left + (right - left) * min(value, axis_max) / axis_max, 1)
 
-    colours = dict(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))
+    colours = dict(PRIOR_STATUS_LEGEND)
     drawn, headers, index = [], [], 0
     for label, rows in groups:
         if not rows:
@@ -95,12 +113,16 @@ def forest_svg(chart: Chart, environment: Environment) -> str:
     axis_y = top + FOREST_ROW * index + 4
     step = _nice_step(axis_max)
     ticks = [{"x": x(i * step), "label": f"{i * step:g}"} for i in range(int(axis_max / step + 1e-9) + 1)]
-    legend = [{"x": 160 + 75 * i, "colour": colour, "label": band}
-              for i, (band, colour) in enumerate(zip(REFRACTORY_BANDS, REFRACTORY_COLOURS))]
+    # Three legend entries a row: the status labels are too long for one row.
+    legend_y = axis_y + 56
+    legend = [{"x": 120 + LEGEND_COLUMN * (i % 3), "y": legend_y + 18 * (i // 3), "colour": colour, "label": label}
+              for i, (label, colour) in enumerate(PRIOR_STATUS_LEGEND)]
+    rows_of_legend = (len(legend) + 2) // 3
     return environment.get_template("forest.svg.j2").render(
-        width=max(right + 20, 160 + 75 * len(legend) + 40), height=axis_y + 90, title=chart.title,
+        width=max(right + 20, 120 + LEGEND_COLUMN * 3), height=axis_y + 72 + 18 * rows_of_legend, title=chart.title,
         description=chart.description, rows=drawn, headers=headers, ticks=ticks, top=top, axis_y=axis_y, left=left,
-        right=right, x_title=chart.x_title, legend=legend, legend_y=axis_y + 56)
+        right=right, x_title=chart.x_title, legend=legend, legend_y=legend_y,
+        interval_y=legend_y + 18 * (rows_of_legend - 1))
 
 
 def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> dict:
@@ -111,5 +133,5 @@ def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> d
         "x1": x(row.ci_low) if row.ci_low is not None and end is not None else None,
         "x2": x(end) if row.ci_low is not None and end is not None else None,
         "dashed": row.ci_computed, "open_ended": row.open_ended,
-        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.refractory],
+        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.prior_status],
     }

@@ -230,6 +230,69 @@ REFRACTORY_CLASSES: dict[str, str] = {
     "penta": "Penta-refractory",
 }
 
+@dataclass(frozen=True)
+class PriorAntiCD38Status:
+    """What a cohort's patients had of anti-CD38 therapy before, and whether that makes the cohort a retreatment."""
+
+    name: str
+    label: str
+    retreatment: bool
+    definition: str
+
+
+PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
+    status.name: status
+    for status in (
+        PriorAntiCD38Status("refractory", "Refractory to anti-CD38", True,
+                            "Every patient was refractory to an earlier anti-CD38 antibody."),
+        PriorAntiCD38Status("mixed", "Exposed, partly refractory", True,
+                            "Every patient had an anti-CD38 antibody before; some were refractory to it, a share"
+                            " given where the source states one."),
+        PriorAntiCD38Status("exposed_not_refractory", "Exposed, not refractory", True,
+                            "Every patient had an anti-CD38 antibody before, and none was refractory to it."),
+        PriorAntiCD38Status("partly_naive", "Includes anti-CD38-naive patients", False,
+                            "Some patients had never had an anti-CD38 antibody, so the cohort as a whole is not"
+                            " a retreatment."),
+        PriorAntiCD38Status("naive", "Anti-CD38-naive", False,
+                            "No patient had had an anti-CD38 antibody before."),
+        PriorAntiCD38Status("unknown", "Prior anti-CD38 not stated", False,
+                            "The sources do not say what anti-CD38 therapy the patients had before; the atlas does"
+                            " not count the cohort as a retreatment."),
+    )
+}
+
+@dataclass(frozen=True)
+class PriorAntiCD38Definition:
+    """How a curator records a population's earlier anti-CD38 therapy, as its source defines the population."""
+
+    name: str
+    label: str
+    text: str
+
+
+# 'exposed' leaves the refractory split to the population's recorded refractory share; 'mixed' and 'unknown'
+# are only ever derived. The other four read as the status they give.
+PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
+    definition.name: definition
+    for definition in (
+        PriorAntiCD38Definition("refractory", PRIOR_ANTI_CD38_STATUSES["refractory"].label,
+                                "Every patient refractory to an earlier anti-CD38 antibody."),
+        PriorAntiCD38Definition("exposed_not_refractory", PRIOR_ANTI_CD38_STATUSES["exposed_not_refractory"].label,
+                                "Every patient given an anti-CD38 antibody before, none refractory to it."),
+        PriorAntiCD38Definition("exposed", "Exposed to anti-CD38",
+                                "Every patient given an anti-CD38 antibody before; whether they were refractory is"
+                                " taken from the population's refractory share (100%: refractory, 0%: not"
+                                " refractory, otherwise mixed)."),
+        PriorAntiCD38Definition("partly_naive", PRIOR_ANTI_CD38_STATUSES["partly_naive"].label,
+                                "Some patients had an anti-CD38 antibody before and some had not."),
+        PriorAntiCD38Definition("naive", PRIOR_ANTI_CD38_STATUSES["naive"].label,
+                                "No patient had an anti-CD38 antibody before."),
+    )
+}
+
+# Refractory classes whose share is the share refractory to anti-CD38 therapy.
+ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "isatuximab")
+
 SPREADS: dict[str, str] = {
     "range": "range",
     "iqr": "interquartile range",

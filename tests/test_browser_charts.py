@@ -6,6 +6,7 @@ import pytest
 
 from build_scripts.charts import CROSS_STUDY_MEASURES, chart_page_url
 from build_scripts.checks import validate_tree
+from build_scripts.facts import is_anti_cd38_retreatment
 
 from conftest import ROOT
 
@@ -21,7 +22,7 @@ def expected_cohorts(evidence, measure):
         1
         for study in evidence.studies.values()
         for cohort in study.cohorts
-        if cohort.anti_cd38_retreatment and any(
+        if is_anti_cd38_retreatment(evidence, study, cohort) and any(
             o.measure == measure and o.value is not None and o.cross_study and o.status == "reported"
             for o in cohort.outcomes)
     )

@@ -6,10 +6,12 @@ import re
 import pytest
 
 from build_scripts.charts import (
-    REFRACTORY_BANDS, clopper_pearson, cross_study_chart, cross_study_rows, refractory_band, site_charts, study_charts,
+    PRIOR_STATUS_COLOURS, PRIOR_STATUS_LEGEND, clopper_pearson, cross_study_chart, cross_study_rows, site_charts,
+    study_charts,
 )
 from build_scripts.checks import validate_tree
 from build_scripts.svg import render_svgs
+from build_scripts.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
 from conftest import VALID
 
@@ -32,7 +34,19 @@ def test_cross_study_rows_take_retreatment_cohorts_with_the_figure(evidence):
     assert [(r.cohort_id, r.value, r.ci_low, r.ci_high) for r in rows] == [("refractory", 3.1, 2.0, 4.5)]
     assert rows[0].panel == "Real-world study"
     assert rows[0].href == "../../studies/fixture-dpd-retreatment/#cohort-refractory"
-    assert rows[0].refractory == "100%"
+    # defined as refractory by its source, with no share recorded: coloured as refractory, not as "not reported"
+    assert rows[0].prior_status == rows[0].prior_text == "Refractory to anti-CD38"
+
+
+def test_cross_study_rows_follow_the_derived_flag_not_a_typed_one(evidence):
+    study = evidence.studies["fixture-dpd-retreatment"]
+    naive = next(c for c in study.cohorts if c.id == "naive")
+    typed = study.model_copy(update={"cohorts": [naive.model_copy(update={"anti_cd38_retreatment": True})]})
+    evidence.studies["fixture-dpd-retreatment"] = typed
+    try:
+        assert cross_study_rows(evidence, "pfs", "charts/pfs/") == []
+    finally:
+        evidence.studies["fixture-dpd-retreatment"] = study
 
 
 def test_a_rate_without_published_interval_gets_an_exact_one_marked_computed(evidence):
@@ -51,16 +65,18 @@ def test_open_ended_interval_reaches_the_axis_end():
     from build_scripts.charts import forest_chart, ForestRow
 
     row = ForestRow("a", "Real-world study", "s", "c", "../", 8.4, 2.8, None, True, False, "2.8–not estimable", "22",
-                    "R", "Not reported", "X, Table 1", "reported")
+                    "R", "Prior anti-CD38 not stated", "Prior anti-CD38 not stated", "X, Table 1", "reported")
     chart = forest_chart("chart-x", [row], "pfs", "PFS", "caption", panels=False)
     data = chart.spec["data"]["values"]
     assert data[0]["ci_end"] == 10 and data[0]["open_ended"] is True
 
 
-def test_refractory_bands():
-    assert [refractory_band(v) for v in (100, 99.5, 75, 60, 10, None)] == [
-        "100%", "75–99%", "75–99%", "50–74%", "Under 50%", "Not reported"]
-    assert REFRACTORY_BANDS[-1] == "Not reported"
+def test_every_prior_status_has_its_own_colour_and_the_chart_colours_by_it(evidence):
+    assert set(PRIOR_STATUS_COLOURS) == set(PRIOR_ANTI_CD38_STATUSES)
+    assert len(set(PRIOR_STATUS_COLOURS.values())) == len(PRIOR_STATUS_COLOURS)
+    spec = json.dumps(cross_study_chart(evidence, "pfs", "charts/pfs/").spec)
+    assert '"field": "prior_status"' in spec
+    assert all(label in spec for label, _ in PRIOR_STATUS_LEGEND)
 
 
 def test_chart_spec_describes_itself_for_screen_readers(evidence):
@@ -106,3 +122,13 @@ def test_unchanged_charts_are_not_rendered_again(evidence, tmp_path):
     assert rendered == len({json.dumps(s, sort_keys=True) for s in specs})
     svgs, rendered_again = render_svgs(specs, tmp_path)
     assert rendered_again == 0 and all(svg.lstrip().startswith("<svg") for svg in svgs)
+
+
+def test_svg_renderer_never_sees_characters_an_svg_cannot_hold():
+    from build_scripts.svg import renderable
+
+    spec = {"title": "a\x00b", "data": {"values": [{"label": "x\x1by\x85", "n": 3}]}, "k\x07": ["\x7f"]}
+    cleaned = renderable(spec)
+    assert cleaned == {"title": "a\ufffdb", "data": {"values": [{"label": "x\ufffdy\ufffd", "n": 3}]},
+                       "k\ufffd": ["\ufffd"]}
+    assert renderable({"t": "Pom-PAD-Dara ≥VGPR\n"}) == {"t": "Pom-PAD-Dara ≥VGPR\n"}

@@ -26,6 +26,7 @@ FILLED = {
     "study": {
         '"TODO: a descriptive title in your own words"': "Smith 2024 retreatment cohort",
         "TODO-design": "retrospective_real_world", "TODO-publication-id": "smith-2024-example",
+        "TODO-prior-status": "refractory",
         "TODO: two to five sentences in your own words: who was treated, with what, and what was found.":
             "Twenty patients were retreated with daratumumab and dexamethasone.",
         "value: TODO                   # number of patients": "value: 20",

@@ -9,7 +9,10 @@ import pytest
 from frictionless import Package, validate
 
 from build_scripts.checks import validate_tree
-from build_scripts.export import FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number
+from build_scripts.export import (
+    FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number, outcome_row,
+)
+from build_scripts.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
 from conftest import VALID
 
@@ -44,6 +47,34 @@ def test_outcomes_csv_has_one_row_per_figure_each_with_a_source(fixture_site):
     assert derived["derived"] == "true" and derived["derivation"] == "2/30"
     flagged = [r for r in rows if r["discrepancy"]]
     assert {r["discrepancy"] for r in flagged} == {"orr-counts"} and len(flagged) == 2
+
+
+def test_outcomes_csv_gives_the_derived_retreatment_flag_and_prior_status(fixture_site):
+    rows = read_csv(fixture_site / "data" / "outcomes.csv")
+    by_cohort = {r["cohort_id"]: (r["anti_cd38_retreatment"], r["prior_anti_cd38_status"],
+                                  r["prior_anti_cd38_refractory_percent"]) for r in rows}
+    # the naive cohort carries a typed flag that agrees; the refractory one carries none: both come from the facts
+    assert by_cohort == {"refractory": ("true", "refractory", ""), "naive": ("false", "naive", "")}
+
+
+def test_the_prior_status_column_is_described_with_every_status_and_its_label():
+    column = next(c for c in OUTCOME_COLUMNS if c.name == "prior_anti_cd38_status")
+    assert column.enum == tuple(PRIOR_ANTI_CD38_STATUSES)
+    assert all(f"{name} ({status.label})" in column.description for name, status in PRIOR_ANTI_CD38_STATUSES.items())
+
+
+def test_outcome_rows_read_the_facts_not_the_typed_field():
+    evidence = validate_tree(VALID)
+    study = evidence.studies["fixture-dpd-retreatment"]
+    naive = next(c for c in study.cohorts if c.id == "naive")
+    typed = naive.model_copy(update={"anti_cd38_retreatment": True})
+    row = outcome_row(evidence, study, typed, typed.outcomes[0])
+    assert row["anti_cd38_retreatment"] is False and row["prior_anti_cd38_status"] == "naive"
+    mixed = next(c for c in study.cohorts if c.id == "exposed-mixed")
+    outcome = study.cohorts[0].outcomes[0]
+    row = outcome_row(evidence, study, mixed, outcome)
+    assert (row["anti_cd38_retreatment"], row["prior_anti_cd38_status"], row["prior_anti_cd38_refractory_percent"]) == (
+        True, "mixed", 60)
 
 
 def test_studies_csv_lists_every_study_with_dois_and_url(fixture_site):

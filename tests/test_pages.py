@@ -225,3 +225,34 @@ def test_hook_restores_each_block_once_and_sets_the_head(tmp_path):
     written = SimpleNamespace(file=SimpleNamespace(src_uri="methods.md"), meta={})
     assert on_page_content("<p>hand-written</p>", written, config, None) == "<p>hand-written</p>"
     assert on_page_markdown("# M\n", written, config, None) == "# M\n" and written.meta == {}
+
+
+def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag():
+    from build_scripts.checks import validate_tree
+    from build_scripts.pages import study_context
+
+    from conftest import VALID
+
+    evidence = validate_tree(VALID)
+    study = evidence.studies["fixture-dpd-retreatment"]
+    naive = next(c for c in study.cohorts if c.id == "naive")
+    # a typed flag is not what the page reads
+    typed = study.model_copy(update={"cohorts": [*study.cohorts, naive.model_copy(
+        update={"id": "typed-true", "anti_cd38_retreatment": True})]})
+    context = study_context(evidence, typed)
+    assert {c["id"]: (c["prior"], c["retreatment"]) for c in context["cohorts"]} == {
+        "refractory": ("Refractory to anti-CD38", True),
+        "naive": ("Anti-CD38-naive", False),
+        "typed-true": ("Anti-CD38-naive", False),
+        "all-patients": ("Includes anti-CD38-naive patients (75% refractory)", False),
+        "refractory-early": ("Refractory to anti-CD38", True),
+        "exposed-not-refractory": ("Exposed, not refractory", True),
+        "exposed-mixed": ("Exposed, partly refractory (60% refractory)", True),
+        "not-stated": ("Prior anti-CD38 not stated", False),
+    }
+    defined = [row for row in context["population"] if row["label"].startswith("Prior anti-CD38")]
+    assert [row["value"] for row in defined] == [
+        "Includes anti-CD38-naive patients (“30 daratumumab-refractory and 10 daratumumab-naive patients”)"]
+    assert defined[0]["source"].location == "Table 1"
+    exposed = next(c for c in context["cohorts"] if c["id"] == "exposed-mixed")["population"]
+    assert [row["value"] for row in exposed if row["label"].startswith("Prior")] == ["Exposed to anti-CD38 (“60% refractory”)"]

@@ -157,3 +157,14 @@ def test_mkdocs_strict_failure_stops_the_build(tmp_path):
     assert result.returncode == 1
     assert "no-such-page.md" in result.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_study_page_says_per_cohort_its_prior_status_and_which_are_not_retreatment(fixture_site):
+    html = page(fixture_site, "studies/fixture-dpd-retreatment")
+    sections = dict(re.findall(r'<section class="atlas-cohort" id="cohort-([^"]+)">(.*?)</section>', html, re.S))
+    context_only = "Not anti-CD38 retreatment; shown for context."
+    assert context_only not in text_of(sections["refractory"]) and context_only in text_of(sections["naive"])
+    assert context_only in text_of(sections["not-stated"]) and context_only not in text_of(sections["exposed-mixed"])
+    assert "Prior anti-CD38: Refractory to anti-CD38 ." in text_of(sections["refractory"])
+    assert "Prior anti-CD38: Exposed, partly refractory (60% refractory) ." in text_of(sections["exposed-mixed"])
+    assert "Prior anti-CD38, as the source defines the patients" in text_of(html)

@@ -212,7 +212,9 @@ def write_hostile_records(evidence: Path) -> None:
 
         write("agent", {"id": record_id, "name": text("agent"), "class": "imid", "aliases": [text("agent alias")],
                         "description": HOSTILE_MARKDOWN})
-        write("regimen", {"id": record_id, "name": text("regimen"), "agents": [record_id, "dexamethasone"],
+        # daratumumab keeps the hostile study's refractory cohort an anti-CD38 retreatment, so it is charted too
+        write("regimen", {"id": record_id, "name": text("regimen"),
+                          "agents": ["daratumumab", record_id, "dexamethasone"],
                           "aliases": [text("regimen alias")], "description": HOSTILE_MARKDOWN})
         write("publication", {"id": record_id, "type": "article", "title": text("publication"),
                               "authors": [text("author")], "journal": text("journal"), "year": 2020,

@@ -1,0 +1,181 @@
+"""Facts derived from the records, defined once: a cohort's prior anti-CD38 status and whether it is a retreatment.
+
+Curators record what a source says (a regimen's agents, how the source defines a population, the share
+refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from .links import number
+from .vocabulary import ANTI_CD38_REFRACTORY_CLASSES, PRIOR_ANTI_CD38_STATUSES
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .model import Cohort, Population, Study
+
+ANTI_CD38_AGENT_CLASS = "anti_cd38_antibody"
+
+# Statuses that hold for every subset of a population: a subgroup, part or dose level inherits them.
+_EVERY_SUBSET = ("refractory", "exposed_not_refractory", "naive")
+# Roles whose cohort has the enclosing population's make-up: the whole population, or an arm randomised from it.
+_SAME_MAKE_UP = ("overall", "arm")
+
+
+@dataclass(frozen=True)
+class PriorStatus:
+    """A cohort's prior anti-CD38 status, the share refractory where recorded, and how it was found."""
+
+    status: str
+    refractory_share: float | None
+    basis: str
+
+    @property
+    def label(self) -> str:
+        return PRIOR_ANTI_CD38_STATUSES[self.status].label
+
+    @property
+    def retreatment(self) -> bool:
+        return PRIOR_ANTI_CD38_STATUSES[self.status].retreatment
+
+    @property
+    def text(self) -> str:
+        """The label with the refractory share where it says more than the label does."""
+        if self.status in ("mixed", "partly_naive") and self.refractory_share is not None:
+            return f"{self.label} ({number(self.refractory_share)}% refractory)"
+        if self.status == "mixed":
+            # Without a share, "partly refractory" would claim more than the sources do.
+            return "Exposed, refractory share not reported"
+        return self.label
+
+
+@dataclass(frozen=True)
+class Retreatment:
+    """Whether a cohort is an anti-CD38 retreatment, and why, in words a curator can check."""
+
+    value: bool
+    reason: str
+    prior: PriorStatus
+
+
+def anti_cd38_refractory_share(population: Population | None) -> float | None:
+    """The first reported share of a population refractory to anti-CD38 therapy, in per cent."""
+    if population is None:
+        return None
+    for item in population.refractory:
+        if item.to in ANTI_CD38_REFRACTORY_CLASSES and item.status == "reported":
+            if item.percent is not None:
+                return item.percent
+            if item.patients is not None and item.n:
+                return 100 * item.patients / item.n
+    return None
+
+
+def population_status(population: Population | None, where: str) -> tuple[PriorStatus, bool] | None:
+    """A population's own status and whether the source defined it; None when it says nothing about it.
+
+    A defined status wins; 'exposed' is resolved by the population's refractory share (100%: refractory,
+    0%: not refractory, otherwise mixed). Without a definition, 100% refractory is refractory and a share
+    between 0 and 100% is mixed.
+    """
+    if population is None:
+        return None
+    share = anti_cd38_refractory_share(population)
+    shown = f"{number(share)}%" if share is not None else ""
+    defined = population.prior_anti_cd38
+    if defined is not None:
+        status = defined.status
+        basis = f"as the source defines {where}"
+        if status == "exposed":
+            status = {100: "refractory", 0: "exposed_not_refractory"}.get(share, "mixed")
+            basis += f" (exposed, with {shown} refractory)" if share is not None else " (exposed)"
+        return PriorStatus(status, share, basis), True
+    if share is not None and share >= 100:
+        return PriorStatus("refractory", share, f"{shown} refractory in {where}"), False
+    if share is not None and share > 0:
+        return PriorStatus("mixed", share, f"{shown} refractory in {where}"), False
+    return None
+
+
+def _enclosing(study: Study, cohort: Cohort) -> Iterator[tuple[Population | None, str]]:
+    """The populations that contain a cohort's patients, nearest first: parent cohorts, then the study."""
+    by_id = {c.id: c for c in study.cohorts}
+    seen = {cohort.id}
+    current = by_id.get(cohort.parent) if cohort.parent else None
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        yield current.population, f"cohort '{current.id}', which contains it"
+        current = by_id.get(current.parent) if current.parent else None
+    yield study.population, "the study population"
+
+
+def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
+    """A cohort's prior anti-CD38 status: its own, else inherited along parent cohorts to the study population.
+
+    An overall cohort or a randomised arm takes an enclosing status as it is. A subgroup, part or dose level
+    takes only what holds for every subset: refractory, not refractory, naive, and, from a population the
+    source defines as exposed, mixed with the share unknown; a partly naive population tells nothing about
+    its subsets.
+    """
+    own = population_status(cohort.population, "this cohort")
+    if own is not None:
+        return own[0]
+    for population, where in _enclosing(study, cohort):
+        found = population_status(population, where)
+        if found is None:
+            continue
+        status, defined = found
+        if cohort.role in _SAME_MAKE_UP or status.status in _EVERY_SUBSET:
+            return status
+        if status.status == "mixed" and defined:
+            return PriorStatus("mixed", None, status.basis + "; this cohort's own share is not reported")
+    return PriorStatus("unknown", None, "not stated for this cohort nor for any group that contains it")
+
+
+def cohort_regimens(study: Study, cohort: Cohort) -> tuple[str, ...]:
+    """A cohort's regimen records: its own, or, without one, those of its arms when every arm has one."""
+    if cohort.regimen:
+        return (cohort.regimen,)
+    arms = [c for c in study.cohorts if c.parent == cohort.id and c.role == "arm"]
+    if arms and all(arm.regimen for arm in arms):
+        return tuple(dict.fromkeys(arm.regimen for arm in arms))
+    return ()
+
+
+def regimen_has_anti_cd38(evidence: Evidence, regimen_id: str) -> bool:
+    """Whether a regimen record holds an agent of the anti-CD38 antibody class."""
+    regimen = evidence.regimens.get(regimen_id)
+    return regimen is not None and any(
+        agent_id in evidence.agents and evidence.agents[agent_id].agent_class == ANTI_CD38_AGENT_CLASS
+        for agent_id in regimen.agents)
+
+
+def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment:
+    """Whether a cohort is an anti-CD38 retreatment: an anti-CD38 antibody in every regimen, after earlier one.
+
+    Unknown, partly naive and naive cohorts are never retreatment, so that they are never mixed with it.
+    """
+    prior = prior_anti_cd38_status(study, cohort)
+    regimens = cohort_regimens(study, cohort)
+    if not regimens:
+        return Retreatment(False, "it has no regimen record (regimen_as_stated alone names no agents)", prior)
+    without = [r for r in regimens if not regimen_has_anti_cd38(evidence, r)]
+    if without:
+        return Retreatment(False, f"{_regimens_text(evidence, without)} no anti-CD38 antibody", prior)
+    status = f"its prior anti-CD38 status is '{prior.label}' ({prior.basis})"
+    if not prior.retreatment:
+        return Retreatment(False, status, prior)
+    return Retreatment(True, f"{_regimens_text(evidence, regimens)} an anti-CD38 antibody and {status}", prior)
+
+
+def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...]) -> str:
+    """'its regimen 'X' holds' or 'its regimens 'X' and 'Y' each hold', for messages."""
+    names = " and ".join(f"'{evidence.regimens[r].name}'" if r in evidence.regimens else f"'{r}'" for r in regimen_ids)
+    return f"its regimen {names} holds" if len(regimen_ids) == 1 else f"its regimens {names} each hold"
+
+
+def is_anti_cd38_retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
+    """True when the cohort is an anti-CD38 retreatment (see retreatment)."""
+    return retreatment(evidence, study, cohort).value
