@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8000
 
-.PHONY: site test validate serve browser bench clean
+.PHONY: site test validate serve preview browser bench clean
 
 $(STAMP): requirements.lock requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP) browser
 serve: site
 	@echo "Serving site/ on http://127.0.0.1:$(PORT)/"
 	$(PY) -m http.server --directory site --bind 127.0.0.1 $(PORT)
+
+# Serves the site and rebuilds it whenever a record, template, page or mkdocs.yml is saved; Ctrl-C stops.
+preview: $(STAMP)
+	$(PY) -m build_scripts preview --port $(PORT)
 
 # Builds synthetic evidence at 100, 1,000 and 10,000 studies; results are appended to bench/results.jsonl.
 bench: $(STAMP) browser

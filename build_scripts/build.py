@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 from .charts import Chart, site_charts
 from .checks import validate_tree
 from .evidence import Evidence
-from .history import revisions
+from .history import read_history
 from .linkcheck import check_site
 from .mkdocs_hooks import stash_data, stash_file
 from .export import DATA_FOLDER, data_files
+from .news import news_pages
 from .pages import Page, generate_pages, template_environment
+from .release import CHANGELOG_FILE, ReleaseError, disagreements, read_release
 from .search import SearchIndexError, index_site
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
@@ -216,19 +218,29 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         evidence = validate_tree(layout.evidence)
     report.records = evidence.record_count()
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
+    try:
+        release = read_release(layout.root)
+        problems = disagreements(layout.root, release.version)
+    except (OSError, ReleaseError) as error:
+        raise BuildError(f"the data release cannot be read: {error}") from error
+    if problems:
+        raise BuildError("the data release is stated differently in different places:\n" + "\n".join(problems))
     with report.step("charts"):
         charts = site_charts(evidence)
     with report.step("downloads"):
         environment = template_environment(layout.templates, settings.url)
         downloads = [Page(f"{DATA_FOLDER}/{name}", text)
-                     for name, text in data_files(evidence, settings.name, settings.url).items()]
+                     for name, text in data_files(evidence, settings.name, settings.url, release.version).items()]
     with report.step("svg"):
         chart_pages, rendered = chart_files(charts, layout.cache, environment)
     report.charts, report.charts_rendered = sum(len(c) for c in charts.values()), rendered
     with report.step("pages and write"):
         layout.work.mkdir(parents=True, exist_ok=True)
-        pages = generate_pages(evidence, environment, charts, settings, revisions(layout.evidence))
-        synced = sync_docs(layout, itertools.chain(pages, downloads, chart_pages))
+        history = read_history(layout.evidence)
+        pages = generate_pages(evidence, environment, charts, settings, history.revisions())
+        news = news_pages(evidence, history, environment, settings, release,
+                          (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8"))
+        synced = sync_docs(layout, itertools.chain(pages, news, downloads, chart_pages))
         report.files_written, report.pages = synced.written, synced.pages
         write_mkdocs_config(layout)
     with report.step("mkdocs"):

@@ -9,10 +9,10 @@ from typing import Any, Iterator, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from .evidence import Evidence
+from .evidence import Evidence, count_cohort
 from .facts import anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import FieldPath, RawRecord, load_tree
-from .model import RECORD_MODELS, Population, Publication, Record, Review, Study, validation_messages
+from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
 from .problems import EvidenceError, Problem
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS
@@ -90,6 +90,8 @@ def model_record(raw: RawRecord, today: dt.date | None = None) -> tuple[Record |
                                     f" (rename the file to {record.id}{raw.path.suffix})"))
     if isinstance(record, Study):
         problems.extend(_study_internal_problems(raw, record))
+    if isinstance(record, Review):
+        problems.extend(_review_internal_problems(raw, record))
     problems.extend(_future_problems(raw, record, today or dt.date.today()))
     return record, problems
 
@@ -180,6 +182,16 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
         problems.append(raw.problem(path, f"discrepancy id '{value}' is used twice in this study"))
     for path, value in _duplicates([(("publications", i), p) for i, p in enumerate(study.publications)]):
         problems.append(raw.problem(path, f"publication '{value}' is listed twice"))
+    for path, value in _duplicates([(("cited_sources", i), p) for i, p in enumerate(study.cited_sources)]):
+        problems.append(raw.problem(path, f"cited source '{value}' is listed twice"))
+    for i, publication_id in enumerate(study.cited_sources):
+        if publication_id in study.publications:
+            problems.append(raw.problem(("cited_sources", i), f"'{publication_id}' is one of this study's publications;"
+                                                              " list it in 'publications' or 'cited_sources', not both"))
+    for path, part in _sourced_parts(study):
+        if part.discrepancy is not None and part.discrepancy not in discrepancy_ids:
+            problems.append(raw.problem(path + ("discrepancy",),
+                                        f"no discrepancy '{part.discrepancy}' is described in this study's 'discrepancies'"))
     known_cohorts = {cohort.id for cohort in study.cohorts}
     for i, cohort in enumerate(study.cohorts):
         if cohort.parent is not None and cohort.parent not in known_cohorts:
@@ -188,10 +200,6 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
             problems.append(raw.problem(("cohorts", i, "parent"), "a cohort cannot be its own parent"))
         for path, value in _duplicates([(("cohorts", i, "patients", j, "id"), p.id) for j, p in enumerate(cohort.patients)]):
             problems.append(raw.problem(path, f"patient id '{value}' is used twice in this cohort"))
-        for path, part in _sourced_parts(study, i):
-            if part.discrepancy is not None and part.discrepancy not in discrepancy_ids:
-                problems.append(raw.problem(path + ("discrepancy",),
-                                            f"no discrepancy '{part.discrepancy}' is described in this study's 'discrepancies'"))
         for j, outcome in enumerate(cohort.outcomes):
             if MEASURES[outcome.measure].family == "rate":
                 problems.extend(_share_against_counts(raw, ("cohorts", i, "outcomes", j), "value", outcome.value,
@@ -209,7 +217,70 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
     for i, cycle in _parent_cycles(study):
         problems.append(raw.problem(("cohorts", i, "parent"), f"cohort parents form a cycle ({' -> '.join(cycle)});"
                                                               " a cohort cannot be nested inside itself"))
+    problems.extend(_comparison_problems(raw, study))
+    problems.extend(_count_given_twice(raw, study))
     return problems
+
+
+def _review_internal_problems(raw: RawRecord, review: Review) -> list[Problem]:
+    """Checks within one review: a study is included or discussed (never both, never twice), local ids unique."""
+    problems = []
+    for path, value in _duplicates([(("included_studies", i), s) for i, s in enumerate(review.included_studies)]):
+        problems.append(raw.problem(path, f"study '{value}' is listed twice"))
+    discussed = [(("discussed_studies", i, "study"), d.study) for i, d in enumerate(review.discussed_studies)]
+    for path, value in _duplicates(discussed):
+        problems.append(raw.problem(path, f"study '{value}' is listed twice"))
+    included = set(review.included_studies)
+    for path, value in discussed:
+        if value in included:
+            problems.append(raw.problem(path, f"study '{value}' is also in 'included_studies'; a review either includes"
+                                              " a study or discusses it without including it, not both"))
+    for path, value in _duplicates([(("findings", i, "id"), f.id) for i, f in enumerate(review.findings)]):
+        problems.append(raw.problem(path, f"finding id '{value}' is used twice in this review"))
+    for path, value in _duplicates([(("discrepancies", i, "id"), d.id) for i, d in enumerate(review.discrepancies)]):
+        problems.append(raw.problem(path, f"discrepancy id '{value}' is used twice in this review"))
+    discrepancy_ids = {d.id for d in review.discrepancies}
+    for path, part in _sourced_parts(review):
+        if part.discrepancy is not None and part.discrepancy not in discrepancy_ids:
+            problems.append(raw.problem(path + ("discrepancy",),
+                                        f"no discrepancy '{part.discrepancy}' is described in this review's 'discrepancies'"))
+    return problems
+
+
+def _comparison_problems(raw: RawRecord, study: Study) -> list[Problem]:
+    """A comparison is between two different arms of the study."""
+    cohorts = {cohort.id: cohort for cohort in study.cohorts}
+    problems = []
+    for i, comparison in enumerate(study.comparisons):
+        for name in ("experimental", "control"):
+            cohort_id = getattr(comparison, name)
+            cohort = cohorts.get(cohort_id)
+            if cohort is None:
+                problems.append(raw.problem(("comparisons", i, name), f"no cohort '{cohort_id}' in this study"))
+            elif cohort.role != "arm":
+                problems.append(raw.problem(("comparisons", i, name),
+                                            f"cohort '{cohort_id}' has role '{cohort.role}'; comparisons are between"
+                                            " cohorts with role 'arm'"))
+        if comparison.experimental == comparison.control:
+            problems.append(raw.problem(("comparisons", i, "control"), "an arm cannot be compared with itself"))
+    return problems
+
+
+def _count_given_twice(raw: RawRecord, study: Study) -> list[Problem]:
+    """A study-level patient count that repeats a top-level cohort's: the same population typed in two places."""
+    study_count = study.population.n if study.population is not None else None
+    if study_count is None or study_count.value is None:
+        return []
+    home = count_cohort(study)
+    for i, cohort in enumerate(study.cohorts):
+        count = cohort.population.n if cohort.population is not None else None
+        if cohort.parent is None and count is not None and count.value == study_count.value:
+            advice = ("delete it here: the study's count is taken from that cohort" if cohort is home else
+                      "keep it here or on the cohort, not both")
+            return [raw.problem(("population", "n", "value"),
+                                f"n = {study_count.value} is given twice, here and on cohort '{cohort.id}'"
+                                f" (cohorts[{i}].population.n); a population has one home, so {advice}")]
+    return []
 
 
 def _prior_status_conflict(population: Population | None) -> str | None:
@@ -266,39 +337,18 @@ def _share_against_counts(raw: RawRecord, path: FieldPath, field_name: str, perc
     return []
 
 
-def _sourced_parts(study: Study, cohort_index: int) -> Iterator[tuple[FieldPath, Any]]:
-    """Every part of a cohort that carries a source, with its field path."""
-    cohort = study.cohorts[cohort_index]
-    base: FieldPath = ("cohorts", cohort_index)
-    for name in ("outcomes", "adverse_events", "best_response", "patients"):
-        for j, part in enumerate(getattr(cohort, name)):
-            yield base + (name, j), part
-    if cohort.population is not None:
-        yield from _population_parts(cohort.population, base + ("population",))
+def _sourced_parts(record: BaseModel) -> Iterator[tuple[FieldPath, Sourced]]:
+    """Every part of a record that carries a source and may be flagged as a discrepancy, with its field path."""
+    for path, part in walk_parts(record):
+        if isinstance(part, Sourced):
+            yield path, part
 
 
-def _population_parts(population, base: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
-    if population.n is not None:
-        yield base + ("n",), population.n
-    if population.prior_lines is not None:
-        yield base + ("prior_lines",), population.prior_lines
-    for j, part in enumerate(population.refractory):
-        yield base + ("refractory", j), part
-    if population.prior_anti_cd38 is not None:
-        yield base + ("prior_anti_cd38",), population.prior_anti_cd38
-
-
-def all_sources(study: Study) -> Iterator[tuple[FieldPath, Any]]:
-    """Every (field path, source) in a study, for checks that every figure names a real publication."""
-    for i in range(len(study.cohorts)):
-        for path, part in _sourced_parts(study, i):
-            yield path + ("source",), part.source
-    if study.population is not None:
-        for path, part in _population_parts(study.population, ("population",)):
-            yield path + ("source",), part.source
-    for i, discrepancy in enumerate(study.discrepancies):
-        for j, claim in enumerate(discrepancy.claims):
-            yield ("discrepancies", i, "claims", j, "source"), claim.source
+def all_sources(record: BaseModel) -> Iterator[tuple[FieldPath, Source]]:
+    """Every (field path, source) in a record, for checks that every figure names a real publication."""
+    for path, part in walk_parts(record):
+        if isinstance(part, Source):
+            yield path, part
 
 
 def assemble(modelled: list[tuple[RawRecord, Record]],
@@ -325,19 +375,26 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
             problems.append(raw.problem(path, f"no {kind} record '{record_id}' exists (expected evidence/"
                                               f"{_folder(kind)}/{record_id}.yaml)"))
 
+    including: dict[str, set[str]] = defaultdict(set)
+    for review in evidence.reviews.values():
+        for study_id in review.included_studies:
+            including[study_id].add(review.publication)
     for study in evidence.studies.values():
         raw = raws[("study", study.id)]
         for i, publication_id in enumerate(study.publications):
             exists("publication", publication_id, raw, ("publications", i))
-        allowed_sources = set(study.publications) | {
-            review.publication for review in evidence.reviews.values() if study.id in review.included_studies}
+        for i, publication_id in enumerate(study.cited_sources):
+            exists("publication", publication_id, raw, ("cited_sources", i))
+        allowed_sources = set(study.publications) | set(study.cited_sources) | including[study.id]
         for path, source in all_sources(study):
             if source.publication not in evidence.publications or ("publication", source.publication) in invalid:
                 exists("publication", source.publication, raw, path + ("publication",))
             elif source.publication not in allowed_sources:
                 problems.append(raw.problem(path + ("publication",),
                                             f"'{source.publication}' is not one of this study's publications (add it to"
-                                            " 'publications') nor a review that includes this study"))
+                                            " 'publications'), a source it cites (add it to 'cited_sources') nor a"
+                                            " review that includes this study"))
+        problems.extend(_status_order(evidence, raw, study))
         for i, cohort in enumerate(study.cohorts):
             if cohort.regimen:
                 exists("regimen", cohort.regimen, raw, ("cohorts", i, "regimen"))
@@ -358,12 +415,37 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         exists("publication", review.publication, raw, ("publication",))
         for i, study_id in enumerate(review.included_studies):
             exists("study", study_id, raw, ("included_studies", i))
-        for path, part in (("prisma",), review.prisma), (("search",), review.search):
-            exists("publication", part.source.publication, raw, path + ("source", "publication"))
+        for i, discussed in enumerate(review.discussed_studies):
+            exists("study", discussed.study, raw, ("discussed_studies", i, "study"))
+        covered = set(review.included_studies) | {d.study for d in review.discussed_studies}
+        for i, finding in enumerate(review.findings):
+            for j, study_id in enumerate(finding.studies):
+                exists("study", study_id, raw, ("findings", i, "studies", j))
+                if study_id in evidence.studies and study_id not in covered:
+                    problems.append(raw.problem(("findings", i, "studies", j),
+                                                f"study '{study_id}' is neither included nor discussed by this review"))
+        for path, source in all_sources(review):
+            exists("publication", source.publication, raw, path + ("publication",))
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
     problems.extend(_typed_retreatment_problems(evidence, raws))
     return evidence, problems
+
+
+def _status_order(evidence: Evidence, raw: RawRecord, study: Study) -> list[Problem]:
+    """Trial statuses are listed oldest first: a status may not cite a source published before the previous one's."""
+    problems, latest = [], None
+    for i, status in enumerate(study.trial_status):
+        publication = evidence.publications.get(status.source.publication)
+        year = publication.year if publication is not None else None
+        if year is None:
+            continue
+        if latest is not None and year < latest:
+            problems.append(raw.problem(("trial_status", i, "source", "publication"),
+                                        f"trial statuses are listed oldest first, but this one's source ({year}) is older"
+                                        f" than an earlier entry's ({latest})"))
+        latest = max(year, latest or year)
+    return problems
 
 
 def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""The command line: validate records, build the site, check links and URLs, start new records."""
+"""The command line: validate records, build or preview the site, check links and URLs, start new records."""
 
 from __future__ import annotations
 
@@ -37,10 +37,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(args: argparse.Namespace) -> Layout:
+    default = Layout.default(ROOT)
+    return Layout(default.root, Path(args.evidence), Path(args.content), default.templates, Path(args.work),
+                  Path(args.site))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    layout = Layout.default(ROOT)
-    layout = Layout(layout.root, Path(args.evidence), Path(args.content), layout.templates,
-                    Path(args.work), Path(args.site))
+    layout = _layout(args)
     report = BuildReport()
     try:
         evidence = build_site(layout, report)
@@ -58,6 +62,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(asdict(report), indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from .preview import preview
+
+    return preview(_layout(args), args.port)
 
 
 def cmd_urls(args: argparse.Namespace) -> int:
@@ -140,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
     build.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
     build.add_argument("--report", help="write the build's step timings and counts to this JSON file")
+    preview = commands.add_parser("preview", help="build, serve on 127.0.0.1 and rebuild whenever an input is saved")
+    preview.add_argument("--content", default=str(ROOT / "content"))
+    preview.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
+    preview.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
+    preview.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000),
+                         help="port on 127.0.0.1; 0 picks a free one (default: $PORT or 8000)")
     urls = commands.add_parser("urls", help="check that every record URL is in the ledger of published URLs")
     urls.add_argument("--update", action="store_true", help="add the current record URLs to the ledger")
     linkcheck = commands.add_parser("linkcheck", help="check every internal link and fragment of a built site")
@@ -152,6 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--work", default=str(ROOT / "build" / "bench"))
     bench.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))
     args = parser.parse_args(argv)
-    handlers = {"validate": cmd_validate, "build": cmd_build, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new,
+    handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new,
                 "bench": cmd_bench}
     return handlers[args.command](args)

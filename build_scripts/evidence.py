@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .model import Agent, Cohort, Publication, Regimen, Review, Study
+from .model import Agent, Cohort, DiscussedStudy, PatientCount, Publication, Regimen, Review, Study
 from .vocabulary import DESIGNS
 
 
@@ -61,11 +61,30 @@ class Evidence:
         return dict(index)
 
     @cached_property
+    def citing_studies_by_publication(self) -> dict[str, list[Study]]:
+        """Studies that name a publication among their cited sources: it states some of their figures second-hand."""
+        index: dict[str, list[Study]] = defaultdict(list)
+        for study in self.studies.values():
+            for publication_id in study.cited_sources:
+                index[publication_id].append(study)
+        return dict(index)
+
+    @cached_property
     def reviews_by_study(self) -> dict[str, list[Review]]:
+        """Reviews that include each study (not those that only discuss it)."""
         index: dict[str, list[Review]] = defaultdict(list)
         for review in self.reviews.values():
             for study_id in review.included_studies:
                 index[study_id].append(review)
+        return dict(index)
+
+    @cached_property
+    def discussing_reviews_by_study(self) -> dict[str, list[tuple[Review, DiscussedStudy]]]:
+        """Reviews that discuss each study without including it, with their reason."""
+        index: dict[str, list[tuple[Review, DiscussedStudy]]] = defaultdict(list)
+        for review in self.reviews.values():
+            for discussed in review.discussed_studies:
+                index[discussed.study].append((review, discussed))
         return dict(index)
 
     @cached_property
@@ -91,3 +110,32 @@ _INVERSE_RELATION = {
 def evidence_type(study: Study) -> str:
     """The evidence type a study's design belongs to."""
     return DESIGNS[study.design].evidence_type
+
+
+def count_cohort(study: Study) -> Cohort | None:
+    """The cohort that stands for the whole study: its only top-level cohort, else its only overall cohort."""
+    top = [cohort for cohort in study.cohorts if cohort.parent is None]
+    if len(top) == 1:
+        return top[0]
+    overall = [cohort for cohort in study.cohorts if cohort.role == "overall"]
+    return overall[0] if len(overall) == 1 else None
+
+
+def patient_count(study: Study) -> tuple[PatientCount, Cohort | None] | None:
+    """The study's number of patients as every page, download and chart shows it, and the cohort it comes from.
+
+    A population has one home: the study's own count when it gives one, else that of the cohort standing for
+    the whole study (see count_cohort); None when neither is recorded.
+    """
+    if study.population is not None and study.population.n is not None:
+        return study.population.n, None
+    cohort = count_cohort(study)
+    if cohort is not None and cohort.population is not None and cohort.population.n is not None:
+        return cohort.population.n, cohort
+    return None
+
+
+def patient_count_value(study: Study) -> int | None:
+    """The number of patients of patient_count, or None when it is not recorded or not reported."""
+    found = patient_count(study)
+    return found[0].value if found is not None else None

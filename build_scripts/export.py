@@ -15,10 +15,12 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .evidence import Evidence, evidence_type
+from .evidence import Evidence, evidence_type, patient_count_value
 from .facts import retreatment
 from .model import Outcome, Study
-from .vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, UNITS
+from .vocabulary import (
+    DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, TRIAL_STATUSES, UNITS,
+)
 
 DATA_FOLDER = "data"
 LIST_SEPARATOR = ";"
@@ -42,7 +44,9 @@ STUDY_COLUMNS: tuple[Column, ...] = (
     Column("evidence_type", "string", "Evidence type the design belongs to.", required=True, enum=tuple(EVIDENCE_TYPES)),
     Column("registry_ids", "string", f"Trial registry ids, separated by '{LIST_SEPARATOR}'."),
     Column("dois", "string", f"DOIs of every publication of the study, separated by '{LIST_SEPARATOR}'."),
-    Column("n_patients", "integer", "Number of patients in the study as its source states it; empty when not recorded."),
+    Column("n_patients", "integer", "Number of patients in the study as its source states it (the study's own count, else"
+                                    " that of the cohort standing for the whole study), as its page shows it; empty when"
+                                    " not recorded or not reported."),
     Column("url", "string", "Stable URL of the study page.", required=True),
     Column("short_name", "string", "Trial name or acronym, if any."),
     Column("publication_ids", "string", f"Ids of the study's publication records, separated by '{LIST_SEPARATOR}'."),
@@ -50,6 +54,12 @@ STUDY_COLUMNS: tuple[Column, ...] = (
     Column("related_study_ids", "string", f"Studies that report some of the same patients, separated by '{LIST_SEPARATOR}'."),
     Column("review_ids", "string", f"Systematic reviews that include the study, separated by '{LIST_SEPARATOR}'."),
     Column("discrepancies", "integer", "Number of discrepancies between sources recorded for the study.", required=True),
+    Column("discussing_review_ids", "string", "Systematic reviews that discuss the study without including it,"
+                                              f" separated by '{LIST_SEPARATOR}'."),
+    Column("trial_status", "string", "Latest trial status a source gives; empty when none is recorded.",
+           enum=tuple(TRIAL_STATUSES)),
+    Column("cited_source_ids", "string", "Publications that state some of the study's figures without being its own,"
+                                         f" separated by '{LIST_SEPARATOR}'."),
 )
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
@@ -199,7 +209,7 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "evidence_type": evidence_type(study),
             "registry_ids": study.registry_ids,
             "dois": [evidence.publications[p].doi for p in study.publications if evidence.publications[p].doi],
-            "n_patients": study.population.n.value if study.population and study.population.n else None,
+            "n_patients": patient_count_value(study),
             "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
             "short_name": study.short_name,
             "publication_ids": study.publications,
@@ -207,6 +217,9 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
             "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
             "discrepancies": len(study.discrepancies),
+            "discussing_review_ids": [review.id for review, _ in evidence.discussing_reviews_by_study.get(study.id, [])],
+            "trial_status": study.trial_status[-1].status if study.trial_status else None,
+            "cited_source_ids": study.cited_sources,
         }
 
 
@@ -284,7 +297,8 @@ def table_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
     return {"fields": fields, "missingValues": [""]}
 
 
-def datapackage_json(title: str, site_url: str) -> str:
+def datapackage_json(title: str, site_url: str, version: str | None = None) -> str:
+    """The Frictionless descriptor of the CSV files; version is the data release they belong to (CITATION.cff)."""
     studies_schema = table_schema(STUDY_COLUMNS)
     studies_schema["primaryKey"] = ["study_id"]
     outcomes_schema = table_schema(OUTCOME_COLUMNS)
@@ -293,6 +307,7 @@ def datapackage_json(title: str, site_url: str) -> str:
     package = {
         "name": _slug(title),
         "title": title,
+        **({"version": version} if version else {}),
         "homepage": site_url,
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
                       "title": "Creative Commons Attribution 4.0"}],
@@ -310,13 +325,13 @@ def _slug(text: str) -> str:
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
 
 
-def data_files(evidence: Evidence, title: str, site_url: str) -> dict[str, str]:
+def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None) -> dict[str, str]:
     """Every download, by file name inside the data folder."""
     return {
         "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
         "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
         "evidence.json": evidence_json(evidence),
-        "datapackage.json": datapackage_json(title, site_url),
+        "datapackage.json": datapackage_json(title, site_url, version),
     }
 
 

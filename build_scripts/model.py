@@ -28,13 +28,20 @@ from .vocabulary import (
     AGENT_CLASSES,
     COHORT_ROLES,
     DESIGNS,
+    EFFECT_MEASURES,
+    ELIGIBILITY_KINDS,
+    FINDING_SCOPES,
+    FINDING_STATISTICS,
+    FINDING_UNITS,
     MEASURES,
     PRIOR_ANTI_CD38_DEFINITIONS,
     PUBLICATION_TYPES,
     REFRACTORY_CLASSES,
     RESPONSE_CATEGORIES,
     SPREADS,
+    RATIO_EFFECT_MEASURES,
     STATUSES,
+    TRIAL_STATUSES,
     UNITS,
 )
 
@@ -162,12 +169,12 @@ class Choice:
     """Marks a str type as one of a vocabulary's values, so the field reference can list them with their labels."""
 
     name: str
-    options: tuple[tuple[str, str], ...]  # (value, label)
+    options: tuple[tuple[str, str | None], ...]  # (value, label)
 
 
-def _label(entry: Any) -> str:
-    """A vocabulary entry's label: the entry itself when it is a plain string."""
-    return entry if isinstance(entry, str) else entry.label
+def _label(entry: Any) -> str | None:
+    """A vocabulary entry's label: the entry itself when it is a plain string, None when it has no label."""
+    return entry if isinstance(entry, str) else getattr(entry, "label", None)
 
 
 def _choice(name: str, options: dict[str, Any]) -> Any:
@@ -193,6 +200,12 @@ AgentClassName = _choice("agent class", AGENT_CLASSES)
 RefractoryClassName = _choice("refractory class", REFRACTORY_CLASSES)
 GradeName = _choice("adverse event grade", ADVERSE_EVENT_GRADES)
 SpreadName = _choice("kind of spread", SPREADS)
+TrialStatusName = _choice("trial status", TRIAL_STATUSES)
+EligibilityKindName = _choice("kind of criterion", ELIGIBILITY_KINDS)
+EffectMeasureName = _choice("effect measure", EFFECT_MEASURES)
+FindingScopeName = _choice("evidence type of a review finding", FINDING_SCOPES)
+FindingStatisticName = _choice("statistic", FINDING_STATISTICS)
+FindingUnitName = _choice("unit of a review finding", FINDING_UNITS)
 PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
 
 
@@ -210,8 +223,9 @@ class Source(Strict):
     """Where a figure comes from: a publication record and a location inside it."""
 
     publication: Slug = Field(description="Id of the publication record the figure is printed in"
-                              " (evidence/publications/<id>.yaml). A study may cite its own 'publications' and the"
-                              " publication of a review that includes it.", examples=["frerichs-2021-blood-adv"])
+                              " (evidence/publications/<id>.yaml). A study may cite its own 'publications', its"
+                              " 'cited_sources' and the publication of a review that includes it.",
+                              examples=["frerichs-2021-blood-adv"])
     location: OneLine = Field(description="Where in the publication the figure is printed, precise enough for a reader"
                               " to find it in a minute: a table (with its row, column or footnote), a figure legend or a"
                               " section. A value shown only in a chart image is not read off the image.",
@@ -406,9 +420,20 @@ class PriorLines(Sourced):
 
 
 class PatientCount(Sourced):
-    """A number of patients with where it is stated."""
+    """A number of patients with where it is stated, or where the source leaves it out."""
 
-    value: Count = Field(description="Number of patients as the source states it.", examples=[20])
+    value: Count | None = Field(None, description="The number of patients; leave it out when status is not_reported.",
+                                examples=[44])
+    status: Literal["reported", "not_reported"] = Field(
+        "reported", description="'not_reported' when the source gives no count (then give no value, and the source"
+                                " that leaves it out).")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.status == "reported" and self.value is None:
+            yield "value", "give the number of patients in 'value', or set status: not_reported"
+        if self.status == "not_reported" and self.value is not None:
+            yield "value", "a count marked not_reported must not have a 'value'; 'not reported' is never written as a number"
 
 
 class PriorAntiCD38(Sourced):
@@ -608,6 +633,71 @@ class RelatedStudy(Strict):
     note: LongText | None = Field(None, description="How the two overlap, in the curators' words.")
 
 
+class TrialStatus(Sourced):
+    """A trial's status as one source gives it (a study lists them oldest first)."""
+
+    status: TrialStatusName = Field(description="The status in the vocabulary's words.", examples=["terminated"])
+    reason: OneLine | None = Field(None, description="Why the trial stopped or was suspended, as the source gives it.",
+                                   examples=["futility"])
+    as_stated: OneLine | None = Field(None, description="The source's own words for the status.",
+                                      examples=["terminated early due to futility"])
+    note: LongText | None = Field(None, description="Anything a reader needs to read the status right, in the curators' words.")
+
+
+class EligibilityCriterion(Sourced):
+    """One criterion for entering a study, as a source states it."""
+
+    text: OneLine = Field(description="The criterion as the source states it (close to its words, not a reading of it).",
+                          examples=["1 to 3 prior lines of therapy, one of which contained daratumumab"])
+    kind: EligibilityKindName = Field("inclusion", description="Whether patients had to meet it or were excluded by it.")
+
+
+class Comparison(Sourced):
+    """A between-arm comparison of one measure, with the statistic as the source gives it."""
+
+    measure: MeasureName = Field(description="The outcome measure compared.", examples=["pfs"])
+    experimental: Slug = Field(description="Id of the experimental arm (a cohort of this study with role 'arm').",
+                               examples=["dkd"])
+    control: Slug = Field(description="Id of the control arm (a cohort of this study with role 'arm').", examples=["kd"])
+    effect_measure: EffectMeasureName = Field(
+        description="The statistic reported; 'not_reported' when the source compares the arms only in words.",
+        examples=["hazard_ratio"])
+    value: float | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
+    ci_low: float | None = Field(None, description="Lower bound of its confidence interval.")
+    ci_high: float | None = Field(None, description="Upper bound of its confidence interval.")
+    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent, e.g. 95.")
+    p_value: OneLine | None = Field(None, description="The p-value as printed, e.g. '0.002' or '<0.001'.")
+    as_stated: OneLine | None = Field(None, description="The comparison in the source's words, e.g. 'not notably different'.")
+    note: LongText | None = Field(None, description="Anything a reader needs to read the comparison right.")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        numbers = ("value", "ci_low", "ci_high", "ci_level")
+        if self.effect_measure == "not_reported":
+            for name in numbers:
+                if getattr(self, name) is not None:
+                    yield name, "effect_measure not_reported must not carry a number; 'not reported' is never written as one"
+            if self.as_stated is None and self.p_value is None:
+                yield "as_stated", "without a statistic, give the comparison as the source states it in 'as_stated'"
+            return
+        if self.value is None:
+            yield "value", f"effect_measure {self.effect_measure} needs its 'value'"
+        if (self.ci_low is None) != (self.ci_high is None):
+            yield "ci_low", "a confidence interval needs both 'ci_low' and 'ci_high'"
+        if (self.ci_low is not None) != (self.ci_level is not None):
+            yield "ci_level", "a confidence interval needs 'ci_level' (e.g. 95), and 'ci_level' needs an interval"
+        if self.ci_low is not None and self.ci_high is not None:
+            if self.ci_low > self.ci_high:
+                yield "ci_low", f"ci_low {self.ci_low:g} is above ci_high {self.ci_high:g}"
+            elif self.value is not None and not self.ci_low <= self.value <= self.ci_high:
+                yield "value", f"value {self.value:g} lies outside its confidence interval"
+        if self.effect_measure in RATIO_EFFECT_MEASURES:
+            for name in ("value", "ci_low", "ci_high"):
+                number = getattr(self, name)
+                if number is not None and number <= 0:
+                    yield name, f"{EFFECT_MEASURES[self.effect_measure].lower()} must be above 0; found {number:g}"
+
+
 class Record(Strict):
     """Fields every record has."""
 
@@ -715,6 +805,19 @@ class Study(Record):
     related_studies: list[RelatedStudy] = Field(default_factory=list, max_length=100,
                                                 description="Other study records that report some of the same patients;"
                                                             " each link is shown on both studies' pages.")
+    cited_sources: list[Slug] = Field(
+        default_factory=list, max_length=100,
+        description="Publications that state some of this study's figures second-hand (a review, another study's"
+                    " article) without being its own publications; figures may name them as their source.",
+        examples=[["gay-2025-front-oncol"]])
+    trial_status: list[TrialStatus] = Field(
+        default_factory=list, max_length=20,
+        description="The trial's status as each source gives it, oldest first (the last is the latest known).")
+    eligibility: list[EligibilityCriterion] = Field(
+        default_factory=list, max_length=100, description="Criteria for entering the study, as the sources state them.")
+    comparisons: list[Comparison] = Field(
+        default_factory=list, max_length=200,
+        description="Between-arm comparisons (hazard ratios, differences, p-values) as the sources give them.")
 
 
 class Regimen(Record):
@@ -779,8 +882,63 @@ class SearchWindow(Sourced):
             yield "end", f"the search ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})"
 
 
+class DiscussedStudy(Strict):
+    """A study a review discusses but did not include, with the review's reason."""
+
+    study: Slug = Field(description="Id of the study record.", examples=["lynx"])
+    reason: OneLine = Field(description="Why the review did not include it, in the curators' words.",
+                            examples=["reported after the review's search cut-off"])
+    as_stated: OneLine | None = Field(None, description="The review's own words for the reason.")
+    source: Source = Field(description="Where the review discusses the study.")
+
+
+class ReviewFinding(Sourced):
+    """A figure a review states across several studies (a range, a count, a pooled estimate), as it states it."""
+
+    id: Slug = Field(description="Id of the finding, unique within the review.", examples=["pfs-rwe"])
+    topic: OneLine = Field(description="What the figure is about.", examples=["Median PFS"])
+    evidence_type: FindingScopeName = Field(description="Which studies the figure summarises.", examples=["real_world"])
+    statistic: FindingStatisticName = Field(description="What kind of figure it is.", examples=["range"])
+    value: NonNegative | None = Field(None, description="The figure, for a single figure, count, median or pooled estimate.")
+    low: NonNegative | None = Field(None, description="Low end of a range.")
+    high: NonNegative | None = Field(None, description="High end of a range, or the bound of an upper bound.")
+    unit: FindingUnitName | None = Field(None, description="Unit of value, low and high.", examples=["months"])
+    ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval of a single figure.")
+    ci_high: NonNegative | None = Field(None, description="Upper bound of that interval.")
+    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent.")
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients a single figure is based on.")
+    studies_count: Count | None = Field(None, description="How many studies the source says the figure covers.")
+    studies: list[Slug] = Field(default_factory=list, max_length=1000,
+                                description="Study records the source cites for the figure, jointly.")
+    as_stated: OneLine | None = Field(None, description="The figure in the source's words, when they say more than"
+                                                         " the numbers (e.g. '1.0-2.8 months in all but one trial').")
+    note: LongText | None = Field(None, description="Anything a reader needs to read the figure right.")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        yield from super().domain_problems()
+        if self.statistic == "range":
+            if self.low is None or self.high is None:
+                yield "low", "a range needs 'low' and 'high'"
+        elif self.statistic == "upper_bound":
+            if self.high is None:
+                yield "high", "an upper bound needs 'high'"
+        elif self.value is None:
+            yield "value", f"a {FINDING_STATISTICS[self.statistic].lower()} needs 'value'"
+        if self.low is not None and self.high is not None and self.low > self.high:
+            yield "low", f"low {self.low:g} is above high {self.high:g}"
+        if (self.ci_low is None) != (self.ci_high is None) or (self.ci_low is None) != (self.ci_level is None):
+            yield "ci_level", "a confidence interval needs 'ci_low', 'ci_high' and 'ci_level'"
+        elif self.ci_low is not None and self.ci_low > self.ci_high:
+            yield "ci_low", f"ci_low {self.ci_low:g} is above ci_high {self.ci_high:g}"
+        if self.unit == "percent":
+            for name in ("value", "low", "high", "ci_low", "ci_high"):
+                number = getattr(self, name)
+                if number is not None and number > 100:
+                    yield name, f"{number:g} is above 100 (per cent)"
+
+
 class Review(Record):
-    """A systematic review: its question, search, eligibility, flow and included studies."""
+    """A systematic review: its question, search, eligibility, flow, and the studies it includes and discusses."""
 
     title: OneLine = Field(description="A descriptive title in the curators' words.",
                            examples=["Anti-CD38 retreatment: a systematic review of trials and real-world studies"])
@@ -796,7 +954,17 @@ class Review(Record):
     included_studies: list[Slug] = Field(min_length=1, max_length=10_000,
                                          description="Ids of the study records of the studies the review included; their"
                                                      " pages link to the review, and they may cite the review's"
-                                                     " publication for their figures.", examples=[["icaria-mm"]])
+                                                     " publication for their figures. A study the review only discusses"
+                                                     " goes under 'discussed_studies'.", examples=[["icaria-mm"]])
+    discussed_studies: list[DiscussedStudy] = Field(
+        default_factory=list, max_length=10_000,
+        description="Studies the review discusses but did not include, each with the reason; never also included.")
+    findings: list[ReviewFinding] = Field(
+        default_factory=list, max_length=1000,
+        description="Figures the review states across studies (ranges, counts, pooled estimates), as it states them.")
+    discrepancies: list[Discrepancy] = Field(
+        default_factory=list, max_length=100,
+        description="Points where the review disagrees with itself or with other sources, in the curators' words.")
 
 
 Cohort.model_rebuild()

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pas
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from .evidence import Evidence, evidence_type
+from .evidence import Evidence, evidence_type, patient_count
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
@@ -27,13 +27,21 @@ from .settings import SiteSettings
 from .urls import redirects
 from .links import number, relative, short_citation, url_of
 from .mkdocs_hooks import placeholder
-from .model import Cohort, Outcome, Population, Sourced, Study
+from .model import (
+    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewFinding, Sourced,
+    Study,
+)
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
     AGENT_CLASSES,
     COHORT_ROLES,
     DESIGNS,
+    EFFECT_MEASURES,
+    ELIGIBILITY_KINDS,
     EVIDENCE_TYPES,
+    FINDING_SCOPES,
+    FINDING_STATISTICS,
+    FINDING_UNITS,
     MEASURES,
     PRIOR_ANTI_CD38_DEFINITIONS,
     PUBLICATION_TYPES,
@@ -42,6 +50,7 @@ from .vocabulary import (
     RESPONSE_CATEGORIES,
     SPREADS,
     STATUSES,
+    TRIAL_STATUSES,
     UNITS,
 )
 
@@ -154,16 +163,19 @@ class SourceView:
     discrepancy_href: str | None
 
 
-def source_view(evidence: Evidence, part: Sourced, page_url: str, study_url: str | None = None) -> SourceView:
-    """A figure's source as a page shows it; a discrepancy flag links to the study page that explains it."""
+def source_view(evidence: Evidence, part: Sourced | DiscussedStudy, page_url: str,
+                study_url: str | None = None) -> SourceView:
+    """A figure's source as a page shows it; a discrepancy flag links to the record page that explains it."""
     publication = evidence.publications[part.source.publication]
+    derived = isinstance(part, Sourced) and part.derived
+    discrepancy = part.discrepancy if isinstance(part, Sourced) else None
     return SourceView(
         label=short_citation(publication),
         href=relative(page_url, url_of("publication", publication.id)),
         location=part.source.location,
-        derived=part.derivation if part.derived else None,
-        discrepancy_href=None if part.discrepancy is None else
-        (relative(page_url, study_url) if study_url and study_url != page_url else "") + f"#discrepancy-{part.discrepancy}",
+        derived=part.derivation if derived else None,
+        discrepancy_href=None if discrepancy is None else
+        (relative(page_url, study_url) if study_url and study_url != page_url else "") + f"#discrepancy-{discrepancy}",
     )
 
 
@@ -182,13 +194,138 @@ def outcome_view(evidence: Evidence, outcome: Outcome, page_url: str, study_url:
     }
 
 
-def population_view(evidence: Evidence, population: Population | None, page_url: str) -> list[dict[str, Any]]:
-    """Rows describing a population, each with its source."""
+def count_text(count: PatientCount) -> str:
+    """A number of patients, or 'Not reported' (never a zero)."""
+    return str(count.value) if count.value is not None else STATUSES["not_reported"].label
+
+
+def patients_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
+    """The study's number of patients (evidence.patient_count), with its source and the cohort it is taken from."""
+    found = patient_count(study)
+    if found is None:
+        return None
+    count, cohort = found
+    return {"value": count_text(count), "source": source_view(evidence, count, page_url),
+            "cohort": {"label": cohort.label, "anchor": f"cohort-{cohort.id}"} if cohort is not None else None}
+
+
+def curation_view(record: Record) -> dict[str, Any] | None:
+    """The curators and their note on a record, in their words (Markdown through the sanitiser)."""
+    if not record.curation_note and not record.curators:
+        return None
+    return {"curators": record.curators, "note": render_markdown(record.curation_note)}
+
+
+def discrepancy_views(evidence: Evidence, discrepancies: list[Discrepancy], page_url: str) -> list[dict[str, Any]]:
+    return [
+        {"id": d.id, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
+         "claims": [{"says": claim.says,
+                     "source": SourceView(short_citation(evidence.publications[claim.source.publication]),
+                                          relative(page_url, url_of("publication", claim.source.publication)),
+                                          claim.source.location, None, None)}
+                    for claim in d.claims]}
+        for d in discrepancies
+    ]
+
+
+def estimate_text(value: float | None, ci_low: float | None, ci_high: float | None, ci_level: float | None) -> str:
+    """'0.71 (95% CI 0.45–1.12)', or the value alone."""
+    text = number(value)
+    if ci_low is not None and ci_high is not None:
+        interval = f"{number(ci_level)}% CI {number(ci_low)}–{number(ci_high)}" if ci_level is not None else \
+            f"{number(ci_low)}–{number(ci_high)}"
+        text = f"{text} ({interval})" if text else interval
+    return text
+
+
+def comparison_view(evidence: Evidence, study: Study, comparison: Comparison, page_url: str) -> dict[str, Any]:
+    labels = {cohort.id: cohort.label for cohort in study.cohorts}
+    return {
+        "measure": MEASURES[comparison.measure],
+        "experimental": {"label": labels[comparison.experimental], "anchor": f"cohort-{comparison.experimental}"},
+        "control": {"label": labels[comparison.control], "anchor": f"cohort-{comparison.control}"},
+        "effect_measure": EFFECT_MEASURES[comparison.effect_measure],
+        "estimate": estimate_text(comparison.value, comparison.ci_low, comparison.ci_high, comparison.ci_level),
+        "p_value": comparison.p_value,
+        "as_stated": comparison.as_stated,
+        "note": render_markdown(comparison.note),
+        "source": source_view(evidence, comparison, page_url),
+    }
+
+
+def arms_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
+    """The arms of a trial side by side: one column per arm, one row per measure any arm reports."""
+    arms = [cohort for cohort in study.cohorts if cohort.role == "arm"]
+    if len(arms) < 2:
+        return None
+    keys: list[tuple[str, str | None]] = []
+    for arm in arms:
+        for outcome in arm.outcomes:
+            if (outcome.measure, outcome.variant) not in keys:
+                keys.append((outcome.measure, outcome.variant))
+    keys.sort(key=lambda key: list(MEASURES).index(key[0]))
+    columns = []
+    for arm in arms:
+        regimen = evidence.regimens.get(arm.regimen) if arm.regimen else None
+        count = arm.population.n if arm.population is not None else None
+        columns.append({
+            "label": arm.label, "anchor": f"cohort-{arm.id}", "retreatment": retreatment(evidence, study, arm).value,
+            "regimen": regimen.name if regimen else (arm.regimen_as_stated or "not specified"),
+            "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
+            "patients": {"value": count_text(count), "source": source_view(evidence, count, page_url)} if count else None,
+        })
+    rows = [{"measure": MEASURES[measure], "variant": variant,
+             "cells": [[outcome_view(evidence, o, page_url) for o in arm.outcomes
+                        if (o.measure, o.variant) == (measure, variant)] for arm in arms]}
+            for measure, variant in keys]
+    return {"columns": columns, "rows": rows}
+
+
+def finding_figure(finding: ReviewFinding) -> str:
+    """A review-level figure with its unit: '18–307 patients', '< 3 months', '3.3 months (95% CI 0–6.9)'."""
+    unit = finding.unit
+
+    def with_unit(text: str, single: bool = False) -> str:
+        if unit is None:
+            return text
+        singular, plural = FINDING_UNITS[unit]
+        return f"{text}%" if unit == "percent" else f"{text} {singular if single else plural}"
+
+    if finding.statistic == "range":
+        return with_unit(f"{number(finding.low)}–{number(finding.high)}")
+    if finding.statistic == "upper_bound":
+        return "< " + with_unit(number(finding.high))
+    text = with_unit(number(finding.value), finding.value == 1)
+    if finding.ci_low is not None:
+        text += f" ({number(finding.ci_level)}% CI {number(finding.ci_low)}–{number(finding.ci_high)})"
+    return text
+
+
+def finding_view(evidence: Evidence, finding: ReviewFinding, page_url: str) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "topic": finding.topic,
+        "evidence_type": FINDING_SCOPES[finding.evidence_type],
+        "statistic": FINDING_STATISTICS[finding.statistic],
+        "figure": finding_figure(finding),
+        "n": finding.n,
+        "studies_count": finding.studies_count,
+        "studies": [{"record": evidence.studies[s], "href": relative(page_url, url_of("study", s))}
+                    for s in finding.studies],
+        "as_stated": finding.as_stated,
+        "note": render_markdown(finding.note),
+        "source": source_view(evidence, finding, page_url),
+    }
+
+
+def population_view(evidence: Evidence, population: Population | None, page_url: str,
+                    with_count: bool = True) -> list[dict[str, Any]]:
+    """Rows describing a population, each with its source (the count left out where the page shows it already)."""
     if population is None:
         return []
     rows = []
-    if population.n is not None:
-        rows.append({"label": "Patients", "value": str(population.n.value),
+    if population.n is not None and with_count:
+        rows.append({"label": "Patients", "value": count_text(population.n),
                      "source": source_view(evidence, population.n, page_url)})
     lines = population.prior_lines
     if lines is not None:
@@ -317,19 +454,28 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         "evidence_type": EVIDENCE_TYPES[evidence_type(study)],
         "summary": render_markdown(study.summary),
         "prior_anti_cd38": render_markdown(study.prior_anti_cd38),
-        "population": population_view(evidence, study.population, page_url),
+        "patients": patients_view(evidence, study, page_url),
+        # the study's count is among the page's facts (patients_view), so its population table leaves it out
+        "population": population_view(evidence, study.population, page_url, with_count=False),
         "population_description": render_markdown(study.population.description if study.population else None),
+        "trial_status": [
+            {"status": TRIAL_STATUSES[entry.status], "reason": entry.reason, "as_stated": entry.as_stated,
+             "note": render_markdown(entry.note), "source": source_view(evidence, entry, page_url)}
+            for entry in study.trial_status
+        ],
+        "eligibility": [
+            {"kind": ELIGIBILITY_KINDS[kind], "criteria": [
+                {"text": criterion.text, "source": source_view(evidence, criterion, page_url)}
+                for criterion in study.eligibility if criterion.kind == kind]}
+            for kind in ELIGIBILITY_KINDS if any(criterion.kind == kind for criterion in study.eligibility)
+        ],
+        "arms": arms_view(evidence, study, page_url),
+        "comparisons": [comparison_view(evidence, study, c, page_url) for c in study.comparisons],
         "cohorts": [cohort_view(evidence, study, cohort, page_url) for cohort in study.cohorts],
         "publications": [publication_link(evidence, pid, page_url) for pid in study.publications],
-        "discrepancies": [
-            {"id": d.id, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
-             "claims": [{"says": claim.says,
-                         "source": SourceView(short_citation(evidence.publications[claim.source.publication]),
-                                              relative(page_url, url_of("publication", claim.source.publication)),
-                                              claim.source.location, None, None)}
-                        for claim in d.claims]}
-            for d in study.discrepancies
-        ],
+        "cited_sources": [publication_link(evidence, pid, page_url) for pid in study.cited_sources],
+        "discrepancies": discrepancy_views(evidence, study.discrepancies, page_url),
+        "curation": curation_view(study),
         "flagged": sorted(flagged_ids),
         "related": [
             {**study_link(evidence, other_id, page_url), "relation": relation.replace("_", " "), "note": note}
@@ -337,6 +483,11 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         ],
         "reviews": [{"record": review, "href": relative(page_url, url_of("review", review.id))}
                     for review in evidence.reviews_by_study.get(study.id, [])],
+        "discussing_reviews": [
+            {"record": review, "href": relative(page_url, url_of("review", review.id)), "reason": discussed.reason,
+             "as_stated": discussed.as_stated, "source": source_view(evidence, discussed, page_url)}
+            for review, discussed in evidence.discussing_reviews_by_study.get(study.id, [])
+        ],
     }
 
 
@@ -354,7 +505,7 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
                            for o in cohort.outcomes if o.measure == name]
         rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
                      "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
-                     "n": cohort.population.n.value if cohort.population and cohort.population.n else None,
+                     "n": count_text(cohort.population.n) if cohort.population and cohort.population.n else None,
                      "cells": cells})
     return {
         "regimen": regimen,
@@ -364,6 +515,7 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],
         "rows": rows,
+        "curation": curation_view(regimen),
     }
 
 
@@ -379,6 +531,7 @@ def agent_context(evidence: Evidence, agent_id: str) -> dict[str, Any]:
         "description": render_markdown(agent.description),
         "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id)),
                       "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})} for r in regimens],
+        "curation": curation_view(agent),
     }
 
 
@@ -392,8 +545,11 @@ def publication_context(evidence: Evidence, publication_id: str) -> dict[str, An
         "type": PUBLICATION_TYPES[publication.type],
         "note": render_markdown(publication.note),
         "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
+        "citing_studies": [study_link(evidence, s.id, page_url)
+                           for s in evidence.citing_studies_by_publication.get(publication.id, [])],
         "reviews": [{"record": r, "href": relative(page_url, url_of("review", r.id))}
                     for r in evidence.reviews.values() if r.publication == publication.id],
+        "curation": curation_view(publication),
     }
 
 
@@ -422,6 +578,14 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
         "flow": [(label, getattr(prisma, name)) for name, label in flow_labels.items() if getattr(prisma, name) is not None],
         "flow_source": source_view(evidence, prisma, page_url),
         "studies": [study_link(evidence, sid, page_url) for sid in review.included_studies],
+        "discussed": [
+            {**study_link(evidence, d.study, page_url), "reason": d.reason, "as_stated": d.as_stated,
+             "source": source_view(evidence, d, page_url)}
+            for d in review.discussed_studies
+        ],
+        "findings": [finding_view(evidence, finding, page_url) for finding in review.findings],
+        "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
+        "curation": curation_view(review),
     }
 
 
@@ -441,8 +605,9 @@ def index_item(evidence: Evidence, kind: str, record: Any, page_url: str) -> dic
             if cohort.regimen and cohort.regimen not in [r["record"].id for r in regimens]:
                 regimens.append({"record": evidence.regimens[cohort.regimen],
                                  "href": relative(page_url, url_of("regimen", cohort.regimen))})
+        found = patient_count(record)
         return {**study_link(evidence, record.id, page_url), "regimens": regimens,
-                "n": record.population.n.value if record.population and record.population.n else None}
+                "n": count_text(found[0]) if found is not None else None}
     if kind == "regimen":
         return {"record": record, "href": relative(page_url, url_of("regimen", record.id)),
                 "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})}

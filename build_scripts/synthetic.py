@@ -86,8 +86,8 @@ def generate(target: Path, studies: int, real_evidence: Path, seed: int = 38) ->
             "id": study_id, "title": f"Synthetic retreatment study {index}", "design": rng.choice(DESIGNS),
             "registry_ids": [f"NCT9{index:07d}"], "publications": publications,
             "summary": "A synthetic study generated for the benchmark. Its numbers are random and mean nothing.",
-            "population": {"n": {"value": n_total, "source": {"publication": publications[0], "location": "Table 1"}},
-                           "prior_lines": {"median": rng.randint(1, 8), "low": 1, "high": 12,
+            # The study's count is its overall cohort's (cohort-1); typing it here too would be an error.
+            "population": {"prior_lines": {"median": rng.randint(1, 8), "low": 1, "high": 12,
                                            "source": {"publication": publications[0], "location": "Table 1"}}},
             "cohorts": cohorts,
         })

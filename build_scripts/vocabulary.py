@@ -173,6 +173,7 @@ DESIGNS: dict[str, Design] = {
         Design("single_arm", "Single-arm trial", "clinical_trial"),
         Design("prospective_real_world", "Prospective real-world study", "real_world"),
         Design("retrospective_real_world", "Retrospective real-world study", "real_world"),
+        Design("real_world_unspecified", "Real-world study, design not stated", "real_world"),
         Design("case_series", "Case series", "real_world"),
         Design("case_report", "Case report", "case_report"),
     )
@@ -306,4 +307,63 @@ ADVERSE_EVENT_GRADES: dict[str, str] = {
     "3-4": "Grade 3-4",
     "3+": "Grade ≥3",
     "5": "Grade 5",
+}
+
+# A trial's recruitment status, as ClinicalTrials.gov words it, plus "ongoing" for a source that says only
+# that a trial is under way (without saying whether it still recruits).
+TRIAL_STATUSES: dict[str, str] = {
+    "not_yet_recruiting": "Not yet recruiting",
+    "recruiting": "Recruiting",
+    "ongoing": "Ongoing (recruitment not stated)",
+    "active_not_recruiting": "Active, not recruiting",
+    "completed": "Completed",
+    "terminated": "Terminated",
+    "suspended": "Suspended",
+    "withdrawn": "Withdrawn",
+    "unknown": "Unknown",
+}
+
+ELIGIBILITY_KINDS: dict[str, str] = {
+    "inclusion": "Inclusion",
+    "exclusion": "Exclusion",
+}
+
+# The statistic a between-arm comparison reports; "not_reported" when the source compares the arms only in words.
+EFFECT_MEASURES: dict[str, str] = {
+    "hazard_ratio": "Hazard ratio",
+    "odds_ratio": "Odds ratio",
+    "risk_ratio": "Risk ratio",
+    "difference": "Difference",
+    "not_reported": "No statistic reported",
+}
+
+# Effect measures that are ratios: their value and interval are above zero, and 1 means no difference.
+RATIO_EFFECT_MEASURES = ("hazard_ratio", "odds_ratio", "risk_ratio")
+
+# Which studies a review-level figure summarises.
+FINDING_SCOPES: dict[str, str] = {
+    "clinical_trial": "Clinical trials",
+    "real_world": "Real-world studies",
+    "all": "All studies",
+}
+
+# What a review-level figure is.
+FINDING_STATISTICS: dict[str, str] = {
+    "range": "Range across studies",
+    "upper_bound": "Upper bound across studies",
+    "median": "Median",
+    "pooled": "Pooled estimate",
+    "count": "Count",
+    "percent": "Percentage",
+    "value": "Single figure",
+}
+
+# Units of review-level figures: those of outcomes, and the counts a review gives across studies
+# (as written after the number: singular, plural).
+FINDING_UNITS: dict[str, tuple[str, str]] = {
+    "percent": ("%", "%"),
+    "months": ("month", "months"),
+    "patients": ("patient", "patients"),
+    "lines": ("prior line", "prior lines"),
+    "studies": ("study", "studies"),
 }

@@ -1,14 +1,16 @@
 """The real evidence base: complete against its sources, every figure sourced, every record on the site."""
 
 import csv
+import datetime as dt
 import re
 
 import pytest
 from pydantic import BaseModel
 
 from build_scripts.checks import validate_tree
-from build_scripts.evidence import evidence_type
-from build_scripts.model import Source, Study
+from build_scripts.evidence import evidence_type, patient_count
+from build_scripts.facts import retreatment
+from build_scripts.model import Review, Source, Study
 from build_scripts.vocabulary import RECORD_KINDS
 
 from conftest import ROOT
@@ -29,6 +31,50 @@ def test_review_includes_24_studies_6_trials_and_18_real_world(evidence):
     assert len(set(review.included_studies)) == 24
     kinds = [evidence_type(s) for s in studies]
     assert kinds.count("clinical_trial") == 6 and kinds.count("real_world") == 18
+
+
+def test_review_discusses_lynx_without_including_it(evidence):
+    review = evidence.reviews[REVIEW_ID]
+    assert "lynx" not in review.included_studies
+    assert [(d.study, d.source.publication) for d in review.discussed_studies] == [("lynx", "gay-2025-front-oncol")]
+    assert "cut-off" in review.discussed_studies[0].reason
+    assert [r.id for r in evidence.reviews_by_study.get("lynx", [])] == []
+    assert [r.id for r, _ in evidence.discussing_reviews_by_study["lynx"]] == [REVIEW_ID]
+    # the review's figures across studies are the review's, never one study's
+    pooled = [f for f in review.findings if f.id.startswith("pfs-rwe-refractory")]
+    assert [(f.value, f.n, len(f.studies)) for f in pooled] == [(3.3, 12, 4), (5.0, 35, 4)]
+
+
+def test_lynx_arms_status_and_eligibility(evidence):
+    lynx = evidence.studies["lynx"]
+    assert lynx.design == "randomised" and "gay-2025-front-oncol" in lynx.cited_sources
+    assert "gay-2025-front-oncol" not in lynx.publications
+    arms = {c.id: c for c in lynx.cohorts if c.role == "arm"}
+    assert set(arms) == {"dkd", "kd"}
+    # every patient had daratumumab before, so the daratumumab arm is a retreatment and the control is not
+    assert lynx.population.prior_anti_cd38.status == "exposed"
+    assert lynx.population.prior_anti_cd38.source.publication == "gay-2025-front-oncol"
+    assert retreatment(evidence, lynx, arms["dkd"]).value and not retreatment(evidence, lynx, arms["kd"]).value
+    assert all(arm.anti_cd38_retreatment is None for arm in arms.values())  # derived, never typed
+    for arm in arms.values():
+        assert {o.measure for o in arm.outcomes} == {"vgpr_or_better", "pfs"}
+        assert arm.population.n.status == "not_reported" and arm.population.n.value is None
+    assert [(s.status, s.source.publication) for s in lynx.trial_status] == [
+        ("ongoing", "frerichs-2021-blood-adv"), ("terminated", "gay-2025-front-oncol")]
+    assert lynx.trial_status[-1].reason == "futility" and lynx.eligibility
+    assert {(c.measure, c.experimental, c.control, c.effect_measure) for c in lynx.comparisons} == {
+        ("vgpr_or_better", "dkd", "kd", "not_reported"), ("pfs", "dkd", "kd", "not_reported")}
+
+
+def test_second_hand_figures_cite_their_documents_without_becoming_publications(evidence):
+    nooka, mikhael = evidence.studies["nooka-2019-dpd"], evidence.studies["mikhael-2021-isa"]
+    assert nooka.cited_sources == ["athens-dara-imid-letter"] and "athens-dara-imid-letter" not in nooka.publications
+    sizes = {c.id: c.population.n.value for c in nooka.cohorts if c.population and c.population.n}
+    assert sizes == {"dpd-2016": 41, "dpd-2016-naive": 19, "dpd-2016-refractory-to-either": 10,
+                     "dpd-2016-dara-pom-refractory": 12}
+    assert mikhael.cited_sources == ["uk-isapomdex-case-series-article"]
+    shares = [(b.category, b.patients, b.n) for c in mikhael.cohorts for b in c.best_response]
+    assert shares == [("mr", 1, 32), ("sd", 17, 32)]
 
 
 def test_review_studies_are_reported_in_34_publications(evidence):
@@ -173,6 +219,30 @@ def test_sourced_numbers_reaches_nested_parts_and_leaves_out_derived_ones():
     }
 
 
+def test_sourced_numbers_reaches_review_findings_and_between_arm_comparisons():
+    source = {"publication": "r", "location": "Section 3"}
+    review = Review.model_validate({
+        "id": "r", "title": "R", "publication": "r", "question": "q", "summary": "s", "eligibility": ["e"],
+        "search": {"databases": ["Medline"], "start": "inception", "end": dt.date(2022, 1, 1), "source": source},
+        "prisma": {"studies_included": 1, "source": source}, "included_studies": ["s"],
+        "findings": [{"id": "f", "topic": "PFS", "evidence_type": "all", "statistic": "value", "value": 3.3,
+                      "ci_low": 0.5, "ci_high": 6.9, "ci_level": 95, "n": 12, "unit": "months", "source": source}],
+    })
+    found = {".".join(map(str, path)): value for _, path, value in sourced_numbers(review)}
+    assert {key: value for key, value in found.items() if key.startswith("findings")} == {
+        "findings.0.value": 3.3, "findings.0.ci_low": 0.5, "findings.0.ci_high": 6.9, "findings.0.ci_level": 95,
+        "findings.0.n": 12}
+    study = Study.model_validate({
+        "id": "s", "title": "S", "design": "randomised", "publications": ["p"], "summary": "x",
+        "cohorts": [{"id": "a", "label": "A", "role": "arm"}, {"id": "b", "label": "B", "role": "arm"}],
+        "comparisons": [{"measure": "pfs", "experimental": "a", "control": "b", "effect_measure": "hazard_ratio",
+                         "value": 0.63, "ci_low": 0.4, "ci_high": 0.9, "ci_level": 95, "source": source}],
+    })
+    assert {".".join(map(str, path)): value for _, path, value in sourced_numbers(study)} == {
+        "comparisons.0.value": 0.63, "comparisons.0.ci_low": 0.4, "comparisons.0.ci_high": 0.9,
+        "comparisons.0.ci_level": 95}
+
+
 def test_printed_forms_accept_digits_and_small_numbers_in_words_only():
     text = "Fourteen patients; ORR 5% (2/44); median 2.80 months; 1.5 mg"
     assert _is_printed(text, 14) and _is_printed(text, 5) and _is_printed(text, 44) and _is_printed(text, 2.8)
@@ -183,7 +253,7 @@ def test_printed_forms_accept_digits_and_small_numbers_in_words_only():
 def test_every_number_taken_from_a_source_document_is_printed_in_it(evidence):
     """Every number of every record that cites a source document, unless marked derived, appears in its text."""
     texts = {pid: (SEEDS / name).read_text(encoding="utf-8") for pid, name in SEED_OF_PUBLICATION.items()}
-    missing, checked = [], 0
+    missing, checked, reached = [], 0, set()
     for kind in RECORD_KINDS:
         for record in evidence.by_kind(kind).values():
             for source, path, value in sourced_numbers(record):
@@ -191,7 +261,77 @@ def test_every_number_taken_from_a_source_document_is_printed_in_it(evidence):
                 if text is None:
                     continue
                 checked += 1
+                reached.add((kind, path[0]))
                 if not _is_printed(text, value):
                     missing.append(f"{kind} {record.id} {'.'.join(map(str, path))}={value} ({source.location})")
-    assert checked > 500
+    assert checked > 700
+    # every kind of part that holds sourced numbers is reached, the review's findings among them
+    assert {("study", "cohorts"), ("study", "population"), ("review", "findings"), ("review", "prisma")} <= reached
     assert missing == []
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_downloads_and_pages_agree_on_every_count(evidence, real_site):
+    """studies.csv, outcomes.csv, the study pages and the studies index show the same patient counts."""
+    studies = {row["study_id"]: row for row in _read_csv(real_site / "data" / "studies.csv")}
+    index = "".join(path.read_text() for path in (real_site / "studies").glob("**/index.html")
+                    if path.parent == real_site / "studies" or path.parent.parent.name == "page")
+    checked = 0
+    for study in evidence.studies.values():
+        found = patient_count(study)
+        shown = "" if found is None else (str(found[0].value) if found[0].value is not None else "Not reported")
+        assert studies[study.id]["n_patients"] == ("" if found is None or found[0].value is None else shown), study.id
+        html = (real_site / "studies" / study.id / "index.html").read_text()
+        facts = re.search(r"<dt>Patients</dt><dd>([^<;(]*)", html)
+        assert (facts.group(1).strip() if facts else "") == shown, study.id
+        row = re.search(rf'<tr><td><a href="{re.escape(study.id)}/">.*?</tr>', index, re.S).group(0)
+        assert re.findall(r"<td>(.*?)</td>", row, re.S)[4] == shown, study.id
+        checked += found is not None
+    assert checked >= 5
+    rows = 0
+    for row in _read_csv(real_site / "data" / "outcomes.csv"):
+        if not row["n"]:
+            continue
+        html = (real_site / "studies" / row["study_id"] / "index.html").read_text()
+        section = html.split(f'id="cohort-{row["cohort_id"]}"', 1)[1].split("</section>", 1)[0]
+        counts = f'{row["responders"]}/{row["n"]}' if row["responders"] else f'n = {row["n"]}'
+        assert counts in section, (row["study_id"], row["cohort_id"], row["measure"], counts)
+        rows += 1
+    assert rows >= 20
+
+
+def test_review_page_lists_24_included_studies_and_lynx_as_discussed(evidence, real_site):
+    html = (real_site / "reviews" / REVIEW_ID / "index.html").read_text()
+    included = html.split('id="included-studies"', 1)[1].split("<h2", 1)[0]
+    discussed = html.split('id="discussed-not-included"', 1)[1].split("<h2", 1)[0]
+    assert len(set(re.findall(r'href="\.\./\.\./studies/([^/]+)/"', included))) == 24
+    assert "studies/lynx/" not in included and "studies/lynx/" in discussed
+    assert "search cut-off" in discussed
+    lynx = (real_site / "studies" / "lynx" / "index.html").read_text()
+    assert f'href="../../reviews/{REVIEW_ID}/"' in lynx.split('id="discussed-not-included-in"', 1)[1]
+    assert 'id="included-in"' not in lynx
+
+
+def test_lynx_page_shows_both_arms_with_vgpr_pfs_status_and_eligibility(real_site):
+    html = (real_site / "studies" / "lynx" / "index.html").read_text()
+    arms = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.search(r'<table class="atlas-arms">(.*?)</table>', html, re.S).group(1)))
+    for figure in ("48.8%", "95% CI 35.1–62.6", "46.2%", "95% CI 32.3–60.4", "10.7 months", "10.6 months"):
+        assert figure in arms
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Status Terminated (futility)" in text and "Ongoing (recruitment not stated)" in text
+    assert "1 to 3 prior lines of therapy, one of which contained daratumumab" in text
+    assert "not notably different between the arms" in text
+
+
+def test_no_control_arm_is_charted_or_exported_as_retreatment(evidence, real_site):
+    outcomes = _read_csv(real_site / "data" / "outcomes.csv")
+    assert {row["anti_cd38_retreatment"] for row in outcomes if (row["study_id"], row["cohort_id"]) == ("lynx", "kd")} \
+        == {"false"}
+    for chart_file in (real_site / "charts").glob("*/*"):
+        if chart_file.suffix in (".html", ".json"):
+            assert "#cohort-kd" not in chart_file.read_text(), chart_file
+    assert "studies/lynx/#cohort-dkd" in (real_site / "charts" / "pfs" / "chart-pfs.vl.json").read_text()

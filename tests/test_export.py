@@ -36,7 +36,7 @@ def test_outcomes_csv_has_one_row_per_figure_each_with_a_source(fixture_site):
     rows = read_csv(fixture_site / "data" / "outcomes.csv")
     evidence = validate_tree(VALID)
     expected = sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts)
-    assert len(rows) == expected == 7
+    assert len(rows) == expected == 11
     assert all(row["source_id"] and row["source_location"] for row in rows)
     pfs = next(r for r in rows if r["measure"] == "pfs" and r["cohort_id"] == "refractory")
     assert (pfs["value"], pfs["ci_low"], pfs["ci_high"], pfs["ci_level"], pfs["unit"]) == ("3.1", "2", "4.5", "95", "months")
@@ -53,8 +53,10 @@ def test_outcomes_csv_gives_the_derived_retreatment_flag_and_prior_status(fixtur
     rows = read_csv(fixture_site / "data" / "outcomes.csv")
     by_cohort = {r["cohort_id"]: (r["anti_cd38_retreatment"], r["prior_anti_cd38_status"],
                                   r["prior_anti_cd38_refractory_percent"]) for r in rows}
-    # the naive cohort carries a typed flag that agrees; the refractory one carries none: both come from the facts
-    assert by_cohort == {"refractory": ("true", "refractory", ""), "naive": ("false", "naive", "")}
+    # the naive cohort carries a typed flag that agrees; the refractory one carries none: both come from the facts.
+    # The randomised trial's arms share its exposed population (share unknown); only the arm with an antibody is one.
+    assert by_cohort == {"refractory": ("true", "refractory", ""), "naive": ("false", "naive", ""),
+                         "dpd": ("true", "mixed", ""), "pd": ("false", "mixed", "")}
 
 
 def test_the_prior_status_column_is_described_with_every_status_and_its_label():
@@ -78,18 +80,38 @@ def test_outcome_rows_read_the_facts_not_the_typed_field():
 
 
 def test_studies_csv_lists_every_study_with_dois_and_url(fixture_site):
-    rows = read_csv(fixture_site / "data" / "studies.csv")
-    assert len(rows) == 1
-    row = rows[0]
+    rows = {row["study_id"]: row for row in read_csv(fixture_site / "data" / "studies.csv")}
+    assert list(rows) == ["fixture-dpd-retreatment", "fixture-randomised", "fixture-unspecified-design"]
+    row = rows["fixture-dpd-retreatment"]
     assert row["dois"] == "10.9999/fixture.2020.1;10.9999/fixture.2021.2"
     assert row["url"].endswith("/studies/fixture-dpd-retreatment/")
     assert row["n_patients"] == "40" and row["evidence_type"] == "real_world"
 
 
+def test_studies_csv_keeps_including_and_discussing_reviews_apart(fixture_site):
+    rows = {row["study_id"]: row for row in read_csv(fixture_site / "data" / "studies.csv")}
+    included, discussed = rows["fixture-dpd-retreatment"], rows["fixture-randomised"]
+    assert (included["review_ids"], included["discussing_review_ids"]) == ("fixture-review", "")
+    assert (discussed["review_ids"], discussed["discussing_review_ids"]) == ("", "fixture-review")
+    assert discussed["cited_source_ids"] == "fixture-2022-review" and discussed["publication_ids"] == "fixture-2021-abstract"
+    assert discussed["trial_status"] == "terminated" and included["trial_status"] == ""
+
+
+def test_a_count_not_reported_is_an_empty_cell_never_zero(fixture_site):
+    rows = {row["study_id"]: row for row in read_csv(fixture_site / "data" / "studies.csv")}
+    assert rows["fixture-randomised"]["n_patients"] == "" and rows["fixture-unspecified-design"]["n_patients"] == ""
+    assert rows["fixture-unspecified-design"]["evidence_type"] == "real_world"
+
+
+def test_control_arm_rows_are_marked_not_retreatment(fixture_site):
+    rows = [r for r in read_csv(fixture_site / "data" / "outcomes.csv") if r["study_id"] == "fixture-randomised"]
+    assert {(r["cohort_id"], r["anti_cd38_retreatment"]) for r in rows} == {("dpd", "true"), ("pd", "false")}
+
+
 def test_evidence_json_holds_every_record(fixture_site):
     payload = json.loads((fixture_site / "data" / "evidence.json").read_text())
     assert {kind: len(records) for kind, records in payload.items()} == {
-        "publications": 3, "studies": 1, "regimens": 1, "agents": 3, "reviews": 1}
+        "publications": 3, "studies": 3, "regimens": 1, "agents": 3, "reviews": 1}
     assert payload["agents"][0]["class"] in {"anti_cd38_antibody", "corticosteroid", "imid"}
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from build_scripts.fieldref import field_reference, part_anchor, part_title, record_anchor, type_view, yaml_text
 from build_scripts.model import (
-    Count, DesignName, LongText, NonNegative, OneLine, RECORD_MODELS, Slug, Study,
+    _choice, Count, DesignName, LongText, NonNegative, OneLine, RECORD_MODELS, Slug, Study,
 )
 from build_scripts.vocabulary import DESIGNS, RECORD_KINDS
 
@@ -112,6 +112,12 @@ def test_types_are_named_in_curator_terms(annotation, words):
 def test_vocabulary_choices_list_every_value_with_its_label():
     options = type_view(DesignName).options
     assert [(o.value, o.label) for o in options] == [(name, design.label) for name, design in DESIGNS.items()]
+
+
+def test_a_vocabulary_without_labels_lists_its_values_alone():
+    # Some vocabularies map a code to something other than a label (e.g. a unit's singular and plural).
+    options = type_view(_choice("unit", {"months": ("month", "months")})).options
+    assert [(o.value, o.label) for o in options] == [("months", None)]
 
 
 def test_literal_choices_list_their_values():

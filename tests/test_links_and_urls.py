@@ -76,7 +76,7 @@ def test_moved_record_keeps_its_old_url_as_a_redirect(tmp_path):
     old.unlink()
     (evidence / "studies" / "fixture-dpd-study.yaml").write_text(text)
     review = evidence / "reviews" / "fixture-review.yaml"
-    review.write_text(review.read_text().replace("[fixture-dpd-retreatment]", "[fixture-dpd-study]"))
+    review.write_text(review.read_text().replace("fixture-dpd-retreatment", "fixture-dpd-study"))
     layout = fixture_layout(tmp_path, evidence)
     build_site(layout)
     redirect = (layout.site / "studies" / "fixture-dpd-retreatment" / "index.html").read_text()
@@ -90,7 +90,7 @@ def test_new_urls_are_added_to_the_ledger_by_command_and_never_removed(tmp_path)
     evidence = validate_tree(evidence_dir)
     assert "agents/daratumumab/" in missing_from_ledger(evidence, evidence_dir)
     added = update_ledger(evidence, evidence_dir)
-    assert len(added) == 8
+    assert len(added) == 10
     assert missing_from_ledger(validate_tree(evidence_dir), evidence_dir) == []
     assert "studies/fixture-dpd-retreatment/" in (evidence_dir / "published-urls.txt").read_text()
 

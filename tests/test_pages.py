@@ -227,6 +227,36 @@ def test_hook_restores_each_block_once_and_sets_the_head(tmp_path):
     assert on_page_markdown("# M\n", written, config, None) == "# M\n" and written.meta == {}
 
 
+def test_curation_note_is_shown_in_the_curators_words_through_the_sanitiser():
+    from build_scripts.model import Regimen
+    from build_scripts.pages import curation_view
+
+    # built without validation: the page must be safe even for text the model would refuse
+    regimen = Regimen.model_construct(id="r", name="R", agents=["a"], curators=["A. Curator"],
+                                      curation_note="Kept *apart* <script>alert(1)</script> [x](javascript:y)")
+    view = curation_view(regimen)
+    assert view["curators"] == ["A. Curator"]
+    assert "<em>apart</em>" in view["note"] and "<script" not in view["note"] and "javascript:" not in view["note"]
+    assert curation_view(Regimen.model_validate({"id": "r", "name": "R", "agents": ["a"]})) is None
+
+
+def test_review_figures_read_as_the_review_states_them():
+    from build_scripts.model import ReviewFinding
+    from build_scripts.pages import estimate_text, finding_figure
+
+    def finding(**fields):
+        return ReviewFinding.model_validate({"id": "f", "topic": "t", "evidence_type": "all",
+                                             "source": {"publication": "p", "location": "S"}, **fields})
+
+    assert finding_figure(finding(statistic="range", low=18, high=307, unit="patients")) == "18–307 patients"
+    assert finding_figure(finding(statistic="range", low=11, high=81, unit="percent")) == "11–81%"
+    assert finding_figure(finding(statistic="upper_bound", high=9, unit="months")) == "< 9 months"
+    assert finding_figure(finding(statistic="count", value=1, unit="studies")) == "1 study"
+    assert finding_figure(finding(statistic="value", value=3.3, unit="months", ci_low=0.0, ci_high=6.9,
+                                  ci_level=95)) == "3.3 months (95% CI 0–6.9)"
+    assert estimate_text(0.71, 0.45, 1.12, 95) == "0.71 (95% CI 0.45–1.12)" and estimate_text(None, None, None, None) == ""
+
+
 def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag():
     from build_scripts.checks import validate_tree
     from build_scripts.pages import study_context

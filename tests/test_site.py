@@ -159,6 +159,66 @@ def test_mkdocs_strict_failure_stops_the_build(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
+def test_randomised_trial_shows_its_arms_side_by_side_with_the_comparisons(fixture_site):
+    html = page(fixture_site, "studies/fixture-randomised")
+    arms = re.search(r'<table class="atlas-arms">(.*?)</table>', html, re.S).group(1)
+    header = re.findall(r"<th scope=\"col\">(.*?)</th>", arms, re.S)
+    assert len(header) == 3 and "Daratumumab + pomalidomide" in header[1] and "not anti-CD38 retreatment" in header[2]
+    # the marks are derived: the DPd arm of exposed patients is a retreatment, the Pd control is not
+    assert "not anti-CD38 retreatment" not in header[1]
+    rows = {text_of(re.search(r'<th scope="row">(.*?)</th>', row, re.S).group(1)).strip(): row
+            for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", arms, re.S)}
+    assert [text_of(cell).split(" Fixture")[0].strip() for cell in re.findall(r"<td>(.*?)</td>", rows["Patients"], re.S)] \
+        == ["24", "22"]
+    vgpr = text_of(rows["≥VGPR"])
+    assert "50%" in vgpr and "95% CI 29.1–70.9" in vgpr and "40.9%" in vgpr and "9/22" in vgpr
+    comparisons = text_of(re.search(r'<table class="atlas-comparisons">(.*?)</table>', html, re.S).group(1))
+    assert "Hazard ratio" in comparisons and "0.71 (95% CI 0.45–1.12)" in comparisons and "0.14" in comparisons
+    assert "No statistic reported" in comparisons and "similar in both arms" in comparisons
+
+
+def test_study_page_shows_status_eligibility_count_and_curation(fixture_site):
+    text = text_of(page(fixture_site, "studies/fixture-randomised"))
+    assert "Status Terminated (futility)" in text
+    assert "Recruiting “currently enrolling” Fixture 2021 , Methods" in text
+    assert "Inclusion criteria" in text and "Exclusion criteria" in text and "Refractory to pomalidomide" in text
+    assert "Patients Not reported" in text
+    html = page(fixture_site, "studies/fixture-randomised")
+    curation = html.split('id="curation"', 1)[1]
+    assert "A fictional <em>curation note</em>" in curation
+    unspecified = text_of(page(fixture_site, "studies/fixture-unspecified-design"))
+    assert "Real-world study, design not stated" in unspecified and "Patients Not reported ( All patients )" in unspecified
+
+
+def test_review_lists_included_and_discussed_studies_apart(fixture_site):
+    html = page(fixture_site, "reviews/fixture-review")
+    included = html.split('id="included-studies"', 1)[1].split("<h2", 1)[0]
+    discussed = html.split('id="discussed-not-included"', 1)[1].split("<h2", 1)[0]
+    assert "fixture-dpd-retreatment/" in included and "fixture-randomised/" not in included
+    assert "fixture-randomised/" in discussed and "fixture-dpd-retreatment/" not in discussed
+    assert "Reported after the review" in discussed and "published after our cut-off" in discussed
+    findings = text_of(html.split('id="figures-across-studies"', 1)[1].split("<h2", 1)[0])
+    assert "30–33%" in findings and "3.5 months (95% CI 2.1–4.9)" in findings and "n = 40" in findings
+    assert 'href="#discrepancy-orr-two-figures"' in html and 'id="discrepancy-orr-two-figures"' in html
+
+
+def test_study_page_says_which_reviews_include_it_and_which_discuss_it(fixture_site):
+    discussed = page(fixture_site, "studies/fixture-randomised")
+    assert 'id="discussed-not-included-in"' in discussed and 'id="included-in"' not in discussed
+    assert "Reported after the review" in discussed.split('id="discussed-not-included-in"', 1)[1]
+    included = page(fixture_site, "studies/fixture-dpd-retreatment")
+    assert 'id="included-in"' in included and 'id="discussed-not-included-in"' not in included
+
+
+def test_publication_page_lists_studies_it_reports_apart_from_those_whose_figures_it_states(fixture_site):
+    abstract = page(fixture_site, "publications/fixture-2021-abstract")
+    assert "fixture-randomised/" in abstract.split('id="studies-reported"', 1)[1]
+    review = page(fixture_site, "publications/fixture-2022-review")
+    reports = review.split('id="studies-reported"', 1)[1].split("<h2", 1)[0]
+    states = review.split('id="studies-whose-figures-it-states"', 1)[1].split("<h2", 1)[0]
+    assert "fixture-randomised/" not in reports and "fixture-randomised/" in states
+
+
 def test_study_page_says_per_cohort_its_prior_status_and_which_are_not_retreatment(fixture_site):
     html = page(fixture_site, "studies/fixture-dpd-retreatment")
     sections = dict(re.findall(r'<section class="atlas-cohort" id="cohort-([^"]+)">(.*?)</section>', html, re.S))

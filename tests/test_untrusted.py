@@ -231,6 +231,7 @@ def write_hostile_records(evidence: Path) -> None:
         data["cohorts"][1]["patients"][0]["label"] = text("patient")
         write("study", data)
         write("review", {**review, "id": record_id, "title": text("review"), "included_studies": [record_id],
+                         "findings": [{**finding, "studies": [record_id]} for finding in review["findings"]],
                          "question": HOSTILE_MARKDOWN, "summary": HOSTILE_MARKDOWN, "eligibility": [HOSTILE_MARKDOWN]})
 
 

@@ -12,8 +12,8 @@ from conftest import BROKEN, VALID, broken_cases, evidence_tree
 
 def test_valid_fixture_tree_validates():
     evidence = validate_tree(VALID)
-    assert evidence.record_count() == 9
-    assert set(evidence.studies) == {"fixture-dpd-retreatment"}
+    assert evidence.record_count() == 11
+    assert set(evidence.studies) == {"fixture-dpd-retreatment", "fixture-randomised", "fixture-unspecified-design"}
 
 
 def _relative_report(error: EvidenceError, evidence: Path) -> list[str]:
