@@ -4,10 +4,6 @@ Each ```yaml block follows a marker comment (invisible on GitHub):
 
     <!-- example record: evidence/studies/x.yaml -->     a whole record; all of them are validated together
     <!-- example fields: Cohort -->                     some fields of one model, each validated as that field
-
-A marker may end with `; needs: Model.field, evidence/regimens/x.yaml, ...`: fields or records the example uses
-that another branch adds. Until every one exists, the example is skipped with their names; once merged, it is
-validated.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ from conftest import ROOT
 
 GUIDE = ROOT / "CONTRIBUTING.md"
 REFERENCE_URL = "https://anti-cd38-atlas.github.io/atlas/contribute/fields/"
-MARKER = re.compile(r"<!--\s*example (record|fields):\s*([^;\s]+)\s*(?:;\s*needs:\s*(.*?))?\s*-->")
+MARKER = re.compile(r"<!--\s*example (record|fields):\s*(\S+)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 
 
@@ -43,7 +39,6 @@ class Example:
     line: int
     kind: str | None         # "record", "fields" or None when unmarked
     target: str | None       # a path under evidence/ for a record, a model name for fields
-    needs: tuple[str, ...]
     text: str
 
 
@@ -56,31 +51,14 @@ def examples(markdown: str) -> list[Example]:
         if not fence or fence.group(2) == "":
             i += 1
             continue
-        indent, language = fence.groups()
+        language = fence.group(2)
         end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
         if language == "yaml":
             marker = MARKER.search(lines[i - 1]) if i > 0 else None
-            needs = tuple(n.strip() for n in marker.group(3).split(",")) if marker and marker.group(3) else ()
             body = textwrap.dedent("\n".join(lines[i + 1:end]))
-            found.append(Example(i + 1, marker.group(1) if marker else None, marker.group(2) if marker else None,
-                                 needs, body))
+            found.append(Example(i + 1, marker.group(1) if marker else None, marker.group(2) if marker else None, body))
         i = end + 1
     return found
-
-
-def unmet(needs: tuple[str, ...]) -> list[str]:
-    """The needed fields that the models do not have yet, and needed files (paths with '/') not in the repository."""
-    missing = []
-    for need in needs:
-        if "/" in need:
-            if not (ROOT / need).is_file():
-                missing.append(need)
-            continue
-        name, _, field = need.partition(".")
-        model = getattr(model_module, name, None)
-        if not (isinstance(model, type) and issubclass(model, BaseModel) and field in model.model_fields):
-            missing.append(need)
-    return missing
 
 
 GUIDE_EXAMPLES = examples(GUIDE.read_text(encoding="utf-8"))
@@ -93,26 +71,17 @@ def test_every_yaml_block_of_the_guide_is_a_checked_example():
     assert kinds == {"record", "fields"}
 
 
-def test_the_extractor_finds_blocks_markers_and_needs():
+def test_the_extractor_finds_blocks_and_their_markers():
     text = ("<!-- example fields: Cohort -->\n   ```yaml\n   outcomes: []\n   ```\n\n```yaml\nid: x\n```\n"
-            "<!-- example record: evidence/studies/a.yaml; needs: Study.x, Review.y -->\n```yaml\nid: a\n```\n")
+            "```sh\nmake site\n```\n<!-- example record: evidence/studies/a.yaml -->\n```yaml\nid: a\n```\n")
     found = examples(text)
-    assert [(e.kind, e.target, e.needs) for e in found] == [
-        ("fields", "Cohort", ()), (None, None, ()), ("record", "evidence/studies/a.yaml", ("Study.x", "Review.y"))]
+    assert [(e.kind, e.target) for e in found] == [
+        ("fields", "Cohort"), (None, None), ("record", "evidence/studies/a.yaml")]
     assert found[0].text == "outcomes: []"
-
-
-def test_unmet_needs_name_fields_missing_from_the_models():
-    assert unmet(("Study.summary", "Cohort.parent", "evidence/agents/daratumumab.yaml")) == []
-    assert unmet(("Study.no_such_field", "NoSuchModel.x", "evidence/agents/no-such.yaml")) == [
-        "Study.no_such_field", "NoSuchModel.x", "evidence/agents/no-such.yaml"]
 
 
 def test_worked_example_records_validate_together(tmp_path):
     records = [e for e in GUIDE_EXAMPLES if e.kind == "record"]
-    missing = sorted({need for e in records for need in unmet(e.needs)})
-    if missing:
-        pytest.skip("the worked examples use fields or records not merged yet: " + ", ".join(missing))
     evidence = tmp_path / "evidence"
     # The examples build on the atlas's real agents and regimens, as a contributor's records would.
     for folder in ("agents", "regimens"):
@@ -137,8 +106,6 @@ def test_worked_example_records_validate_together(tmp_path):
 
 @pytest.mark.parametrize("example", [e for e in GUIDE_EXAMPLES if e.kind == "fields"], ids=lambda e: f"line-{e.line}")
 def test_worked_example_fields_validate_as_their_model_fields(example):
-    if unmet(example.needs):
-        pytest.skip("uses fields or records not merged yet: " + ", ".join(unmet(example.needs)))
     model = getattr(model_module, example.target)
     data = yaml.safe_load(example.text)
     assert isinstance(data, dict) and data
