@@ -373,6 +373,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
+        "population_description": render_markdown(cohort.population.description if cohort.population else None),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
