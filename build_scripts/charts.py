@@ -31,7 +31,8 @@ NOT_CHARTED_ACROSS_STUDIES = {
 CHARTS_URL_PREFIX = "charts"
 REGIMEN_MEASURES = ("pfs", "os", "orr")
 METHODS_URL = "methods/"
-METHODS_SECTION = "charts"
+METHODS_SECTION = "charts"  # the Methods page's sections (their anchors) on charts and on pooling
+METHODS_POOLING_SECTION = "exploratory-pooled-estimates"
 
 # A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for unknown.
 PRIOR_STATUS_COLOURS = {
@@ -424,7 +425,7 @@ def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url:
         cohorts = ", ".join(entry.key for entry in analysis.used)
         rows.append(ForestRow(
             label=f"{SUBGROUP_MARK}{label} (k={k}, n={patients})", panel=POOLED, study_id="", cohort_id="",
-            href=relative(page_url, METHODS_URL) + f"#{METHODS_SECTION}",
+            href=relative(page_url, METHODS_URL) + f"#{METHODS_POOLING_SECTION}",
             value=round(shown.value, 1), ci_low=round(shown.ci_low, 1), ci_high=round(shown.ci_high, 1),
             open_ended=False, ci_computed=False, ci_text=f"{shown.ci_low:.1f}–{shown.ci_high:.1f}", n_text=str(patients),
             regimen=f"{k} independent cohorts", prior_status=label, prior_text=label,
@@ -697,10 +698,13 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
                     " three independent cohorts.")
     else:
         caption += " Medians are shown as each source reports them; they are not pooled."
-    caption += " Select a point to open its study. How the chart is made:"
+    caption += " Select a point to open its study."
+    methods = relative(page_url, METHODS_URL)
+    links = (Link("How the charts are made (Methods)", f"{methods}#{METHODS_SECTION}"),)
+    if rate:
+        links += (Link("How the pooled estimates are made (Methods)", f"{methods}#{METHODS_POOLING_SECTION}"),)
     return forest_chart(f"chart-{measure_name.replace('_', '-')}", rows, measure_name, title, caption,
-                        description=description,
-                        links=(Link("Methods", relative(page_url, METHODS_URL) + f"#{METHODS_SECTION}"),))
+                        description=description, links=links)
 
 
 def study_charts(evidence: Evidence, study: Study) -> list[Chart]:

@@ -315,6 +315,7 @@ def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, en
     assert len(diamonds) == 1 and diamonds[0].get("fill") == PRIOR_STATUS_COLOURS["refractory"]
     assert "Diamonds are pooled estimates (1), exploratory" in chart.description
     assert "Methods page" in chart.description and chart.links[0].href == "../../methods/#charts"
+    assert chart.links[1].href == pooled[0].href == "../../methods/#exploratory-pooled-estimates"
     # the table row says how it was made
     table = {cells[0].text: cells for cells in chart.rows}
     row = table[f"{POOLED_LABEL}: {REFRACTORY} (k={refractory.k}, n={refractory.patients})"]
@@ -409,9 +410,13 @@ def test_chart_tables_link_their_rows_to_cohorts_and_captions_to_methods(fixture
     assert ('<td><a href="../../studies/fixture-dpd-retreatment/#cohort-refractory">FIXTURE-1: Daratumumab-refractory'
             ' (n=30)</a></td><td>+ IMiD</td><td>Refractory to anti-CD38</td>') in table
     caption = re.search(r"<figcaption>(.*?)</figcaption>", html, re.S).group(1)
-    assert '<a href="../../methods/#charts">Methods</a>' in caption and "Clopper-Pearson" not in caption
-    assert (fixture_site / "methods" / "index.html").exists() and 'id="charts"' in (
-        fixture_site / "methods" / "index.html").read_text()
+    assert '<a href="../../methods/#charts">How the charts are made (Methods)</a>' in caption
+    assert "Clopper-Pearson" not in caption and "pooled estimates are made" not in caption
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", (fixture_site / "charts" / "orr" / "index.html").read_text(),
+                        re.S).group(1)
+    assert '<a href="../../methods/#exploratory-pooled-estimates">How the pooled estimates are made' in caption
+    methods = (fixture_site / "methods" / "index.html").read_text()
+    assert 'id="charts"' in methods and 'id="exploratory-pooled-estimates"' in methods
 
 
 def test_chart_specs_load_nothing_from_outside(fixture_site):
