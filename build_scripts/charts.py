@@ -357,6 +357,7 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
     nodes = {(study.id, cohort.id): _Node(row, cohort) for study, cohort, row in members}
     tops: list[_Node] = []
     headings: dict[tuple[str, str], _Node] = {}
+    shown_controls: set[tuple[str, str]] = set()  # a control shared by several arms is shown once
     for study, cohort, row in members:
         node = nodes[(study.id, cohort.id)]
         by_id = {c.id: c for c in study.cohorts}
@@ -377,7 +378,8 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
             tops.append(node)
         for control_id in _control_arms(study, cohort.id):
             control = by_id.get(control_id)
-            if control is None or retreatment(evidence, study, control).value:
+            if control is None or (study.id, control_id) in shown_controls \
+                    or retreatment(evidence, study, control).value:
                 continue  # a control arm that is itself a retreatment is charted as one
             outcome = preferred_outcome(evidence, study, [o for o in control.outcomes if o.measure == measure])
             if outcome is not None:
@@ -386,7 +388,9 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
                 shown.label = f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
                 shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, partner
                 node.controls.append(shown)
-    order = {(s.id, c.id): i for s, c, _ in members for i, c in enumerate(s.cohorts)}
+                shown_controls.add((study.id, control_id))
+    studies = {study.id: study for study, _, _ in members}
+    order = {(study.id, c.id): i for study in studies.values() for i, c in enumerate(study.cohorts)}
     rows: list[ForestRow] = []
 
     def emit(node: _Node, depth: int) -> None:
@@ -688,6 +692,9 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
         + (f" Diamonds are pooled estimates ({len(pooled)}), exploratory: a random-effects meta-analysis of logit"
            f" proportions ({POOLING_METHODS[POOLED_METHOD]}) per partner class and prior status where at least three"
            " independent cohorts report responders and patients, as the Methods page describes." if pooled else "")
+        + (" No partner class and prior status has the three independent cohorts reporting responders and patients"
+           " that an exploratory pooled estimate needs (see the Methods page)." if rate and synthesis and not pooled
+           else "")
         + ("" if rate else " Medians are never pooled."))
     caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it, grouped by partner"
                " class and coloured by prior anti-CD38 status; subgroups are indented under their trial or cohort.")

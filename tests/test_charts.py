@@ -320,6 +320,9 @@ def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, en
     table = {cells[0].text: cells for cells in chart.rows}
     row = table[f"{POOLED_LABEL}: {REFRACTORY} (k={refractory.k}, n={refractory.patients})"]
     assert "DerSimonian-Laird" in row[-1] and "Paule-Mandel" in row[-1] and "prediction interval" in row[-1]
+    assert "No partner class and prior status has the three" not in chart.description
+    assert "No partner class and prior status has the three" in cross_study_chart(
+        pooled_tree, "cr_or_better", "charts/cr-or-better/", synthesis).description
     # and without the synthesis there is none
     assert not [r for r in cross_study_chart(pooled_tree, "orr", "charts/orr/").forest if r.kind == "pooled"]
 
