@@ -21,6 +21,7 @@ from .citations import (
 )
 from .export import dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
+from .fieldref import field_reference
 from .history import Revision
 from .settings import SiteSettings
 from .synthesis import Synthesis, synthesise
@@ -386,6 +387,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
+        "population_description": render_markdown(cohort.population.description if cohort.population else None),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
@@ -606,6 +608,9 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
     }
 
 
+# Beside the hand-written Contribute page, which links to it.
+FIELD_REFERENCE_PAGE = "contribute/fields.md"
+
 INDEX_PAGE_SIZE = 100
 INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
                    "publication": "publications_index.md.j2", "review": "reviews_index.md.j2"}
@@ -694,11 +699,13 @@ class ChartView:
     spec_file: str
     svg_file: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
+    links: tuple[Any, ...] = ()  # charts.Link the caption ends with
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows)
+    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
+                      c.links)
             for c in charts]
 
 
@@ -767,6 +774,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
                  **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))
     yield render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2", **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
+    yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),
