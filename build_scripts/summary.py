@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterable, Sequence
 
 from .charts import preferred_outcome
@@ -55,7 +56,7 @@ class Member:
     partner: PartnerClass
     prior: PriorStatus
 
-    @property
+    @cached_property
     def key(self) -> str:
         """'study-id/cohort-id', as synthesis.csv names a cohort."""
         return f"{self.study.id}/{self.cohort.id}"
@@ -110,6 +111,28 @@ def nested_in(inner: Member, outer: Member) -> bool:
 
 # ---------------------------------------------------------------- patients, each counted once
 
+class Kept:
+    """Cohorts already taken, by study, so that a new one is checked only against those that may share patients
+    with it: the cohorts of its own study and of the studies related to it (synthesis.cohorts_may_share_patients
+    is false for any other pair), which keeps the check linear in the number of studies."""
+
+    def __init__(self, evidence: Evidence):
+        self.evidence = evidence
+        self.by_study: dict[str, list[Any]] = {}
+
+    def clash(self, member: Member) -> Any | None:
+        """The first kept item whose cohort may share patients with this one, or None."""
+        near = [member.study.id] + [other for other, _, _ in self.evidence.related_by_study.get(member.study.id, [])]
+        for study_id in near:
+            for item, kept in self.by_study.get(study_id, []):
+                if cohorts_may_share_patients(self.evidence, member.study, member.cohort.id, kept.study, kept.cohort.id):
+                    return item
+        return None
+
+    def add(self, member: Member, item: Any) -> None:
+        self.by_study.setdefault(member.study.id, []).append((item, member))
+
+
 def cohort_patients(study: Study, cohort: Cohort) -> PatientCount | None:
     """A cohort's number of patients: its population's, or the study's when the cohort stands for the whole study."""
     if cohort.population is not None and cohort.population.n is not None:
@@ -150,13 +173,15 @@ def patient_total(evidence: Evidence, group: Sequence[Member]) -> PatientTotal:
     order = {m.key: i for i, m in enumerate(group)}
     numbered.sort(key=lambda item: (-item[0], order[item[1].key]))
     counted: list[Member] = []
+    kept = Kept(evidence)
     for _, member in numbered:
-        if not any(cohorts_may_share_patients(evidence, member.study, member.cohort.id, kept.study, kept.cohort.id)
-                   for kept in counted):
+        if kept.clash(member) is None:
             counted.append(member)
+            kept.add(member, member)
     value = sum(cohort_patients(m.study, m.cohort).value for m in counted)  # type: ignore[union-attr, misc]
     keys = {m.key for m in counted}
-    exact = all(m.key in keys or any(nested_in(m, kept) for kept in counted) for m in group)
+    exact = all(m.key in keys or any(f"{m.study.id}/{a}" in keys for a in ancestors(m.study, m.cohort.id))
+                for m in group)
     unreported = tuple(m for m in group if (c := cohort_patients(m.study, m.cohort)) is None or c.value is None)
     return PatientTotal(value, exact, tuple(counted), unreported)
 
@@ -265,12 +290,13 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
             found.append(Figure(member, outcome, cohort_href(page_url, member.study.id, member.cohort.id)))
     order = {m.key: i for i, m in enumerate(group)}
     kept: list[Figure] = []
+    taken = Kept(evidence)
     overlapping: list[tuple[Figure, Figure]] = []
     for figure in sorted(found, key=lambda f: (-figure_patients(f), order[f.member.key])):
-        clash = next((k for k in kept if cohorts_may_share_patients(
-            evidence, figure.member.study, figure.member.cohort.id, k.member.study, k.member.cohort.id)), None)
+        clash = taken.clash(figure.member)
         if clash is None:
             kept.append(figure)
+            taken.add(figure.member, figure)
         else:
             overlapping.append((figure, clash))
     kept.sort(key=lambda f: order[f.member.key])
@@ -379,14 +405,20 @@ def caveats(evidence: Evidence, group: Sequence[Member], patients: PatientTotal,
     notes = []
     if len(studies) == 1:
         notes.append("one " + DESIGNS[studies[0].design].label.lower())
-    nested = [m for m in group if any(nested_in(m, other) for other in group)]
+    by_study: dict[str, list[Member]] = {}
+    for member in group:
+        by_study.setdefault(member.study.id, []).append(member)
+    nested = [m for m in group if any(nested_in(m, other) for other in by_study[m.study.id])]
     if nested:
         notes.append(_plural(len(nested), "cohort") + " nested in another cohort of the row")
     # Cohorts not nested in another of the row that may still share patients: data cuts, reports, subgroups.
-    roots = [m for m in group if m not in nested]
-    overlapping = {m.study.id for m in roots for other in roots
-                   if m.study.id == other.study.id and m.key != other.key
-                   and cohorts_may_share_patients(evidence, m.study, m.cohort.id, other.study, other.cohort.id)}
+    nested_keys = {m.key for m in nested}
+    overlapping = set()
+    for study_id, study_members in by_study.items():
+        roots = [m for m in study_members if m.key not in nested_keys]
+        if any(cohorts_may_share_patients(evidence, a.study, a.cohort.id, b.study, b.cohort.id)
+               for i, a in enumerate(roots) for b in roots[i + 1:]):
+            overlapping.add(study_id)
     if overlapping:
         notes.append(_plural(len(overlapping), "study", "studies") + " with reports or subgroups that may share patients")
     ids = {s.id for s in studies}
@@ -411,9 +443,12 @@ def caveats(evidence: Evidence, group: Sequence[Member], patients: PatientTotal,
     return tuple(notes)
 
 
-def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL) -> list[SummaryRow]:
-    """One row per partner class and prior status of the anti-CD38 retreatment cohorts, in the vocabulary's order."""
-    everyone = members(evidence)
+def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL,
+                 everyone: Sequence[Member] | None = None) -> list[SummaryRow]:
+    """One row per partner class and prior status of the anti-CD38 retreatment cohorts, in the vocabulary's order.
+
+    `everyone` is members(evidence) when the caller has it already (here and below: it is derived once per page)."""
+    everyone = members(evidence) if everyone is None else everyone
     by_key = {m.key: m for m in everyone}
     strata: dict[Stratum, list[Member]] = {}
     for member in everyone:
@@ -468,11 +503,12 @@ def not_given_reason(evidence: Evidence, member: Member) -> str:
     return "no regimen is recorded"
 
 
-def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL) -> dict[str, list[Unsummarised]]:
+def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
+                 everyone: Sequence[Member] | None = None) -> dict[str, list[Unsummarised]]:
     """Cohorts that are not anti-CD38 retreatments, in three groups: partly naive or prior therapy not stated
     ('uncertain'), anti-CD38-naive ('naive'), and given no anti-CD38 antibody ('other')."""
     groups: dict[str, list[Unsummarised]] = {"uncertain": [], "naive": [], "other": []}
-    for member in members(evidence):
+    for member in members(evidence) if everyone is None else everyone:
         if member.retreatment:
             continue
         status = PRIOR_ANTI_CD38_STATUSES[member.prior.status]
@@ -517,10 +553,10 @@ def mark_size(patients: int, largest: int) -> float:
     return round(MARK_MIN + (MARK_MAX - MARK_MIN) * math.sqrt(patients / largest), 2)
 
 
-def evidence_map(evidence: Evidence) -> list[tuple[str, list[MapCell | None]]]:
+def evidence_map(evidence: Evidence, everyone: Sequence[Member] | None = None) -> list[tuple[str, list[MapCell | None]]]:
     """Rows of (partner class, one cell per evidence type or None where there is no cohort) over retreatment cohorts."""
     cells: dict[tuple[str, str], list[Member]] = {}
-    for member in members(evidence):
+    for member in members(evidence) if everyone is None else everyone:
         if member.retreatment:
             cells.setdefault((member.partner.name, member.evidence_type), []).append(member)
     totals = {key: patient_total(evidence, group) for key, group in cells.items()}
@@ -547,14 +583,16 @@ def _scope(member: Member, scope: str) -> bool:
 
 def outside_review(review: Review, summary: MeasureSummary) -> list[Figure]:
     """The figures of an atlas range that come from studies the review does not include."""
-    return [f for f in summary.figures + summary.not_reached if f.member.study.id not in review.included_studies]
+    included = set(review.included_studies)
+    return [f for f in summary.figures + summary.not_reached if f.member.study.id not in included]
 
 
-def review_views(evidence: Evidence, page_url: str = SUMMARY_URL) -> list[dict[str, Any]]:
+def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
+                 everyone: Sequence[Member] | None = None) -> list[dict[str, Any]]:
     """Each review's outcome findings, grouped by measure and evidence type, beside the atlas's figures of the same;
     and its conclusions beside the atlas's figures of their measure by prior status, or how the atlas treats the
     studies they name. Atlas figures are over anti-CD38 retreatment cohorts, one per patient population."""
-    everyone = members(evidence)
+    everyone = members(evidence) if everyone is None else everyone
     retreated = [m for m in everyone if m.retreatment]
     views = []
     for review in sorted(evidence.reviews.values(), key=lambda r: r.id):
@@ -605,8 +643,8 @@ def n_text(member: Member) -> str:
 
 def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL) -> dict[str, Any]:
     """Everything the Evidence summary page shows."""
-    rows = summary_rows(evidence, synthesis, page_url)
     everyone = members(evidence)
+    rows = summary_rows(evidence, synthesis, page_url, everyone)
     return {
         "hrefs": {m.key: cohort_href(page_url, m.study.id, m.cohort.id) for m in everyone},
         "n_texts": {m.key: n_text(m) for m in everyone},
@@ -620,10 +658,10 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "measures": [MEASURES[name] for name in SUMMARY_MEASURES],
         "pooled_measure": MEASURES[POOLED_MEASURE],
         "pooling_methods": POOLING_METHODS,
-        "unsummarised": unsummarised(evidence, page_url),
-        "map": evidence_map(evidence),
+        "unsummarised": unsummarised(evidence, page_url, everyone),
+        "map": evidence_map(evidence, everyone),
         "map_columns": list(EVIDENCE_TYPES.values()),
-        "reviews": review_views(evidence, page_url),
+        "reviews": review_views(evidence, page_url, everyone),
         "regimen_tables_href": relative(page_url, REGIMEN_TABLES_URL),
         "patients_everyone": patient_total(evidence, [m for r in rows for m in r.members]),
     }
