@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .evidence import Evidence, evidence_type, patient_count_value
-from .facts import retreatment
+from .facts import partners, retreatment
 from .model import Outcome, Study
 from .vocabulary import (
-    DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, TRIAL_STATUSES, UNITS,
+    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES, TRIAL_STATUSES,
+    UNITS,
 )
 
 DATA_FOLDER = "data"
@@ -60,7 +61,15 @@ STUDY_COLUMNS: tuple[Column, ...] = (
            enum=tuple(TRIAL_STATUSES)),
     Column("cited_source_ids", "string", "Publications that state some of the study's figures without being its own,"
                                          f" separated by '{LIST_SEPARATOR}'."),
+    Column("partner_classes", "string", "Partner classes of the study's cohorts (see partner_class in outcomes.csv),"
+                                        f" in the vocabulary's order, separated by '{LIST_SEPARATOR}'."),
 )
+
+PARTNER_CLASS_DESCRIPTION = (
+    "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
+    " (corticosteroids are not partners; chemotherapy wins when partners fall in several classes); 'switch' when"
+    " the patients had a different anti-CD38 antibody before; 'not_retreatment' when the cohort is not an anti-CD38"
+    " retreatment. The classes and their labels: " + "; ".join(f"{name} ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
@@ -95,6 +104,7 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("prior_anti_cd38_refractory_percent", "number",
            "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
            " status comes from; empty when not reported."),
+    Column("partner_class", "string", PARTNER_CLASS_DESCRIPTION, required=True, enum=tuple(PARTNER_CLASSES)),
     Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
     Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
     Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
@@ -220,7 +230,14 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "discussing_review_ids": [review.id for review, _ in evidence.discussing_reviews_by_study.get(study.id, [])],
             "trial_status": study.trial_status[-1].status if study.trial_status else None,
             "cited_source_ids": study.cited_sources,
+            "partner_classes": study_partner_classes(evidence, study),
         }
+
+
+def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:
+    """The partner classes of a study's cohorts, in the vocabulary's order."""
+    found = {partners(evidence, study, cohort).name for cohort in study.cohorts}
+    return [name for name in PARTNER_CLASSES if name in found]
 
 
 def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
@@ -248,6 +265,7 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         "anti_cd38_retreatment": derived.value,
         "prior_anti_cd38_status": derived.prior.status,
         "prior_anti_cd38_refractory_percent": derived.prior.refractory_share,
+        "partner_class": partners(evidence, study, cohort).name,
         "evidence_type": evidence_type(study),
         "variant": outcome.variant,
         "ci_high_status": outcome.ci_high_status,

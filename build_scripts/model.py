@@ -378,6 +378,13 @@ class PriorAntiCD38(Sourced):
     as_stated: OneLine | None = Field(
         None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",
         examples=["daratumumab-refractory patients", "88% anti-CD38 exposed"])
+    antibodies: list[Slug] = Field(
+        default_factory=list, max_length=10,
+        description="Agent ids of the anti-CD38 antibodies the population had before, where the source names them"
+                    " (a switch of antibody, e.g. daratumumab then isatuximab, is derived from them). Leave it out"
+                    " when the population's refractory share to a named antibody already says it, or when the source"
+                    " does not name the antibody.",
+        examples=[["daratumumab"], ["felzartamab"]])
 
 
 class Population(Strict):
@@ -644,6 +651,11 @@ class Regimen(Record):
 
     name: OneLine
     agents: list[Slug] = Field(min_length=1, max_length=20)
+    partners_specified: bool = Field(
+        True, description="False when the source does not name the drugs given with the anti-CD38 antibody (e.g."
+                          " 'Dara-based therapy'): 'agents' then lists only what is known, and the regimen's partner"
+                          " class is 'Partners not specified', never anti-CD38 monotherapy.",
+        examples=[False])
     aliases: list[OneLine] = Field(default_factory=list, max_length=50)
     description: LongText | None = None
 
@@ -653,6 +665,11 @@ class Agent(Record):
 
     name: OneLine
     agent_class: AgentClassName = Field(alias="class")
+    placeholder: bool = Field(
+        False, description="True for a record that stands for an unnamed drug of its class (e.g. 'anti-CD38 antibody,"
+                           " not specified'): it counts for its class but never as a named drug, so it cannot make"
+                           " or rule out a switch of antibody.",
+        examples=[True])
     aliases: list[OneLine] = Field(default_factory=list, max_length=50)
     description: LongText | None = None
 

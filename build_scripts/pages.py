@@ -20,7 +20,7 @@ from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
 from .export import dictionary_context
-from .facts import retreatment
+from .facts import partners, regimen_partner_class, retreatment
 from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
@@ -369,6 +369,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "regimen_as_stated": cohort.regimen_as_stated,
         "retreatment": derived.value,
         "prior": derived.prior.text,
+        "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
@@ -505,11 +506,12 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
         rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
                      "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
                      "n": count_text(cohort.population.n) if cohort.population and cohort.population.n else None,
-                     "cells": cells})
+                     "partner": partners(evidence, study, cohort), "cells": cells})
     return {
         "regimen": regimen,
         "page_url": page_url,
         "description": render_markdown(regimen.description),
+        "partner": regimen_partner_class(evidence, regimen.id),
         "agents": [{"record": evidence.agents[a], "class": AGENT_CLASSES[evidence.agents[a].agent_class],
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],

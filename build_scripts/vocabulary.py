@@ -294,6 +294,27 @@ PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
 # Refractory classes whose share is the share refractory to anti-CD38 therapy.
 ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "isatuximab")
 
+# Refractory classes that name one antibody, with the agent record of that antibody: a population refractory to
+# it had it before (facts.prior_antibodies reads this when a population does not list its antibodies).
+REFRACTORY_CLASS_AGENTS: dict[str, str] = {"daratumumab": "daratumumab", "isatuximab": "isatuximab"}
+
+# What an anti-CD38 retreatment is given with, from its regimen's agents (facts.partner_class holds the rules).
+# Ordered as pages and charts list the classes.
+PARTNER_CLASSES: dict[str, str] = {
+    "anti_cd38_monotherapy": "Anti-CD38 monotherapy",
+    "imid": "+ IMiD",
+    "proteasome_inhibitor": "+ proteasome inhibitor",
+    "imid_and_pi": "+ IMiD and proteasome inhibitor",
+    "bispecific": "+ bispecific antibody",
+    "checkpoint_inhibitor": "+ checkpoint inhibitor",
+    "retinoid": "+ ATRA",
+    "chemotherapy": "+ chemotherapy",
+    "other": "+ other partner",
+    "unspecified": "Partners not specified",
+    "switch": "Switch to another anti-CD38 antibody",
+    "not_retreatment": "Not an anti-CD38 retreatment",
+}
+
 SPREADS: dict[str, str] = {
     "range": "range",
     "iqr": "interquartile range",
