@@ -22,6 +22,7 @@ from .citations import (
 )
 from .export import DATA_FOLDER, dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
+from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
 from .settings import SiteSettings
@@ -376,6 +377,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
+        "population_description": render_markdown(cohort.population.description if cohort.population else None),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
@@ -594,6 +596,9 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
         "curation": curation_view(review),
     }
 
+
+# Beside the hand-written Contribute page, which links to it.
+FIELD_REFERENCE_PAGE = "contribute/fields.md"
 
 INDEX_PAGE_SIZE = 100
 INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
@@ -843,6 +848,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
             url = chart_page_url(measure_name)
             yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
     yield render("definitions.md", "definitions.md.j2")
+    yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),

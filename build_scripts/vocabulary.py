@@ -315,6 +315,25 @@ PARTNER_CLASSES: dict[str, str] = {
     "not_retreatment": "Not an anti-CD38 retreatment",
 }
 
+# Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
+SYNTHESIS_EXCLUSIONS: dict[str, str] = {
+    "not_retreatment": "not an anti-CD38 retreatment (no anti-CD38 antibody in the regimen, or anti-CD38-naive,"
+                       " partly naive or prior therapy not stated)",
+    "control_arm": "control arm of a randomised comparison",
+    "not_reported": "the measure is not reported",
+    "not_comparable": "the figure is not comparable with other studies' (e.g. another time origin)",
+    "no_patient_count": "a rate without the number of patients it is based on",
+    "overlap": "shares patients with a larger cohort that is used (a parent cohort, a subgroup, another data cut or"
+               " an overlapping report)",
+    "case_design": "case report or case series (left out of the sensitivity analysis)",
+}
+
+# Estimators of the between-cohort variance tau-squared used for pooling, in the order they are reported.
+POOLING_METHODS: dict[str, str] = {
+    "dl": "DerSimonian-Laird",
+    "pm": "Paule-Mandel",
+}
+
 SPREADS: dict[str, str] = {
     "range": "range",
     "iqr": "interquartile range",
