@@ -781,11 +781,13 @@ class ChartView:
     spec_file: str
     svg_file: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
+    links: tuple[Any, ...] = ()  # charts.Link the caption ends with
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows)
+    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
+                      c.links)
             for c in charts]
 
 
