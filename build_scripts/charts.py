@@ -249,7 +249,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
                      "ci_style": "computed exact interval" if row.ci_computed else "published interval"}
     x_title = f"{measure.label} ({unit.name})"
     description = (f"{title}. {len([r for r in plotted if r.value is not None])} cohorts from "
-                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
+                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.in_sentence} in "
                    f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
                    "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
                    "patients' prior anti-CD38 therapy (refractory, exposed, naive or not stated).")

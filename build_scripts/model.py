@@ -20,8 +20,11 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+
+from .numbers import keep_printed
 
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -160,7 +163,11 @@ Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
 RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Every float field is a Number: one read from a record keeps the decimals its source printed (numbers.py).
+Number = Annotated[float, WrapValidator(keep_printed)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Percent = Annotated[Number, Field(ge=0, le=100)]
+Level = Annotated[Number, Field(gt=0, lt=100)]
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -237,7 +244,7 @@ class Outcome(Sourced):
     ci_low: NonNegative | None = None
     ci_high: NonNegative | None = None
     ci_high_status: Literal["not_estimable", "not_reached"] | None = None
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = None
+    ci_level: Level | None = None
     range_low: NonNegative | None = None
     range_high: NonNegative | None = None
     range_kind: SpreadName = "range"
@@ -302,7 +309,7 @@ class AdverseEvent(Sourced):
     term: OneLine
     grade: GradeName
     patients: Count
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    percent: Percent | None = None
     n: Annotated[int, Field(ge=1)] | None = None
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
@@ -315,7 +322,7 @@ class Refractoriness(Sourced):
     """The share of a population refractory to a drug or drug class."""
 
     to: RefractoryClassName
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    percent: Percent | None = None
     patients: Count | None = None
     n: Annotated[int, Field(ge=1)] | None = None
     status: Literal["reported", "not_reported"] = "reported"
@@ -415,7 +422,7 @@ def _value_kind(value: Any) -> str | None:
 
 # Picked by the input's type, so a bad value gets the one error of its own kind, not one per member.
 AttributeValue = Annotated[
-    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[float, Tag("float")],
+    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[Number, Tag("float")],
           Annotated[bool, Tag("bool")]],
     Discriminator(_value_kind, custom_error_type="attribute_value",
                   custom_error_message="a value is text, a whole number, a number or true/false"),
@@ -471,7 +478,7 @@ class ResponseShare(Sourced):
 
     category: ResponseName
     patients: Count | None = None
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    percent: Percent | None = None
     n: Annotated[int, Field(ge=1)] | None = None
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
@@ -492,8 +499,11 @@ class DiscrepancyClaim(Strict):
 class Discrepancy(Strict):
     """Sources that disagree, or a source that contradicts itself, described in the curators' words."""
 
-    id: Slug
-    summary: LongText
+    id: Slug = Field(description="Id of the disagreement, unique within the record; figures flag it with"
+                                 " 'discrepancy: <id>' and its anchor is #discrepancy-<id>.", examples=["part-a-flow-counts"])
+    title: OneLine = Field(description="A short heading for the disagreement in the curators' words, shown on the page"
+                                       " (the id is never shown).", examples=["Patient flow counts in part A"])
+    summary: LongText = Field(description="What the sources say and how they disagree, in the curators' words.")
     claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20)
     resolution: LongText | None = None
 
@@ -535,10 +545,10 @@ class Comparison(Sourced):
     effect_measure: EffectMeasureName = Field(
         description="The statistic reported; 'not_reported' when the source compares the arms only in words.",
         examples=["hazard_ratio"])
-    value: float | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
-    ci_low: float | None = Field(None, description="Lower bound of its confidence interval.")
-    ci_high: float | None = Field(None, description="Upper bound of its confidence interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent, e.g. 95.")
+    value: Number | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
+    ci_low: Number | None = Field(None, description="Lower bound of its confidence interval.")
+    ci_high: Number | None = Field(None, description="Upper bound of its confidence interval.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent, e.g. 95.")
     p_value: OneLine | None = Field(None, description="The p-value as printed, e.g. '0.002' or '<0.001'.")
     as_stated: OneLine | None = Field(None, description="The comparison in the source's words, e.g. 'not notably different'.")
     note: LongText | None = Field(None, description="Anything a reader needs to read the comparison right.")
@@ -584,7 +594,12 @@ class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
     type: PublicationTypeName
-    title: OneLine
+    title: OneLine = Field(description="The title as the source prints it; for a source without one (title_supplied),"
+                                       " a short description in the curators' words.")
+    title_supplied: bool = Field(
+        False, description="True when the source has no title and 'title' is the curators' description of it; pages"
+                           " and citations show it in square brackets, as library catalogues do.",
+        examples=[True])
     authors: list[OneLine] = Field(default_factory=list, max_length=200)
     authors_complete: bool = Field(False, description="True when 'authors' lists every author (no 'et al.').")
     journal: OneLine | None = None
@@ -598,6 +613,10 @@ class Publication(Record):
     registry_id: RegistryId | None = None
     cited_as: OneLine | None = Field(None, description="How the source is cited where the atlas found it, e.g. 'Gay 2025, ref. 23'.")
     note: LongText | None = None
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        if self.title_supplied and (self.title.startswith("[") or self.title.endswith("]")):
+            yield "title", "write a supplied title without square brackets; pages and citations add them"
 
     @field_validator("doi")
     @classmethod
@@ -706,7 +725,7 @@ class ReviewFinding(Sourced):
     unit: FindingUnitName | None = Field(None, description="Unit of value, low and high.", examples=["months"])
     ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval of a single figure.")
     ci_high: NonNegative | None = Field(None, description="Upper bound of that interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent.")
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients a single figure is based on.")
     studies_count: Count | None = Field(None, description="How many studies the source says the figure covers.")
     studies: list[Slug] = Field(default_factory=list, max_length=1000,
