@@ -10,7 +10,7 @@ from typing import Any, Iterator, get_args
 from pydantic import BaseModel, ValidationError
 
 from .evidence import Evidence, count_cohort
-from .facts import anti_cd38_refractory_share, cohort_regimens, retreatment
+from .facts import ANTI_CD38_AGENT_CLASS, anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import FieldPath, RawRecord, load_tree
 from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
 from .problems import EvidenceError, Problem
@@ -402,6 +402,18 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
                 for k, line in enumerate(patient.lines):
                     if line.regimen:
                         exists("regimen", line.regimen, raw, ("cohorts", i, "patients", j, "lines", k, "regimen"))
+        for path, population in (("population",), study.population), *(
+                (("cohorts", i, "population"), c.population) for i, c in enumerate(study.cohorts)):
+            if population is None or population.prior_anti_cd38 is None:
+                continue
+            for j, agent_id in enumerate(population.prior_anti_cd38.antibodies):
+                where = path + ("prior_anti_cd38", "antibodies", j)
+                agent = evidence.agents.get(agent_id)
+                if agent is None:
+                    exists("agent", agent_id, raw, where)
+                elif agent.agent_class != ANTI_CD38_AGENT_CLASS:
+                    problems.append(raw.problem(where, f"agent '{agent_id}' is not an anti-CD38 antibody (its class is"
+                                                       f" '{agent.agent_class}'); list only anti-CD38 antibodies here"))
         for i, link in enumerate(study.related_studies):
             exists("study", link.study, raw, ("related_studies", i, "study"))
             if link.study == study.id:

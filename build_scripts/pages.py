@@ -20,7 +20,8 @@ from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
 from .export import dictionary_context
-from .facts import retreatment
+from .facts import partners, regimen_partner_class, retreatment
+from .fieldref import field_reference
 from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
@@ -369,8 +370,10 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "regimen_as_stated": cohort.regimen_as_stated,
         "retreatment": derived.value,
         "prior": derived.prior.text,
+        "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
+        "population_description": render_markdown(cohort.population.description if cohort.population else None),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
@@ -505,11 +508,12 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
         rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
                      "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
                      "n": count_text(cohort.population.n) if cohort.population and cohort.population.n else None,
-                     "cells": cells})
+                     "partner": partners(evidence, study, cohort), "cells": cells})
     return {
         "regimen": regimen,
         "page_url": page_url,
         "description": render_markdown(regimen.description),
+        "partner": regimen_partner_class(evidence, regimen.id),
         "agents": [{"record": evidence.agents[a], "class": AGENT_CLASSES[evidence.agents[a].agent_class],
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],
@@ -587,6 +591,9 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
         "curation": curation_view(review),
     }
 
+
+# Beside the hand-written Contribute page, which links to it.
+FIELD_REFERENCE_PAGE = "contribute/fields.md"
 
 INDEX_PAGE_SIZE = 100
 INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
@@ -809,6 +816,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
             yield render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
                          page_url=url, measure=MEASURES[measure_name])
     yield render("definitions.md", "definitions.md.j2")
+    yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),

@@ -305,6 +305,46 @@ PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
 # Refractory classes whose share is the share refractory to anti-CD38 therapy.
 ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "isatuximab")
 
+# Refractory classes that name one antibody, with the agent record of that antibody: a population refractory to
+# it had it before (facts.prior_antibodies reads this when a population does not list its antibodies).
+REFRACTORY_CLASS_AGENTS: dict[str, str] = {"daratumumab": "daratumumab", "isatuximab": "isatuximab"}
+
+# What an anti-CD38 retreatment is given with, from its regimen's agents (facts.partner_class holds the rules).
+# Ordered as pages and charts list the classes.
+PARTNER_CLASSES: dict[str, str] = {
+    "anti_cd38_monotherapy": "Anti-CD38 monotherapy",
+    "imid": "+ IMiD",
+    "proteasome_inhibitor": "+ proteasome inhibitor",
+    "imid_and_pi": "+ IMiD and proteasome inhibitor",
+    "bispecific": "+ bispecific antibody",
+    "checkpoint_inhibitor": "+ checkpoint inhibitor",
+    "retinoid": "+ ATRA",
+    "chemotherapy": "+ chemotherapy",
+    "other": "+ other partner",
+    "unspecified": "Partners not specified",
+    "switch": "Switch to another anti-CD38 antibody",
+    "not_retreatment": "Not an anti-CD38 retreatment",
+}
+
+# Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
+SYNTHESIS_EXCLUSIONS: dict[str, str] = {
+    "not_retreatment": "not an anti-CD38 retreatment (no anti-CD38 antibody in the regimen, or anti-CD38-naive,"
+                       " partly naive or prior therapy not stated)",
+    "control_arm": "control arm of a randomised comparison",
+    "not_reported": "the measure is not reported",
+    "not_comparable": "the figure is not comparable with other studies' (e.g. another time origin)",
+    "no_patient_count": "a rate without the number of patients it is based on",
+    "overlap": "shares patients with a larger cohort that is used (a parent cohort, a subgroup, another data cut or"
+               " an overlapping report)",
+    "case_design": "case report or case series (left out of the sensitivity analysis)",
+}
+
+# Estimators of the between-cohort variance tau-squared used for pooling, in the order they are reported.
+POOLING_METHODS: dict[str, str] = {
+    "dl": "DerSimonian-Laird",
+    "pm": "Paule-Mandel",
+}
+
 SPREADS: dict[str, str] = {
     "range": "range",
     "iqr": "interquartile range",
