@@ -272,10 +272,11 @@ _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 
 def lowercased(text: str, known: set[str]) -> list[str]:
-    """Each known abbreviation that the text writes in lower case, as a whole word."""
+    """Each known abbreviation that the text writes in lower case, as a whole word (a code in quotes, such as the
+    data dictionary's 'imid', is a literal, not a word)."""
     found = []
     for lower, abbreviation in sorted({word.lower(): word for word in sorted(known)}.items()):
-        if lower != abbreviation and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text):
+        if lower != abbreviation and re.search(rf"(?<![\w'-]){re.escape(lower)}(?![\w'-])", text):
             found.append(f"{abbreviation} as {lower!r}")
     return found
 
@@ -318,7 +319,7 @@ def test_no_page_shows_a_known_abbreviation_lowercased(pages, evidence):
 
 def test_the_abbreviation_check_catches_a_lowercased_label():
     known = abbreviations([vocabulary.REFRACTORY_CLASSES["double_class"], "Anti-CD38 antibody"])
-    assert lowercased("Refractory to two classes (IMiD and PI)", known) == []
+    assert lowercased("Refractory to two classes (IMiD and PI); the code 'imid'", known) == []
     assert lowercased("Refractory to double-class (imid and pi); anti-cd38 and cd38", known) == [
         "Anti-CD38 as 'anti-cd38'", "CD38 as 'cd38'", "IMiD as 'imid'", "PI as 'pi'"]
 
