@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .evidence import Evidence, evidence_type, patient_count_value
+from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import partners, retreatment
 from .model import Outcome, Study
 from .synthesis import (
@@ -265,10 +265,6 @@ def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
 def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
     base = site_url.rstrip("/")
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        regimens = []
-        for cohort in study.cohorts:
-            if cohort.regimen and cohort.regimen not in regimens:
-                regimens.append(cohort.regimen)
         yield {
             "study_id": study.id,
             "title": study.title,
@@ -280,7 +276,7 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
             "short_name": study.short_name,
             "publication_ids": study.publications,
-            "regimen_ids": regimens,
+            "regimen_ids": study_regimens(study),
             "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
             "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
             "discrepancies": len(study.discrepancies),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_u
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
-from .export import dictionary_context
+from .export import DATA_FOLDER, dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
 from .fieldref import field_reference
+from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
 from .settings import SiteSettings
 from .urls import redirects
@@ -43,7 +45,9 @@ from .vocabulary import (
     FINDING_STATISTICS,
     FINDING_UNITS,
     MEASURES,
+    PARTNER_CLASSES,
     PRIOR_ANTI_CD38_DEFINITIONS,
+    PRIOR_ANTI_CD38_STATUSES,
     PUBLICATION_TYPES,
     RECORD_KINDS,
     REFRACTORY_CLASSES,
@@ -518,6 +522,7 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],
         "rows": rows,
+        "uses": regimen_uses_view(evidence, regimen.id, page_url),
         "curation": curation_view(regimen),
     }
 
@@ -533,7 +538,7 @@ def agent_context(evidence: Evidence, agent_id: str) -> dict[str, Any]:
         "class": AGENT_CLASSES[agent.agent_class],
         "description": render_markdown(agent.description),
         "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id)),
-                      "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})} for r in regimens],
+                      "uses": regimen_uses_view(evidence, r.id, page_url)} for r in regimens],
         "curation": curation_view(agent),
     }
 
@@ -603,23 +608,115 @@ INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md
 def index_item(evidence: Evidence, kind: str, record: Any, page_url: str) -> dict[str, Any]:
     """One row of an index page, with links relative to that page."""
     if kind == "study":
-        regimens = []
-        for cohort in record.cohorts:
-            if cohort.regimen and cohort.regimen not in [r["record"].id for r in regimens]:
-                regimens.append({"record": evidence.regimens[cohort.regimen],
-                                 "href": relative(page_url, url_of("regimen", cohort.regimen))})
-        found = patient_count(record)
-        return {**study_link(evidence, record.id, page_url), "regimens": regimens,
-                "n": count_text(found[0]) if found is not None else None}
+        return study_index_view(evidence, study_facts(evidence, record), page_url)
     if kind == "regimen":
         return {"record": record, "href": relative(page_url, url_of("regimen", record.id)),
-                "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})}
+                "partner": regimen_partner_class(evidence, record.id),
+                "uses": regimen_uses_view(evidence, record.id, page_url)}
     if kind == "agent":
         return {"record": record, "class": AGENT_CLASSES[record.agent_class],
                 "href": relative(page_url, url_of("agent", record.id))}
     if kind == "publication":
         return publication_link(evidence, record.id, page_url)
     return {"record": record, "href": relative(page_url, url_of(kind, record.id))}
+
+
+def regimen_uses_view(evidence: Evidence, regimen_id: str, page_url: str) -> dict[str, Any]:
+    """How many studies gave a regimen to a cohort and, when none did, why the regimen is listed."""
+    uses = regimen_uses(evidence, regimen_id)
+    return {
+        "studies": uses.studies,
+        "context": len(uses.context_studies),
+        "lines": [study_link(evidence, study_id, page_url) for study_id in uses.line_studies],
+        "within": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
+                   for r in uses.within],
+    }
+
+
+def headline_text(outcome: Outcome) -> str:
+    """A figure as a summary cell shows it: the value or status, with its variant when it has one."""
+    return figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+
+
+# The fields of a key result in the studies index data, in order.
+KEY_RESULT_FIELDS = ("cohort", "label", "orr", "orr_value", "pfs", "pfs_value", "n")
+
+
+def key_result_view(key: KeyResult | None) -> dict[str, Any] | None:
+    """A key result as text and numbers: None fields when the cohort records no such figure."""
+    if key is None:
+        return None
+    return {"cohort": key.cohort.id, "label": key.cohort.label,
+            "orr": headline_text(key.orr) if key.orr else None, "orr_value": key.orr.value if key.orr else None,
+            "pfs": headline_text(key.pfs) if key.pfs else None, "pfs_value": key.pfs.value if key.pfs else None,
+            "n": key.n}
+
+
+def patients_text(n: int | None) -> str:
+    """A study's number of patients in an index: the number, or 'Not reported' (never empty, never zero)."""
+    return str(n) if n is not None else STATUSES["not_reported"].label
+
+
+def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> dict[str, Any]:
+    """A row of the studies index as the page shows it without JavaScript."""
+    study = facts.study
+    href = relative(page_url, url_of("study", study.id))
+    key = key_result_view(facts.key)
+    return {
+        "record": study, "href": href, "year": facts.year,
+        "design": DESIGNS[facts.design].label, "evidence_type": EVIDENCE_TYPES[facts.evidence_type],
+        "regimens": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
+                     for r in facts.regimens],
+        "partner_classes": [PARTNER_CLASSES[name] for name in facts.partner_classes],
+        "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
+        "n": patients_text(facts.n),
+        "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
+    }
+
+
+STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
+# The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
+STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
+                      "partner_classes", "prior_statuses", "n", "key")
+
+
+def studies_index_json(evidence: Evidence) -> str:
+    """The rows of the studies index for the page's script, in study id order.
+
+    Compact by construction: regimens and agents are numbers into lists given once, vocabulary values are names
+    whose labels are given once, and only what the table shows or filters on is there.
+    """
+    rows = [study_facts(evidence, study) for study in sorted(evidence.studies.values(), key=lambda s: s.id)]
+    regimen_ids = sorted({r for row in rows for r in row.regimens},
+                         key=lambda r: (evidence.regimens[r].name.lower(), r))
+    agent_ids = sorted({a for r in regimen_ids for a in evidence.regimens[r].agents},
+                       key=lambda a: (evidence.agents[a].name.lower(), a))
+    regimen_number = {r: i for i, r in enumerate(regimen_ids)}
+    agent_number = {a: i for i, a in enumerate(agent_ids)}
+
+    def row_data(row: StudyFacts) -> list[Any]:
+        key = key_result_view(row.key)
+        return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
+                row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
+                list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None]
+
+    payload = {
+        "fields": list(STUDY_INDEX_FIELDS),
+        "key_fields": list(KEY_RESULT_FIELDS),
+        "urls": {kind: f"{RECORD_KINDS[kind].url_prefix}/" for kind in ("study", "regimen")},
+        "labels": {
+            "design": {name: design.label for name, design in DESIGNS.items()},
+            "evidence_type": dict(EVIDENCE_TYPES),
+            "partner_class": dict(PARTNER_CLASSES),
+            "prior_status": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
+            "not_reported": STATUSES["not_reported"].label,
+        },
+        "agents": [[a, evidence.agents[a].name] for a in agent_ids],
+        "regimens": [[r, evidence.regimens[r].name, [agent_number[a] for a in evidence.regimens[r].agents]]
+                     for r in regimen_ids],
+        "rows": [row_data(row) for row in rows],
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _index_order(kind: str, record: Any) -> tuple:
@@ -646,7 +743,8 @@ def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, 
             "pages": [{"number": i, "href": relative(url, u), "current": i == page_number} for i, u in enumerate(urls, 1)]
             if count <= 20 else None,
         }
-        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager}
+        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager,
+                   "page_url": url, "site_root": relative(url, ""), "pager_size": INDEX_PAGE_SIZE}
         yield f"{url}index.md", context
 
 
@@ -746,11 +844,13 @@ class ChartView:
     spec_file: str
     svg_file: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
+    links: tuple[Any, ...] = ()  # charts.Link the caption ends with
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows)
+    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
+                      c.links)
             for c in charts]
 
 
@@ -825,6 +925,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
     for kind, template in INDEX_TEMPLATES.items():
         for path, context in index_pages(evidence, kind):
             yield render(path, template, {"description": index_description(kind, context["pager"])}, **context)
+    yield Page(STUDIES_INDEX_DATA, studies_index_json(evidence))
     for study_id in sorted(evidence.studies):
         citation, files, head = cited("study", study_id)
         yield render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
