@@ -144,12 +144,6 @@ def article(page: BuiltPage) -> Node:
     return next(page.root.iter("article"), page.root)
 
 
-def outside_charts(node: Node) -> Node:
-    """The node without its chart figures (whose labels are charts.py's; see test_chart_labels_are_not_cut)."""
-    return Node(node.tag, node.attrs, [c if isinstance(c, str) else outside_charts(c) for c in node.children
-                                       if isinstance(c, str) or not c.has_class("atlas-chart")])
-
-
 def report(problems: list[str]) -> str:
     return f"{len(problems)} found:\n" + "\n".join(problems[:40])
 
@@ -198,7 +192,7 @@ def cut_labels(root: Node, page_url: str, names) -> list[str]:  # noqa: ANN001 -
 def test_no_page_shows_a_label_cut_short(pages, evidence):
     problems = []
     for page in pages:
-        problems += cut_labels(outside_charts(article(page)), page.url,
+        problems += cut_labels(article(page), page.url,
                                lambda kind, record_id: full_names(evidence, kind, record_id))
     assert problems == [], report(problems)
 
@@ -221,9 +215,6 @@ def test_short_citation_never_cuts_a_title():
     assert short_citation(registry) == "NCT03871829"
 
 
-@pytest.mark.xfail(strict=True, reason="charts.py (cohort_label, 48 characters) and svg.py (38) still cut chart"
-                                       " labels; issue 15's chart work replaces them with short labels. Remove this"
-                                       " mark, and outside_charts(), when it lands.")
 def test_chart_labels_are_not_cut(pages):
     cut = [f"{page.url}: {squeeze(figure.text())[:80]!r}" for page in pages for figure in article(page).iter("figure")
            if figure.has_class("atlas-chart") and "…" in figure.text()]
@@ -401,7 +392,7 @@ def test_study_pages_print_every_number_with_its_records_precision(pages):
     checked, problems = 0, []
     for path in sorted((EVIDENCE / "studies").glob("*.yaml")):
         raw, _ = load_file(path, RECORD_KINDS["study"])
-        text = squeeze(outside_charts(article(by_url[RECORD_KINDS["study"].url(path.stem)])).text())
+        text = squeeze(article(by_url[RECORD_KINDS["study"].url(path.stem)]).text())
         for field_path, value in printed_floats(raw.data):
             checked += 1
             as_written = f"{float(value):.{value.decimals}f}"  # what the YAML text says, not what the site prints
