@@ -20,8 +20,11 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+
+from .numbers import keep_printed
 
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -160,7 +163,11 @@ Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
 RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Every float field is a Number: one read from a record keeps the decimals its source printed (numbers.py).
+Number = Annotated[float, WrapValidator(keep_printed)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Percent = Annotated[Number, Field(ge=0, le=100)]
+Level = Annotated[Number, Field(gt=0, lt=100)]
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -277,7 +284,7 @@ class Outcome(Sourced):
     ci_high_status: Literal["not_estimable", "not_reached"] | None = Field(
         None, description="Instead of 'ci_high', when the source gives the upper bound as not estimable (NE) or not"
                           " reached.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level of the interval,"
+    ci_level: Level | None = Field(None, description="Confidence level of the interval,"
                                                                                      " in per cent.", examples=[95])
     range_low: NonNegative | None = Field(None, description="Lower end of the spread printed with the value (see"
                                                             " 'range_kind'); give 'range_high' with it.", examples=[1.2])
@@ -356,7 +363,7 @@ class AdverseEvent(Sourced):
                           examples=["Neutropenia", "Infusion-related reaction"])
     grade: GradeName = Field(description="The grade or grades the source counts together in this row (CTCAE).")
     patients: Count = Field(description="Patients with the event at these grades.", examples=[3])
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    percent: Percent | None = Field(
         None, description="The percentage as printed; it must agree with patients/n unless the entry names a"
                           " 'discrepancy'.", examples=[15])
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the percentage is based on (usually the"
@@ -372,7 +379,7 @@ class Refractoriness(Sourced):
     """The share of a population refractory to a drug or drug class."""
 
     to: RefractoryClassName = Field(description="The drug or class of drugs the patients are refractory to.")
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(None, description="Share of the population"
+    percent: Percent | None = Field(None, description="Share of the population"
                                                                                     " refractory, in per cent as"
                                                                                     " printed.", examples=[100, 62.5])
     patients: Count | None = Field(None, description="Number of refractory patients, as printed.", examples=[27])
@@ -506,7 +513,7 @@ def _value_kind(value: Any) -> str | None:
 
 # Picked by the input's type, so a bad value gets the one error of its own kind, not one per member.
 AttributeValue = Annotated[
-    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[float, Tag("float")],
+    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[Number, Tag("float")],
           Annotated[bool, Tag("bool")]],
     Discriminator(_value_kind, custom_error_type="attribute_value",
                   custom_error_message="a value is text, a whole number, a number or true/false"),
@@ -595,7 +602,7 @@ class ResponseShare(Sourced):
     category: ResponseName = Field(description="The best-response category (IMWG).")
     patients: Count | None = Field(None, description="Patients whose best response fell in the category.",
                                    examples=[4])
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    percent: Percent | None = Field(
         None, description="The share in per cent as printed; it must agree with patients/n unless the entry names a"
                           " 'discrepancy'.", examples=[20])
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the share is based on.", examples=[20])
@@ -622,6 +629,9 @@ class Discrepancy(Strict):
     id: Slug = Field(description="Id of the discrepancy, unique within the study; each figure concerned names it in"
                                  " its 'discrepancy', and the page anchors it as #discrepancy-<id>.",
                      examples=["orr-differs"])
+    title: OneLine = Field(description="A short heading for the disagreement in the curators' words, shown on the page"
+                                       " (the id is never shown).", examples=["Response rate differs between abstract"
+                                                                               " and article"])
     summary: LongText = Field(description="What disagrees with what, in the curators' words.")
     claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20,
                                            description="What each source, or each place in one source, says.")
@@ -669,10 +679,10 @@ class Comparison(Sourced):
     effect_measure: EffectMeasureName = Field(
         description="The statistic reported; 'not_reported' when the source compares the arms only in words.",
         examples=["hazard_ratio"])
-    value: float | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
-    ci_low: float | None = Field(None, description="Lower bound of its confidence interval.")
-    ci_high: float | None = Field(None, description="Upper bound of its confidence interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent, e.g. 95.")
+    value: Number | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
+    ci_low: Number | None = Field(None, description="Lower bound of its confidence interval.")
+    ci_high: Number | None = Field(None, description="Upper bound of its confidence interval.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent, e.g. 95.")
     p_value: OneLine | None = Field(None, description="The p-value as printed, e.g. '0.002' or '<0.001'.")
     as_stated: OneLine | None = Field(None, description="The comparison in the source's words, e.g. 'not notably different'.")
     note: LongText | None = Field(None, description="Anything a reader needs to read the comparison right.")
@@ -729,8 +739,12 @@ class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
     type: PublicationTypeName = Field(description="What kind of document it is.")
-    title: OneLine = Field(description="The title exactly as printed. A document without one gets a descriptive title,"
-                                       " and its 'note' says so.")
+    title: OneLine = Field(description="The title exactly as printed. A document without one gets a short descriptive"
+                                       " title in the curators' words, marked 'title_supplied', and its 'note' says so.")
+    title_supplied: bool = Field(
+        False, description="True when the source has no title and 'title' is the curators' description of it; pages"
+                           " and citations show it in square brackets, as library catalogues do.",
+        examples=[True])
     authors: list[OneLine] = Field(default_factory=list, max_length=200,
                                    description="Authors in the document's order, written 'Surname AB' (surname, then"
                                                " initials without dots).", examples=[["Frerichs KA", "Verkleij CPM"]])
@@ -759,6 +773,10 @@ class Publication(Record):
                                                     " curators' words: how the atlas knows it (e.g. only from a"
                                                     " review's reference list), a title the curators wrote, a year"
                                                     " inferred from the text. Shown on the publication's page.")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        if self.title_supplied and (self.title.startswith("[") or self.title.endswith("]")):
+            yield "title", "write a supplied title without square brackets; pages and citations add them"
 
     @field_validator("doi")
     @classmethod
@@ -926,7 +944,7 @@ class ReviewFinding(Sourced):
     unit: FindingUnitName | None = Field(None, description="Unit of value, low and high.", examples=["months"])
     ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval of a single figure.")
     ci_high: NonNegative | None = Field(None, description="Upper bound of that interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent.")
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients a single figure is based on.")
     studies_count: Count | None = Field(None, description="How many studies the source says the figure covers.")
     studies: list[Slug] = Field(default_factory=list, max_length=1000,

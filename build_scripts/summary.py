@@ -26,6 +26,10 @@ from .vocabulary import (
     PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
 )
 
+SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and prior anti-CD38 status: studies, patients,"
+                       " response rates and median survival, each number linked to its source.")
+REGIMEN_TABLES_DESCRIPTION = ("Every cohort of the atlas by regimen, with its response rate, median PFS and OS, the"
+                              " patients behind each figure and its source; randomised arms side by side.")
 # Columns of the summary-of-findings table, and of the regimen tables.
 SUMMARY_MEASURES: tuple[str, ...] = ("orr", "cr_or_better", "pfs", "os")
 TABLE_MEASURES: tuple[str, ...] = ("orr", "pfs", "os")
