@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from .cache import code_version, digest, load_store, save_store
 from .evidence import Evidence, count_cohort
-from .facts import anti_cd38_refractory_share, cohort_regimens, retreatment
+from .facts import ANTI_CD38_AGENT_CLASS, anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import DeferredRaw, FieldPath, RawRecord, parse_record, read_record_bytes, record_files
 from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
 from .problems import EvidenceError, Problem, display_path
@@ -304,6 +304,8 @@ def _review_internal_problems(raw: RawRecord, review: Review) -> list[Problem]:
                                               " a study or discusses it without including it, not both"))
     for path, value in _duplicates([(("findings", i, "id"), f.id) for i, f in enumerate(review.findings)]):
         problems.append(raw.problem(path, f"finding id '{value}' is used twice in this review"))
+    for path, value in _duplicates([(("conclusions", i, "id"), c.id) for i, c in enumerate(review.conclusions)]):
+        problems.append(raw.problem(path, f"conclusion id '{value}' is used twice in this review"))
     for path, value in _duplicates([(("discrepancies", i, "id"), d.id) for i, d in enumerate(review.discrepancies)]):
         problems.append(raw.problem(path, f"discrepancy id '{value}' is used twice in this review"))
     discrepancy_ids = {d.id for d in review.discrepancies}
@@ -469,6 +471,18 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
                 for k, line in enumerate(patient.lines):
                     if line.regimen:
                         exists("regimen", line.regimen, raw, ("cohorts", i, "patients", j, "lines", k, "regimen"))
+        for path, population in (("population",), study.population), *(
+                (("cohorts", i, "population"), c.population) for i, c in enumerate(study.cohorts)):
+            if population is None or population.prior_anti_cd38 is None:
+                continue
+            for j, agent_id in enumerate(population.prior_anti_cd38.antibodies):
+                where = path + ("prior_anti_cd38", "antibodies", j)
+                agent = evidence.agents.get(agent_id)
+                if agent is None:
+                    exists("agent", agent_id, raw, where)
+                elif agent.agent_class != ANTI_CD38_AGENT_CLASS:
+                    problems.append(raw.problem(where, f"agent '{agent_id}' is not an anti-CD38 antibody (its class is"
+                                                       f" '{agent.agent_class}'); list only anti-CD38 antibodies here"))
         for i, link in enumerate(study.related_studies):
             exists("study", link.study, raw, ("related_studies", i, "study"))
             if link.study == study.id:
@@ -485,12 +499,14 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         for i, discussed in enumerate(review.discussed_studies):
             exists("study", discussed.study, raw, ("discussed_studies", i, "study"))
         covered = set(review.included_studies) | {d.study for d in review.discussed_studies}
-        for i, finding in enumerate(review.findings):
-            for j, study_id in enumerate(finding.studies):
-                exists("study", study_id, raw, ("findings", i, "studies", j))
-                if study_id in evidence.studies and study_id not in covered:
-                    problems.append(raw.problem(("findings", i, "studies", j),
-                                                f"study '{study_id}' is neither included nor discussed by this review"))
+        cited = [(("findings", i, "studies", j), study_id)
+                 for i, finding in enumerate(review.findings) for j, study_id in enumerate(finding.studies)]
+        cited += [(("conclusions", i, "studies", j), study_id)
+                  for i, conclusion in enumerate(review.conclusions) for j, study_id in enumerate(conclusion.studies)]
+        for path, study_id in cited:
+            exists("study", study_id, raw, path)
+            if study_id in evidence.studies and study_id not in covered:
+                problems.append(raw.problem(path, f"study '{study_id}' is neither included nor discussed by this review"))
         for path, source in all_sources(review):
             exists("publication", source.publication, raw, path + ("publication",))
     problems.extend(_identifier_clashes(evidence, raws))

@@ -1,4 +1,5 @@
-"""Facts derived from the records, defined once: a cohort's prior anti-CD38 status and whether it is a retreatment.
+"""Facts derived from the records, defined once: a cohort's prior anti-CD38 status, whether it is a retreatment,
+and what the anti-CD38 antibody is given with (its partner class).
 
 Curators record what a source says (a regimen's agents, how the source defines a population, the share
 refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.
@@ -7,10 +8,12 @@ refractory); these functions derive the rest, so no consumer reads a fact a cura
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .links import number
-from .vocabulary import ANTI_CD38_REFRACTORY_CLASSES, PRIOR_ANTI_CD38_STATUSES
+from .vocabulary import (
+    ANTI_CD38_REFRACTORY_CLASSES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, REFRACTORY_CLASS_AGENTS,
+)
 
 if TYPE_CHECKING:
     from .evidence import Evidence
@@ -179,3 +182,188 @@ def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...])
 def is_anti_cd38_retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
     """True when the cohort is an anti-CD38 retreatment (see retreatment)."""
     return retreatment(evidence, study, cohort).value
+
+
+# The measures whose reported figure makes a cohort a study's headline (the studies index's key result).
+KEY_MEASURES = ("orr", "pfs")
+# Roles that stand for a whole population or one of its main divisions, before dose levels and subgroups.
+_MAIN_ROLES = ("overall", "arm", "part")
+
+
+def _depth(study: Study, cohort: Cohort) -> int:
+    by_id, depth, seen = {c.id: c for c in study.cohorts}, 0, {cohort.id}
+    current = by_id.get(cohort.parent) if cohort.parent else None
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        depth += 1
+        current = by_id.get(current.parent) if current.parent else None
+    return depth
+
+
+def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
+    """The anti-CD38 retreatment cohort whose result stands for the study; None when no cohort is a retreatment.
+
+    Among the retreatment cohorts, the first by: a reported ORR or median PFS before none; the most patients
+    (population n; a count not recorded or not reported comes after every count); then the highest in the
+    study's hierarchy (top-level before nested; overall, arm or part before dose level or subgroup); then record
+    order. Since a subgroup never has more patients than the cohort it belongs to, the overall cohort wins
+    whenever both report a figure and a count.
+    """
+    def rank(item: tuple[int, Cohort]) -> tuple:
+        position, cohort = item
+        reports = any(o.measure in KEY_MEASURES and o.value is not None for o in cohort.outcomes)
+        count = cohort.population.n.value if cohort.population and cohort.population.n else None
+        return (not reports, count is None, -(count or 0), _depth(study, cohort), cohort.role not in _MAIN_ROLES,
+                position)
+
+    candidates = [(i, c) for i, c in enumerate(study.cohorts) if retreatment(evidence, study, c).value]
+    return min(candidates, key=rank)[1] if candidates else None
+
+
+# ---------------------------------------------------------------- partner class
+
+# Agent classes that are never partners: the antibody itself, and corticosteroids, which accompany almost every
+# regimen and so tell regimens apart by nothing.
+NOT_PARTNERS = (ANTI_CD38_AGENT_CLASS, "corticosteroid")
+# The partner class an agent class gives a regimen; an agent class not listed (BCL-2 inhibitor, CELMoD, XPO1 or
+# HDAC inhibitor, another monoclonal antibody, 'other') gives 'other'.
+PARTNER_OF_AGENT_CLASS: dict[str, str] = {
+    "imid": "imid",
+    "proteasome_inhibitor": "proteasome_inhibitor",
+    "bispecific_antibody": "bispecific",
+    "checkpoint_inhibitor": "checkpoint_inhibitor",
+    "retinoid": "retinoid",
+    "alkylating_agent": "chemotherapy",
+    "anthracycline": "chemotherapy",
+    "topoisomerase_inhibitor": "chemotherapy",
+    "platinum": "chemotherapy",
+}
+# When a regimen's partners fall in several classes, the first of these present names it: chemotherapy, the most
+# intensive, wins (Pom-PAD-Dara, Dara-KDT-PACE); otherwise a partner outside the IMiD and proteasome-inhibitor
+# backbone is what sets the regimen apart (Dara-Ven-Vd is '+ other partner').
+PARTNER_PRECEDENCE: tuple[str, ...] = ("chemotherapy", "bispecific", "checkpoint_inhibitor", "retinoid", "other")
+
+
+@dataclass(frozen=True)
+class PartnerClass:
+    """A cohort's (or a regimen's) partner class, a key of vocabulary.PARTNER_CLASSES, and why."""
+
+    name: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return PARTNER_CLASSES[self.name]
+
+
+def regimen_partner_class(evidence: Evidence, regimen_id: str) -> PartnerClass:
+    """What a regimen gives its anti-CD38 antibody with, from its agents' classes alone (no switch: see partners).
+
+    A regimen without an anti-CD38 antibody is 'not_retreatment'; one whose partners the source does not name
+    (Regimen.partners_specified false) is 'unspecified', never monotherapy.
+    """
+    regimen = evidence.regimens.get(regimen_id)
+    if regimen is None or not regimen_has_anti_cd38(evidence, regimen_id):
+        return PartnerClass("not_retreatment", "the regimen holds no anti-CD38 antibody")
+    if not regimen.partners_specified:
+        return PartnerClass("unspecified", "the source does not name the drugs given with the anti-CD38 antibody")
+    found: dict[str, list[str]] = {}
+    for agent_id in regimen.agents:
+        agent = evidence.agents.get(agent_id)
+        if agent is None or agent.agent_class in NOT_PARTNERS:
+            continue
+        found.setdefault(PARTNER_OF_AGENT_CLASS.get(agent.agent_class, "other"), []).append(agent.name)
+    everyone = ", ".join(agent for agents in found.values() for agent in agents)
+    for name in PARTNER_PRECEDENCE:
+        if name in found:
+            why = f"; {PARTNER_CLASSES[name]} comes first when partners fall in several classes" if len(found) > 1 else ""
+            return PartnerClass(name, f"partners: {everyone}{why}")
+    if "imid" in found and "proteasome_inhibitor" in found:
+        return PartnerClass("imid_and_pi", f"partners: {everyone}")
+    for name in ("imid", "proteasome_inhibitor"):
+        if name in found:
+            return PartnerClass(name, f"partners: {everyone}")
+    return PartnerClass("anti_cd38_monotherapy", "no partner drug other than a corticosteroid")
+
+
+def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set[str], bool]:
+    """The named anti-CD38 antibodies among agent ids, and whether every antibody among them is named."""
+    named, complete = set(), True
+    for agent_id in agent_ids:
+        agent = evidence.agents.get(agent_id)
+        if agent is None or agent.agent_class != ANTI_CD38_AGENT_CLASS:
+            continue
+        if agent.placeholder:
+            complete = False
+        else:
+            named.add(agent_id)
+    return named, complete
+
+
+def _population_antibodies(evidence: Evidence, population: Population | None) -> frozenset[str] | None:
+    """The antibodies a population had before, when its record says so for every patient; else None.
+
+    A listed 'antibodies' (none of them a placeholder) says it; failing that, 100% refractory to a named antibody.
+    """
+    if population is None:
+        return None
+    defined = population.prior_anti_cd38
+    if defined is not None and defined.antibodies:
+        named, complete = _named_antibodies(evidence, defined.antibodies)
+        return frozenset(named) if complete and named else None
+    whole = set()
+    for item in population.refractory:
+        if item.to in REFRACTORY_CLASS_AGENTS and item.status == "reported":
+            share = item.percent if item.percent is not None else (
+                100 * item.patients / item.n if item.patients is not None and item.n else None)
+            if share is not None and share >= 100:
+                whole.add(REFRACTORY_CLASS_AGENTS[item.to])
+    return frozenset(whole) or None
+
+
+def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[frozenset[str], str] | None:
+    """The anti-CD38 antibodies (agent ids) a cohort's patients had before, and where that is recorded; None if unknown.
+
+    The cohort's own population first, then the populations that contain it: every subset of a population had
+    at most the antibodies the population had.
+    """
+    levels = [(cohort.population, "this cohort")] + list(_enclosing(study, cohort))
+    for population, where in levels:
+        found = _population_antibodies(evidence, population)
+        if found is not None:
+            return found, where
+    return None
+
+
+def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
+    """A cohort's partner class: not a retreatment, a switch of antibody, or its regimens' partner class.
+
+    In that order: a cohort that is not an anti-CD38 retreatment (see retreatment) is 'not_retreatment'; one whose
+    regimens hold only named antibodies none of which its patients had before is 'switch'; otherwise the partner
+    class of its regimens, or 'unspecified' when its regimens (e.g. the arms under an overall cohort) differ.
+    """
+    found = retreatment(evidence, study, cohort)
+    if not found.value:
+        return PartnerClass("not_retreatment", found.reason)
+    regimen_ids = cohort_regimens(study, cohort)
+    # A retreatment's regimens all exist and hold an anti-CD38 antibody (see retreatment).
+    given, complete = _named_antibodies(evidence, [a for r in regimen_ids for a in evidence.regimens[r].agents])
+    before = prior_antibodies(evidence, study, cohort)
+    if complete and given and before is not None and not given & before[0]:
+        return PartnerClass("switch", f"it is given {_agent_names(evidence, given)} after"
+                                      f" {_agent_names(evidence, before[0])} (recorded for {before[1]})")
+    classes = {r: regimen_partner_class(evidence, r) for r in regimen_ids}
+    names = {c.name for c in classes.values()}
+    if len(names) == 1:
+        return next(iter(classes.values()))
+    shown = ", ".join(f"'{evidence.regimens[r].name}': {c.label}" for r, c in classes.items())
+    return PartnerClass("unspecified", f"its regimens fall in different partner classes ({shown})")
+
+
+def partner_class(evidence: Evidence, study: Study, cohort: Cohort) -> str:
+    """The name of a cohort's partner class, a key of vocabulary.PARTNER_CLASSES (see partners)."""
+    return partners(evidence, study, cohort).name
+
+
+def _agent_names(evidence: Evidence, agent_ids: frozenset[str] | set[str]) -> str:
+    return " and ".join(sorted(evidence.agents[a].name for a in agent_ids))
