@@ -34,13 +34,13 @@ from .checks import RecordCache, validate_tree
 from .evidence import Evidence
 from .export import DATA_FOLDER, data_files
 from .history import read_history
-from .linkcheck import check_pages
+from .linkcheck import BrokenLink, check_pages
 from .mkdocs_hooks import stash_data, stash_file
 from .mkdocs_run import NAV_CHANGED
 from .news import news_pages
 from .pages import Page, PageJob, page_jobs, template_environment
 from .release import CHANGELOG_FILE, CITATION_FILE, ReleaseError, disagreements, read_release
-from .search import SEARCH_FOLDER, SearchIndexError, index_site
+from .search import SEARCH_FOLDER, SearchIndexError, finish_index, start_index
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
@@ -474,7 +474,7 @@ def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | Non
             epoch: str) -> tuple[list[dict[str, Any]], int] | None:
     pages = [uri for uri in changed if uri.endswith(".md")]
     others = [uri for uri in changed if not uri.endswith(".md")]
-    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav}
+    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav, "changed": changed}
     if len(pages) >= PARALLEL_PAGES and (os.cpu_count() or 1) > 1:
         plans = [{**common, "pages": others + pages[0::2], "theme": full, "templates": True},
                  {**common, "pages": pages[1::2], "theme": False, "templates": False}]
@@ -486,29 +486,41 @@ def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | Non
 
 # ---------------------------------------------------------------- search, staging, links
 
-def update_search(layout: Layout, output: SiteOutput, report: BuildReport) -> dict[str, str]:
-    """Index the site with Pagefind when any page's HTML changed since the index was made; returns the digest
-    of every file of the search bundle."""
-    store_path = layout.cache / "search.pickle"
-    pages = digest(*(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
-                     for part in (path, value)))
-    stored = load_store(store_path, code_version())
-    if stored.get("pages") == pages and layout.search.is_dir():
-        return stored["files"]
-    next_search = layout.work / "search-next"
-    shutil.rmtree(next_search, ignore_errors=True)
-    try:
-        index_site(layout.output, next_search)
-    except SearchIndexError as error:
-        shutil.rmtree(next_search, ignore_errors=True)
-        raise BuildError(str(error)) from error
-    shutil.rmtree(layout.search, ignore_errors=True)
-    next_search.rename(layout.search)
-    files = {path.relative_to(layout.search).as_posix(): digest(path.read_bytes())
-             for path in layout.search.rglob("*") if path.is_file()}
-    save_store(store_path, code_version(), {"pages": pages, "files": files})
-    report.searched = True
-    return files
+class SearchUpdate:
+    """Pagefind indexing the site in its own process when any page's HTML changed since the index was made."""
+
+    def __init__(self, layout: Layout, output: SiteOutput):
+        self.layout = layout
+        self.store_path = layout.cache / "search.pickle"
+        self.pages = digest(*(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
+                              for part in (path, value)))
+        self.stored = load_store(self.store_path, code_version())
+        self.next = layout.work / "search-next"
+        self.process = None
+        if self.stored.get("pages") != self.pages or not layout.search.is_dir():
+            shutil.rmtree(self.next, ignore_errors=True)
+            self.process = start_index(layout.output, self.next)
+
+    def finish(self) -> dict[str, str]:
+        """Wait for Pagefind; the digest of every file of the search bundle."""
+        if self.process is None:
+            return self.stored["files"]
+        try:
+            finish_index(self.process)
+        except SearchIndexError as error:
+            shutil.rmtree(self.next, ignore_errors=True)
+            raise BuildError(str(error)) from error
+        shutil.rmtree(self.layout.search, ignore_errors=True)
+        self.next.rename(self.layout.search)
+        files = {path.relative_to(self.layout.search).as_posix(): digest(path.read_bytes())
+                 for path in self.layout.search.rglob("*") if path.is_file()}
+        save_store(self.store_path, code_version(), {"pages": self.pages, "files": files})
+        return files
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
@@ -559,15 +571,22 @@ def stage(layout: Layout, output: SiteOutput, search: dict[str, str]) -> Path:
     return standby
 
 
-def check_links(layout: Layout, site: Path, output: SiteOutput, base_path: str) -> None:
-    """Check the links of the pages whose HTML changed, and every link that points at something that changed."""
+def check_links(layout: Layout, output: SiteOutput, base_path: str, search: SearchUpdate) -> dict[str, str]:
+    """Check the links of the pages whose HTML changed, and every link that points at something that changed,
+    while Pagefind indexes; links into the search bundle are checked once it is written. Returns the bundle."""
     store_path = layout.cache / "links.pickle"
     key = digest(code_version(), base_path)
-    broken, state = check_pages(site, base_path, output.digests, load_store(store_path, key))
+    broken, state = check_pages(layout.output, base_path, output.digests, load_store(store_path, key),
+                                elsewhere=f"{SEARCH_FOLDER}/")
+    bundle = search.finish()
+    for page, link, target in state["elsewhere"]:
+        if target[len(SEARCH_FOLDER) + 1:] not in bundle:
+            broken.append(BrokenLink(page, link, target, "no such page or file"))
     if broken:
         raise BuildError(f"{len(broken)} broken link{'s' if len(broken) != 1 else ''} in the built site:\n"
-                         + "\n".join(str(link) for link in broken))
+                         + "\n".join(str(link) for link in sorted(broken, key=str)))
     save_store(store_path, key, state)
+    return bundle
 
 
 def publish(layout: Layout, staged: Path) -> None:
@@ -633,12 +652,15 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         with report.step("mkdocs"):
             output = render_site(layout, docs.digests)
             report.pages_rendered = output.rendered
-        with report.step("search"):
-            search = update_search(layout, output, report)
+        with report.step("search and linkcheck"):
+            search = SearchUpdate(layout, output)
+            report.searched = search.process is not None
+            try:
+                bundle = check_links(layout, output, urlsplit(settings.url).path or "/", search)
+            finally:
+                search.stop()
         with report.step("stage"):
-            staged = stage(layout, output, search)
-        with report.step("linkcheck"):
-            check_links(layout, staged, output, urlsplit(settings.url).path or "/")
+            staged = stage(layout, output, bundle)
         with report.step("publish"):
             publish(layout, staged)
     finally:

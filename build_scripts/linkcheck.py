@@ -133,14 +133,17 @@ def _asks_file_system(link: str) -> bool:
     return bool(path) and not path.endswith("/")
 
 
-def check_pages(site: Path, base_path: str, files: dict[str, str],
-                previous: dict[str, Any] | None = None) -> tuple[list[BrokenLink], dict[str, Any]]:
+def check_pages(site: Path, base_path: str, files: dict[str, str], previous: dict[str, Any] | None = None,
+                elsewhere: str | None = None) -> tuple[list[BrokenLink], dict[str, Any]]:
     """Broken internal links of a site whose files are `files` (site path -> digest of its bytes, empty when not
     known), and what was read of each page, to pass as `previous` next time.
 
     With `previous` (what this returned for the last site that passed), only the pages whose digest changed are
     parsed; the links of the others are checked again only when they point at a file that changed, appeared or
     disappeared, or at one not among `files` (such as the search bundle).
+
+    Links into the folder `elsewhere` (the search bundle, written at the same time by another process) are not
+    checked but returned in the state's "elsewhere" list as (page, link, target), for the caller to check.
     """
     prefix = base_path if base_path.endswith("/") else base_path + "/"
     prefix = prefix if prefix != "/" else ""
@@ -162,10 +165,14 @@ def check_pages(site: Path, base_path: str, files: dict[str, str],
     affected = {path for path, value in files.items() if not value or old_files.get(path) != value}
     affected |= old_files.keys() - files.keys()
     broken: list[BrokenLink] = []
+    deferred: list[tuple[str, str, str]] = []
     for page_rel in pages:
         whole = page_rel in fresh
         for link, target, fragment, asks in state[page_rel].links:
             if not (whole or target in affected or target not in files):
+                continue
+            if elsewhere and target.startswith(elsewhere) and target not in files:
+                deferred.append((page_rel, link, target))
                 continue
             if asks:
                 resolved = _resolve(site, page_rel, link, prefix)
@@ -178,4 +185,4 @@ def check_pages(site: Path, base_path: str, files: dict[str, str],
                 continue
             if fragment and target in state and fragment not in state[target].ids:
                 broken.append(BrokenLink(page_rel, link, f"{target}#{fragment}", "no element with this id"))
-    return broken, {"pages": state, "files": dict(files)}
+    return broken, {"pages": state, "files": dict(files), "elsewhere": deferred}

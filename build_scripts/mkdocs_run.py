@@ -2,16 +2,18 @@
 
 `python -m build_scripts.mkdocs_run PLAN` reads a JSON plan written by build.render_site:
     config      the generated mkdocs.yml
-    pages       docs files (src_uri) to render or copy; every other file keeps the output it already has
+    pages       docs files (src_uri) this process renders or copies; every other file keeps its output
+    changed     every docs file to render or copy, when two processes share them
     theme       true to copy the theme's own files too (a full build)
     templates   true to write the theme's site-wide templates (sitemap.xml, 404.html) and the pages in the
                 navigation; when two processes share the work, one of them does this
     nav         the navigation of the previous build, or null
     result      where to write what was done, as JSON
 MkDocs 1.6's own dirty build (`build(config, dirty=True)`) decides by file times; here the plan decides, from
-content digests. Pages listed in the navigation are always rendered: their titles are in every page's nav.
-If the navigation differs from the previous build's, every page shows it, so the run stops with exit status
-NAV_CHANGED and the caller renders everything.
+content digests. A page's HTML depends on its own source, the configuration, the theme and the navigation
+(Material renders the navigation, with its titles, into every page). Pages in the navigation whose title
+mkdocs.yml does not give are read in every run for their titles; if the navigation differs from the previous
+build's, the run stops with exit status NAV_CHANGED and the caller renders everything.
 
 Output files are replaced, never written in place: the published site shares them as hard links.
 """
@@ -56,6 +58,7 @@ class PlanPlugin:
     def __init__(self, plan: dict[str, Any]):
         self.plan = plan
         self.pages = set(plan["pages"])
+        self.changed = set(plan.get("changed", plan["pages"]))
         self.destinations: dict[str, str] = {}
         self.written: list[str] = []
         self.read_only: list[Any] = []
@@ -64,6 +67,8 @@ class PlanPlugin:
 
     def on_nav(self, nav, config, files):  # noqa: ANN001 - MkDocs' event signature
         self._nav_items = nav.items
+        # A page in the navigation whose title is not given in mkdocs.yml is read for it: it is in every page.
+        untitled = {page.file.src_uri for page in nav.pages if page.title is None}
         in_nav = {page.file.src_uri for page in nav.pages}
         docs_dir = os.path.realpath(config["docs_dir"]) + os.sep
         theme, templates = self.plan["theme"], self.plan["templates"]
@@ -72,13 +77,12 @@ class PlanPlugin:
             if own:
                 self.destinations[file.src_uri] = file.dest_uri
                 # Pages in the navigation are written by the process that writes the site-wide templates.
-                write = (file.src_uri in self.pages and (templates or file.src_uri not in in_nav)) or \
-                    (templates and file.src_uri in in_nav)
+                write = (file.src_uri in self.pages and file.src_uri not in in_nav) or \
+                    (templates and file.src_uri in in_nav and file.src_uri in self.changed)
             else:
                 # The theme's own assets change only with the theme, and a new theme makes a full build.
                 write = theme
-            # A page in the navigation is read even when another process writes it: its title is in every page.
-            read = write or file.src_uri in in_nav
+            read = write or file.src_uri in untitled
             file.is_modified = _yes if read else _no
             if write:
                 _unlink(file.abs_dest_path)

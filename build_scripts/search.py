@@ -16,11 +16,21 @@ class SearchIndexError(Exception):
 def index_site(site: Path, bundle: Path | None = None) -> str:
     """Write the search index and UI into site/pagefind/, or into `bundle` (published as site/pagefind/);
     returns Pagefind's summary."""
+    return finish_index(start_index(site, bundle))
+
+
+def start_index(site: Path, bundle: Path | None = None) -> subprocess.Popen:
+    """Start Pagefind on the site, so that other work can run while it indexes (see index_site)."""
     where = ["--output-path", str(bundle.resolve())] if bundle is not None else ["--output-subdir", SEARCH_FOLDER]
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "pagefind", "--site", str(site), *where, "--force-language", "en"],
-        capture_output=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    if result.returncode != 0:
-        raise SearchIndexError("pagefind failed:\n" + (result.stderr or result.stdout))
-    return result.stdout
+
+
+def finish_index(process: subprocess.Popen) -> str:
+    """Wait for a Pagefind run; its summary, or SearchIndexError with its output."""
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SearchIndexError("pagefind failed:\n" + (stderr or stdout))
+    return stdout
