@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -16,7 +17,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type, patient_count
-from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
+from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, Link, chart_page_url
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
@@ -514,12 +515,22 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
     }
 
 
-def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
+def regimen_page_urls(evidence: Evidence, regimen_id: str) -> list[str]:
+    """The URLs of a regimen's pages: its page, then one more for every TABLE_PAGE_SIZE cohorts given it."""
+    url = url_of("regimen", regimen_id)
+    count = max(1, math.ceil(len(evidence.cohorts_by_regimen.get(regimen_id, [])) / TABLE_PAGE_SIZE))
+    return [url] + [f"{url}page/{n}/" for n in range(2, count + 1)]
+
+
+def regimen_context(evidence: Evidence, regimen_id: str, number: int = 1) -> dict[str, Any]:
+    """The context of page `number` of a regimen (page 1 is the regimen's page; the others continue its table)."""
     regimen = evidence.regimens[regimen_id]
-    page_url = url_of("regimen", regimen.id)
-    uses = evidence.cohorts_by_regimen.get(regimen.id, [])
+    urls = regimen_page_urls(evidence, regimen_id)
+    page_url = urls[number - 1]
+    every = evidence.cohorts_by_regimen.get(regimen.id, [])
+    uses = every[(number - 1) * TABLE_PAGE_SIZE: number * TABLE_PAGE_SIZE]
     measures_present = [name for name in MEASURES
-                        if any(o.measure == name for _, cohort in uses for o in cohort.outcomes)]
+                        if any(o.measure == name for _, cohort in every for o in cohort.outcomes)]
     rows = []
     for study, cohort in uses:
         cells = {}
@@ -539,6 +550,9 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],
         "rows": rows,
+        "pager": pager_context(number, len(every), [relative(page_url, url) for url in urls], TABLE_PAGE_SIZE,
+                               "Cohorts"),
+        "regimen_href": relative(page_url, urls[0]),
         "uses": regimen_uses_view(evidence, regimen.id, page_url),
         "curation": curation_view(regimen),
     }
@@ -746,6 +760,19 @@ def _index_order(kind: str, record: Any) -> tuple:
     return (record.id,)
 
 
+def pager_context(number: int, total: int, hrefs: list[str], size: int, noun: str = "Records") -> dict[str, Any]:
+    """The pager of page `number` of a list of `total` items, `size` a page, given links to every page from it."""
+    count = len(hrefs)
+    return {
+        "number": number, "count": count, "total": total, "noun": noun,
+        "first": (number - 1) * size + 1, "last": min(number * size, total),
+        "previous": hrefs[number - 2] if number > 1 else None,
+        "next": hrefs[number] if number < count else None,
+        "pages": [{"number": i, "href": href, "current": i == number} for i, href in enumerate(hrefs, 1)]
+        if count <= 20 else None,
+    }
+
+
 def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, Any]]]:
     """(page path, context) of each page of a kind's index; pages hold INDEX_PAGE_SIZE records, so none grows."""
     prefix = RECORD_KINDS[kind].url_prefix
@@ -754,14 +781,7 @@ def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, 
     urls = [f"{prefix}/" if page == 1 else f"{prefix}/page/{page}/" for page in range(1, count + 1)]
     for page_number, url in enumerate(urls, start=1):
         chunk = records[(page_number - 1) * INDEX_PAGE_SIZE: page_number * INDEX_PAGE_SIZE]
-        pager = {
-            "number": page_number, "count": count, "total": len(records),
-            "first": (page_number - 1) * INDEX_PAGE_SIZE + 1, "last": (page_number - 1) * INDEX_PAGE_SIZE + len(chunk),
-            "previous": relative(url, urls[page_number - 2]) if page_number > 1 else None,
-            "next": relative(url, urls[page_number]) if page_number < count else None,
-            "pages": [{"number": i, "href": relative(url, u), "current": i == page_number} for i, u in enumerate(urls, 1)]
-            if count <= 20 else None,
-        }
+        pager = pager_context(page_number, len(records), [relative(url, u) for u in urls], INDEX_PAGE_SIZE)
         context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager,
                    "page_url": url, "site_root": relative(url, ""), "pager_size": INDEX_PAGE_SIZE}
         yield f"{url}index.md", context
@@ -865,12 +885,58 @@ class ChartView:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
     links: tuple[Any, ...] = ()  # charts.Link the caption ends with
+    pager: dict[str, Any] | None = None  # when the table goes on over pages of its own (chart_table_pages)
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
     return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
                       c.links)
             for c in charts]
+
+
+# Rows of a chart's data table, or of a regimen's table of cohorts, on one page; the rest go to pages of their own.
+TABLE_PAGE_SIZE = 100
+
+
+def rebase(href: str, from_url: str, to_url: str) -> str:
+    """A relative link written on the page at from_url, as written on the page at to_url."""
+    if not href or "://" in href or href.startswith(("/", "mailto:")):
+        return href
+    path, hashmark, fragment = href.partition("#")
+    target = posixpath.normpath(posixpath.join(from_url or ".", path)) if path else (from_url or ".").rstrip("/")
+    moved = posixpath.relpath(target, to_url or ".")
+    if (path.endswith("/") or not path) and not moved.endswith("/"):
+        moved += "/"
+    return moved + hashmark + fragment
+
+
+def chart_table_pages(view: ChartView, page_url: str) -> tuple[ChartView, list[tuple[str, dict[str, Any]]]]:
+    """A chart as its page shows it, with the first TABLE_PAGE_SIZE rows of its data table, and the (path, context)
+    of the pages that hold the rest of the table, at <page>/<chart name>/<n>/."""
+    rows = view.rows
+    if len(rows) <= TABLE_PAGE_SIZE:
+        return view, []
+    count = math.ceil(len(rows) / TABLE_PAGE_SIZE)
+    urls = [page_url] + [f"{page_url}{view.name}/{n}/" for n in range(2, count + 1)]
+
+    def hrefs(url: str) -> list[str]:
+        return [relative(url, page_url) + f"#{view.name}" if n == 1 else relative(url, u)
+                for n, u in enumerate(urls, 1)]
+
+    def page_rows(number: int, url: str) -> tuple[tuple[Any, ...], ...]:
+        chunk = rows[(number - 1) * TABLE_PAGE_SIZE: number * TABLE_PAGE_SIZE]
+        if url == page_url:
+            return chunk
+        return tuple(tuple(replace(cell, href=rebase(cell.href, page_url, url)) if isinstance(cell, Link) else cell
+                           for cell in row) for row in chunk)
+
+    first = replace(view, rows=page_rows(1, page_url),
+                    pager=pager_context(1, len(rows), hrefs(page_url), TABLE_PAGE_SIZE, "Rows"))
+    pages = [(f"{url}index.md", {"page_url": url, "chart": replace(view, rows=page_rows(n, url)),
+                                 "chart_href": relative(url, page_url) + f"#{view.name}",
+                                 "pager": pager_context(n, len(rows), hrefs(url), TABLE_PAGE_SIZE, "Rows")})
+             for n, url in enumerate(urls[1:], 2)]
+    return first, pages
 
 
 def chart_pages_context(charts: dict[str, list[Chart]]) -> list[dict[str, Any]]:
@@ -946,14 +1012,30 @@ def page_jobs(evidence: Evidence, environment: Environment,
                                                 revisions.get(path.resolve()) if path else None)
         return context, files, {**head, "description": page_description(evidence, kind, record_id)}
 
+    # Pages of chart data tables too long for their chart's page, made by `render` for the job being run.
+    table_pages: list[Page] = []
+
     def render(path: str, template: str, head: dict[str, Any] | None = None, **context: Any) -> Page:
         page_url = context.get("page_url", "")
-        text, blocks = render_page(environment.get_template(template), charts=chart_views(charts.get(page_url, [])),
+        views = []
+        for view in chart_views(charts.get(page_url, [])):
+            view, rest = chart_table_pages(view, page_url)
+            views.append(view)
+            for rest_path, rest_context in rest:
+                table_pages.append(render(rest_path, "chart_table.md.j2", **rest_context))
+        text, blocks = render_page(environment.get_template(template), charts=views,
                                    assets=relative(page_url or ".", "assets/"), **context)
         return Page(path, text, blocks, head)
 
     def job(name: str, make: Callable[..., Any], *args: Any) -> PageJob:
-        return PageJob(name, lambda: list(make(*args)))
+        def run() -> list[Page]:
+            table_pages.clear()
+            made = list(make(*args))
+            made += table_pages
+            table_pages.clear()
+            return made
+
+        return PageJob(name, run)
 
     def charts_index() -> list[Page]:
         return [render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))]
@@ -988,8 +1070,10 @@ def page_jobs(evidence: Evidence, environment: Environment,
 
     def regimen(regimen_id: str) -> list[Page]:
         citation, files, head = cited("regimen", regimen_id)
+        more = [render(f"{url}index.md", "regimen_cohorts.md.j2", **regimen_context(evidence, regimen_id, number))
+                for number, url in enumerate(regimen_page_urls(evidence, regimen_id)[1:], 2)]
         return [render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
-                       **regimen_context(evidence, regimen_id), **citation), *files]
+                       **regimen_context(evidence, regimen_id), **citation), *more, *files]
 
     def agent(agent_id: str) -> list[Page]:
         return [render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2",

@@ -331,3 +331,27 @@ def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout
     study.write_text(study.read_text().replace("It has *two* cohorts", "It has *two* cohorts (edited)"))
     parallel_build()
     assert_same_site(project.site, clean_build(project, tmp_path / "edited"))
+
+
+# ---------------------------------------------------------------- pages that stay light
+
+
+def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, monkeypatch):
+    from build_scripts import pages
+
+    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
+    rebuild(project)  # the link check passes: every link of the continuation pages resolves
+    site = project.site
+    regimen = site / "regimens" / "daratumumab-pomalidomide-dexamethasone"
+    first = (regimen / "index.html").read_text()
+    assert "Cohorts 1–1 of" in first and 'href="page/2/"' in first
+    second = (regimen / "page" / "2" / "index.html").read_text()
+    assert "Cohorts 2–2 of" in second and 'href="../../../../studies/' in second
+    chart = (site / "charts" / "vgpr-or-better" / "index.html").read_text()
+    assert "Rows 1–1 of" in chart and 'href="chart-vgpr-or-better/2/"' in chart
+    assert chart.split('class="atlas-chart-table"')[1].split("</table>")[0].count("<tr><td>") == 1
+    rows = (site / "charts" / "vgpr-or-better" / "chart-vgpr-or-better" / "2" / "index.html").read_text()
+    assert "Rows 2–2 of" in rows and 'href="../../../../studies/' in rows
+    assert 'href="../../#chart-vgpr-or-better"' in rows
+    lines = (site / "studies" / STUDY / "chart-lines" / "2" / "index.html").read_text()
+    assert "Lines of therapy per patient: data" in lines
