@@ -38,8 +38,9 @@ preview: $(STAMP)
 	$(PY) -m build_scripts preview --port $(PORT)
 
 # Builds synthetic evidence at 100, 1,000 and 10,000 studies; results are appended to bench/results.jsonl.
+# `make bench BENCH_ARGS=--with-tests` also times `make test`; `BENCH_ARGS="--studies 1000"` picks one size.
 bench: $(STAMP) browser
-	$(PY) -m build_scripts bench --studies 100 1000 10000
+	$(PY) -m build_scripts bench --studies 100 1000 10000 $(BENCH_ARGS)
 
 clean:
 	rm -rf build site

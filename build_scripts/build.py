@@ -44,9 +44,11 @@ from .search import SEARCH_FOLDER, SearchIndexError, finish_index, start_index
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
-# From this many pages to render (jobs to run), MkDocs (the jobs) run in two processes, each doing half.
+# From this many pages to render, MkDocs runs in two processes, each rendering half of them; jobs run in two
+# processes when they are expected to take this long (a job not run before counts UNKNOWN_JOB_SECONDS).
 PARALLEL_PAGES = 200
-PARALLEL_JOBS = 200
+PARALLEL_SECONDS = 2.0
+UNKNOWN_JOB_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class JobEntry:
     digest: str
     outputs: dict[str, str]
     stashes: tuple[str, ...] = ()
+    seconds: float = 0.0  # how long it took, to share jobs out between processes next time
 
 
 @dataclass
@@ -207,6 +210,7 @@ class JobRunner:
         self.page_charts, self.environment = page_charts, environment
 
     def run(self, job: PageJob) -> JobResult:
+        started = time.perf_counter()
         self.page_charts.take_requested()
         charts = rendered = 0
         with tracing() as trace:
@@ -231,17 +235,31 @@ class JobRunner:
             else:
                 outputs[page.path] = digest(data)
         reads = tuple(sorted(trace.reads, key=repr))
-        return JobResult(job.name, JobEntry(reads, self.digests.of_all(reads), outputs, tuple(stashes)),
-                         written, charts, rendered)
+        entry = JobEntry(reads, self.digests.of_all(reads), outputs, tuple(stashes),
+                         round(time.perf_counter() - started, 4))
+        return JobResult(job.name, entry, written, charts, rendered)
 
-    def run_all(self, jobs: list[PageJob]) -> list[JobResult]:
-        """Run the jobs, in two processes when there are many (each a fork sharing the evidence)."""
-        if len(jobs) < PARALLEL_JOBS or (os.cpu_count() or 1) < 2 or not _single_threaded():
+    def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> list[JobResult]:
+        """Run the jobs, in two processes (forks sharing the evidence) when they are expected to take a while.
+
+        Jobs are shared out by how long each took last time, longest first, each to the less loaded process;
+        the jobs of a group stay together.
+        """
+        def cost(job: PageJob) -> float:
+            return estimates.get(job.name, UNKNOWN_JOB_SECONDS)
+
+        if len(jobs) < 2 or sum(map(cost, jobs)) < PARALLEL_SECONDS or (os.cpu_count() or 1) < 2 \
+                or not _single_threaded():
             return [self.run(job) for job in jobs]
-        # Cross-study charts are computed once per process: their jobs stay together.
+        units: dict[str, list[PageJob]] = {}
+        for job in jobs:
+            units.setdefault(job.group or f"job:{job.name}", []).append(job)
         shares: list[list[PageJob]] = [[], []]
-        for number, job in enumerate(jobs):
-            shares[0 if job.name.startswith("chart") else number % 2].append(job)
+        loads = [0.0, 0.0]
+        for unit in sorted(units.values(), key=lambda members: -sum(map(cost, members))):
+            lighter = loads.index(min(loads))
+            shares[lighter] += unit
+            loads[lighter] += sum(map(cost, unit))
         _SHARES[:] = [(self, share) for share in shares]
         try:
             with multiprocessing.get_context("fork").Pool(2) as pool:
@@ -274,7 +292,7 @@ def docs_key(layout: Layout) -> str:
     """What every generated file depends on besides the evidence: code, templates, settings, release, changelog."""
     templates = [path for path in sorted(layout.templates.iterdir()) if path.name not in ("overrides", "assets")] \
         if layout.templates.is_dir() else []
-    return digest(code_version(), tree_digest(*templates), str(layout.templates.resolve()),
+    return digest(code_version(), tree_digest(*templates),
                   *(tree_digest(layout.root / name) for name in ("mkdocs.yml", CHANGELOG_FILE, CITATION_FILE)))
 
 
@@ -307,6 +325,7 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
         folder.digests[path] = digest(data)
 
     pending: list[PageJob] = []
+    estimates: dict[str, float] = {}
     for job in jobs:
         entry = None if fresh else previous.get(job.name)
         if entry is not None and digests.of_all(entry.reads) == entry.digest:
@@ -315,9 +334,11 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
             report.jobs_skipped += 1
         else:
             pending.append(job)
+            if entry is not None:
+                estimates[job.name] = entry.seconds
             previous.pop(job.name, None)
     try:
-        results = JobRunner(layout, set(hand_written), digests, page_charts, environment).run_all(pending)
+        results = JobRunner(layout, set(hand_written), digests, page_charts, environment).run_all(pending, estimates)
     finally:
         # Until the jobs that ran are stored, they are forgotten: their files may be half written.
         save_store(store_path, key, {"jobs": previous})
@@ -354,7 +375,7 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
 def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSettings, release, history,
               page_charts: PageCharts, revisions) -> Iterable[PageJob]:
     """Every job of the site: the pages, What's new with its feed, the downloads and the Vega bundle."""
-    yield from page_jobs(evidence, environment, page_charts, settings, revisions)
+    yield from page_jobs(evidence, environment, page_charts, settings, revisions, page_charts.synthesis)
     changelog = (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8")
 
     def news() -> list[Page]:

@@ -56,7 +56,7 @@ def tree_digest(*roots: Path) -> str:
     """Digest of every file under the given folders (or of the given files): relative paths and contents."""
     parts: list[bytes | str] = []
     for root in roots:
-        parts.append(str(root))
+        parts.append(root.name)
         if root.is_file():
             parts.append(root.read_bytes())
             continue

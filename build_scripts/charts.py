@@ -898,6 +898,10 @@ class PageCharts:
             raise KeyError(url)
         return charts
 
+    def synthesis(self) -> Synthesis:
+        """The synthesis of the evidence, computed once per build (and charged to every job that uses it)."""
+        return self._memo.get("synthesis", lambda: synthesise(self.evidence))
+
     def take_requested(self) -> dict[str, list[Chart]]:
         requested, self._requested = self._requested, {}
         return requested
@@ -906,8 +910,7 @@ class PageCharts:
         if url in self._cross_study:
             measure_name = self._cross_study[url]
             # The synthesis is fetched inside: a chart served from the memo charges its reads too.
-            return self._memo.get(url, lambda: [cross_study_chart(
-                self.evidence, measure_name, url, self._memo.get("synthesis", lambda: synthesise(self.evidence)))])
+            return self._memo.get(url, lambda: [cross_study_chart(self.evidence, measure_name, url, self.synthesis())])
         for kind in ("study", "regimen"):
             prefix = RECORD_KINDS[kind].url_prefix + "/"
             record_id = url[len(prefix):-1] if url.startswith(prefix) and url.endswith("/") else None

@@ -39,7 +39,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _layout(args: argparse.Namespace) -> Layout:
     default = Layout.default(ROOT)
-    return Layout(default.root, Path(args.evidence), Path(args.content), default.templates, Path(args.work),
+    return Layout(default.root, Path(args.evidence), Path(args.content), Path(args.templates), Path(args.work),
                   Path(args.site))
 
 
@@ -135,7 +135,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     results_file = Path(args.results)
     results_file.parent.mkdir(parents=True, exist_ok=True)
-    run(args.studies, Path(args.work), results_file)
+    run(args.studies, Path(args.work), results_file, args.with_tests, args.repeat)
     print(f"Results appended to {results_file}.")
     return 0
 
@@ -147,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("validate", help="check every record; print every problem as path:line:col: field: message")
     build = commands.add_parser("build", help="validate, generate pages and build the site into --site")
     build.add_argument("--content", default=str(ROOT / "content"))
+    build.add_argument("--templates", default=str(ROOT / "templates"))
     build.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
     build.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
     build.add_argument("--report", help="write the build's step timings and counts to this JSON file")
     preview = commands.add_parser("preview", help="build, serve on 127.0.0.1 and rebuild whenever an input is saved")
     preview.add_argument("--content", default=str(ROOT / "content"))
+    preview.add_argument("--templates", default=str(ROOT / "templates"))
     preview.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
     preview.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
     preview.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000),
@@ -167,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--studies", type=int, nargs="+", default=[100, 1000, 10000])
     bench.add_argument("--work", default=str(ROOT / "build" / "bench"))
     bench.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))
+    bench.add_argument("--with-tests", action="store_true", help="also time `make test` (otherwise the last time is shown)")
+    bench.add_argument("--repeat", type=int, default=1, help="benchmark each size this many times")
     args = parser.parse_args(argv)
     handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new,
                 "bench": cmd_bench}

@@ -984,6 +984,8 @@ class PageJob:
 
     name: str
     make: Callable[[], list[Page]]
+    # Jobs of one group share what they compute (the synthesis), so a build runs them in one process.
+    group: str | None = None
 
 
 def generate_pages(evidence: Evidence, environment: Environment,
@@ -997,8 +999,10 @@ def generate_pages(evidence: Evidence, environment: Environment,
 def page_jobs(evidence: Evidence, environment: Environment,
               charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
               revisions: Mapping[Path, Revision] | None = None,
-              synthesis: Synthesis | None = None) -> Iterable[PageJob]:
-    """The jobs that generate every page of the site, in a stable order: one per record page, index or chart page."""
+              synthesis: Synthesis | Callable[[], Synthesis] | None = None) -> Iterable[PageJob]:
+    """The jobs that generate every page of the site, in a stable order: one per record page, index or chart page.
+
+    `synthesis` may be a function giving it, for a build that computes it once for several jobs."""
     # summary.py builds on this module's views, so it is imported here rather than at the top.
     from .summary import REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_tables_context, summary_context
 
@@ -1027,7 +1031,7 @@ def page_jobs(evidence: Evidence, environment: Environment,
                                    assets=relative(page_url or ".", "assets/"), **context)
         return Page(path, text, blocks, head)
 
-    def job(name: str, make: Callable[..., Any], *args: Any) -> PageJob:
+    def job(name: str, make: Callable[..., Any], *args: Any, group: str | None = None) -> PageJob:
         def run() -> list[Page]:
             table_pages.clear()
             made = list(make(*args))
@@ -1035,7 +1039,7 @@ def page_jobs(evidence: Evidence, environment: Environment,
             table_pages.clear()
             return made
 
-        return PageJob(name, run)
+        return PageJob(name, run, group)
 
     def charts_index() -> list[Page]:
         return [render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))]
@@ -1047,7 +1051,8 @@ def page_jobs(evidence: Evidence, environment: Environment,
 
     def summary() -> list[Page]:
         return [render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION},
-                       **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))]
+                       **summary_context(evidence, synthesis() if callable(synthesis) else
+                                         synthesis if synthesis is not None else synthesise(evidence)))]
 
     def regimen_tables() -> list[Page]:
         return [render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2",
@@ -1094,10 +1099,10 @@ def page_jobs(evidence: Evidence, environment: Environment,
                        **review_context(evidence, review_id), **citation), *files]
 
     if charts:
-        yield job("charts-index", charts_index)
+        yield job("charts-index", charts_index, group="synthesis")
         for measure_name in CROSS_STUDY_MEASURES:
-            yield job(f"chart:{measure_name}", chart_page, measure_name)
-    yield job("summary", summary)
+            yield job(f"chart:{measure_name}", chart_page, measure_name, group="synthesis")
+    yield job("summary", summary, group="synthesis")
     yield job("regimen-tables", regimen_tables)
     yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
     yield job("field-reference", lambda: [render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())])

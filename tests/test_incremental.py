@@ -302,12 +302,12 @@ PARALLEL_BUILD = """
 import sys
 from pathlib import Path
 from build_scripts import build
-build.PARALLEL_JOBS = build.PARALLEL_PAGES = 1
+build.PARALLEL_SECONDS, build.PARALLEL_PAGES = 0, 1
 shared = []
 run_all = build.JobRunner.run_all
-def sharing(runner, jobs):
+def sharing(runner, jobs, estimates):
     shared.append(build._single_threaded() and len(jobs) > 1)
-    return run_all(runner, jobs)
+    return run_all(runner, jobs, estimates)
 build.JobRunner.run_all = sharing
 root, work, site = (Path(arg) for arg in sys.argv[1:])
 report = build.BuildReport()
