@@ -54,6 +54,8 @@ class Result:
     add_one: Run | None = None
     edit_template: Run | None = None
     largest_page: str = ""
+    rendering: dict[str, float] = field(default_factory=dict)
+    real: bool = False
 
     def ratios(self) -> dict[str, float]:
         ratios = {"clean_vs_floor": self.clean.seconds / self.floor.seconds,
@@ -141,50 +143,108 @@ def plain_floor(pages: int, work: Path) -> Run:
     return timed([sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(work / "site")], work)
 
 
-def add_study(evidence: Path) -> None:
-    """A new study record, like the second synthetic study, with its own id, title and registry id."""
-    source = (evidence / "studies" / "synthetic-00002.yaml").read_text(encoding="utf-8")
-    added = (source.replace("id: synthetic-00002", "id: synthetic-added")
-             .replace("Synthetic retreatment study 2", "Synthetic retreatment study added later")
-             .replace("NCT90000002", "NCT80000001"))
-    (evidence / "studies" / "synthetic-added.yaml").write_text(added, encoding="utf-8")
+def add_study(evidence: Path, work: Path) -> None:
+    """One new synthetic study with its publications, under ids no other record has."""
+    new = work / "new-study"
+    generate(new, 1, ROOT / "evidence", seed=16)
+    for folder in ("studies", "publications"):
+        for path in sorted((new / folder).glob("*.yaml")):
+            text = (path.read_text(encoding="utf-8").replace("synthetic-00001", "synthetic-added")
+                    .replace("synthetic.1.", "synthetic.added.").replace("NCT90000001", "NCT80000001"))
+            (evidence / folder / path.name.replace("synthetic-00001", "synthetic-added")).write_text(text, encoding="utf-8")
+    shutil.rmtree(new)
+
+
+def edit_record(evidence: Path) -> None:
+    """Change one study's title, as a curator fixing a record does."""
+    path = sorted((evidence / "studies").glob("*.yaml"))[0]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    number = next(i for i, line in enumerate(lines) if line.startswith("title: "))
+    value = lines[number][len("title: "):]
+    lines[number] = "title: " + (value[:-1] + " (edited)" + value[-1] if value[:1] in "'\"" else value + " (edited)")
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def bench_size(studies: int, work: Path) -> Result:
-    """Time, on synthetic evidence: a clean build, a warm one, and builds after editing one record, adding one
-    study and editing the template of study pages; then the floor, in the same run."""
-    base = work / f"n{studies}"
+    """Time, on synthetic evidence (or a copy of the real evidence when `studies` is 0): a clean build, a warm one,
+    and builds after editing one record, adding one study and editing the template of study pages; then the
+    floor, in the same run."""
+    base = work / (f"n{studies}" if studies else "real")
     evidence, build, site, report = base / "evidence", base / "build", base / "site", base / "report.json"
     templates = base / "templates"
-    for path in (build, site, templates):
+    for path in (build, site, templates, evidence):
         if path.exists():
             shutil.rmtree(path)
     shutil.copytree(ROOT / "templates", templates)
-    counts = generate(evidence, studies, ROOT / "evidence")
+    if studies:
+        counts = generate(evidence, studies, ROOT / "evidence")
+    else:
+        shutil.copytree(ROOT / "evidence", evidence)
+        counts = {folder.name: len(list(folder.glob("*.yaml"))) for folder in evidence.iterdir() if folder.is_dir()}
     command = [sys.executable, "-m", "build_scripts", "--evidence", str(evidence), "build", "--work", str(build),
                "--site", str(site), "--templates", str(templates), "--report", str(report)]
     clean = timed(command, ROOT, report)
     pages = json.loads(report.read_text())["pages"]
     warm = timed(command, ROOT, report)
-    edited = evidence / "studies" / "synthetic-00001.yaml"
-    edited.write_text(edited.read_text().replace("Its numbers are random", "Its numbers are random (edited)"))
+    edit_record(evidence)
     edit_one = timed(command, ROOT, report)
-    add_study(evidence)
+    add_study(evidence, base)
     add_one = timed(command, ROOT, report)
     template = templates / "study.md.j2"
     template.write_text(template.read_text(encoding="utf-8") + "\n<!-- edited for the benchmark -->\n",
                         encoding="utf-8")
     edit_template = timed(command, ROOT, report)
     floor = plain_floor(pages, base / "floor")
-    return Result(studies=studies, records=sum(counts.values()), pages=pages, clean=clean, warm=warm,
-                  edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
+    return Result(studies=counts.get("studies", studies), records=sum(counts.values()), pages=pages, clean=clean,
+                  warm=warm, edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
                   studies_index=studies_index_weight(site), add_one=add_one, edit_template=edit_template,
-                  **site_metrics(site))
+                  rendering=compare_rendering(build), real=not studies, **site_metrics(site))
+
+
+# Option (b) of issue 16, measured against what the build does: render one record page from the theme's
+# templates in a process of our own, with MkDocs given only the pages of the navigation.
+DIRECT_RENDER = """
+import sys, time
+from mkdocs.commands.build import get_context
+from mkdocs.config import load_config
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import get_navigation
+config = load_config(sys.argv[1])
+config.plugins.on_startup(command="build", dirty=True)
+config = config.plugins.on_config(config)
+uris = [item for entry in config.nav for item in entry.values()] + [sys.argv[2]]
+files = Files([File(uri, config.docs_dir, config.site_dir, config.use_directory_urls) for uri in uris])
+env = config.theme.get_env()
+nav = get_navigation(files, config)
+page = files.get_file_from_path(sys.argv[2]).page
+page.read_source(config)
+page.markdown = config.plugins.on_page_markdown(page.markdown, page=page, config=config, files=files)
+page.render(config, files)
+page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
+html = env.get_template("main.html").render(get_context(nav, files, config, page))
+assert "<article" in html
+"""
+
+
+def compare_rendering(build: Path) -> dict[str, float]:
+    """Seconds to bring the site up to date after one record page changed: (a) as the build does it (MkDocs 1.6's
+    dirty build of the persistent output, told which page changed), (b) rendering that page from the theme's
+    templates ourselves (no sitemap, no other file: a lower bound of what (b) costs)."""
+    plan = json.loads((build / "cache" / "mkdocs-plan-0.json").read_text())
+    page = next(uri for uri in sorted(json.loads((build / "cache" / "mkdocs-result-0.json").read_text())["destinations"])
+                if uri.startswith("studies/") and uri.endswith("/index.md") and uri.count("/") == 2)
+    plan.update(pages=[page], changed=[page], theme=False, templates=True, result=str(build / "cache" / "compare.json"))
+    plan_file = build / "cache" / "compare-plan.json"
+    plan_file.write_text(json.dumps(plan))
+    dirty = timed([sys.executable, "-m", "build_scripts.mkdocs_run", str(plan_file)], ROOT)
+    direct = timed([sys.executable, "-c", DIRECT_RENDER, plan["config"], page], ROOT)
+    return {"dirty_build_seconds": dirty.seconds, "direct_render_seconds": direct.seconds}
 
 
 def print_result(result: Result) -> None:
     ratios = result.ratios()
-    print(f"N = {result.studies:,} studies ({result.records:,} records, {result.pages:,} pages)")
+    print(f"N = {result.studies:,} studies ({result.records:,} records, {result.pages:,} pages)"
+          + (" (a copy of the real evidence)" if result.real else ""))
     print(f"  build from clean: {result.clean.seconds:.1f} s  (floor: plain mkdocs-material on {result.pages:,} pages "
           f"{result.floor.seconds:.1f} s; ratio {ratios['clean_vs_floor']:.2f})")
     own = sum(v for k, v in result.clean.steps.items() if k != "mkdocs")
@@ -200,6 +260,9 @@ def print_result(result: Result) -> None:
     print(f"  site {result.site_mib} MiB; page HTML largest {result.largest_page_kib} KiB ({result.largest_page}), "
           f"median {result.median_page_kib} KiB; largest study page {result.largest_study_page_kib} KiB")
     print(f"  search data loaded before the first result: {result.search_kib_before_first_result} KiB")
+    if result.rendering:
+        print(f"  one changed page: MkDocs' dirty build of the kept output {result.rendering['dirty_build_seconds']:.1f} s,"
+              f" rendering it from the theme's templates ourselves {result.rendering['direct_render_seconds']:.1f} s")
     index = result.studies_index
     print(f"  studies index page: {index['total_kib']} KiB ({index['total_gzip_kib']} KiB gzipped): HTML "
           f"{index['html_kib']} ({index['html_gzip_kib']}), data {index['data_kib']} ({index['data_gzip_kib']}), "
