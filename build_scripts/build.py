@@ -637,6 +637,21 @@ def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, 
     return {key: records.file_digests.get(path) or digest(path.read_bytes()) for key, path in evidence.files.items()}
 
 
+def generate_docs(layout: Layout, evidence: Evidence, records: RecordCache, settings: SiteSettings, release,
+                  report: BuildReport) -> DocsFolder:
+    """Write the docs folder, running only the jobs whose reads changed since the last build."""
+    environment = template_environment(layout.templates, settings.url)
+    history = read_history(layout.evidence)
+    revisions = history.revisions()
+    tracked = tracked_evidence(evidence)
+    page_charts = PageCharts(tracked)
+    digests = Digests(evidence, record_digests(evidence, records),
+                      {"revisions": revisions, "history": {"changes": history}})
+    jobs = site_jobs(layout, tracked, environment, settings, release, history, page_charts,
+                     TrackedDict("revisions", revisions))
+    return write_docs(layout, jobs, digests, page_charts, environment, report)
+
+
 def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
     report = report if report is not None else BuildReport()
@@ -658,16 +673,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         raise BuildError("the data release is stated differently in different places:\n" + "\n".join(problems))
     try:
         with report.step("pages and write"):
-            environment = template_environment(layout.templates, settings.url)
-            history = read_history(layout.evidence)
-            revisions = history.revisions()
-            tracked = tracked_evidence(evidence)
-            page_charts = PageCharts(tracked)
-            digests = Digests(evidence, record_digests(evidence, records),
-                              {"revisions": revisions, "history": {"changes": history}})
-            jobs = site_jobs(layout, tracked, environment, settings, release, history, page_charts,
-                             TrackedDict("revisions", revisions))
-            docs = write_docs(layout, jobs, digests, page_charts, environment, report)
+            docs = generate_docs(layout, evidence, records, settings, release, report)
             report.files_written = docs.written
             report.pages = sum(path.endswith(".md") for path in docs.digests)
         with report.step("mkdocs"):

@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("kind", choices=NEW_KINDS)
     new.add_argument("id", help="the new record's id, which becomes its URL")
     bench = commands.add_parser("bench", help="time builds of synthetic evidence against plain mkdocs-material")
-    bench.add_argument("--studies", type=int, nargs="+", default=[100, 1000, 10000],
+    bench.add_argument("--studies", type=int, nargs="*", default=[100, 1000, 10000],
                        help="sizes of synthetic evidence; 0 benchmarks a copy of the real evidence")
     bench.add_argument("--work", default=str(ROOT / "build" / "bench"))
     bench.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))

@@ -355,3 +355,36 @@ def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, m
     assert 'href="../../#chart-vgpr-or-better"' in rows
     lines = (site / "studies" / STUDY / "chart-lines" / "2" / "index.html").read_text()
     assert "Lines of therapy per patient: data" in lines
+
+
+EDITS = {"studies": ("title: ", "title: Edited "), "publications": ("title: ", "title: Edited "),
+         "regimens": ("name: ", "name: Edited "), "agents": ("name: ", "name: Edited "),
+         "reviews": ("title: ", "title: Edited ")}
+
+
+def _docs(layout: Layout) -> dict[str, bytes]:
+    from build_scripts.build import generate_docs
+    from build_scripts.release import read_release
+    from build_scripts.settings import SiteSettings
+
+    records = RecordCache(layout.cache / "records.pickle")
+    evidence = validate_tree(layout.evidence, cache=records)
+    records.save()
+    generate_docs(layout, evidence, records, SiteSettings.read(layout.root / "mkdocs.yml"), read_release(layout.root),
+                  BuildReport())
+    return {**site_snapshot(layout.docs)[0], **{f"blocks/{k}": v for k, v in site_snapshot(layout.blocks)[0].items()}}
+
+
+@pytest.mark.parametrize("folder", sorted(EDITS))
+def test_every_record_a_job_reads_is_in_its_trace(project: Layout, tmp_path: Path, folder: str):
+    """Edit each record of a kind in turn: the jobs that did not run again wrote what fresh jobs write."""
+    project.cache.mkdir(parents=True)
+    _docs(project)
+    old, new = EDITS[folder]
+    for path in sorted((project.evidence / folder).glob("*.yaml")):
+        path.write_text(path.read_text().replace(old, new, 1))
+        incremental = _docs(project)
+        fresh = Layout(project.root, project.evidence, project.content, project.templates,
+                       tmp_path / path.stem / "work", tmp_path / path.stem / "site")
+        fresh.cache.mkdir(parents=True)
+        assert incremental == _docs(fresh), path.name
