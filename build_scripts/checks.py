@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .evidence import Evidence, count_cohort
 from .facts import ANTI_CD38_AGENT_CLASS, anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import DeferredRaw, FieldPath, RawRecord, parse_record, read_record_bytes, record_files
 from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
-from .problems import EvidenceError, Problem, display_path
+from .problems import EvidenceError, Problem
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS, RecordKind
 
@@ -37,6 +38,7 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     # Records that cannot be read or modelled are still known by id, so references to them are not
     # reported a second time as missing.
     invalid: set[tuple[str, str]] = set()
+    sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] = {}
     for path, kind in record_files(evidence_dir, problems):
         raw_bytes, problem = read_record_bytes(path)
         if raw_bytes is None:
@@ -46,12 +48,13 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
         checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
         problems.extend(checked.problems)
         if checked.record is not None:
-            raw = checked.raw or DeferredRaw(kind, path, display_path(path))
+            raw = checked.raw or DeferredRaw(kind, path)
             problems.extend(_future_problems(raw, checked.record, today))
             modelled.append((raw, checked.record))
+            sources[(kind.name, checked.record.id)] = checked.sources
         elif checked.claimed_id is not None:
             invalid.add((kind.name, checked.claimed_id))
-    evidence, link_problems = assemble(modelled, invalid)
+    evidence, link_problems = assemble(modelled, invalid, sources)
     problems.extend(link_problems)
     problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
@@ -68,6 +71,8 @@ class FileCheck:
     problems: list[Problem]
     claimed_id: str | None = None
     raw: RawRecord | None = field(default=None, compare=False)
+    # Where the record names a source and which publication (record_sources), for the checks across records.
+    sources: tuple[tuple[FieldPath, str], ...] = ()
 
 
 def check_file(path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
@@ -77,7 +82,7 @@ def check_file(path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
         return FileCheck(None, problems, path.stem)
     record, record_problems = model_record(raw, check_dates=False)
     claimed = raw.data.get("id") if record is None and isinstance(raw.data.get("id"), str) else None
-    return FileCheck(record, problems + record_problems, claimed, raw)
+    return FileCheck(record, problems + record_problems, claimed, raw, record_sources(record) if record else ())
 
 
 class RecordCache:
@@ -92,24 +97,26 @@ class RecordCache:
         self.reused = 0
 
     def check(self, path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
-        shown = display_path(path)
-        file_key = digest(kind.name, shown, raw_bytes)
+        # Problems name the file as display_path shows it, which follows from the path and the working folder.
+        shown = str(path)
+        file_key = digest(kind.name, shown, os.getcwd(), raw_bytes)
         entry = self.stored.get(shown)
         if entry is not None and entry[0] == file_key:
             checked, blob = pickle.loads(entry[1]), entry[1]
             self.reused += 1
         else:
             checked = check_file(path, kind, raw_bytes)
-            blob = pickle.dumps(FileCheck(checked.record, checked.problems, checked.claimed_id),
+            blob = pickle.dumps(FileCheck(checked.record, checked.problems, checked.claimed_id, None, checked.sources),
                                 protocol=pickle.HIGHEST_PROTOCOL)
         self.current[shown] = (file_key, blob)
         self.file_digests[path] = file_key
         return checked
 
     def save(self) -> None:
-        """Keep the results of this run's files (those of files that are gone are dropped)."""
+        """Keep the results of this run's files (those of files that are gone are dropped), and free them here."""
         if self.current != self.stored:
             save_store(self.path, self.key, self.current)
+        self.stored, self.current = {}, {}
 
 
 PLACEHOLDER = "TODO"
@@ -413,6 +420,11 @@ def _sourced_parts(record: BaseModel) -> Iterator[tuple[FieldPath, Sourced]]:
             yield path, part
 
 
+def record_sources(record: BaseModel) -> tuple[tuple[FieldPath, str], ...]:
+    """(field path, publication id) of every source a record names."""
+    return tuple((path, source.publication) for path, source in all_sources(record))
+
+
 def all_sources(record: BaseModel) -> Iterator[tuple[FieldPath, Source]]:
     """Every (field path, source) in a record, for checks that every figure names a real publication."""
     for path, part in walk_parts(record):
@@ -420,8 +432,9 @@ def all_sources(record: BaseModel) -> Iterator[tuple[FieldPath, Source]]:
             yield path, part
 
 
-def assemble(modelled: list[tuple[RawRecord, Record]],
-             invalid: set[tuple[str, str]] = frozenset()) -> tuple[Evidence, list[Problem]]:
+def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, str]] = frozenset(),
+             sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None = None,
+             ) -> tuple[Evidence, list[Problem]]:
     """Put records into one Evidence base and check every reference between them.
 
     Records that failed their own validation are listed in `invalid`, so that references to them are
@@ -439,6 +452,10 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         evidence.by_kind(raw.kind.name)[record.id] = record
         evidence.files[key] = raw.path
 
+    def named_sources(kind: str, record: Record) -> tuple[tuple[FieldPath, str], ...]:
+        found = sources.get((kind, record.id)) if sources else None
+        return found if found is not None else record_sources(record)
+
     def exists(kind: str, record_id: str, raw: RawRecord, path: FieldPath) -> None:
         if record_id not in evidence.by_kind(kind) and (kind, record_id) not in invalid:
             problems.append(raw.problem(path, f"no {kind} record '{record_id}' exists (expected evidence/"
@@ -455,12 +472,12 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         for i, publication_id in enumerate(study.cited_sources):
             exists("publication", publication_id, raw, ("cited_sources", i))
         allowed_sources = set(study.publications) | set(study.cited_sources) | including[study.id]
-        for path, source in all_sources(study):
-            if source.publication not in evidence.publications or ("publication", source.publication) in invalid:
-                exists("publication", source.publication, raw, path + ("publication",))
-            elif source.publication not in allowed_sources:
+        for path, publication in named_sources("study", study):
+            if publication not in evidence.publications or ("publication", publication) in invalid:
+                exists("publication", publication, raw, path + ("publication",))
+            elif publication not in allowed_sources:
                 problems.append(raw.problem(path + ("publication",),
-                                            f"'{source.publication}' is not one of this study's publications (add it to"
+                                            f"'{publication}' is not one of this study's publications (add it to"
                                             " 'publications'), a source it cites (add it to 'cited_sources') nor a"
                                             " review that includes this study"))
         problems.extend(_status_order(evidence, raw, study))
@@ -507,8 +524,8 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
             exists("study", study_id, raw, path)
             if study_id in evidence.studies and study_id not in covered:
                 problems.append(raw.problem(path, f"study '{study_id}' is neither included nor discussed by this review"))
-        for path, source in all_sources(review):
-            exists("publication", source.publication, raw, path + ("publication",))
+        for path, publication in named_sources("review", review):
+            exists("publication", publication, raw, path + ("publication",))
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
     problems.extend(_typed_retreatment_problems(evidence, raws))

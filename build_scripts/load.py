@@ -306,9 +306,13 @@ class DeferredRaw:
     and they read the file again for that, which happens only in a run that reports problems.
     """
 
-    def __init__(self, kind: RecordKind, path: Path, shown_path: str):
-        self.kind, self.path, self.shown_path = kind, path, shown_path
+    def __init__(self, kind: RecordKind, path: Path):
+        self.kind, self.path = kind, path
         self._raw: RawRecord | None = None
+
+    @property
+    def shown_path(self) -> str:
+        return display_path(self.path)
 
     def problem(self, field_path: FieldPath, message: str) -> Problem:
         if self._raw is None:

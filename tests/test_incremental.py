@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import cache
 from build_scripts.build import BuildReport, Layout, build_site
 from build_scripts.cache import Digests, Memo, TrackedDict, tracing, tracked_evidence
 from build_scripts.checks import RecordCache, validate_tree
@@ -142,7 +141,7 @@ def test_cached_validation_reports_what_a_fresh_one_does(tmp_path, case):
             validate_tree(evidence, cache=records)
         records.save()
         assert cached.value.problems == fresh.value.problems
-    assert records.reused > 0 and records.reused == len(records.current)
+    assert records.reused > 0 and records.reused == len(records.file_digests)
 
 
 def test_cached_validation_reads_again_only_changed_files_and_keeps_records_equal(tmp_path):
@@ -155,7 +154,7 @@ def test_cached_validation_reads_again_only_changed_files_and_keeps_records_equa
     study.write_text(study.read_text().replace("title: Fixture study of DPd retreatment", "title: Edited title"))
     second = RecordCache(store)
     cached = validate_tree(evidence, cache=second)
-    assert second.reused == len(second.current) - 1
+    assert second.reused == len(second.file_digests) - 1
     assert cached.studies[STUDY].title == "Edited title"
     assert cached.studies["fixture-randomised"] == fresh.studies["fixture-randomised"]
     assert cached.publications == fresh.publications
@@ -184,7 +183,7 @@ def test_dates_in_the_future_are_checked_against_today_even_for_cached_files(tmp
     records = RecordCache(store)
     with pytest.raises(EvidenceError) as caught:
         validate_tree(evidence, today=dt.date(2020, 6, 1), cache=records)
-    assert records.reused == len(records.current)
+    assert records.reused == len(records.file_digests)
     assert any("in the future" in problem.message and problem.line > 1 for problem in caught.value.problems)
 
 
