@@ -7,6 +7,10 @@ import posixpath
 from .model import Publication
 from .vocabulary import RECORD_KINDS
 
+# The pages that summarise the evidence across studies (summary.py builds them).
+SUMMARY_URL = "summary/"
+REGIMEN_TABLES_URL = "regimen-tables/"
+
 
 def url_of(kind: str, record_id: str) -> str:
     return RECORD_KINDS[kind].url(record_id)

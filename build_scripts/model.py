@@ -934,6 +934,10 @@ class ReviewFinding(Sourced):
     topic: OneLine = Field(description="What the figure is about.", examples=["Median PFS"])
     evidence_type: FindingScopeName = Field(description="Which studies the figure summarises.", examples=["real_world"])
     statistic: FindingStatisticName = Field(description="What kind of figure it is.", examples=["range"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the figure is about, when it is one; the Evidence summary shows the"
+                          " atlas's own figures of that measure, for the same evidence type, beside it.",
+        examples=["pfs"])
     value: NonNegative | None = Field(None, description="The figure, for a single figure, count, median or pooled estimate.")
     low: NonNegative | None = Field(None, description="Low end of a range.")
     high: NonNegative | None = Field(None, description="High end of a range, or the bound of an upper bound.")
@@ -972,6 +976,28 @@ class ReviewFinding(Sourced):
                     yield name, f"{number:g} is above 100 (per cent)"
 
 
+
+
+class ReviewConclusion(Sourced):
+    """A conclusion a review draws in words, restated by the curators, with at most a short quotation."""
+
+    id: Slug = Field(description="Id of the conclusion, unique within the review.", examples=["limited-benefit"])
+    statement: OneLine = Field(description="The conclusion in the curators' own words.",
+                               examples=["Retreatment brought limited benefit, also in anti-CD38-refractory patients."])
+    as_stated: OneLine | None = Field(
+        None, description="A short quotation of the review's own words: a phrase, not a passage; the statement says"
+                          " the rest in the curators' words.", examples=["limited clinical benefit"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the conclusion is about, when it is one; the Evidence summary shows the"
+                          " atlas's figures of that measure by prior anti-CD38 status beside it.", examples=["pfs"])
+    evidence_type: FindingScopeName = Field(
+        "all", description="Which studies the conclusion is about; the figures shown beside it are from those.",
+        examples=["real_world"])
+    studies: list[Slug] = Field(default_factory=list, max_length=1000,
+                                description="Study records the conclusion is about, when it names some.")
+
+
+
 class Review(Record):
     """A systematic review: its question, search, eligibility, flow, and the studies it includes and discusses."""
 
@@ -997,6 +1023,10 @@ class Review(Record):
     findings: list[ReviewFinding] = Field(
         default_factory=list, max_length=1000,
         description="Figures the review states across studies (ranges, counts, pooled estimates), as it states them.")
+    conclusions: list[ReviewConclusion] = Field(
+        default_factory=list, max_length=100,
+        description="Conclusions the review draws in words, restated by the curators, each with where the review"
+                    " states it.")
     discrepancies: list[Discrepancy] = Field(
         default_factory=list, max_length=100,
         description="Points where the review disagrees with itself or with other sources, in the curators' words.")

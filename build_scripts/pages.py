@@ -26,12 +26,16 @@ from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
 from .settings import SiteSettings
+from .synthesis import Synthesis, synthesise
 from .urls import redirects
-from .links import citation_with_title, number, relative, short_citation, title_after_citation, url_of
+from .links import (
+    REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
+    url_of,
+)
 from .mkdocs_hooks import placeholder
 from .model import (
-    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewFinding, Sourced,
-    Study,
+    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
+    ReviewFinding, Sourced, Study,
 )
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -322,6 +326,19 @@ def finding_view(evidence: Evidence, finding: ReviewFinding, page_url: str) -> d
     }
 
 
+def conclusion_view(evidence: Evidence, conclusion: ReviewConclusion, page_url: str) -> dict[str, Any]:
+    """A review's conclusion in the curators' words, with its short quotation, its source and the studies it names."""
+    return {
+        "id": conclusion.id,
+        "statement": conclusion.statement,
+        "as_stated": conclusion.as_stated,
+        "measure": MEASURES[conclusion.measure] if conclusion.measure else None,
+        "studies": [{"record": evidence.studies[s], "href": relative(page_url, url_of("study", s))}
+                    for s in conclusion.studies],
+        "source": source_view(evidence, conclusion, page_url),
+    }
+
+
 def population_view(evidence: Evidence, population: Population | None, page_url: str,
                     with_count: bool = True) -> list[dict[str, Any]]:
     """Rows describing a population, each with its source (the count left out where the page shows it already)."""
@@ -592,8 +609,10 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
             for d in review.discussed_studies
         ],
         "findings": [finding_view(evidence, finding, page_url) for finding in review.findings],
+        "conclusions": [conclusion_view(evidence, conclusion, page_url) for conclusion in review.conclusions],
         "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
         "curation": curation_view(review),
+        "summary_href": relative(page_url, SUMMARY_URL),
     }
 
 
@@ -893,8 +912,11 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
 
 def generate_pages(evidence: Evidence, environment: Environment,
                    charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
-    """Every generated page of the site, in a stable order."""
+                   revisions: dict[Path, Revision] | None = None, synthesis: Synthesis | None = None) -> Iterable[Page]:
+    """Every generated page of the site, in a stable order (the synthesis is computed when not given)."""
+    # summary.py builds on this module's views, so it is imported here rather than at the top.
+    from .summary import REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_tables_context, summary_context
+
     charts = charts or {}
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
@@ -917,6 +939,10 @@ def generate_pages(evidence: Evidence, environment: Environment,
             url = chart_page_url(measure_name)
             yield render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
                          page_url=url, measure=MEASURES[measure_name])
+    yield render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION},
+                 **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))
+    yield render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2", {"description": REGIMEN_TABLES_DESCRIPTION},
+                 **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
     yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
