@@ -40,7 +40,11 @@ class Named:
 
 @dataclass(frozen=True)
 class SearchView:
-    """What a record's page gives search: its type label, the names of what it involves, its filter values."""
+    """What a record's page gives search: its type label, the names of what it involves, its filter values.
+
+    Filter values are identifiers (record kinds, agent ids, vocabulary keys), never record text: Pagefind decodes
+    entities in a value, twice, and collapses its white space, so text would not come back as the page sent it.
+    """
 
     type: str
     names: tuple[tuple[str, tuple[Named, ...]], ...]      # (group label, names), e.g. ("Agents", (Daratumumab, ...))
@@ -74,29 +78,28 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         regimen_ids = study_regimen_ids(evidence, record_id)
         agent_ids = _agent_ids(evidence, regimen_ids)
         # A cohort without a regimen of its own (an overall cohort over several arms) has no partner class of its own.
-        partners = [PARTNER_CLASSES[partner_class(evidence, study, c)] for c in study.cohorts
-                    if len(cohort_regimens(study, c)) == 1]
-        priors = [prior_anti_cd38_status(study, c).label for c in study.cohorts]
+        partners = [partner_class(evidence, study, c) for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
+        priors = [prior_anti_cd38_status(study, c).status for c in study.cohorts]
         return SearchView(label, (
             ("Agents", _named(evidence.agents[a] for a in agent_ids)),
             ("Regimens", _named(evidence.regimens[r] for r in regimen_ids)),
         ), (
-            ("type", (label,)),
-            ("agent", tuple(evidence.agents[a].name for a in agent_ids)),
-            ("partner", _ordered(partners, PARTNER_CLASSES.values())),
-            ("design", (DESIGNS[study.design].label,)),
-            ("prior", _ordered(priors, (s.label for s in PRIOR_ANTI_CD38_STATUSES.values()))),
+            ("type", (kind,)),
+            ("agent", agent_ids),
+            ("partner", _ordered(partners, PARTNER_CLASSES)),
+            ("design", (study.design,)),
+            ("prior", _ordered(priors, PRIOR_ANTI_CD38_STATUSES)),
         ))
     if kind == "regimen":
         agent_ids = _agent_ids(evidence, [record_id])
         return SearchView(label, (("Agents", _named(evidence.agents[a] for a in agent_ids)),), (
-            ("type", (label,)),
-            ("agent", tuple(evidence.agents[a].name for a in agent_ids)),
-            ("partner", (regimen_partner_class(evidence, record_id).label,)),
+            ("type", (kind,)),
+            ("agent", agent_ids),
+            ("partner", (regimen_partner_class(evidence, record_id).name,)),
         ))
     if kind == "agent":
-        return SearchView(label, (), (("type", (label,)), ("agent", (evidence.agents[record_id].name,))))
-    return SearchView(label, (), (("type", (label,)),))
+        return SearchView(label, (), (("type", (kind,)), ("agent", (record_id,))))
+    return SearchView(label, (), (("type", (kind,)),))
 
 
 def _records(evidence: Evidence) -> Iterable[tuple[str, str]]:
@@ -106,19 +109,23 @@ def _records(evidence: Evidence) -> Iterable[tuple[str, str]]:
 
 
 def filter_options(evidence: Evidence) -> list[dict]:
-    """Each filter of the search page with its label and every value some record has, in listing order."""
+    """Each filter of the search page with its label and every value some record has, as (value, label) in
+    listing order."""
     found: dict[str, set[str]] = {key: set() for key in SEARCH_FILTERS}
     for kind, record_id in _records(evidence):
         for key, values in search_view(evidence, kind, record_id).filters:
             found[key].update(values)
-    order = {
-        "type": [kind.label for kind in RECORD_KINDS.values()],
-        "agent": sorted(found["agent"], key=lambda name: (name.casefold(), name)),
-        "partner": list(PARTNER_CLASSES.values()),
-        "design": [design.label for design in DESIGNS.values()],
-        "prior": [status.label for status in PRIOR_ANTI_CD38_STATUSES.values()],
+    labels = {
+        "type": {name: kind.label for name, kind in RECORD_KINDS.items()},
+        "agent": {agent_id: agent.name for agent_id, agent in evidence.agents.items()},
+        "partner": PARTNER_CLASSES,
+        "design": {name: design.label for name, design in DESIGNS.items()},
+        "prior": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
     }
-    return [{"key": key, "label": label, "options": list(_ordered(found[key], order[key]))}
+    # agents by name; the rest in the vocabulary's order
+    labels["agent"] = dict(sorted(labels["agent"].items(), key=lambda item: (item[1].casefold(), item[0])))
+    return [{"key": key, "label": label, "options": [(value, labels[key][value]) for value in labels[key]
+                                                       if value in found[key]]}
             for key, label in SEARCH_FILTERS.items() if found[key]]
 
 

@@ -19,7 +19,9 @@ from build_scripts.search import (
 from build_scripts.search_bundle import SIGNATURE, cbor_decode, cbor_encode, read_index, stabilise
 from build_scripts.vocabulary import SEARCH_FILTERS
 
-from conftest import VALID
+from build_scripts.build import build_site
+from build_scripts.localsite import served
+from conftest import VALID, PageWatch, evidence_tree, fixture_layout
 
 
 def fragments(site):
@@ -40,37 +42,43 @@ def test_a_study_is_indexed_with_the_names_of_its_agents_and_regimens_and_its_fi
         ("Daratumumab", ("Darzalex",)), ("Pomalidomide", ()), ("Dexamethasone", ())]
     assert [(n.name, n.aliases) for n in names["Regimens"]] == [
         ("Daratumumab + pomalidomide + dexamethasone", ("DPd", "Dara-Pd"))]
+    # filter values are identifiers, never record text
     filters = dict(view.filters)
     assert set(filters) == set(SEARCH_FILTERS)
-    assert filters["type"] == ("Study",)
-    assert filters["agent"] == ("Daratumumab", "Pomalidomide", "Dexamethasone")
-    assert filters["design"] == ("Retrospective real-world study",)
-    assert "Refractory to anti-CD38" in filters["prior"] and "+ IMiD" in filters["partner"]
+    assert filters["type"] == ("study",)
+    assert filters["agent"] == ("daratumumab", "pomalidomide", "dexamethasone")
+    assert filters["design"] == ("retrospective_real_world",)
+    assert "refractory" in filters["prior"] and "imid" in filters["partner"]
 
 
 def test_other_records_carry_their_type_and_the_filters_that_apply_to_them():
     evidence = validate_tree(VALID)
     regimen = dict(search_view(evidence, "regimen", "daratumumab-pomalidomide-dexamethasone").filters)
-    assert regimen == {"type": ("Regimen",), "agent": ("Daratumumab", "Pomalidomide", "Dexamethasone"),
-                       "partner": ("+ IMiD",)}
-    assert dict(search_view(evidence, "agent", "daratumumab").filters) == {"type": ("Agent",),
-                                                                          "agent": ("Daratumumab",)}
-    assert dict(search_view(evidence, "publication", "fixture-2020-journal").filters) == {"type": ("Publication",)}
-    assert dict(search_view(evidence, "review", "fixture-review").filters) == {"type": ("Systematic review",)}
+    assert regimen == {"type": ("regimen",), "agent": ("daratumumab", "pomalidomide", "dexamethasone"),
+                       "partner": ("imid",)}
+    assert dict(search_view(evidence, "agent", "daratumumab").filters) == {"type": ("agent",),
+                                                                          "agent": ("daratumumab",)}
+    assert dict(search_view(evidence, "publication", "fixture-2020-journal").filters) == {"type": ("publication",)}
+    assert dict(search_view(evidence, "review", "fixture-review").filters) == {"type": ("review",)}
+    assert search_view(evidence, "review", "fixture-review").type == "Systematic review"
 
 
 def test_the_search_page_offers_every_filter_value_some_record_has_in_vocabulary_order():
     options = {f["key"]: f["options"] for f in filter_options(validate_tree(VALID))}
     assert list(options) == list(SEARCH_FILTERS)
-    assert options["type"] == ["Publication", "Study", "Regimen", "Agent", "Systematic review"]
-    assert options["agent"] == ["Daratumumab", "Dexamethasone", "Pomalidomide"]
+    assert options["type"] == [("publication", "Publication"), ("study", "Study"), ("regimen", "Regimen"),
+                               ("agent", "Agent"), ("review", "Systematic review")]
+    assert options["agent"] == [("daratumumab", "Daratumumab"), ("dexamethasone", "Dexamethasone"),
+                                ("pomalidomide", "Pomalidomide")]
+    assert [value for value, _ in options["design"]] == ["randomised", "retrospective_real_world",
+                                                         "real_world_unspecified"]
 
 
 def test_the_built_pages_carry_type_filters_and_hidden_names_for_pagefind(fixture_site):
     by_url = {f["url"]: f for f in fragments(fixture_site)}
     study = by_url["/studies/fixture-dpd-retreatment/"]
     assert study["meta"]["type"] == "Study"
-    assert study["filters"]["agent"] == ["Daratumumab", "Pomalidomide", "Dexamethasone"]
+    assert study["filters"]["agent"] == ["daratumumab", "pomalidomide", "dexamethasone"]
     assert "Darzalex" in study["content"] and "DPd" in study["content"]
     assert by_url["/agents/daratumumab/"]["meta"]["type"] == "Agent"
     # the names are indexed, not shown
@@ -342,8 +350,8 @@ def test_results_have_titles_without_the_permalink_sign_a_type_and_spaced_excerp
     watched.assert_clean()
 
 
-FILTERS = [("type", "Study"), ("agent", "Isatuximab"), ("partner", "+ IMiD"), ("design", "Single-arm trial"),
-           ("prior", "Refractory to anti-CD38")]
+FILTERS = [("type", "study"), ("agent", "isatuximab"), ("partner", "imid"), ("design", "single_arm"),
+           ("prior", "refractory")]
 
 
 @pytest.mark.parametrize("key, value", FILTERS)
@@ -376,11 +384,38 @@ def test_each_filter_narrows_the_results_and_stays_in_the_url(served_real_site, 
 
 def test_filters_alone_list_the_matching_records(served_real_site, watched):
     page = watched.page
-    page.goto(f"{served_real_site}/search/?type=Agent", wait_until="networkidle")
+    page.goto(f"{served_real_site}/search/?type=agent", wait_until="networkidle")
     page.wait_for_selector(LINK, timeout=15_000)
     assert set(page.locator(".atlas-search-type").all_text_contents()) == {"Agent"}
     assert "match the filters" in page.locator(".atlas-search-status").text_content()
     watched.assert_clean()
+
+
+def test_a_filter_on_an_agent_whose_name_holds_markup_entities_and_spacing_finds_its_records(tmp_path, browser):
+    """Pagefind decodes entities in filter values (twice) and collapses their white space: filtering by the name
+    would find nothing; the page sends the agent's id and shows its name as text."""
+    tree = evidence_tree(tmp_path)
+    agent = tree / "agents" / "daratumumab.yaml"
+    name = 'Dara  <b>"&amp;"</b>   mab\'s'
+    agent.write_text(agent.read_text().replace("name: Daratumumab", "name: '" + name.replace("'", "''") + "'"))
+    layout = fixture_layout(tmp_path, tree)
+    build_site(layout)
+    with served(layout.site) as base:
+        watch = PageWatch(browser)
+        try:
+            page = watch.page
+            page.goto(f"{base}/search/", wait_until="networkidle")
+            page.locator(".atlas-search-filters summary").click()
+            box = page.locator("fieldset[data-filter='agent'] input[value='daratumumab']")
+            assert box.locator("xpath=..").text_content().strip() == name
+            box.check()
+            page.wait_for_selector(LINK, timeout=15_000)
+            hrefs = page.locator(LINK).evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            assert {"/agents/daratumumab/", "/studies/fixture-dpd-retreatment/"} <= set(hrefs), hrefs
+            assert "/agents/pomalidomide/" not in hrefs
+            watch.assert_clean()
+        finally:
+            watch.close()
 
 
 def test_results_load_ten_at_a_time_as_the_list_scrolls(served_real_site, watched):

@@ -102,8 +102,9 @@
     }
   }
 
-  // Pagefind's excerpt is HTML-escaped page text with <mark> around the words found. Parsed in an inert document
-  // (nothing in it runs or loads), only its text and the marks are kept.
+  // Pagefind's titles and metadata are plain text (it decodes the page's entities); its excerpt is page text with
+  // < and > escaped and <mark> around the words found. The excerpt is parsed in an inert document (nothing in it
+  // runs or loads) and only its text and the marks are kept.
   const parser = new DOMParser();
   function fillExcerpt(target, excerpt) {
     const body = parser.parseFromString("<body>" + excerpt + "</body>", "text/html").body;
@@ -117,9 +118,6 @@
       }
     }
   }
-  function plainText(text) {
-    return parser.parseFromString("<body>" + text + "</body>", "text/html").body.textContent;
-  }
 
   function resultItem(data) {
     const url = new URL(data.url, window.location.href);
@@ -132,11 +130,11 @@
     head.className = "atlas-search-result-head";
     const type = document.createElement("span");
     type.className = "atlas-search-type";
-    type.textContent = data.meta && data.meta.type ? plainText(data.meta.type) : "Page";
+    type.textContent = data.meta && data.meta.type ? data.meta.type : "Page";
     const link = document.createElement("a");
     link.className = "atlas-search-result-link";
     link.href = url.pathname + url.search + url.hash;
-    link.textContent = data.meta && data.meta.title ? plainText(data.meta.title) : url.pathname;
+    link.textContent = data.meta && data.meta.title ? data.meta.title : url.pathname;
     head.append(type, " ", link);
     const excerpt = document.createElement("p");
     excerpt.className = "atlas-search-excerpt";
