@@ -186,14 +186,15 @@ def write_pins(bundle: Path, names: dict[str, list[str]]) -> None:
     folder = bundle / PINS_FOLDER
     folder.mkdir(exist_ok=True)
     for number, shard in enumerate(shards):
-        (folder / f"{number}.json").write_text(json.dumps(shard, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+        text = json.dumps(shard, sort_keys=True, separators=(",", ":"))
+        (folder / f"{number}.json").write_text(text, encoding="utf-8")
 
 
 def index_site(site: Path, names: dict[str, list[str]] | None = None) -> str:
     """Write the search index into site/pagefind/, byte-stable, with the exact-name map; returns Pagefind's summary."""
     result = subprocess.run(
-        [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", SEARCH_FOLDER, "--force-language", "en",
-         "--exclude-selectors", EXCLUDE_SELECTORS],
+        [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", SEARCH_FOLDER,
+         "--force-language", "en", "--exclude-selectors", EXCLUDE_SELECTORS],
         capture_output=True, text=True,
     )
     if result.returncode != 0:

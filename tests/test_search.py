@@ -83,7 +83,8 @@ def test_the_built_pages_carry_type_filters_and_hidden_names_for_pagefind(fixtur
     assert by_url["/agents/daratumumab/"]["meta"]["type"] == "Agent"
     # the names are indexed, not shown
     page = (fixture_site / "studies" / "fixture-dpd-retreatment" / "index.html").read_text()
-    hidden = re.search(r'<div class="atlas-search-terms" data-pagefind-meta="type:Study" hidden>(.*?)</div>', page, re.S)
+    hidden = re.search(r'<div class="atlas-search-terms" data-pagefind-meta="type:Study" hidden>(.*?)</div>',
+                       page, re.S)
     assert hidden and "Darzalex" in hidden.group(1)
 
 
@@ -189,7 +190,8 @@ def test_cbor_codec_matches_the_standard_examples():
     examples = [(0, "00"), (23, "17"), (24, "1818"), (1000, "1903e8"), (1000000, "1a000f4240"), (-1, "20"),
                 (-1000, "3903e7"), ("", "60"), ("a", "6161"), ("\u00fc", "62c3bc"), ([], "80"),
                 ([1, [2, 3], [4, 5]], "8301820203820405"), ({"a": 1, "b": [2, 3]}, "a26161016162820203"),
-                (b"\x01\x02", "420102"), (list(range(1, 26)), "98190102030405060708090a0b0c0d0e0f101112131415161718181819")]
+                (b"\x01\x02", "420102"),
+                (list(range(1, 26)), "98190102030405060708090a0b0c0d0e0f101112131415161718181819")]
     for value, encoded in examples:
         assert cbor_encode(value) == bytes.fromhex(encoded), value
         assert cbor_decode(bytes.fromhex(encoded)) == value
@@ -482,7 +484,8 @@ def test_search_loads_only_a_small_part_of_the_index_before_the_first_result(ser
     loaded = [url for url in sizes if "/pagefind/" in url]
     assert any(url.endswith(".pf_meta") for url in loaded) and any(url.endswith(".pf_index") for url in loaded)
     # no UI library, no worker, no filter index (no filter was ticked), no whole-site index
-    assert not [url for url in loaded if re.search(r"pagefind-(ui|modular-ui|component-ui|worker)\.js|\.pf_filter", url)]
+    assert not [url for url in loaded
+                if re.search(r"pagefind-(ui|modular-ui|component-ui|worker)\.js|\.pf_filter", url)]
     assert not any(url.endswith("search_index.json") for url in sizes)
     assert len([url for url in loaded if url.endswith(".pf_fragment")]) == 10
     context.close()

@@ -215,13 +215,22 @@
       return;
     }
     status.textContent = "Searching…";
-    const engineReady = await pagefind();
-    const response = await engineReady.debouncedSearch(query || null, { filters: filters }, 120);
-    if (mine !== generation || response === null) {
+    let response;
+    let pins;
+    try {
+      const engineReady = await pagefind();
+      response = await engineReady.debouncedSearch(query || null, { filters: filters }, 120);
+      if (mine !== generation || response === null) {
+        return;
+      }
+      // Read only once the typing has paused, so a query typed letter by letter fetches one file of the map.
+      pins = query ? await pinned(query) : [];
+    } catch (error) {
+      if (mine === generation) {
+        status.textContent = "Search could not be loaded: " + error;
+      }
       return;
     }
-    // Read only once the typing has paused, so a query typed letter by letter fetches one file of the map.
-    const pins = query ? await pinned(query) : [];
     if (mine !== generation) {
       return;
     }
@@ -242,7 +251,8 @@
     search();
   });
   input.addEventListener("input", search);
-  input.addEventListener("focus", pagefind, { once: true });
+  // Start loading the index as soon as the box has focus; a failure is reported by the search that needs it.
+  input.addEventListener("focus", function () { pagefind().catch(function () {}); }, { once: true });
   for (const fieldset of fieldsets) {
     fieldset.addEventListener("change", search);
   }
