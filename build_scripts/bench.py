@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -49,6 +50,7 @@ class Result:
     median_page_kib: float
     largest_study_page_kib: float
     search_kib_before_first_result: float | None
+    studies_index: dict[str, float] = field(default_factory=dict)
 
     def ratios(self) -> dict[str, float]:
         return {"clean_vs_floor": self.clean.seconds / self.floor.seconds,
@@ -80,6 +82,22 @@ def site_metrics(site: Path) -> dict[str, float]:
     return {"site_mib": round(total / 2**20, 1), "largest_page_kib": round(max(sizes) / 1024, 1),
             "median_page_kib": round(statistics.median(sizes) / 1024, 1),
             "largest_study_page_kib": round(max(study_sizes) / 1024, 1) if study_sizes else 0.0}
+
+
+# What the studies index page loads of its own: the page, the rows for its script, the script.
+STUDIES_INDEX_FILES = {"html": "studies/index.html", "data": "data/studies-index.json", "script": "assets/atlas-index.js"}
+
+
+def studies_index_weight(site: Path) -> dict[str, float]:
+    """KiB of the studies index's own files, as stored and gzip-compressed (as a static host would send them)."""
+    weight: dict[str, float] = {}
+    for name, path in STUDIES_INDEX_FILES.items():
+        data = (site / path).read_bytes()
+        weight[f"{name}_kib"] = round(len(data) / 1024, 1)
+        weight[f"{name}_gzip_kib"] = round(len(gzip.compress(data, compresslevel=9, mtime=0)) / 1024, 1)
+    for suffix in ("kib", "gzip_kib"):
+        weight[f"total_{suffix}"] = round(sum(weight[f"{name}_{suffix}"] for name in STUDIES_INDEX_FILES), 1)
+    return weight
 
 
 def search_transfer(site: Path, query: str = "retreatment") -> float | None:
@@ -133,7 +151,7 @@ def bench_size(studies: int, work: Path) -> Result:
     floor = plain_floor(pages, base / "floor")
     return Result(studies=studies, records=sum(counts.values()), pages=pages, clean=clean, warm=warm,
                   edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
-                  **site_metrics(site))
+                  studies_index=studies_index_weight(site), **site_metrics(site))
 
 
 def print_result(result: Result) -> None:
@@ -150,6 +168,10 @@ def print_result(result: Result) -> None:
     print(f"  site {result.site_mib} MiB; page HTML largest {result.largest_page_kib} KiB, median "
           f"{result.median_page_kib} KiB; largest study page {result.largest_study_page_kib} KiB")
     print(f"  search data loaded before the first result: {result.search_kib_before_first_result} KiB")
+    index = result.studies_index
+    print(f"  studies index page: {index['total_kib']} KiB ({index['total_gzip_kib']} KiB gzipped): HTML "
+          f"{index['html_kib']} ({index['html_gzip_kib']}), data {index['data_kib']} ({index['data_gzip_kib']}), "
+          f"script {index['script_kib']} ({index['script_gzip_kib']}) KiB")
 
 
 def run(sizes: list[int], work: Path, results_file: Path) -> list[Result]:

@@ -11,15 +11,28 @@ from typing import Any, Iterable
 import altair as alt
 
 from .evidence import Evidence, evidence_type
-from .facts import is_anti_cd38_retreatment, prior_anti_cd38_status
+from .facts import partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
-from .vocabulary import EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, RESPONSE_CATEGORIES, UNITS
+from .synthesis import Stratum, Synthesis, synthesise
+from .vocabulary import (
+    EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    RESPONSE_CATEGORIES, UNITS,
+)
 
-# Measures with a cross-study chart, in the order the charts page shows them.
-CROSS_STUDY_MEASURES = ("pfs", "os", "orr", "cr_or_better", "follow_up")
+# Measures with a cross-study chart, in the order the charts page shows them: every measure the review compares
+# across studies (response rates, survival and follow-up medians, the time to retreatment).
+CROSS_STUDY_MEASURES = ("orr", "vgpr_or_better", "cr_or_better", "pfs", "os", "time_to_retreatment", "follow_up")
+# Measures some retreatment cohort reports that get no cross-study chart, and why; they stay on the study pages.
+NOT_CHARTED_ACROSS_STUDIES = {
+    "cbr": "the review does not compare clinical benefit rates across studies",
+    "dcr": "the review does not compare disease control rates across studies",
+}
 CHARTS_URL_PREFIX = "charts"
 REGIMEN_MEASURES = ("pfs", "os", "orr")
+METHODS_URL = "methods/"
+METHODS_SECTION = "charts"  # the Methods page's sections (their anchors) on charts and on pooling
+METHODS_POOLING_SECTION = "exploratory-pooled-estimates"
 
 # A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for unknown.
 PRIOR_STATUS_COLOURS = {
@@ -27,6 +40,19 @@ PRIOR_STATUS_COLOURS = {
     "partly_naive": "#CC79A7", "naive": "#009E73", "unknown": "#999999",
 }
 PRIOR_STATUS_LEGEND = tuple((PRIOR_ANTI_CD38_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items())
+# Control arms are drawn grey. Grey also stands for 'prior anti-CD38 not stated', but a cohort of unknown status
+# is never a retreatment, so never on a cross-study chart, the only charts that draw control arms.
+CONTROL_ARM = "Control arm, not retreatment"
+CONTROL_ARM_COLOUR = "#999999"
+# The shape of a point says what kind of study it comes from; a diamond is a pooled estimate.
+EVIDENCE_SHAPES = {"clinical_trial": "circle", "real_world": "square", "case_report": "triangle-up"}
+POOLED = "Pooled estimate (exploratory, random effects)"
+POOLED_LABEL = "Pooled (exploratory, random effects)"
+POOLED_SHAPE = "diamond"
+# The pooling method whose estimate a diamond shows (the others are in its tooltip and table row).
+POOLED_METHOD = next(iter(POOLING_METHODS))
+# Interval styles, as the legends name them.
+PUBLISHED_INTERVAL, COMPUTED_INTERVAL = "published interval", "computed exact interval"
 # Deepest to shallowest best response: a sequential scheme keeps the order visible without colour names.
 RESPONSE_COLOURS = {
     "scr": "#08306b", "cr": "#08519c", "vgpr": "#2171b5", "pr": "#4292c6", "mr": "#6baed6", "mr_or_sd": "#9ecae1",
@@ -35,14 +61,35 @@ RESPONSE_COLOURS = {
 CHART_WIDTH = 300
 LABEL_LIMIT = 250
 ROW_STEP = 22
+# A subgroup's label starts with this mark, indented by one INDENT per level below the first (no-break spaces,
+# which SVG text keeps where it would collapse ordinary ones).
+SUBGROUP_MARK = "└ "
+INDENT = "\u00a0" * 4
+INDENT_PIXELS = 3  # per no-break space of a label's indentation
+INDENT_OFFSET = f"{INDENT_PIXELS} * (length(datum.value) - length(trim(datum.value)))"
+
+# Kinds of rows: a cohort of a per-study or regimen chart; on cross-study charts a retreatment cohort, a control arm
+# beside its experimental arm, a parent cohort shown only as the heading of its subgroups, and a pooled estimate.
+ROW_KINDS = ("cohort", "retreatment", "control", "heading", "pooled")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links somewhere: its text and its (relative) address."""
+
+    text: str
+    href: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
 class ForestRow:
-    """One cohort's figure in a forest-style chart."""
+    """One row of a forest-style chart: a cohort's figure, a heading of subgroups, or a pooled estimate."""
 
     label: str
-    panel: str
+    panel: str  # the evidence type's label
     study_id: str
     cohort_id: str
     href: str
@@ -58,7 +105,18 @@ class ForestRow:
     prior_text: str  # the label with the refractory share, for tooltips and tables
     source: str
     status: str
+    partner: str = ""  # label of the partner class: the row group on cross-study charts
+    kind: str = "cohort"  # one of ROW_KINDS
+    depth: int = 0  # 0 for a top-level row, 1 for a subgroup of it, and so on
+    colour_key: str = ""  # the colour legend entry: the prior status, or CONTROL_ARM
+    marker: str = ""  # the shape legend entry: the evidence type, or POOLED
+    own_partner: str = ""  # the cohort's own partner class, where it differs from its group's (a control arm)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.colour_key = self.colour_key or self.prior_status
+        self.marker = self.marker or self.panel
+        self.own_partner = self.own_partner or self.partner
 
 
 @dataclass(frozen=True)
@@ -71,15 +129,19 @@ class Chart:
     caption: str
     spec: dict[str, Any]
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str | Link, ...], ...]
     marks: int
     studies: int = 1
-    # Forest charts of one study or regimen get a static SVG drawn by the atlas itself (svg.forest_svg),
+    # Forest charts get a static SVG drawn by the atlas itself (svg.forest_svg) from these rows, in this order,
     # which takes a millisecond where a Vega rendering takes a quarter of a second.
     forest: tuple[ForestRow, ...] | None = None
     axis_max: float = 0.0
     x_title: str = ""
-    panels: bool = False
+    panels: bool = False  # rows grouped under a heading per partner class (ForestRow.partner)
+    legend: tuple[tuple[str, str], ...] = ()  # colour legend entries shown: (label, colour)
+    shapes: tuple[tuple[str, str], ...] = ()  # shape legend entries shown: (label, Vega shape name)
+    intervals: tuple[str, ...] = ()  # interval styles shown
+    links: tuple[Link, ...] = ()  # links the caption ends with (the Methods page)
 
 
 # ---------------------------------------------------------------- statistics
@@ -167,11 +229,20 @@ def preferred_outcome(evidence: Evidence, study: Study, outcomes: list[Outcome])
     return (own or usable or [None])[0]
 
 
-def cohort_label(study: Study, cohort: Cohort) -> str:
-    name = study.short_name or study.title
-    if len(name) > 48:
-        name = name[:47] + "…"
+def study_name(study: Study, evidence: Evidence | None = None) -> str:
+    """A study's name on a chart: its short name, else its first publication's 'Author year', else its title."""
+    first = evidence.publications.get(study.publications[0]) if evidence is not None and study.publications else None
+    name = study.short_name or (short_citation(first) if first is not None else study.title)
+    return name if len(name) <= 48 else name[:47] + "…"
+
+
+def cohort_label(study: Study, cohort: Cohort, evidence: Evidence | None = None) -> str:
+    name = study_name(study, evidence)
     return name if len(study.cohorts) == 1 else f"{name}: {cohort.label}"
+
+
+def _n_text(n: int | None) -> str:
+    return f" (n={n})" if n else " (n=NR)"
 
 
 def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcome, page_url: str,
@@ -189,11 +260,10 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
     else:
         ci_text = f"{ci_low:.1f}–{ci_high:.1f} (exact, computed)" if computed else f"{number(ci_low)}–{number(ci_high)}"
     publication = evidence.publications[outcome.source.publication]
-    regimen = evidence.regimens[cohort.regimen].name if cohort.regimen else (cohort.regimen_as_stated or "not specified")
     n = outcome.n or (cohort.population.n.value if cohort.population and cohort.population.n else None)
     prior = prior_anti_cd38_status(study, cohort)
     return ForestRow(
-        label=label or cohort_label(study, cohort) + (f" (n={n})" if n else " (n=NR)"),
+        label=label or cohort_label(study, cohort, evidence) + _n_text(n),
         panel=EVIDENCE_TYPES[evidence_type(study)],
         study_id=study.id,
         cohort_id=cohort.id,
@@ -205,24 +275,187 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         ci_computed=computed,
         ci_text=ci_text,
         n_text=str(n) if n else "NR",
-        regimen=regimen,
+        regimen=_regimen_name(evidence, cohort),
         prior_status=prior.label,
         prior_text=prior.text,
         source=f"{short_citation(publication)}, {outcome.source.location}",
         status=outcome.status,
+        partner=partners(evidence, study, cohort).label,
     )
 
 
+def _regimen_name(evidence: Evidence, cohort: Cohort) -> str:
+    return evidence.regimens[cohort.regimen].name if cohort.regimen else (cohort.regimen_as_stated or "not specified")
+
+
+def heading_row(evidence: Evidence, study: Study, cohort: Cohort, page_url: str, partner: str) -> ForestRow:
+    """A cohort shown only as the heading of its charted subgroups: a label, no mark, its own facts in the table."""
+    prior = prior_anti_cd38_status(study, cohort)
+    n = cohort.population.n.value if cohort.population and cohort.population.n else None
+    return ForestRow(
+        label=cohort_label(study, cohort, evidence) + _n_text(n), panel=EVIDENCE_TYPES[evidence_type(study)],
+        study_id=study.id, cohort_id=cohort.id,
+        href=relative(page_url, RECORD_KINDS["study"].url(study.id)) + f"#cohort-{cohort.id}",
+        value=None, ci_low=None, ci_high=None, open_ended=False, ci_computed=False, ci_text="",
+        n_text=str(n) if n else "NR", regimen=_regimen_name(evidence, cohort), prior_status=prior.label,
+        prior_text=prior.text, source="", status="heading", partner=partner, kind="heading",
+        own_partner=partners(evidence, study, cohort).label)
+
+
+def _control_arms(study: Study, experimental: str) -> list[str]:
+    """The control arms a study compares an arm against, in the order its comparisons name them."""
+    return list(dict.fromkeys(c.control for c in study.comparisons if c.experimental == experimental))
+
+
+@dataclass
+class _Node:
+    """A row of a cross-study chart with the rows shown under it (subgroups) and beside it (control arms)."""
+
+    row: ForestRow
+    cohort: Cohort
+    children: list["_Node"] = field(default_factory=list)
+    controls: list[ForestRow] = field(default_factory=list)
+
+    def best(self) -> float:
+        """The highest value in the node's family, to order families like a forest plot (highest first)."""
+        values = [self.row.value if self.row.kind == "retreatment" else None] + [c.best() for c in self.children]
+        return max((v for v in values if v is not None), default=-1.0)
+
+
 def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[ForestRow]:
-    rows = []
+    """The rows of a measure's cross-study chart, in the order drawn.
+
+    Rows are grouped by partner class (vocabulary order). In a group, a subgroup (or part, dose level or arm) is
+    indented under the nearest cohort containing it that is charted in the group; failing that, its parent is shown
+    as a heading without a mark, so that one trial's subgroups read as one trial. Families are ordered by their
+    highest value, subgroups as their study lists them. A randomised trial's control arm that is not a retreatment
+    follows its experimental arm, drawn as a control (kind 'control'); it is never a retreatment row.
+    """
+    groups: dict[str, list[tuple[Study, Cohort, ForestRow]]] = {}
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            if not is_anti_cd38_retreatment(evidence, study, cohort):
+            found = retreatment(evidence, study, cohort)
+            if not found.value:
                 continue
             outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure])
-            if outcome is not None:
-                rows.append(forest_row(evidence, study, cohort, outcome, page_url))
+            if outcome is None:
+                continue
+            row = forest_row(evidence, study, cohort, outcome, page_url)
+            row.kind = "retreatment"
+            groups.setdefault(partners(evidence, study, cohort).name, []).append((study, cohort, row))
+    rows: list[ForestRow] = []
+    for name in PARTNER_CLASSES:
+        if name in groups:
+            rows.extend(_group_rows(evidence, measure, page_url, groups[name]))
     return rows
+
+
+def _group_rows(evidence: Evidence, measure: str, page_url: str,
+                members: list[tuple[Study, Cohort, ForestRow]]) -> list[ForestRow]:
+    """One partner class's rows: families of a cohort and its subgroups, control arms beside their arms."""
+    partner = members[0][2].partner
+    nodes = {(study.id, cohort.id): _Node(row, cohort) for study, cohort, row in members}
+    tops: list[_Node] = []
+    headings: dict[tuple[str, str], _Node] = {}
+    shown_controls: set[tuple[str, str]] = set()  # a control shared by several arms is shown once
+    for study, cohort, row in members:
+        node = nodes[(study.id, cohort.id)]
+        by_id = {c.id: c for c in study.cohorts}
+        parent, seen = cohort.parent, {cohort.id}
+        while parent is not None and parent not in seen and (study.id, parent) not in nodes:
+            seen.add(parent)
+            parent = by_id[parent].parent if parent in by_id else None
+        if parent is not None and parent not in seen:
+            nodes[(study.id, parent)].children.append(node)
+        elif cohort.parent is not None and cohort.parent in by_id:
+            key = (study.id, cohort.parent)
+            if key not in headings:
+                headings[key] = _Node(heading_row(evidence, study, by_id[cohort.parent], page_url, partner),
+                                      by_id[cohort.parent])
+                tops.append(headings[key])
+            headings[key].children.append(node)
+        else:
+            tops.append(node)
+        for control_id in _control_arms(study, cohort.id):
+            control = by_id.get(control_id)
+            if control is None or (study.id, control_id) in shown_controls \
+                    or retreatment(evidence, study, control).value:
+                continue  # a control arm that is itself a retreatment is charted as one
+            outcome = preferred_outcome(evidence, study, [o for o in control.outcomes if o.measure == measure])
+            if outcome is not None:
+                shown = forest_row(evidence, study, control, outcome, page_url)
+                n = shown.n_text if shown.n_text != "NR" else None
+                shown.label = f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, partner
+                node.controls.append(shown)
+                shown_controls.add((study.id, control_id))
+    studies = {study.id: study for study, _, _ in members}
+    order = {(study.id, c.id): i for study in studies.values() for i, c in enumerate(study.cohorts)}
+    rows: list[ForestRow] = []
+
+    def emit(node: _Node, depth: int) -> None:
+        node.row.depth = depth
+        if depth:
+            n = node.row.n_text if node.row.n_text != "NR" else None
+            node.row.label = INDENT * (depth - 1) + SUBGROUP_MARK + node.cohort.label + _n_text(n)
+        rows.append(node.row)
+        for child in sorted(node.children, key=lambda c: order.get((c.row.study_id, c.row.cohort_id), 0)):
+            emit(child, depth + 1)
+        for control in node.controls:
+            control.depth = depth
+            rows.append(control)
+
+    for top in sorted(tops, key=lambda n: (-n.best(), n.row.label)):
+        emit(top, 0)
+    return rows
+
+
+# ---------------------------------------------------------------- pooled estimates
+
+
+def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url: str) -> list[ForestRow]:
+    """Diamond rows of a partner class: one per prior status whose stratum the synthesis pools, under a heading."""
+    rows = []
+    for status in PRIOR_ANTI_CD38_STATUSES:
+        analysis = synthesis.analysis(Stratum(partner_name, status), measure)
+        if analysis is None or not analysis.estimates:
+            continue
+        shown = next((e for e in analysis.estimates if e.method == POOLED_METHOD), analysis.estimates[0])
+        label = PRIOR_ANTI_CD38_STATUSES[status].label
+        k, patients = shown.k, shown.patients
+        fits = "; ".join(
+            f"{e.method_label}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}), 95% prediction interval"
+            f" {e.pi_low:.1f}–{e.pi_high:.1f}, I² {e.i2:.0f}%, τ² {e.tau2:.3g}" for e in analysis.estimates)
+        cohorts = ", ".join(entry.key for entry in analysis.used)
+        rows.append(ForestRow(
+            label=f"{SUBGROUP_MARK}{label} (k={k}, n={patients})", panel=POOLED, study_id="", cohort_id="",
+            href=relative(page_url, METHODS_URL) + f"#{METHODS_POOLING_SECTION}",
+            value=round(shown.value, 1), ci_low=round(shown.ci_low, 1), ci_high=round(shown.ci_high, 1),
+            open_ended=False, ci_computed=False, ci_text=f"{shown.ci_low:.1f}–{shown.ci_high:.1f}", n_text=str(patients),
+            regimen=f"{k} independent cohorts", prior_status=label, prior_text=label,
+            source=f"Atlas synthesis of {cohorts}, logit proportions; {fits}", status="pooled",
+            partner=PARTNER_CLASSES[partner_name], kind="pooled", depth=1,
+            extra={"table_label": f"{POOLED_LABEL}: {label} (k={k}, n={patients})"}))
+    if rows:
+        rows.insert(0, ForestRow(
+            label=POOLED_LABEL, panel=POOLED, study_id="", cohort_id="", href=rows[0].href, value=None, ci_low=None,
+            ci_high=None, open_ended=False, ci_computed=False, ci_text="", n_text="", regimen="", prior_status="",
+            prior_text="", source="", status="heading", partner=PARTNER_CLASSES[partner_name], kind="heading",
+            extra={"table": False}))
+    return rows
+
+
+def with_pooled(rows: list[ForestRow], synthesis: Synthesis | None, measure: str, page_url: str) -> list[ForestRow]:
+    """The rows with each partner class's pooled estimates after its cohorts."""
+    if synthesis is None:
+        return rows
+    by_group: dict[str, list[ForestRow]] = {}
+    for row in rows:
+        by_group.setdefault(row.partner, []).append(row)
+    out = []
+    for name, label in PARTNER_CLASSES.items():
+        out.extend(by_group.get(label, []) + pooled_rows(synthesis, measure, name, page_url))
+    return out
 
 
 # ---------------------------------------------------------------- chart builders
@@ -236,130 +469,249 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _unique_labels(rows: list[ForestRow]) -> None:
+    """Make labels unique within each group: the chart's rows are its labels."""
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row.partner, row.label)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            row.label = f"{row.label} [{seen[key]}]"
+
+
+def _drawn(row: ForestRow) -> bool:
+    return row.kind != "heading" and row.value is not None
+
+
 def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str, caption: str,
-                 panels: bool = True) -> Chart:
-    """Point estimates with their intervals, one row per cohort, optionally in evidence-type panels."""
+                 panels: bool = True, description: str | None = None, links: tuple[Link, ...] = ()) -> Chart:
+    """Point estimates with their intervals, one row per cohort in the order given, or by value when not in panels.
+
+    With panels, rows are grouped under a heading per partner class (ForestRow.partner) as they come.
+    """
     measure = MEASURES[measure_name]
     unit = UNITS[measure.unit]
-    plotted = [r for r in rows if r.value is not None or r.ci_low is not None]
-    top = max([v for r in plotted for v in (r.value, r.ci_low, r.ci_high) if v is not None] + [1.0])
+    if not panels:
+        rows = sorted(rows, key=lambda r: -(r.value if r.value is not None else -1))
+    _unique_labels(rows)
+    top = max([v for r in rows for v in (r.value, r.ci_low, r.ci_high) if v is not None] + [1.0])
     axis_max = 100.0 if unit.name == "percent" else math.ceil(top * 1.1)
-    for row in plotted:
-        row.extra = {"ci_end": row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None),
-                     "ci_style": "computed exact interval" if row.ci_computed else "published interval"}
+    for row in rows:
+        row.extra.update({
+            "ci_end": row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None),
+            "ci_style": COMPUTED_INTERVAL if row.ci_computed else PUBLISHED_INTERVAL})
+    drawn = [r for r in rows if _drawn(r)]
+    colours = dict(PRIOR_STATUS_LEGEND) | {CONTROL_ARM: CONTROL_ARM_COLOUR}
+    legend = tuple((key, colour) for key, colour in colours.items() if any(r.colour_key == key for r in drawn))
+    shape_of = {EVIDENCE_TYPES[k]: shape for k, shape in EVIDENCE_SHAPES.items()} | {POOLED: POOLED_SHAPE}
+    shapes = tuple((key, shape) for key, shape in shape_of.items() if any(r.marker == key for r in drawn))
+    intervals = tuple(style for style in (PUBLISHED_INTERVAL, COMPUTED_INTERVAL)
+                      if any(r.kind != "pooled" and r.ci_low is not None and r.extra["ci_style"] == style for r in rows))
     x_title = f"{measure.label} ({unit.name})"
-    description = (f"{title}. {len([r for r in plotted if r.value is not None])} cohorts from "
-                   f"{len({r.study_id for r in plotted})} studies; each point is a cohort's {measure.label.lower()} in "
-                   f"{unit.name}, each line its 95% confidence interval (dashed where the atlas computed an exact "
-                   "interval, with an arrow where the upper bound was not reached or not estimable); colour shows the "
-                   "patients' prior anti-CD38 therapy (refractory, exposed, naive or not stated).")
-    if panels:
-        groups = [(label, [r for r in plotted if r.panel == label]) for label in EVIDENCE_TYPES.values()]
-        groups = [(label, _records(members)) for label, members in groups if members]
-        spec = _forest_spec(measure_name, groups, axis_max, title, description)
-    else:
-        spec = _fill(json.loads(_forest_template(measure_name)),
-                     {_TITLE: title, _DESCRIPTION: description, _AXIS_MAX: axis_max}, _records(plotted))
-    table_rows = tuple(
-        (r.label, r.panel, r.regimen, r.n_text, number(r.value) if r.value is not None else r.status.replace("_", " "),
-         r.ci_text, r.prior_text, r.source)
-        for r in rows)
+    cohorts = [r for r in drawn if r.kind in ("cohort", "retreatment")]
+    if description is None:
+        description = (f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies; each point"
+                       f" is a cohort's {measure.in_sentence} in {unit.name}, each line its 95% confidence interval"
+                       + (" (dashed where the atlas computed an exact interval)" if COMPUTED_INTERVAL in intervals else "")
+                       + "; the point's colour shows the patients' prior anti-CD38 therapy and its shape the kind of"
+                       " study.")
+    groups: list[tuple[str | None, list[ForestRow]]] = []
+    for row in rows:
+        if not groups or groups[-1][0] != (row.partner if panels else None):
+            groups.append((row.partner if panels else None, []))
+        groups[-1][1].append(row)
+    scales = {_COLOURS: [k for k, _ in legend], _COLOUR_RANGE: [c for _, c in legend],
+              _SHAPES: [k for k, _ in shapes], _SHAPE_RANGE: [s for _, s in shapes],
+              _INTERVALS: list(intervals), _DASHES: [_DASH[s] for s in intervals]}
+    spec = _forest_spec(measure_name, groups or [(None, [])], axis_max, title, description, scales)
+    table_rows = tuple(_table_row(r) for r in rows if r.extra.get("table", True))
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
-                 columns=("Study and cohort", "Evidence type", "Regimen", "n", f"{measure.short} ({unit.name})",
-                          "95% CI", "Prior anti-CD38", "Source"),
-                 rows=table_rows, marks=len([r for r in plotted if r.value is not None]),
-                 studies=len({r.study_id for r in plotted if r.value is not None}),
-                 forest=tuple(plotted), axis_max=axis_max, x_title=x_title, panels=panels)
+                 columns=("Study and cohort", "Partner class", "Prior anti-CD38", "Evidence type", "Regimen", "n",
+                          f"{measure.short} ({unit.name})", "95% CI", "Source"),
+                 rows=table_rows, marks=len(cohorts), studies=len({r.study_id for r in cohorts}),
+                 forest=tuple(rows), axis_max=axis_max, x_title=x_title, panels=panels, legend=legend, shapes=shapes,
+                 intervals=intervals, links=links)
 
 
-# Sentinels of the cached single-panel forest spec, replaced per chart (Altair takes ~60 ms a chart; a copy, ~1 ms).
-_TITLE, _DESCRIPTION, _AXIS_MAX = "\x00title", "\x00description", -7.25
-
-
-def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[dict[str, Any]]]], axis_max: float,
-                 title: str, description: str) -> dict[str, Any]:
-    """The Vega-Lite spec of a forest chart, built with Altair: one layered panel per group of rows."""
-    measure = MEASURES[measure_name]
-    unit = UNITS[measure.unit]
-    x_title = f"{measure.label} ({unit.name})"
-    tooltip = [
-        alt.Tooltip("label:N", title="Study and cohort"),
-        alt.Tooltip("regimen:N", title="Regimen"),
-        alt.Tooltip("n_text:N", title="n"),
-        alt.Tooltip("value:Q", title=measure.short),
-        alt.Tooltip("ci_text:N", title="95% CI"),
-        alt.Tooltip("prior_text:N", title="Prior anti-CD38"),
-        alt.Tooltip("source:N", title="Source"),
-    ]
-    x_scale = alt.Scale(domain=[0, axis_max], nice=False)
-    legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 3}
-
-    def panel(records: list[dict[str, Any]], index: int, panel_title: str | None) -> alt.LayerChart:
-        sort_order = alt.EncodingSortField(field="value", order="descending")
-        base = alt.Chart().encode(y=alt.Y("label:N", sort=sort_order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)))
-        intervals = base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_end)").mark_rule(
-            strokeWidth=2, color="#555555").encode(
-            x=alt.X("ci_low:Q", scale=x_scale, title=x_title),
-            x2="ci_end:Q",
-            strokeDash=alt.StrokeDash("ci_style:N", scale=alt.Scale(
-                domain=["published interval", "computed exact interval"], range=[[1, 0], [4, 2]]),
-                legend=alt.Legend(title="Interval", **legend_bottom)),
-            tooltip=tooltip, href="href:N")
-        open_ends = base.transform_filter("datum.open_ended").mark_point(
-            shape="triangle-right", filled=True, size=50, color="#555555").encode(
-            x=alt.X("ci_end:Q", scale=x_scale, title=x_title), tooltip=tooltip, href="href:N")
-        points = base.transform_filter("isValid(datum.value)").mark_point(
-            filled=True, size=90, opacity=1, stroke="#000000", strokeWidth=0.6, shape="circle").encode(
-            x=alt.X("value:Q", scale=x_scale, title=x_title),
-            color=alt.Color("prior_status:N", scale=alt.Scale(domain=[label for label, _ in PRIOR_STATUS_LEGEND],
-                                                              range=[colour for _, colour in PRIOR_STATUS_LEGEND]),
-                            legend=alt.Legend(title="Prior anti-CD38", **legend_bottom)),
-            tooltip=tooltip, href="href:N",
-        ).properties(name=f"estimates_{index}")
-        # Rows are put into the finished spec below: passing them through Altair would copy each one.
-        layered = alt.layer(intervals, open_ends, points, data=alt.Data(values=[]))
-        properties = {"width": CHART_WIDTH, "height": alt.Step(ROW_STEP)}
-        if panel_title:
-            properties["title"] = alt.TitleParams(panel_title, anchor="start", fontSize=12)
-        return layered.properties(**properties)
-
-    if len(groups) == 1 and groups[0][0] is None:
-        chart = panel(groups[0][1], 0, None)
+def _table_row(row: ForestRow) -> tuple[str | Link, ...]:
+    if row.kind == "heading":
+        value = "heading of the subgroups below"
+    elif row.value is not None:
+        value = number(row.value)
     else:
-        chart = alt.vconcat(*[panel(records, i, label) for i, (label, records) in enumerate(groups)]).resolve_scale(
-            x="shared", color="shared", strokeDash="shared")
-    spec = chart.properties(title=title, description=description).configure_view(stroke=None).to_dict(validate=False)
-    for unit, (_, records) in zip(spec["vconcat"] if "vconcat" in spec else [spec], groups):
-        unit["data"] = {"values": records}
+        value = row.status.replace("_", " ")
+    return (Link(row.extra.get("table_label", row.label), row.href), row.own_partner,
+            row.prior_text, row.panel, row.regimen, row.n_text, value, row.ci_text, row.source)
+
+
+# Sentinels of the cached forest specs, replaced per chart (Altair takes ~60 ms a panel; a copy, ~1 ms).
+_TITLE, _DESCRIPTION, _PANEL_TITLE, _X_TITLE, _VALUE_TITLE, _AXIS_MAX = (
+    "\x00title", "\x00description", "\x00panel title", "\x00x title", "\x00value title", -7.25)
+_Y, _COLOURS, _COLOUR_RANGE, _SHAPES, _SHAPE_RANGE, _INTERVALS, _DASHES = (
+    "\x00y", "\x00colours", "\x00colour range", "\x00shapes", "\x00shape range", "\x00intervals", "\x00dashes")
+_DASH = {PUBLISHED_INTERVAL: [1, 0], COMPUTED_INTERVAL: [4, 2]}
+# Kinds of rows that get layers of their own, when a panel has them.
+_OPTIONAL_KINDS = ("control", "pooled")
+
+
+def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRow]]], axis_max: float, title: str,
+                 description: str, scales: dict[str, list[Any]]) -> dict[str, Any]:
+    """The Vega-Lite spec of a forest chart: one layered panel per group of rows, titled with the group's label.
+
+    Rows keep the order given (an explicit y domain), so the static SVG drawn from the same rows matches. Each
+    panel is a copy of a cached one (see _forest_template) with the chart's titles, domains and rows put in.
+    """
+    measure = MEASURES[measure_name]
+    x_title = f"{measure.label} ({UNITS[measure.unit].name})"
+    titled = groups[0][0] is not None
+    units = []
+    for index, (label, rows) in enumerate(groups):
+        kinds = tuple(kind for kind in _OPTIONAL_KINDS if any(row.kind == kind for row in rows))
+        template = json.loads(_forest_template(kinds, titled))
+        unit = template["vconcat"][0] if titled else template
+        values = {_PANEL_TITLE: label, _X_TITLE: x_title if index == len(groups) - 1 else None, _AXIS_MAX: axis_max,
+                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description}
+        for layer in unit["layer"]:
+            if "name" in layer:
+                layer["name"] = f"{layer['name']}_{index}"
+        units.append(_fill(unit, values, scales | {_Y: [row.label for row in rows]}, [] if titled else _records(rows)))
+    if not titled:
+        return units[0]
+    spec = _fill(json.loads(_forest_template((), True)), {_TITLE: title, _DESCRIPTION: description}, {}, [])
+    # Altair puts the panels' (empty) data at the top; each panel has its own rows.
+    spec.pop("data", None)
+    for unit, (_, rows) in zip(units, groups):
+        unit["data"] = {"values": _records(rows)}
+    spec["vconcat"] = units
     return spec
 
 
 @lru_cache(maxsize=None)
-def _forest_template(measure_name: str) -> str:
-    return json.dumps(_forest_spec(measure_name, [(None, [])], _AXIS_MAX, _TITLE, _DESCRIPTION))
+def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
+    """A forest chart of one panel with sentinels for everything a chart sets, built with Altair (so, once).
+
+    Layers: intervals, open ends, then marks named by kind (estimates, controls, pooled; a panel's index is added),
+    so that a reader's browser and the tests can tell a retreatment cohort from a control arm or a pooled estimate.
+    """
+    tooltip = [
+        alt.Tooltip("label:N", title="Row"),
+        alt.Tooltip("partner:N", title="Partner class"),
+        alt.Tooltip("prior_text:N", title="Prior anti-CD38"),
+        alt.Tooltip("panel:N", title="Evidence"),
+        alt.Tooltip("regimen:N", title="Regimen"),
+        alt.Tooltip("n_text:N", title="n"),
+        alt.Tooltip("value:Q", title=_VALUE_TITLE),
+        alt.Tooltip("ci_text:N", title="95% CI"),
+        alt.Tooltip("source:N", title="Source"),
+    ]
+    x_scale = alt.Scale(domain=[0, _AXIS_MAX], nice=False)
+    legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 2}
+    colour = alt.Color("colour_key:N", scale=alt.Scale(domain=[_COLOURS], range=[_COLOUR_RANGE]),
+                       legend=alt.Legend(title="Prior anti-CD38", **legend_bottom))
+    shape = alt.Shape("marker:N", scale=alt.Scale(domain=[_SHAPES], range=[_SHAPE_RANGE]),
+                      legend=alt.Legend(title="Mark", **legend_bottom))
+    dash = alt.StrokeDash("ci_style:N", scale=alt.Scale(domain=[_INTERVALS], range=[_DASHES]),
+                          legend=alt.Legend(title="Interval", **legend_bottom))
+    x = alt.X("value:Q", scale=x_scale, title=_X_TITLE)
+    # Labels are left-aligned at the column's start; Vega trims the no-break spaces that indent a label, so the
+    # padding shifts each label right by their number instead.
+    axis = alt.Axis(labelAlign="left", labelLimit=alt.ExprRef(f"{LABEL_LIMIT} - {INDENT_OFFSET}"),
+                    labelPadding=alt.ExprRef(f"{LABEL_LIMIT + 4} - {INDENT_OFFSET}"))
+    base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None, scale=alt.Scale(domain=[_Y]), axis=axis))
+    interval_filter = "isValid(datum.ci_low) && isValid(datum.ci_end)"
+    layers = [
+        base.transform_filter(f"{interval_filter} && datum.kind != 'pooled'").mark_rule(
+            strokeWidth=2, color="#555555").encode(
+            x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", strokeDash=dash, tooltip=tooltip,
+            href="href:N"),
+        base.transform_filter("datum.open_ended").mark_point(
+            shape="triangle-right", filled=True, size=50, color="#555555").encode(
+            x=alt.X("ci_end:Q", scale=x_scale, title=_X_TITLE), tooltip=tooltip, href="href:N"),
+    ]
+    points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
+    marks = {"x": x, "color": colour, "shape": shape, "tooltip": tooltip, "href": "href:N"}
+    layers.append(base.transform_filter(
+        "isValid(datum.value) && (datum.kind == 'retreatment' || datum.kind == 'cohort')").mark_point(
+        **points).encode(**marks).properties(name="estimates"))
+    if "control" in kinds:
+        layers.append(base.transform_filter("isValid(datum.value) && datum.kind == 'control'").mark_point(
+            **points).encode(**marks).properties(name="controls"))
+    if "pooled" in kinds:
+        pooled = base.transform_filter("isValid(datum.value) && datum.kind == 'pooled'")
+        layers.append(pooled.transform_filter(interval_filter).mark_rule(strokeWidth=3.5, color="#000000").encode(
+            x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", tooltip=tooltip, href="href:N"))
+        layers.append(pooled.mark_point(**(points | {"size": 260, "strokeWidth": 1})).encode(**marks).properties(
+            name="pooled"))
+    # Rows are put into the finished spec: passing them through Altair would copy each one.
+    panel = alt.layer(*layers, data=alt.Data(values=[])).properties(width=CHART_WIDTH, height=alt.Step(ROW_STEP))
+    if titled:
+        panel = panel.properties(title=alt.TitleParams(_PANEL_TITLE, anchor="start", frame="bounds", fontSize=12))
+        chart = alt.vconcat(panel).resolve_scale(x="shared", color="shared", shape="shared", strokeDash="shared")
+    else:
+        chart = panel
+    return json.dumps(chart.properties(title=_TITLE, description=_DESCRIPTION).configure_view(stroke=None).to_dict(
+        validate=False))
 
 
-def _fill(node: Any, values: dict[Any, Any], records: list[dict[str, Any]]) -> Any:
-    """Put a chart's title, description, axis end and rows into a copy of the cached spec."""
+def _fill(node: Any, values: dict[Any, Any], lists: dict[str, list[Any]], records: list[dict[str, Any]]) -> Any:
+    """Put a chart's title, description, axis end, scale domains and rows into a copy of the cached spec."""
     if isinstance(node, dict):
         if set(node) == {"values"} and node["values"] == []:
             return {"values": records}
-        return {key: _fill(value, values, records) for key, value in node.items()}
+        return {key: _fill(value, values, lists, records) for key, value in node.items()}
     if isinstance(node, list):
-        return [_fill(item, values, records) for item in node]
+        if len(node) == 1 and isinstance(node[0], str) and node[0] in lists:
+            return lists[node[0]]
+        return [_fill(item, values, lists, records) for item in node]
     if isinstance(node, (str, float)) and not isinstance(node, bool) and node in values:
         return values[node]
     return node
 
 
-def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str) -> Chart:
+def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
+                      synthesis: Synthesis | None = None) -> Chart:
+    """A measure's chart across studies: partner-class groups, subgroups indented, control arms, pooled diamonds."""
     measure = MEASURES[measure_name]
-    rows = cross_study_rows(evidence, measure_name, page_url)
-    caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it. Where a source "
-               "gives responders and patients but no interval, the atlas shows an exact (Clopper-Pearson) 95% interval "
-               "and marks it as computed. Select a point to open its study.")
-    return forest_chart(f"chart-{measure_name.replace('_', '-')}", rows, measure_name,
-                        f"{measure.label} across studies", caption)
+    unit = UNITS[measure.unit]
+    rows = with_pooled(cross_study_rows(evidence, measure_name, page_url), synthesis, measure_name, page_url)
+    title = f"{measure.label} across studies"
+    cohorts = [r for r in rows if r.kind == "retreatment" and r.value is not None]
+    groups = list(dict.fromkeys(r.partner for r in rows))
+    controls = any(r.kind == "control" for r in rows)
+    pooled = [r for r in rows if r.kind == "pooled"]
+    rate = measure.family == "rate"
+    description = (
+        f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies, in groups by what the"
+        f" anti-CD38 antibody was given with ({'; '.join(groups) or 'none'}). Each point is a cohort's"
+        f" {measure.in_sentence} in {unit.name} and each line its 95% confidence interval"
+        + (" (dashed where the atlas computed an exact interval from responders and patients)" if rate else "")
+        + "; the point's colour shows the patients' prior anti-CD38 status and its shape the kind of study."
+        " Subgroups are indented under the cohort or trial they belong to."
+        + (" Control arms of randomised trials, which are not retreatment, are drawn in grey below their"
+           " experimental arm." if controls else "")
+        + (f" Diamonds are pooled estimates ({len(pooled)}), exploratory: a random-effects meta-analysis of logit"
+           f" proportions ({POOLING_METHODS[POOLED_METHOD]}) per partner class and prior status where at least three"
+           " independent cohorts report responders and patients, as the Methods page describes." if pooled else "")
+        + (" No partner class and prior status has the three independent cohorts reporting responders and patients"
+           " that an exploratory pooled estimate needs (see the Methods page)." if rate and synthesis and not pooled
+           else "")
+        + ("" if rate else " Medians are never pooled."))
+    caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it, grouped by partner"
+               " class and coloured by prior anti-CD38 status; subgroups are indented under their trial or cohort.")
+    if rate:
+        caption += (" Where a source gives responders and patients but no interval, the atlas shows an exact"
+                    " (Clopper-Pearson) 95% interval and marks it as computed. A diamond is a pooled estimate"
+                    " (exploratory, random effects), drawn only for a partner class and prior status with at least"
+                    " three independent cohorts.")
+    else:
+        caption += " Medians are shown as each source reports them; they are not pooled."
+    caption += " Select a point to open its study."
+    methods = relative(page_url, METHODS_URL)
+    links = (Link("How the charts are made (Methods)", f"{methods}#{METHODS_SECTION}"),)
+    if rate:
+        links += (Link("How the pooled estimates are made (Methods)", f"{methods}#{METHODS_POOLING_SECTION}"),)
+    return forest_chart(f"chart-{measure_name.replace('_', '-')}", rows, measure_name, title, caption,
+                        description=description, links=links)
 
 
 def study_charts(evidence: Evidence, study: Study) -> list[Chart]:
@@ -501,9 +853,10 @@ def regimen_charts(evidence: Evidence, regimen_id: str) -> list[Chart]:
 def site_charts(evidence: Evidence) -> dict[str, list[Chart]]:
     """Every chart of the site, keyed by the URL of the page that shows it."""
     charts: dict[str, list[Chart]] = {}
+    synthesis = synthesise(evidence)
     for measure_name in CROSS_STUDY_MEASURES:
         url = chart_page_url(measure_name)
-        charts[url] = [cross_study_chart(evidence, measure_name, url)]
+        charts[url] = [cross_study_chart(evidence, measure_name, url, synthesis)]
     for study in evidence.studies.values():
         found = study_charts(evidence, study)
         if found:

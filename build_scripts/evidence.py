@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .model import Agent, Cohort, DiscussedStudy, PatientCount, Publication, Regimen, Review, Study
+from .model import Agent, Cohort, DiscussedStudy, Patient, PatientCount, Publication, Regimen, Review, Study
 from .vocabulary import DESIGNS
 
 
@@ -42,6 +42,17 @@ class Evidence:
             for cohort in study.cohorts:
                 if cohort.regimen:
                     index[cohort.regimen].append((study, cohort))
+        return dict(index)
+
+    @cached_property
+    def line_uses_by_regimen(self) -> dict[str, list[tuple[Study, Cohort, Patient]]]:
+        """Every (study, cohort, patient) whose per-patient lines of therapy name each regimen, in study id order."""
+        index: dict[str, list[tuple[Study, Cohort, Patient]]] = defaultdict(list)
+        for study in sorted(self.studies.values(), key=lambda s: s.id):
+            for cohort in study.cohorts:
+                for patient in cohort.patients:
+                    for regimen_id in dict.fromkeys(line.regimen for line in patient.lines if line.regimen):
+                        index[regimen_id].append((study, cohort, patient))
         return dict(index)
 
     @cached_property
@@ -110,6 +121,18 @@ _INVERSE_RELATION = {
 def evidence_type(study: Study) -> str:
     """The evidence type a study's design belongs to."""
     return DESIGNS[study.design].evidence_type
+
+
+def study_regimens(study: Study) -> list[str]:
+    """The regimen records a study's cohorts were given, each once, in cohort order (per-patient lines aside)."""
+    return list(dict.fromkeys(cohort.regimen for cohort in study.cohorts if cohort.regimen))
+
+
+def first_publication_year(evidence: Evidence, study: Study) -> int | None:
+    """The year of a study's earliest publication that states one; None when none does."""
+    years = [evidence.publications[p].year for p in study.publications
+             if p in evidence.publications and evidence.publications[p].year is not None]
+    return min(years) if years else None
 
 
 def count_cohort(study: Study) -> Cohort | None:

@@ -15,12 +15,16 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .evidence import Evidence, evidence_type, patient_count_value
+from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import partners, retreatment
 from .model import Outcome, Study
+from .synthesis import (
+    CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
+    MedianRange, Synthesis, synthesise,
+)
 from .vocabulary import (
-    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES,
-    TRIAL_STATUSES, UNITS,
+    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    STATUSES, SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS,
 )
 
 DATA_FOLDER = "data"
@@ -69,7 +73,7 @@ PARTNER_CLASS_DESCRIPTION = (
     "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
     " (corticosteroids are not partners; chemotherapy wins when partners fall in several classes); 'switch' when"
     " the patients had a different anti-CD38 antibody before; 'not_retreatment' when the cohort is not an anti-CD38"
-    " retreatment. The classes and their labels: " + "; ".join(f"{name} ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
+    " retreatment. The classes and their labels: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
@@ -114,6 +118,59 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("range_kind", "string", "What range_low and range_high are.", enum=("range", "iqr", "ci95")),
     Column("derivation", "string", "How a derived figure was computed."),
     Column("p_value", "string", "P value as printed, with its comparison."),
+)
+
+SYNTHESIS_METHODS: dict[str, str] = {
+    **{name: f"random-effects pooled estimate, tau-squared by {label}" for name, label in POOLING_METHODS.items()},
+    "not_pooled": "no pooled estimate (see note)",
+    "range": "range of the medians (never pooled)",
+}
+
+SYNTHESIS_COLUMNS: tuple[Column, ...] = (
+    Column("partner_class", "string", "Stratum: the partner class of its cohorts (see outcomes.csv).", required=True,
+           enum=tuple(PARTNER_CLASSES)),
+    Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv).",
+           required=True, enum=tuple(PRIOR_ANTI_CD38_STATUSES)),
+    Column("measure", "string", "Outcome measure; response rates are pooled, median times only given as ranges.",
+           required=True, enum=POOLED_MEASURES + RANGE_MEASURES),
+    Column("analysis", "string", "'primary' uses every eligible cohort; 'sensitivity' leaves out case reports and case"
+                                 " series (given only where the primary analysis uses one).",
+           required=True, enum=("primary", "sensitivity")),
+    Column("method", "string", "What the row holds: " + "; ".join(
+        f"{name}: {text}" for name, text in SYNTHESIS_METHODS.items()) + ".", required=True,
+           enum=tuple(SYNTHESIS_METHODS)),
+    Column("k", "integer", "Number of independent cohorts used.", required=True),
+    Column("patients", "integer", "Patients in the cohorts used (the n each figure is based on).", required=True),
+    Column("value", "number", "Pooled proportion in per cent, back-transformed from the logit scale; empty when not"
+                              " pooled. Exploratory: not a substitute for a systematic review."),
+    Column("ci_low", "number", "Lower bound of the confidence interval of the pooled proportion, per cent."),
+    Column("ci_high", "number", "Upper bound of that interval, per cent."),
+    Column("ci_level", "number", "Level of the confidence and prediction intervals, per cent."),
+    Column("pi_low", "number", "Lower bound of the prediction interval (t distribution, k-2 degrees of freedom), per"
+                               " cent: where a new cohort's proportion is expected to fall."),
+    Column("pi_high", "number", "Upper bound of the prediction interval, per cent."),
+    Column("i2", "number", "I-squared (Higgins and Thompson, from Cochran's Q), per cent: the share of the variation"
+                           " between cohorts not explained by chance."),
+    Column("tau2", "number", "Between-cohort variance tau-squared on the logit scale, by the row's method."),
+    Column("q", "number", "Cochran's Q heterogeneity statistic (k-1 degrees of freedom)."),
+    Column("range_low", "number", "Lowest figure among the cohorts used, as recorded (per cent, or months for medians)."),
+    Column("range_high", "number", "Highest figure among the cohorts used."),
+    Column("unit", "string", "Unit of value, intervals and range.", enum=tuple(UNITS)),
+    Column("cohorts_used", "string", "Cohorts used, as study_id/cohort_id (outcomes.csv), separated by"
+                                     f" '{LIST_SEPARATOR}'."),
+    Column("cohorts_not_reached", "string", "For medians: cohorts whose median was not reached, separated by"
+                                            f" '{LIST_SEPARATOR}'."),
+    Column("cohorts_excluded", "string", "Every other cohort of the stratum, as 'study_id/cohort_id: reason', and for"
+                                         " 'overlap' the cohort used instead, separated by"
+                                         f" '{LIST_SEPARATOR}'. Reasons: " + "; ".join(
+                                             f"{name} ({text})" for name, text in SYNTHESIS_EXCLUSIONS.items()) + "."),
+    Column("continuity_corrected", "string", f"Cohorts with no or every patient responding, to whose counts"
+                                             f" {CONTINUITY_CORRECTION:g} was added before pooling, separated by"
+                                             f" '{LIST_SEPARATOR}'."),
+    Column("responders_derived", "string", "Cohorts whose responder count was computed from the rate and n (rounded"
+                                           f" half up), separated by '{LIST_SEPARATOR}'."),
+    Column("note", "string", f"Why there is no pooled estimate (at least {MIN_COHORTS} independent cohorts reporting"
+                             " responders and n are needed), where there is none."),
 )
 
 
@@ -208,10 +265,6 @@ def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
 def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
     base = site_url.rstrip("/")
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        regimens = []
-        for cohort in study.cohorts:
-            if cohort.regimen and cohort.regimen not in regimens:
-                regimens.append(cohort.regimen)
         yield {
             "study_id": study.id,
             "title": study.title,
@@ -223,7 +276,7 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
             "short_name": study.short_name,
             "publication_ids": study.publications,
-            "regimen_ids": regimens,
+            "regimen_ids": study_regimens(study),
             "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
             "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
             "discrepancies": len(study.discrepancies),
@@ -284,6 +337,47 @@ def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
                 yield outcome_row(evidence, study, cohort, outcome)
 
 
+def _excluded_cell(exclusion: Exclusion) -> str:
+    """'study/cohort: reason', with the cohort used instead for an overlap; ids and codes only, never record text."""
+    shown = f"{exclusion.key}: {exclusion.reason}"
+    return f"{shown} ({exclusion.overlaps})" if exclusion.overlaps else shown
+
+
+def _stratum_cells(part: Analysis | MedianRange) -> dict[str, Any]:
+    used = part.used
+    return {
+        "partner_class": part.stratum.partner_class,
+        "prior_anti_cd38_status": part.stratum.prior_status,
+        "measure": part.measure,
+        "k": len(used),
+        "patients": part.patients,
+        "range_low": part.low,
+        "range_high": part.high,
+        "unit": MEASURES[part.measure].unit,
+        "cohorts_used": [entry.key for entry in used],
+        "cohorts_excluded": [_excluded_cell(exclusion) for exclusion in part.excluded],
+    }
+
+
+def synthesis_rows(synthesis: Synthesis) -> Iterable[dict[str, Any]]:
+    """One row per stratum, measure, analysis and method of the exploratory synthesis (synthesis.py)."""
+    for analysis in synthesis.analyses:
+        base = {**_stratum_cells(analysis), "analysis": "sensitivity" if analysis.sensitivity else "primary",
+                "continuity_corrected": [e.key for e in analysis.used if e.corrected],
+                "responders_derived": [e.key for e in analysis.used if e.responders_derived]}
+        if not analysis.estimates:
+            yield {**base, "method": "not_pooled", "note": analysis.not_pooled}
+        for estimate in analysis.estimates:
+            yield {**base, "method": estimate.method, "value": round(estimate.value, 2),
+                   "ci_low": round(estimate.ci_low, 2), "ci_high": round(estimate.ci_high, 2),
+                   "ci_level": 100 * CONFIDENCE, "pi_low": round(estimate.pi_low, 2),
+                   "pi_high": round(estimate.pi_high, 2), "i2": round(estimate.i2, 2), "tau2": round(estimate.tau2, 6),
+                   "q": round(estimate.q, 6)}
+    for median in synthesis.ranges:
+        yield {**_stratum_cells(median), "analysis": "primary", "method": "range", "k": len(median.used) + len(
+            median.not_reached), "cohorts_not_reached": [entry.key for entry in median.not_reached]}
+
+
 def evidence_json(evidence: Evidence) -> str:
     """Every record as validated, grouped by kind, in id order."""
     payload = {
@@ -334,6 +428,11 @@ def datapackage_json(title: str, site_url: str, version: str | None = None) -> s
              "mediatype": "text/csv", "encoding": "utf-8", "schema": studies_schema},
             {"name": "outcomes", "path": "outcomes.csv", "profile": "tabular-data-resource", "format": "csv",
              "mediatype": "text/csv", "encoding": "utf-8", "schema": outcomes_schema},
+            {"name": "synthesis", "path": "synthesis.csv", "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8", "schema": table_schema(SYNTHESIS_COLUMNS),
+             "description": "Exploratory pooled estimates of response rates and ranges of median times per partner"
+                            " class and prior anti-CD38 status, with the cohorts used and those excluded and why."
+                            " Not a substitute for a systematic review, nor a treatment recommendation."},
         ],
     }
     return json.dumps(package, ensure_ascii=False, indent=1) + "\n"
@@ -348,6 +447,7 @@ def data_files(evidence: Evidence, title: str, site_url: str, version: str | Non
     return {
         "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
         "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
+        "synthesis.csv": to_csv(SYNTHESIS_COLUMNS, synthesis_rows(synthesise(evidence))),
         "evidence.json": evidence_json(evidence),
         "datapackage.json": datapackage_json(title, site_url, version),
     }
@@ -355,6 +455,7 @@ def data_files(evidence: Evidence, title: str, site_url: str, version: str | Non
 
 def dictionary_context() -> dict[str, Any]:
     """What the downloads page needs to describe the files: the same columns and measures as above."""
-    return {"study_columns": STUDY_COLUMNS, "outcome_columns": OUTCOME_COLUMNS, "data_folder": DATA_FOLDER,
+    return {"study_columns": STUDY_COLUMNS, "outcome_columns": OUTCOME_COLUMNS, "synthesis_columns": SYNTHESIS_COLUMNS,
+            "data_folder": DATA_FOLDER,
             "formula_characters": tuple(FORMULA_CHARACTER_NAMES.values()), "formula_guard": FORMULA_GUARD}
 

@@ -184,6 +184,42 @@ def is_anti_cd38_retreatment(evidence: Evidence, study: Study, cohort: Cohort) -
     return retreatment(evidence, study, cohort).value
 
 
+# The measures whose reported figure makes a cohort a study's headline (the studies index's key result).
+KEY_MEASURES = ("orr", "pfs")
+# Roles that stand for a whole population or one of its main divisions, before dose levels and subgroups.
+_MAIN_ROLES = ("overall", "arm", "part")
+
+
+def _depth(study: Study, cohort: Cohort) -> int:
+    by_id, depth, seen = {c.id: c for c in study.cohorts}, 0, {cohort.id}
+    current = by_id.get(cohort.parent) if cohort.parent else None
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        depth += 1
+        current = by_id.get(current.parent) if current.parent else None
+    return depth
+
+
+def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
+    """The anti-CD38 retreatment cohort whose result stands for the study; None when no cohort is a retreatment.
+
+    Among the retreatment cohorts, the first by: a reported ORR or median PFS before none; the most patients
+    (population n; a count not recorded or not reported comes after every count); then the highest in the
+    study's hierarchy (top-level before nested; overall, arm or part before dose level or subgroup); then record
+    order. Since a subgroup never has more patients than the cohort it belongs to, the overall cohort wins
+    whenever both report a figure and a count.
+    """
+    def rank(item: tuple[int, Cohort]) -> tuple:
+        position, cohort = item
+        reports = any(o.measure in KEY_MEASURES and o.value is not None for o in cohort.outcomes)
+        count = cohort.population.n.value if cohort.population and cohort.population.n else None
+        return (not reports, count is None, -(count or 0), _depth(study, cohort), cohort.role not in _MAIN_ROLES,
+                position)
+
+    candidates = [(i, c) for i, c in enumerate(study.cohorts) if retreatment(evidence, study, c).value]
+    return min(candidates, key=rank)[1] if candidates else None
+
+
 # ---------------------------------------------------------------- partner class
 
 # Agent classes that are never partners: the antibody itself, and corticosteroids, which accompany almost every

@@ -20,8 +20,11 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+
+from .numbers import keep_printed
 
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -160,8 +163,25 @@ Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
 RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Every float field is a Number: one read from a record keeps the decimals its source printed (numbers.py).
+Number = Annotated[float, WrapValidator(keep_printed)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Percent = Annotated[Number, Field(ge=0, le=100)]
+Level = Annotated[Number, Field(gt=0, lt=100)]
 Count = Annotated[int, Field(ge=0)]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Marks a str type as one of a vocabulary's values, so the field reference can list them with their labels."""
+
+    name: str
+    options: tuple[tuple[str, str | None], ...]  # (value, label)
+
+
+def _label(entry: Any) -> str | None:
+    """A vocabulary entry's label: the entry itself when it is a plain string, None when it has no label."""
+    return entry if isinstance(entry, str) else getattr(entry, "label", None)
 
 
 def _choice(name: str, options: dict[str, Any]) -> Any:
@@ -172,7 +192,8 @@ def _choice(name: str, options: dict[str, Any]) -> Any:
             raise ValueError(f"'{value}' is not a known {name}; use one of: {', '.join(options)}")
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    labelled = tuple((key, _label(entry)) for key, entry in options.items())
+    return Annotated[str, AfterValidator(check), Choice(name, labelled)]
 
 
 MeasureName = _choice("measure", MEASURES)
@@ -208,17 +229,32 @@ class Strict(BaseModel):
 class Source(Strict):
     """Where a figure comes from: a publication record and a location inside it."""
 
-    publication: Slug
-    location: OneLine = Field(description="Table, figure (legend) or section, e.g. 'Table 2' or 'Results, Efficacy'.")
+    publication: Slug = Field(description="Id of the publication record the figure is printed in"
+                              " (evidence/publications/<id>.yaml). A study may cite its own 'publications', its"
+                              " 'cited_sources' and the publication of a review that includes it.",
+                              examples=["frerichs-2021-blood-adv"])
+    location: OneLine = Field(description="Where in the publication the figure is printed, precise enough for a reader"
+                              " to find it in a minute: a table (with its row, column or footnote), a figure legend or a"
+                              " section. A value shown only in a chart image is not read off the image.",
+                              examples=["Table 2", "Table 1, footnote §", "Figure 3 legend", "Results, Efficacy",
+                                        "Abstract"])
 
 
 class Sourced(Strict):
     """A part whose figures all come from one place in one publication."""
 
-    source: Source
-    derived: bool = False
-    derivation: OneLine | None = None
-    discrepancy: Slug | None = None
+    source: Source = Field(description="Where the figures of this entry are printed: the publication record and the"
+                                       " location in it.")
+    derived: bool = Field(False, description="True when the curators computed a figure of this entry from numbers the"
+                                             " source states (e.g. a percentage from responders and patients) instead"
+                                             " of copying it as printed; 'derivation' then says how.")
+    derivation: OneLine | None = Field(None, description="How the derived figure was computed from the source's own"
+                                                         " numbers; required when 'derived' is true.",
+                                       examples=["5/20", "12 + 9"])
+    discrepancy: Slug | None = Field(None, description="Id of the entry of the study's 'discrepancies' that concerns this"
+                                                       " figure: the page flags the figure with ⚑ and links to the"
+                                                       " explanation, and a percentage may then disagree with its counts.",
+                                     examples=["orr-differs"])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         if self.derived and not self.derivation:
@@ -230,24 +266,48 @@ class Sourced(Strict):
 class Outcome(Sourced):
     """One reported figure: a measure for one cohort, with its precision and its source."""
 
-    measure: MeasureName
-    status: StatusName = "reported"
-    value: NonNegative | None = None
-    unit: UnitName | None = None
-    ci_low: NonNegative | None = None
-    ci_high: NonNegative | None = None
-    ci_high_status: Literal["not_estimable", "not_reached"] | None = None
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = None
-    range_low: NonNegative | None = None
-    range_high: NonNegative | None = None
-    range_kind: SpreadName = "range"
-    n: Annotated[int, Field(ge=1)] | None = None
-    responders: Count | None = None
-    variant: OneLine | None = Field(None, description="A qualifier such as a different time origin (e.g. 'PFS-AB').")
+    measure: MeasureName = Field(description="What the figure measures: a response rate (in percent) or a median time"
+                                             " (in months); the Definitions page defines each.")
+    status: StatusName = Field("reported", description="Whether the source gives a number: 'reported' needs a 'value';"
+                                                       " 'not_reached', 'not_estimable' and 'not_reported' have none."
+                                                       " Not reported is never written as 0.")
+    value: NonNegative | None = Field(None, description="The point estimate as printed, in 'unit': a percentage of"
+                                                        " patients for a response rate, months for a median time.",
+                                      examples=[25, 3.1])
+    unit: UnitName | None = Field(None, description="Unit of 'value', of the confidence interval and of the range;"
+                                                    " required with a value, and always the measure's own unit.")
+    ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval as printed, in 'unit';"
+                                                         " give 'ci_level' with it.", examples=[2.0])
+    ci_high: NonNegative | None = Field(None, description="Upper bound of the confidence interval as printed; when the"
+                                                          " source gives it as not reached or not estimable, leave it out"
+                                                          " and set 'ci_high_status'.", examples=[4.5])
+    ci_high_status: Literal["not_estimable", "not_reached"] | None = Field(
+        None, description="Instead of 'ci_high', when the source gives the upper bound as not estimable (NE) or not"
+                          " reached.")
+    ci_level: Level | None = Field(None, description="Confidence level of the interval,"
+                                                                                     " in per cent.", examples=[95])
+    range_low: NonNegative | None = Field(None, description="Lower end of the spread printed with the value (see"
+                                                            " 'range_kind'); give 'range_high' with it.", examples=[1.2])
+    range_high: NonNegative | None = Field(None, description="Upper end of the spread printed with the value.",
+                                           examples=[14])
+    range_kind: SpreadName = Field("range", description="What 'range_low' and 'range_high' are.")
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the figure is based on, when the source"
+                                                                    " states it; for a response rate, its denominator.",
+                                                  examples=[20])
+    responders: Count | None = Field(None, description="For a response rate: the patients with the response (its"
+                                                       " numerator). A printed rate must agree with responders/n to half"
+                                                       " a point, unless the figure names a 'discrepancy'.", examples=[5])
+    variant: OneLine | None = Field(None, description="A qualifier shown with the measure when the figure is not the"
+                                                      " measure as the Definitions page defines it, such as survival"
+                                                      " counted from another time origin.",
+                                    examples=["PFS-B (from start of part B)"])
     cross_study: bool = Field(True, description="False when the figure is not comparable with other studies' figures"
                                                 " of the measure (e.g. another time origin); cross-study charts leave it out.")
-    p_value: OneLine | None = None
-    note: LongText | None = None
+    p_value: OneLine | None = Field(None, description="The p-value as printed, with what it compares when the source"
+                                                      " says so.", examples=["0.002 vs PD in part A", "<0.001"])
+    note: LongText | None = Field(None, description="What a reader needs to read this figure correctly, in the"
+                                                    " curators' words (which patients it covers, how the source defines"
+                                                    " it); shown beside the figure.")
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -299,11 +359,15 @@ class Outcome(Sourced):
 class AdverseEvent(Sourced):
     """Patients with one kind of adverse event at one grade."""
 
-    term: OneLine
-    grade: GradeName
-    patients: Count
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
-    n: Annotated[int, Field(ge=1)] | None = None
+    term: OneLine = Field(description="The event as the source names it.",
+                          examples=["Neutropenia", "Infusion-related reaction"])
+    grade: GradeName = Field(description="The grade or grades the source counts together in this row (CTCAE).")
+    patients: Count = Field(description="Patients with the event at these grades.", examples=[3])
+    percent: Percent | None = Field(
+        None, description="The percentage as printed; it must agree with patients/n unless the entry names a"
+                          " 'discrepancy'.", examples=[15])
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the percentage is based on (usually the"
+                                                                    " safety population).", examples=[20])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -314,11 +378,15 @@ class AdverseEvent(Sourced):
 class Refractoriness(Sourced):
     """The share of a population refractory to a drug or drug class."""
 
-    to: RefractoryClassName
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
-    patients: Count | None = None
-    n: Annotated[int, Field(ge=1)] | None = None
-    status: Literal["reported", "not_reported"] = "reported"
+    to: RefractoryClassName = Field(description="The drug or class of drugs the patients are refractory to.")
+    percent: Percent | None = Field(None, description="Share of the population"
+                                                                                    " refractory, in per cent as"
+                                                                                    " printed.", examples=[100, 62.5])
+    patients: Count | None = Field(None, description="Number of refractory patients, as printed.", examples=[27])
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the share is based on.", examples=[44])
+    status: Literal["reported", "not_reported"] = Field(
+        "reported", description="'not_reported' when the source has a place for this figure (such as a table column)"
+                                " but gives none for this population; then neither 'percent' nor 'patients'.")
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -333,12 +401,19 @@ class Refractoriness(Sourced):
 class PriorLines(Sourced):
     """Prior lines of therapy: a median and range, or a bound such as '>3'."""
 
-    median: NonNegative | None = None
-    low: NonNegative | None = None
-    high: NonNegative | None = None
-    spread: SpreadName = Field("range", description="What low and high are: range, interquartile range or 95% CI.")
-    as_stated: OneLine | None = Field(None, description="The figure as printed when it is not a plain median, e.g. '>3'.")
-    status: Literal["reported", "not_reported"] = "reported"
+    median: NonNegative | None = Field(None, description="Median number of prior lines of therapy.", examples=[4])
+    low: NonNegative | None = Field(None, description="Lower end of the spread given with the median (see 'spread').",
+                                    examples=[2])
+    high: NonNegative | None = Field(None, description="Upper end of the spread given with the median.", examples=[9])
+    spread: SpreadName = Field("range", description="What 'low' and 'high' are: the range, the interquartile range or"
+                                                    " a 95% confidence interval.")
+    as_stated: OneLine | None = Field(None, description="The figure exactly as the source prints it, when it is not a"
+                                                        " median with a spread (a bound, a mean, a share of patients);"
+                                                        " given instead of 'median' and shown as printed.",
+                                      examples=[">3", "1 to 3"])
+    status: Literal["reported", "not_reported"] = Field(
+        "reported", description="'not_reported' when the source gives no figure for this population's prior lines;"
+                                " then neither 'median' nor 'as_stated'.")
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -390,28 +465,44 @@ class PriorAntiCD38(Sourced):
 class Population(Strict):
     """Who was treated: numbers, prior therapy and refractoriness, each with its source."""
 
-    n: PatientCount | None = None
-    prior_lines: PriorLines | None = None
-    refractory: list[Refractoriness] = Field(default_factory=list, max_length=50)
+    n: PatientCount | None = Field(None, description="Number of patients, with where it is stated.")
+    prior_lines: PriorLines | None = Field(None, description="Prior lines of therapy, with where they are stated.")
+    refractory: list[Refractoriness] = Field(default_factory=list, max_length=50,
+                                             description="Shares of the population refractory to a drug or class of"
+                                                         " drugs, one entry per drug or class the source reports.")
     prior_anti_cd38: PriorAntiCD38 | None = Field(
         None, description="Earlier anti-CD38 therapy as the source defines the population. With the regimen's"
                           " agents it decides whether a cohort is an anti-CD38 retreatment; cohorts and groups"
                           " within the population inherit it where it holds for every subset.")
-    description: LongText | None = None
+    description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
+                                                           " figures do not say it all (how they were selected, what"
+                                                           " they had in common).")
 
 
 class TherapyLine(Strict):
     """One line of therapy of one patient."""
 
-    line: Annotated[int, Field(ge=1, le=50)]
-    regimen: Slug | None = None
-    regimen_as_stated: OneLine = Field(description="The regimen as the source names it.")
-    cycles: Count | None = None
-    start_month: NonNegative | None = None
-    duration_months: NonNegative | None = None
-    best_response: ResponseName = "unknown"
-    anti_cd38: bool = False
-    note: LongText | None = None
+    line: Annotated[int, Field(ge=1, le=50)] = Field(description="Number of the line in the patient's treatment history"
+                                                                 " as the source counts it; 1 is the first line.",
+                                                     examples=[3])
+    regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) when the line"
+                                                   " was one; leave out otherwise.",
+                                 examples=["lenalidomide-dexamethasone"])
+    regimen_as_stated: OneLine = Field(description="The treatment as the source names it; shown in the patient's lines"
+                                                   " even when 'regimen' is given.",
+                                       examples=["Rd (lenalidomide, dexamethasone)"])
+    cycles: Count | None = Field(None, description="Number of cycles given, as stated.", examples=[6])
+    start_month: NonNegative | None = Field(None, description="Months from the patient's diagnosis to the start of the"
+                                                              " line, when the source states it as a number (calendar"
+                                                              " dates go in 'note').", examples=[26])
+    duration_months: NonNegative | None = Field(None, description="How long the line lasted, in months, as stated.",
+                                                examples=[4.5])
+    best_response: ResponseName = Field("unknown", description="Best response to the line (IMWG); 'unknown' when the"
+                                                               " source does not say.")
+    anti_cd38: bool = Field(False, description="True when the line contains an anti-CD38 antibody; such lines are"
+                                               " marked in the patient's lines and chart.")
+    note: LongText | None = Field(None, description="What the source says about the line that the fields above cannot"
+                                                    " hold (doses, dates, why it stopped), in the curators' words.")
 
 
 def _value_kind(value: Any) -> str | None:
@@ -422,7 +513,7 @@ def _value_kind(value: Any) -> str | None:
 
 # Picked by the input's type, so a bad value gets the one error of its own kind, not one per member.
 AttributeValue = Annotated[
-    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[float, Tag("float")],
+    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[Number, Tag("float")],
           Annotated[bool, Tag("bool")]],
     Discriminator(_value_kind, custom_error_type="attribute_value",
                   custom_error_message="a value is text, a whole number, a number or true/false"),
@@ -432,18 +523,25 @@ AttributeValue = Annotated[
 class PatientAttribute(Strict):
     """A per-patient characteristic as the source gives it."""
 
-    name: OneLine
-    value: AttributeValue
+    name: OneLine = Field(description="The characteristic, with its unit if it has one; each name is a row of the"
+                                      " cohort's table of patients.", examples=["Age at diagnosis (years)", "Isotype"])
+    value: AttributeValue = Field(description="Its value for this patient as the source gives it: text, a whole"
+                                              " number, a number or true/false.", examples=[65, "IgA lambda", 19.4])
 
 
 class Patient(Sourced):
     """One patient of a case report or case series, with the lines of therapy as the source lists them."""
 
-    id: Slug
-    label: OneLine
-    attributes: list[PatientAttribute] = Field(default_factory=list, max_length=100)
-    lines: list[TherapyLine] = Field(default_factory=list, max_length=50)
-    note: LongText | None = None
+    id: Slug = Field(description="Id of the patient, unique within the cohort.", examples=["case-1", "patient-3"])
+    label: OneLine = Field(description="How the page names the patient, e.g. by the source's numbering; never more"
+                                       " than the source publishes.", examples=["Patient 3"])
+    attributes: list[PatientAttribute] = Field(default_factory=list, max_length=100,
+                                               description="The patient's characteristics as the source gives them"
+                                                           " (age, isotype, cytogenetics, ...), one entry each.")
+    lines: list[TherapyLine] = Field(default_factory=list, max_length=50,
+                                     description="The patient's lines of therapy, in order, as the source lists them.")
+    note: LongText | None = Field(None, description="Anything else the source says about this patient that the page"
+                                                    " should show, in the curators' words.")
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -455,31 +553,59 @@ class Patient(Sourced):
 class Cohort(Strict):
     """An arm, part, dose level or subgroup of a study, with its regimen and its outcomes."""
 
-    id: Slug
-    label: OneLine
-    role: RoleName
-    parent: Slug | None = None
-    regimen: Slug | None = None
-    regimen_as_stated: OneLine | None = None
+    id: Slug = Field(description="Id of the cohort, unique within the study; the cohort's anchor on the study page is"
+                                 " #cohort-<id>.", examples=["all-patients", "control-arm"])
+    label: OneLine = Field(description="The cohort's name on the pages and charts: short, and clear beside the study's"
+                                       " name.", examples=["All patients", "Part B (daratumumab + ATRA)"])
+    role: RoleName = Field(description="What the cohort is within the study.")
+    parent: Slug | None = Field(None, description="Id of the cohort of this study that this one was drawn from, e.g."
+                                                  " the arm or the whole population a subgroup belongs to. The page"
+                                                  " shows it as 'within <parent>', and the cohort inherits from it what"
+                                                  " holds for every subset of its patients (a prior anti-CD38 status"
+                                                  " such as 'refractory', a refractory share of 0% or 100%).",
+                                examples=["all-patients"])
+    regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) the cohort"
+                                                   " was treated with; its agents decide, with the prior anti-CD38"
+                                                   " status, whether the cohort is an anti-CD38 retreatment. When the"
+                                                   " source names the antibody but not its partners, use the"
+                                                   " not-specified record (e.g. 'daratumumab-based-not-specified'); a"
+                                                   " cohort without a regimen record is never counted as a retreatment.",
+                                 examples=["daratumumab-pomalidomide-dexamethasone", "daratumumab-based-not-specified"])
+    regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words, shown beside the"
+                                                                " regimen; needed when 'regimen' is left out.",
+                                              examples=["Dara-based therapy", "DPd"])
     anti_cd38_retreatment: bool | None = Field(
         None, description="Optional. Whether the cohort is an anti-CD38 retreatment is derived from its regimen's"
                           " agents and its prior anti-CD38 status; a value typed here must agree with that"
                           " derivation, or validation fails.")
-    description: LongText | None = None
-    population: Population | None = None
-    outcomes: list[Outcome] = Field(default_factory=list, max_length=500)
-    adverse_events: list[AdverseEvent] = Field(default_factory=list, max_length=500)
-    best_response: list["ResponseShare"] = Field(default_factory=list, max_length=20)
-    patients: list[Patient] = Field(default_factory=list, max_length=500)
+    description: LongText | None = Field(None, description="What the cohort is, in the curators' words, when the label"
+                                                           " does not say it all (how the source defines the group,"
+                                                           " whom it leaves out); shown under the cohort's heading.")
+    population: Population | None = Field(None, description="The cohort's own patients, when the source describes them"
+                                                            " apart from the study's.")
+    outcomes: list[Outcome] = Field(default_factory=list, max_length=500,
+                                    description="Every figure reported for the cohort, one entry each.")
+    adverse_events: list[AdverseEvent] = Field(default_factory=list, max_length=500,
+                                               description="Adverse events as the source tabulates them, one entry per"
+                                                           " event and grade.")
+    best_response: list["ResponseShare"] = Field(default_factory=list, max_length=20,
+                                                 description="Patients by best response, one entry per category the"
+                                                             " source reports.")
+    patients: list[Patient] = Field(default_factory=list, max_length=500,
+                                    description="Individual patients, for case reports and case series that describe"
+                                                " each one.")
 
 
 class ResponseShare(Sourced):
     """Patients whose best response fell in one IMWG category."""
 
-    category: ResponseName
-    patients: Count | None = None
-    percent: Annotated[float, Field(ge=0, le=100)] | None = None
-    n: Annotated[int, Field(ge=1)] | None = None
+    category: ResponseName = Field(description="The best-response category (IMWG).")
+    patients: Count | None = Field(None, description="Patients whose best response fell in the category.",
+                                   examples=[4])
+    percent: Percent | None = Field(
+        None, description="The share in per cent as printed; it must agree with patients/n unless the entry names a"
+                          " 'discrepancy'.", examples=[20])
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the share is based on.", examples=[20])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -492,25 +618,36 @@ class ResponseShare(Sourced):
 class DiscrepancyClaim(Strict):
     """What one source says about the disputed figure."""
 
-    source: Source
-    says: OneLine
+    source: Source = Field(description="Where this claim is printed.")
+    says: OneLine = Field(description="What the source says there, quoted or closely paraphrased: enough to see the"
+                                      " disagreement.", examples=["ORR 25% (5/20)"])
 
 
 class Discrepancy(Strict):
     """Sources that disagree, or a source that contradicts itself, described in the curators' words."""
 
-    id: Slug
-    summary: LongText
-    claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20)
-    resolution: LongText | None = None
+    id: Slug = Field(description="Id of the discrepancy, unique within the study; each figure concerned names it in"
+                                 " its 'discrepancy', and the page anchors it as #discrepancy-<id>.",
+                     examples=["orr-differs"])
+    title: OneLine = Field(description="A short heading for the disagreement in the curators' words, shown on the page"
+                                       " (the id is never shown).", examples=["Response rate differs between abstract"
+                                                                               " and article"])
+    summary: LongText = Field(description="What disagrees with what, in the curators' words.")
+    claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20,
+                                           description="What each source, or each place in one source, says.")
+    resolution: LongText | None = Field(None, description="The curators' reading, if they have one, and why; leave it"
+                                                          " out rather than pick a winner without saying so.")
 
 
 class RelatedStudy(Strict):
     """Another study record that reports some of the same patients."""
 
-    study: Slug
-    relation: Literal["same_patients", "overlapping_patients", "extension", "subgroup_of", "parent_of"]
-    note: LongText | None = None
+    study: Slug = Field(description="Id of the other study record.", examples=["nooka-2019-dpd"])
+    relation: Literal["same_patients", "overlapping_patients", "extension", "subgroup_of", "parent_of"] = Field(
+        description="How this study's patients relate to the other's: the same patients, some of the same, an"
+                    " extension of it, a subgroup of it ('subgroup_of'), or the study it is a subgroup of"
+                    " ('parent_of').")
+    note: LongText | None = Field(None, description="How the two overlap, in the curators' words.")
 
 
 class TrialStatus(Sourced):
@@ -542,10 +679,10 @@ class Comparison(Sourced):
     effect_measure: EffectMeasureName = Field(
         description="The statistic reported; 'not_reported' when the source compares the arms only in words.",
         examples=["hazard_ratio"])
-    value: float | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
-    ci_low: float | None = Field(None, description="Lower bound of its confidence interval.")
-    ci_high: float | None = Field(None, description="Upper bound of its confidence interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent, e.g. 95.")
+    value: Number | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
+    ci_low: Number | None = Field(None, description="Lower bound of its confidence interval.")
+    ci_high: Number | None = Field(None, description="Upper bound of its confidence interval.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent, e.g. 95.")
     p_value: OneLine | None = Field(None, description="The p-value as printed, e.g. '0.002' or '<0.001'.")
     as_stated: OneLine | None = Field(None, description="The comparison in the source's words, e.g. 'not notably different'.")
     note: LongText | None = Field(None, description="Anything a reader needs to read the comparison right.")
@@ -581,30 +718,65 @@ class Comparison(Sourced):
 class Record(Strict):
     """Fields every record has."""
 
-    id: Slug
-    curators: list[OneLine] = Field(default_factory=list, max_length=50)
-    curation_note: LongText | None = None
-    moved_from: list[Slug] = Field(default_factory=list, max_length=20)
+    id: Slug = Field(description="The record's id: lower-case letters, digits and single hyphens, such as"
+                                 " 'frerichs-2021-blood-adv' for a publication (first author, year, journal),"
+                                 " 'frerichs-2021-dara-atra' for a study, 'daratumumab' for an agent. The file is named"
+                                 " after it (<id>.yaml) and it is the record's URL, so it does not change (see"
+                                 " 'moved_from').")
+    curators: list[OneLine] = Field(default_factory=list, max_length=50,
+                                    description="People who curated the record, written 'Surname AB'; a citation of"
+                                                " the record's page names them as its authors (the atlas's"
+                                                " contributors when none are listed).", examples=[["Smith AB"]])
+    curation_note: LongText | None = Field(None, description="The curators' explanation of the judgement calls made"
+                                                             " for this record (how an ambiguity in the sources was"
+                                                             " read, what was left out and why), in their own words.")
+    moved_from: list[Slug] = Field(default_factory=list, max_length=20,
+                                   description="Earlier ids of this record; their published URLs redirect to the"
+                                               " record's page.", examples=[["smith-2024"]])
 
 
 class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
-    type: PublicationTypeName
-    title: OneLine
-    authors: list[OneLine] = Field(default_factory=list, max_length=200)
-    authors_complete: bool = Field(False, description="True when 'authors' lists every author (no 'et al.').")
-    journal: OneLine | None = None
-    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    volume: OneLine | None = None
-    issue: OneLine | None = None
-    pages: OneLine | None = None
-    doi: Doi | None = None
-    pmid: Pmid | None = None
-    pmcid: Pmcid | None = None
-    registry_id: RegistryId | None = None
-    cited_as: OneLine | None = Field(None, description="How the source is cited where the atlas found it, e.g. 'Gay 2025, ref. 23'.")
-    note: LongText | None = None
+    type: PublicationTypeName = Field(description="What kind of document it is.")
+    title: OneLine = Field(description="The title exactly as printed. A document without one gets a short descriptive"
+                                       " title in the curators' words, marked 'title_supplied', and its 'note' says so.")
+    title_supplied: bool = Field(
+        False, description="True when the source has no title and 'title' is the curators' description of it; pages"
+                           " and citations show it in square brackets, as library catalogues do.",
+        examples=[True])
+    authors: list[OneLine] = Field(default_factory=list, max_length=200,
+                                   description="Authors in the document's order, written 'Surname AB' (surname, then"
+                                               " initials without dots).", examples=[["Frerichs KA", "Verkleij CPM"]])
+    authors_complete: bool = Field(False, description="True when 'authors' lists every author; otherwise citations end"
+                                                      " the list with 'et al.'.")
+    journal: OneLine | None = Field(None, description="Journal (for a conference abstract, the journal or supplement it"
+                                                      " was printed in).", examples=["Blood Advances"])
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = Field(None, description="Year of publication.",
+                                                                 examples=[2021])
+    volume: OneLine | None = Field(None, description="Volume as printed.", examples=["5"])
+    issue: OneLine | None = Field(None, description="Issue as printed.", examples=["22", "Suppl 1"])
+    pages: OneLine | None = Field(None, description="Pages or article number as printed.",
+                                  examples=["4612-4625", "e13989"])
+    doi: Doi | None = Field(None, description="The bare DOI, without 'https://doi.org/' or 'doi:'; a DOI belongs to one"
+                                              " publication record.", examples=["10.1182/bloodadvances.2021005220"])
+    pmid: Pmid | None = Field(None, description="PubMed id, digits only.", examples=["34625791"])
+    pmcid: Pmcid | None = Field(None, description="PubMed Central id.", examples=["PMC9153006"])
+    registry_id: RegistryId | None = Field(None, description="For a trial registry entry: the trial's registry id"
+                                                             " (ClinicalTrials.gov, EudraCT or ISRCTN).",
+                                           examples=["NCT03000452"])
+    cited_as: OneLine | None = Field(None, description="How the document is cited where the atlas found it, when the"
+                                                       " atlas knows it through another source (e.g. a review's"
+                                                       " reference list): that source and the reference number. Shown on"
+                                                       " the publication's page.", examples=["Gay 2025, ref. 23"])
+    note: LongText | None = Field(None, description="What a reader should know about the document itself, in the"
+                                                    " curators' words: how the atlas knows it (e.g. only from a"
+                                                    " review's reference list), a title the curators wrote, a year"
+                                                    " inferred from the text. Shown on the publication's page.")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        if self.title_supplied and (self.title.startswith("[") or self.title.endswith("]")):
+            yield "title", "write a supplied title without square brackets; pages and citations add them"
 
     @field_validator("doi")
     @classmethod
@@ -617,20 +789,47 @@ class Publication(Record):
 class Study(Record):
     """One trial or real-world cohort, possibly reported in several publications."""
 
-    title: OneLine
-    short_name: OneLine | None = None
-    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
-    design: DesignName
-    phase: OneLine | None = None
-    registry_ids: list[RegistryId] = Field(default_factory=list, max_length=20)
-    publications: list[Slug] = Field(min_length=1, max_length=100)
-    countries: list[OneLine] = Field(default_factory=list, max_length=100)
-    summary: LongText
-    population: Population | None = None
-    prior_anti_cd38: LongText | None = None
-    cohorts: list[Cohort] = Field(min_length=1, max_length=200)
-    discrepancies: list[Discrepancy] = Field(default_factory=list, max_length=100)
-    related_studies: list[RelatedStudy] = Field(default_factory=list, max_length=100)
+    title: OneLine = Field(description="A descriptive title in the curators' words (not an article's title): what was"
+                                       " given to whom, and the design.",
+                           examples=["Daratumumab retreatment after daratumumab-refractory disease (retrospective)"])
+    short_name: OneLine | None = Field(None, description="The trial's acronym or name, if it has one. Charts label the"
+                                                         " study's cohorts with it instead of the title, the list of"
+                                                         " studies shows it under the title, and search finds the"
+                                                         " study by it.", examples=["ICARIA-MM"])
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50,
+                                   description="Other names readers may search for: other spellings of the acronym, a"
+                                               " sponsor's code, a cohort's name.", examples=[["ICARIA"]])
+    design: DesignName = Field(description="The study design; it decides the evidence type (clinical trial, real-world"
+                                           " study, case report) and so the panel of the charts the study is shown in.")
+    phase: OneLine | None = Field(None, description="Trial phase as printed.", examples=["3", "1/2"])
+    registry_ids: list[RegistryId] = Field(default_factory=list, max_length=20,
+                                           description="Trial registry ids (ClinicalTrials.gov, EudraCT or ISRCTN). A"
+                                                       " registry id belongs to one study unless the two are linked in"
+                                                       " 'related_studies'.", examples=[["NCT02990338"]])
+    publications: list[Slug] = Field(min_length=1, max_length=100,
+                                     description="Ids of the publication records reporting this study's patients (an"
+                                                 " abstract and its later article belong to the same study).",
+                                     examples=[["frerichs-2021-blood-adv", "frerichs-2021-cancers"]])
+    countries: list[OneLine] = Field(default_factory=list, max_length=100,
+                                     description="Countries where the patients were treated, as the source names them.",
+                                     examples=[["Netherlands"]])
+    summary: LongText = Field(description="Two to five sentences in the curators' own words, never copied: who was"
+                                          " treated, with what, and what was found.")
+    population: Population | None = Field(None, description="The study's whole population, each figure with its"
+                                                            " source.")
+    prior_anti_cd38: LongText | None = Field(None, description="More on the patients' earlier anti-CD38 therapy than"
+                                                               " the population's 'prior_anti_cd38' status says (which"
+                                                               " antibody, how it ended, how long before), in the"
+                                                               " curators' words; shown under Population.")
+    cohorts: list[Cohort] = Field(min_length=1, max_length=200,
+                                  description="The study's arms, parts, dose levels and subgroups, each with its regimen"
+                                              " and figures; a study of one group has one cohort with role 'overall'.")
+    discrepancies: list[Discrepancy] = Field(default_factory=list, max_length=100,
+                                             description="Points on which sources disagree, or a source contradicts"
+                                                         " itself, about this study.")
+    related_studies: list[RelatedStudy] = Field(default_factory=list, max_length=100,
+                                                description="Other study records that report some of the same patients;"
+                                                            " each link is shown on both studies' pages.")
     cited_sources: list[Slug] = Field(
         default_factory=list, max_length=100,
         description="Publications that state some of this study's figures second-hand (a review, another study's"
@@ -649,50 +848,68 @@ class Study(Record):
 class Regimen(Record):
     """A controlled regimen: its component agents and the abbreviations used for it."""
 
-    name: OneLine
-    agents: list[Slug] = Field(min_length=1, max_length=20)
+    name: OneLine = Field(description="The regimen's name with its drugs written out, anti-CD38 antibody first and"
+                                      " dexamethasone last.", examples=["Daratumumab + pomalidomide + dexamethasone"])
+    agents: list[Slug] = Field(min_length=1, max_length=20,
+                               description="Ids of the agent records of its drugs (evidence/agents/), in the order of"
+                                           " the name.", examples=[["daratumumab", "pomalidomide", "dexamethasone"]])
     partners_specified: bool = Field(
         True, description="False when the source does not name the drugs given with the anti-CD38 antibody (e.g."
                           " 'Dara-based therapy'): 'agents' then lists only what is known, and the regimen's partner"
                           " class is 'Partners not specified', never anti-CD38 monotherapy.",
         examples=[False])
-    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
-    description: LongText | None = None
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50,
+                                   description="Abbreviations and other names the literature uses; search finds the"
+                                               " regimen by them.", examples=[["DPd", "Dara-Pd"]])
+    description: LongText | None = Field(None, description="What the name does not convey (what an abbreviation stands"
+                                                           " for, how the drugs are combined), in the curators' words;"
+                                                           " shown on the regimen's page.")
 
 
 class Agent(Record):
     """A drug, its class and its other names."""
 
-    name: OneLine
-    agent_class: AgentClassName = Field(alias="class")
+    name: OneLine = Field(description="The drug's generic name.", examples=["Daratumumab"])
+    agent_class: AgentClassName = Field(alias="class", description="The drug's class; 'anti_cd38_antibody' marks the"
+                                                                   " antibodies whose retreatment the atlas is about.")
     placeholder: bool = Field(
         False, description="True for a record that stands for an unnamed drug of its class (e.g. 'anti-CD38 antibody,"
                            " not specified'): it counts for its class but never as a named drug, so it cannot make"
                            " or rule out a switch of antibody.",
         examples=[True])
-    aliases: list[OneLine] = Field(default_factory=list, max_length=50)
-    description: LongText | None = None
+    aliases: list[OneLine] = Field(default_factory=list, max_length=50,
+                                   description="Brand names and development codes.", examples=[["Darzalex"]])
+    description: LongText | None = Field(None, description="A sentence on what the drug is, in the curators' words;"
+                                                           " shown on the agent's page.")
 
 
 class PrismaFlow(Sourced):
     """PRISMA flow counts of a systematic review, as the review reports them."""
 
-    records_identified_databases: Count | None = None
-    records_identified_other: Count | None = None
-    duplicates_removed: Count | None = None
-    excluded_title_abstract: Count | None = None
-    excluded_full_text: Count | None = None
-    publications_included: Count | None = None
-    studies_included: Count | None = None
+    records_identified_databases: Count | None = Field(
+        None, description="Records identified by searching the databases.")
+    records_identified_other: Count | None = Field(
+        None, description="Records identified from other sources (registers, reference lists).")
+    duplicates_removed: Count | None = Field(None, description="Duplicate records removed before screening.")
+    excluded_title_abstract: Count | None = Field(None, description="Records excluded at title and abstract screening.")
+    excluded_full_text: Count | None = Field(None, description="Full texts excluded.")
+    publications_included: Count | None = Field(None, description="Publications included.")
+    studies_included: Count | None = Field(
+        None, description="Studies included (several publications may report one study).")
 
 
 class SearchWindow(Sourced):
     """The databases and dates a review searched."""
 
-    databases: list[OneLine] = Field(min_length=1, max_length=50)
-    start: dt.date | Literal["inception"]
-    end: dt.date
-    languages: list[OneLine] = Field(default_factory=list, max_length=20)
+    databases: list[OneLine] = Field(min_length=1, max_length=50, description="Databases searched, as the review names"
+                                                                              " them.", examples=[["Medline", "Embase"]])
+    start: dt.date | Literal["inception"] = Field(description="First date searched, or 'inception' when the review"
+                                                              " searched from each database's start.",
+                                                  examples=["inception", dt.date(2015, 1, 1)])
+    end: dt.date = Field(description="Last date searched (the search's cut-off).", examples=[dt.date(2024, 6, 30)])
+    languages: list[OneLine] = Field(default_factory=list, max_length=20, description="Languages the search was"
+                                                                                     " restricted to, if any.",
+                                     examples=[["English"]])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         yield from super().domain_problems()
@@ -717,13 +934,17 @@ class ReviewFinding(Sourced):
     topic: OneLine = Field(description="What the figure is about.", examples=["Median PFS"])
     evidence_type: FindingScopeName = Field(description="Which studies the figure summarises.", examples=["real_world"])
     statistic: FindingStatisticName = Field(description="What kind of figure it is.", examples=["range"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the figure is about, when it is one; the Evidence summary shows the"
+                          " atlas's own figures of that measure, for the same evidence type, beside it.",
+        examples=["pfs"])
     value: NonNegative | None = Field(None, description="The figure, for a single figure, count, median or pooled estimate.")
     low: NonNegative | None = Field(None, description="Low end of a range.")
     high: NonNegative | None = Field(None, description="High end of a range, or the bound of an upper bound.")
     unit: FindingUnitName | None = Field(None, description="Unit of value, low and high.", examples=["months"])
     ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval of a single figure.")
     ci_high: NonNegative | None = Field(None, description="Upper bound of that interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent.")
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients a single figure is based on.")
     studies_count: Count | None = Field(None, description="How many studies the source says the figure covers.")
     studies: list[Slug] = Field(default_factory=list, max_length=1000,
@@ -755,23 +976,57 @@ class ReviewFinding(Sourced):
                     yield name, f"{number:g} is above 100 (per cent)"
 
 
+
+
+class ReviewConclusion(Sourced):
+    """A conclusion a review draws in words, restated by the curators, with at most a short quotation."""
+
+    id: Slug = Field(description="Id of the conclusion, unique within the review.", examples=["limited-benefit"])
+    statement: OneLine = Field(description="The conclusion in the curators' own words.",
+                               examples=["Retreatment brought limited benefit, also in anti-CD38-refractory patients."])
+    as_stated: OneLine | None = Field(
+        None, description="A short quotation of the review's own words: a phrase, not a passage; the statement says"
+                          " the rest in the curators' words.", examples=["limited clinical benefit"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the conclusion is about, when it is one; the Evidence summary shows the"
+                          " atlas's figures of that measure by prior anti-CD38 status beside it.", examples=["pfs"])
+    evidence_type: FindingScopeName = Field(
+        "all", description="Which studies the conclusion is about; the figures shown beside it are from those.",
+        examples=["real_world"])
+    studies: list[Slug] = Field(default_factory=list, max_length=1000,
+                                description="Study records the conclusion is about, when it names some.")
+
+
+
 class Review(Record):
     """A systematic review: its question, search, eligibility, flow, and the studies it includes and discusses."""
 
-    title: OneLine
-    publication: Slug
-    question: LongText
-    summary: LongText
-    search: SearchWindow
-    eligibility: list[LongText] = Field(min_length=1, max_length=100)
-    prisma: PrismaFlow
-    included_studies: list[Slug] = Field(min_length=1, max_length=10_000)
+    title: OneLine = Field(description="A descriptive title in the curators' words.",
+                           examples=["Anti-CD38 retreatment: a systematic review of trials and real-world studies"])
+    publication: Slug = Field(description="Id of the publication record of the review itself.",
+                              examples=["gay-2025-front-oncol"])
+    question: LongText = Field(description="The review's question, in the curators' words.")
+    summary: LongText = Field(description="What the review did and found, in the curators' own words.")
+    search: SearchWindow = Field(description="Databases and dates searched, with where the review states them.")
+    eligibility: list[LongText] = Field(min_length=1, max_length=100,
+                                        description="The review's eligibility criteria, one entry each, in the curators'"
+                                                    " words.")
+    prisma: PrismaFlow = Field(description="PRISMA flow counts, with where the review gives them.")
+    included_studies: list[Slug] = Field(min_length=1, max_length=10_000,
+                                         description="Ids of the study records of the studies the review included; their"
+                                                     " pages link to the review, and they may cite the review's"
+                                                     " publication for their figures. A study the review only discusses"
+                                                     " goes under 'discussed_studies'.", examples=[["icaria-mm"]])
     discussed_studies: list[DiscussedStudy] = Field(
         default_factory=list, max_length=10_000,
         description="Studies the review discusses but did not include, each with the reason; never also included.")
     findings: list[ReviewFinding] = Field(
         default_factory=list, max_length=1000,
         description="Figures the review states across studies (ranges, counts, pooled estimates), as it states them.")
+    conclusions: list[ReviewConclusion] = Field(
+        default_factory=list, max_length=100,
+        description="Conclusions the review draws in words, restated by the curators, each with where the review"
+                    " states it.")
     discrepancies: list[Discrepancy] = Field(
         default_factory=list, max_length=100,
         description="Points where the review disagrees with itself or with other sources, in the curators' words.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -19,17 +20,23 @@ from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_u
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
-from .export import dictionary_context
+from .export import DATA_FOLDER, dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
+from .fieldref import field_reference
+from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
 from .settings import SiteSettings
+from .synthesis import Synthesis, synthesise
 from .urls import redirects
-from .links import number, relative, short_citation, url_of
+from .links import (
+    REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
+    url_of,
+)
 from .search import filter_options, pin_files, pins, search_view
 from .mkdocs_hooks import placeholder
 from .model import (
-    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewFinding, Sourced,
-    Study,
+    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
+    ReviewFinding, Sourced, Study,
 )
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -43,7 +50,9 @@ from .vocabulary import (
     FINDING_STATISTICS,
     FINDING_UNITS,
     MEASURES,
+    PARTNER_CLASSES,
     PRIOR_ANTI_CD38_DEFINITIONS,
+    PRIOR_ANTI_CD38_STATUSES,
     PUBLICATION_TYPES,
     RECORD_KINDS,
     REFRACTORY_CLASSES,
@@ -224,7 +233,7 @@ def curation_view(record: Record) -> dict[str, Any] | None:
 
 def discrepancy_views(evidence: Evidence, discrepancies: list[Discrepancy], page_url: str) -> list[dict[str, Any]]:
     return [
-        {"id": d.id, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
+        {"id": d.id, "title": d.title, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
          "claims": [{"says": claim.says,
                      "source": SourceView(short_citation(evidence.publications[claim.source.publication]),
                                           relative(page_url, url_of("publication", claim.source.publication)),
@@ -324,6 +333,19 @@ def finding_view(evidence: Evidence, finding: ReviewFinding, page_url: str) -> d
     }
 
 
+def conclusion_view(evidence: Evidence, conclusion: ReviewConclusion, page_url: str) -> dict[str, Any]:
+    """A review's conclusion in the curators' words, with its short quotation, its source and the studies it names."""
+    return {
+        "id": conclusion.id,
+        "statement": conclusion.statement,
+        "as_stated": conclusion.as_stated,
+        "measure": MEASURES[conclusion.measure] if conclusion.measure else None,
+        "studies": [{"record": evidence.studies[s], "href": relative(page_url, url_of("study", s))}
+                    for s in conclusion.studies],
+        "source": source_view(evidence, conclusion, page_url),
+    }
+
+
 def population_view(evidence: Evidence, population: Population | None, page_url: str,
                     with_count: bool = True) -> list[dict[str, Any]]:
     """Rows describing a population, each with its source (the count left out where the page shows it already)."""
@@ -350,7 +372,7 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
             bits = [f"{number(item.percent)}%" if item.percent is not None else "",
                     counts_text(item.patients, item.n) if item.patients is not None else ""]
             value = " ".join(bit for bit in bits if bit)
-        rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to].lower()}", "value": value,
+        rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to]}", "value": value,
                      "source": source_view(evidence, item, page_url)})
     defined = population.prior_anti_cd38
     if defined is not None:
@@ -379,6 +401,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "partner": partners(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
+        "population_description": render_markdown(cohort.population.description if cohort.population else None),
         "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
@@ -440,7 +463,7 @@ def patient_attribute_rows(cohort: Cohort) -> list[dict[str, Any]]:
 
 def publication_link(evidence: Evidence, publication_id: str, page_url: str) -> dict[str, Any]:
     publication = evidence.publications[publication_id]
-    return {"record": publication, "citation": short_citation(publication),
+    return {"record": publication, "citation": short_citation(publication), "title": title_after_citation(publication),
             "type": PUBLICATION_TYPES[publication.type],
             "href": relative(page_url, url_of("publication", publication.id))}
 
@@ -523,6 +546,7 @@ def regimen_context(evidence: Evidence, regimen_id: str) -> dict[str, Any]:
                     "href": relative(page_url, url_of("agent", a))} for a in regimen.agents],
         "measures": [MEASURES[name] for name in measures_present],
         "rows": rows,
+        "uses": regimen_uses_view(evidence, regimen.id, page_url),
         "curation": curation_view(regimen),
     }
 
@@ -538,7 +562,7 @@ def agent_context(evidence: Evidence, agent_id: str) -> dict[str, Any]:
         "class": AGENT_CLASSES[agent.agent_class],
         "description": render_markdown(agent.description),
         "regimens": [{"record": r, "href": relative(page_url, url_of("regimen", r.id)),
-                      "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(r.id, [])})} for r in regimens],
+                      "uses": regimen_uses_view(evidence, r.id, page_url)} for r in regimens],
         "curation": curation_view(agent),
     }
 
@@ -549,7 +573,7 @@ def publication_context(evidence: Evidence, publication_id: str) -> dict[str, An
     return {
         "publication": publication,
         "page_url": page_url,
-        "citation": short_citation(publication),
+        "heading": citation_with_title(publication),
         "type": PUBLICATION_TYPES[publication.type],
         "note": render_markdown(publication.note),
         "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
@@ -592,10 +616,15 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
             for d in review.discussed_studies
         ],
         "findings": [finding_view(evidence, finding, page_url) for finding in review.findings],
+        "conclusions": [conclusion_view(evidence, conclusion, page_url) for conclusion in review.conclusions],
         "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
         "curation": curation_view(review),
+        "summary_href": relative(page_url, SUMMARY_URL),
     }
 
+
+# Beside the hand-written Contribute page, which links to it.
+FIELD_REFERENCE_PAGE = "contribute/fields.md"
 
 INDEX_PAGE_SIZE = 100
 INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md.j2", "agent": "agents_index.md.j2",
@@ -605,23 +634,115 @@ INDEX_TEMPLATES = {"study": "studies_index.md.j2", "regimen": "regimens_index.md
 def index_item(evidence: Evidence, kind: str, record: Any, page_url: str) -> dict[str, Any]:
     """One row of an index page, with links relative to that page."""
     if kind == "study":
-        regimens = []
-        for cohort in record.cohorts:
-            if cohort.regimen and cohort.regimen not in [r["record"].id for r in regimens]:
-                regimens.append({"record": evidence.regimens[cohort.regimen],
-                                 "href": relative(page_url, url_of("regimen", cohort.regimen))})
-        found = patient_count(record)
-        return {**study_link(evidence, record.id, page_url), "regimens": regimens,
-                "n": count_text(found[0]) if found is not None else None}
+        return study_index_view(evidence, study_facts(evidence, record), page_url)
     if kind == "regimen":
         return {"record": record, "href": relative(page_url, url_of("regimen", record.id)),
-                "studies": len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})}
+                "partner": regimen_partner_class(evidence, record.id),
+                "uses": regimen_uses_view(evidence, record.id, page_url)}
     if kind == "agent":
         return {"record": record, "class": AGENT_CLASSES[record.agent_class],
                 "href": relative(page_url, url_of("agent", record.id))}
     if kind == "publication":
         return publication_link(evidence, record.id, page_url)
     return {"record": record, "href": relative(page_url, url_of(kind, record.id))}
+
+
+def regimen_uses_view(evidence: Evidence, regimen_id: str, page_url: str) -> dict[str, Any]:
+    """How many studies gave a regimen to a cohort and, when none did, why the regimen is listed."""
+    uses = regimen_uses(evidence, regimen_id)
+    return {
+        "studies": uses.studies,
+        "context": len(uses.context_studies),
+        "lines": [study_link(evidence, study_id, page_url) for study_id in uses.line_studies],
+        "within": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
+                   for r in uses.within],
+    }
+
+
+def headline_text(outcome: Outcome) -> str:
+    """A figure as a summary cell shows it: the value or status, with its variant when it has one."""
+    return figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+
+
+# The fields of a key result in the studies index data, in order.
+KEY_RESULT_FIELDS = ("cohort", "label", "orr", "orr_value", "pfs", "pfs_value", "n")
+
+
+def key_result_view(key: KeyResult | None) -> dict[str, Any] | None:
+    """A key result as text and numbers: None fields when the cohort records no such figure."""
+    if key is None:
+        return None
+    return {"cohort": key.cohort.id, "label": key.cohort.label,
+            "orr": headline_text(key.orr) if key.orr else None, "orr_value": key.orr.value if key.orr else None,
+            "pfs": headline_text(key.pfs) if key.pfs else None, "pfs_value": key.pfs.value if key.pfs else None,
+            "n": key.n}
+
+
+def patients_text(n: int | None) -> str:
+    """A study's number of patients in an index: the number, or 'Not reported' (never empty, never zero)."""
+    return str(n) if n is not None else STATUSES["not_reported"].label
+
+
+def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> dict[str, Any]:
+    """A row of the studies index as the page shows it without JavaScript."""
+    study = facts.study
+    href = relative(page_url, url_of("study", study.id))
+    key = key_result_view(facts.key)
+    return {
+        "record": study, "href": href, "year": facts.year,
+        "design": DESIGNS[facts.design].label, "evidence_type": EVIDENCE_TYPES[facts.evidence_type],
+        "regimens": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
+                     for r in facts.regimens],
+        "partner_classes": [PARTNER_CLASSES[name] for name in facts.partner_classes],
+        "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
+        "n": patients_text(facts.n),
+        "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
+    }
+
+
+STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
+# The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
+STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
+                      "partner_classes", "prior_statuses", "n", "key")
+
+
+def studies_index_json(evidence: Evidence) -> str:
+    """The rows of the studies index for the page's script, in study id order.
+
+    Compact by construction: regimens and agents are numbers into lists given once, vocabulary values are names
+    whose labels are given once, and only what the table shows or filters on is there.
+    """
+    rows = [study_facts(evidence, study) for study in sorted(evidence.studies.values(), key=lambda s: s.id)]
+    regimen_ids = sorted({r for row in rows for r in row.regimens},
+                         key=lambda r: (evidence.regimens[r].name.lower(), r))
+    agent_ids = sorted({a for r in regimen_ids for a in evidence.regimens[r].agents},
+                       key=lambda a: (evidence.agents[a].name.lower(), a))
+    regimen_number = {r: i for i, r in enumerate(regimen_ids)}
+    agent_number = {a: i for i, a in enumerate(agent_ids)}
+
+    def row_data(row: StudyFacts) -> list[Any]:
+        key = key_result_view(row.key)
+        return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
+                row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
+                list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None]
+
+    payload = {
+        "fields": list(STUDY_INDEX_FIELDS),
+        "key_fields": list(KEY_RESULT_FIELDS),
+        "urls": {kind: f"{RECORD_KINDS[kind].url_prefix}/" for kind in ("study", "regimen")},
+        "labels": {
+            "design": {name: design.label for name, design in DESIGNS.items()},
+            "evidence_type": dict(EVIDENCE_TYPES),
+            "partner_class": dict(PARTNER_CLASSES),
+            "prior_status": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
+            "not_reported": STATUSES["not_reported"].label,
+        },
+        "agents": [[a, evidence.agents[a].name] for a in agent_ids],
+        "regimens": [[r, evidence.regimens[r].name, [agent_number[a] for a in evidence.regimens[r].agents]]
+                     for r in regimen_ids],
+        "rows": [row_data(row) for row in rows],
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _index_order(kind: str, record: Any) -> tuple:
@@ -648,8 +769,72 @@ def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, 
             "pages": [{"number": i, "href": relative(url, u), "current": i == page_number} for i, u in enumerate(urls, 1)]
             if count <= 20 else None,
         }
-        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager}
+        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager,
+                   "page_url": url, "site_root": relative(url, ""), "pager_size": INDEX_PAGE_SIZE}
         yield f"{url}index.md", context
+
+
+# ---------------------------------------------------------------- page descriptions
+
+def _listed(names: list[str], most: int = 3) -> str:
+    shown = names[:most] + ([f"{len(names) - most} more"] if len(names) > most else [])
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else "".join(shown)
+
+
+def _counted(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def page_description(evidence: Evidence, kind: str, record_id: str) -> str:
+    """A record page's meta description, in plain text from its record: what a search result shows of the page."""
+    record = evidence.by_kind(kind)[record_id]
+    if kind == "study":
+        regimens: list[str] = []
+        for cohort in record.cohorts:
+            if cohort.regimen and evidence.regimens[cohort.regimen].name not in regimens:
+                regimens.append(evidence.regimens[cohort.regimen].name)
+        found = patient_count(record)
+        size = (f"{found[0].value} patients" if found is not None and found[0].value is not None
+                else "number of patients not reported")
+        phase = f" (phase {record.phase})" if record.phase else ""
+        treated = f" of {_listed(regimens)}" if regimens else ""
+        return (f"{record.short_name or record.title}: {DESIGNS[record.design].label}{phase}{treated}; {size}."
+                " Every figure with its source.")
+    if kind == "regimen":
+        studies = len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})
+        return (f"{record.name}: outcomes in {_counted(studies, 'study', 'studies')} of the atlas, every figure with"
+                " its source.")
+    if kind == "agent":
+        regimens = len(evidence.regimens_by_agent.get(record.id, []))
+        return (f"{record.name} ({AGENT_CLASSES[record.agent_class]}): part of"
+                f" {_counted(regimens, 'regimen', 'regimens')} of the atlas.")
+    if kind == "publication":
+        studies = len(evidence.studies_by_publication.get(record.id, []))
+        return (f"{PUBLICATION_TYPES[record.type]}: {citation_with_title(record)}. Source of"
+                f" {_counted(studies, 'study', 'studies')} in the atlas.")
+    return (f"Systematic review: {record.title}. {_counted(len(record.included_studies), 'study', 'studies')}"
+            f" included, {len(record.discussed_studies)} discussed but not included.")
+
+
+INDEX_DESCRIPTIONS = {
+    "study": "The {total} studies of the atlas, with their design, regimens and number of patients",
+    "regimen": "The {total} regimens of the atlas and how many studies report each",
+    "agent": "The {total} agents of the atlas and their drug classes",
+    "publication": "The {total} publications the atlas takes its figures from",
+    "review": "The {total} systematic reviews of the atlas",
+}
+
+
+def index_description(kind: str, pager: dict[str, Any]) -> str:
+    """The meta description of one page of a kind's index."""
+    text = INDEX_DESCRIPTIONS[kind].format(total=pager["total"])
+    return text + (f" (page {pager['number']} of {pager['count']})." if pager["count"] > 1 else ".")
+
+
+def chart_description(measure_name: str) -> str:
+    """The meta description of a cross-study chart page."""
+    return (f"The {MEASURES[measure_name].in_sentence} of the cohorts of the atlas that report it, by the patients'"
+            " prior anti-CD38 therapy: a chart, and a table of the figures with their sources.")
 
 
 # ---------------------------------------------------------------- rendering
@@ -685,11 +870,13 @@ class ChartView:
     spec_file: str
     svg_file: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
+    links: tuple[Any, ...] = ()  # charts.Link the caption ends with
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows)
+    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
+                      c.links)
             for c in charts]
 
 
@@ -730,15 +917,20 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
 
 def generate_pages(evidence: Evidence, environment: Environment,
                    charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
-    """Every generated page of the site, in a stable order."""
+                   revisions: dict[Path, Revision] | None = None, synthesis: Synthesis | None = None) -> Iterable[Page]:
+    """Every generated page of the site, in a stable order (the synthesis is computed when not given)."""
+    # summary.py builds on this module's views, so it is imported here rather than at the top.
+    from .summary import REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_tables_context, summary_context
+
     charts = charts or {}
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
 
     def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
         path = evidence.files.get((kind, record_id))
-        return citation_context(evidence, kind, record_id, settings, revisions.get(path.resolve()) if path else None)
+        context, files, head = citation_context(evidence, kind, record_id, settings,
+                                                revisions.get(path.resolve()) if path else None)
+        return context, files, {**head, "description": page_description(evidence, kind, record_id)}
 
     def render(path: str, template: str, head: dict[str, Any] | None = None, **context: Any) -> Page:
         page_url = context.get("page_url", "")
@@ -750,8 +942,14 @@ def generate_pages(evidence: Evidence, environment: Environment,
         yield render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))
         for measure_name in CROSS_STUDY_MEASURES:
             url = chart_page_url(measure_name)
-            yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
+            yield render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
+                         page_url=url, measure=MEASURES[measure_name])
+    yield render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION},
+                 **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))
+    yield render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2", {"description": REGIMEN_TABLES_DESCRIPTION},
+                 **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
+    yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../", filters=filter_options(evidence),
                  pin_files=pin_files(len(pins(evidence))))
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
@@ -760,7 +958,8 @@ def generate_pages(evidence: Evidence, environment: Environment,
         "records": evidence.record_count()})
     for kind, template in INDEX_TEMPLATES.items():
         for path, context in index_pages(evidence, kind):
-            yield render(path, template, **context)
+            yield render(path, template, {"description": index_description(kind, context["pager"])}, **context)
+    yield Page(STUDIES_INDEX_DATA, studies_index_json(evidence))
     for study_id in sorted(evidence.studies):
         citation, files, head = cited("study", study_id)
         yield render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
@@ -775,9 +974,11 @@ def generate_pages(evidence: Evidence, environment: Environment,
         yield from files
     for agent_id in sorted(evidence.agents):
         yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2",
+                     {"description": page_description(evidence, "agent", agent_id)},
                      search_entry=search_view(evidence, "agent", agent_id), **agent_context(evidence, agent_id))
     for publication_id in sorted(evidence.publications):
         yield render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
+                     {"description": page_description(evidence, "publication", publication_id)},
                      search_entry=search_view(evidence, "publication", publication_id),
                      **publication_context(evidence, publication_id))
     for old_url, new_url in sorted(redirects(evidence).items()):

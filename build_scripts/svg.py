@@ -13,8 +13,7 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from .charts import PRIOR_STATUS_LEGEND, Chart
-from .vocabulary import EVIDENCE_TYPES
+from .charts import INDENT_PIXELS, PUBLISHED_INTERVAL, Chart, ForestRow
 
 VEGA_LITE_VERSION = "6.4"
 
@@ -75,6 +74,8 @@ FOREST_LABEL_WIDTH = 250
 FOREST_PLOT_WIDTH = 300
 FOREST_ROW = 22
 LEGEND_COLUMN = 200
+# Characters of a row label that fit the label column (Vega cuts labels at charts.LABEL_LIMIT pixels).
+LABEL_CHARACTERS = 48
 
 
 def _nice_step(span: float) -> float:
@@ -87,51 +88,77 @@ def _nice_step(span: float) -> float:
 
 
 def forest_svg(chart: Chart, environment: Environment) -> str:
-    """A static forest plot of a chart's rows, drawn from a template instead of by Vega (much faster)."""
-    left, right, top = FOREST_LABEL_WIDTH, FOREST_LABEL_WIDTH + FOREST_PLOT_WIDTH, 30
-    by_value = sorted(chart.forest or (), key=lambda r: -(r.value if r.value is not None else -1))
-    if chart.panels:
-        groups = [(label, [r for r in by_value if r.panel == label]) for label in EVIDENCE_TYPES.values()]
-    else:
-        groups = [(None, by_value)]
+    """A static forest plot of a chart's rows, drawn from a template instead of by Vega (much faster).
+
+    It draws what the Vega-Lite spec draws, from the same rows in the same order: a heading per partner class
+    (chart.panels), subgroups indented by their label, points coloured and shaped from the chart's legends, control
+    arms and pooled diamonds; only the x axis is drawn once, below all groups, where Vega repeats it per group.
+    """
+    left, right, top = FOREST_LABEL_WIDTH + 12, FOREST_LABEL_WIDTH + 12 + FOREST_PLOT_WIDTH, 30
     axis_max = chart.axis_max or 1.0
 
     def x(value: float) -> float:
         return round(left + (right - left) * min(value, axis_max) / axis_max, 1)
 
-    colours = dict(PRIOR_STATUS_LEGEND)
-    drawn, headers, index = [], [], 0
-    for label, rows in groups:
-        if not rows:
-            continue
-        if label:
-            headers.append({"y": top + FOREST_ROW * index + FOREST_ROW * 0.7, "label": label})
+    colours, shapes = dict(chart.legend), dict(chart.shapes)
+    drawn, headers, index, group = [], [], 0, object()
+    for row in chart.forest or ():
+        if chart.panels and row.partner != group:
+            group = row.partner
+            headers.append({"y": top + FOREST_ROW * index + FOREST_ROW * 0.7, "label": row.partner})
             index += 1
-        for row in rows:
-            drawn.append(_forest_row(row, top + FOREST_ROW * index + FOREST_ROW / 2, axis_max, x, colours))
-            index += 1
+        drawn.append(_forest_row(row, top + FOREST_ROW * index + FOREST_ROW / 2, axis_max, x, colours, shapes))
+        index += 1
     axis_y = top + FOREST_ROW * index + 4
     step = _nice_step(axis_max)
     ticks = [{"x": x(i * step), "label": f"{i * step:g}"} for i in range(int(axis_max / step + 1e-9) + 1)]
-    # Three legend entries a row: the status labels are too long for one row.
-    legend_y = axis_y + 56
-    legend = [{"x": 120 + LEGEND_COLUMN * (i % 3), "y": legend_y + 18 * (i // 3), "colour": colour, "label": label}
-              for i, (label, colour) in enumerate(PRIOR_STATUS_LEGEND)]
-    rows_of_legend = (len(legend) + 2) // 3
+    # Legends: prior status (colour), mark (shape) and interval style, two entries a row: the labels are long.
+    legends, y = [], axis_y + 56
+    for title, items in (("Prior anti-CD38:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
+                         ("Mark:", [{"colour": "#000000", "label": k, "shape": s} for k, s in chart.shapes]),
+                         ("Interval:", [{"dashed": style != PUBLISHED_INTERVAL, "label": style} for style in chart.intervals])):
+        if not items:
+            continue
+        for i, item in enumerate(items):
+            item.update({"x": 120 + LEGEND_COLUMN * (i % 2), "y": y + 18 * (i // 2)})
+            item["path"] = _shape_path(item.get("shape", "circle"), item["x"], item["y"] - 4, 5)
+        legends.append({"title": title, "y": y, "items": items})
+        y += 18 * ((len(items) + 1) // 2) + 6
     return environment.get_template("forest.svg.j2").render(
-        width=max(right + 20, 120 + LEGEND_COLUMN * 3), height=axis_y + 72 + 18 * rows_of_legend, title=chart.title,
+        width=max(right + 20, 120 + LEGEND_COLUMN * 2 + 60), height=y + 10, title=chart.title,
         description=chart.description, rows=drawn, headers=headers, ticks=ticks, top=top, axis_y=axis_y, left=left,
-        right=right, x_title=chart.x_title, legend=legend, legend_y=legend_y,
-        interval_y=legend_y + 18 * (rows_of_legend - 1))
+        right=right, x_title=chart.x_title, legends=legends)
 
 
-def _forest_row(row, y: float, axis_max: float, x, colours: dict[str, str]) -> dict:
+def _shape_path(shape: str, cx: float, cy: float, r: float) -> str:
+    """An SVG path of a Vega point shape of about the same area, centred on (cx, cy)."""
+    if shape == "square":
+        h = r * 0.9
+        return f"M{cx - h:.1f},{cy - h:.1f}H{cx + h:.1f}V{cy + h:.1f}H{cx - h:.1f}Z"
+    if shape == "triangle-up":
+        return f"M{cx:.1f},{cy - r * 1.2:.1f}L{cx + r * 1.1:.1f},{cy + r * 0.8:.1f}L{cx - r * 1.1:.1f},{cy + r * 0.8:.1f}Z"
+    if shape == "diamond":
+        return f"M{cx:.1f},{cy - r * 1.3:.1f}L{cx + r:.1f},{cy:.1f}L{cx:.1f},{cy + r * 1.3:.1f}L{cx - r:.1f},{cy:.1f}Z"
+    return (f"M{cx - r:.1f},{cy:.1f}A{r},{r} 0 1,0 {cx + r:.1f},{cy:.1f}A{r},{r} 0 1,0 {cx - r:.1f},{cy:.1f}Z")
+
+
+def _forest_row(row: ForestRow, y: float, axis_max: float, x, colours: dict[str, str], shapes: dict[str, str]) -> dict:
     end = row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None)
+    has_interval = row.kind != "heading" and row.ci_low is not None and end is not None
+    cx = x(row.value) if row.value is not None and row.kind != "heading" else None
+    pooled = row.kind == "pooled"
+    # The label's indentation (no-break spaces) becomes an offset, as on the Vega axis.
+    label = row.label.lstrip("\u00a0")
+    indent = len(row.label) - len(label)
+    width = LABEL_CHARACTERS - indent
     return {
         "y": y,
-        "label": row.label if len(row.label) <= 38 else row.label[:37] + "…",
-        "x1": x(row.ci_low) if row.ci_low is not None and end is not None else None,
-        "x2": x(end) if row.ci_low is not None and end is not None else None,
-        "dashed": row.ci_computed, "open_ended": row.open_ended,
-        "cx": x(row.value) if row.value is not None else None, "colour": colours[row.prior_status],
+        "x": 4 + INDENT_PIXELS * indent,
+        "label": label if len(label) <= width else label[:width - 1] + "…",
+        "kind": row.kind,
+        "x1": x(row.ci_low) if has_interval else None,
+        "x2": x(end) if has_interval else None,
+        "dashed": row.ci_computed and not pooled, "open_ended": row.open_ended and not pooled, "pooled": pooled,
+        "cx": cx, "colour": colours.get(row.colour_key, "#999999"),
+        "path": _shape_path(shapes.get(row.marker, "circle"), cx, y, 9 if pooled else 5) if cx is not None else None,
     }

@@ -1,12 +1,14 @@
-"""Charts as a reader sees them in Chromium: rendered SVG, one mark per cohort, ARIA label, links, nothing from outside."""
+"""Charts as a reader sees them in Chromium: rendered SVG, one mark per cohort, partner-class groups, ARIA label, links,
+nothing from outside."""
 
 import json
 
 import pytest
 
-from build_scripts.charts import CROSS_STUDY_MEASURES, chart_page_url
+from build_scripts.charts import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
 from build_scripts.checks import validate_tree
 from build_scripts.facts import is_anti_cd38_retreatment
+from build_scripts.vocabulary import PARTNER_CLASSES
 
 from conftest import ROOT
 
@@ -83,5 +85,73 @@ def test_without_javascript_the_static_chart_and_table_remain(browser, served_re
         assert image.is_visible()
         assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 100
         assert page.locator(".atlas-chart-table").count() == 1
+    finally:
+        context.close()
+
+
+def _chart_texts(page, selector):
+    """Visible text elements of an SVG in the page: their text and whether they have a box on screen."""
+    return page.evaluate(
+        "(selector) => Array.from(document.querySelectorAll(selector)).map(t => {"
+        " const box = t.getBoundingClientRect();"
+        " return {text: t.textContent, visible: box.width > 0 && box.height > 0"
+        " && getComputedStyle(t).visibility !== 'hidden' && getComputedStyle(t).opacity !== '0'}; })", selector)
+
+
+def test_live_chart_shows_partner_class_groups_indented_subgroups_and_control_arms(served_real_site, watched, real_site):
+    page = watched.page
+    page.goto(f"{served_real_site}/charts/pfs/", wait_until="networkidle")
+    page.wait_for_selector(".atlas-chart-view.atlas-chart-ready", timeout=20_000)
+    spec = json.loads((real_site / "charts" / "pfs" / "chart-pfs.vl.json").read_text())
+    groups = [unit["title"]["text"] for unit in spec["vconcat"]]
+    assert len(groups) >= 3 and PARTNER_CLASSES["switch"] in groups
+    texts = _chart_texts(page, ".atlas-chart-live svg text")
+    shown = {t["text"] for t in texts if t["visible"]}
+    assert set(groups) <= shown
+    # subgroups are indented: a second-level subgroup's label starts right of a first-level one's, which starts
+    # right of a top-level cohort's
+    starts = {t["text"]: t["x"] for t in page.evaluate(
+        "() => Array.from(document.querySelectorAll('.atlas-chart-live svg text'))"
+        ".map(t => ({text: t.textContent, x: t.getBoundingClientRect().left}))")}
+    labels = [label for unit in spec["vconcat"] for label in unit["layer"][0]["encoding"]["y"]["scale"]["domain"]]
+    deepest = next(label for label in labels if label.startswith("\u00a0"))  # Frerichs: part B, recommended dose
+    first = next(label for label in labels if label.startswith(SUBGROUP_MARK))
+    top = labels[0]
+
+    def x(label):
+        return next(v for text, v in starts.items() if text.rstrip("…") and label.lstrip("\u00a0").startswith(
+            text.rstrip("…")))
+
+    assert x(deepest) > x(first) + 5 and x(first) == pytest.approx(x(top), abs=1)
+    # the control arm is drawn, in its own layer, and labelled as such
+    assert live_marks(page, "controls_") == 1
+    assert any("control arm, not retreatment" in t["text"] and t["visible"] for t in texts)
+    # the IMAGE daratumumab-refractory cohort is in the refractory colour
+    colour = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.atlas-chart-live g[class*=estimates_] > path'))"
+        ".filter(p => (p.getAttribute('aria-label') || '').includes('Daratumumab-refractory patients (n=56)'))"
+        ".map(p => p.getAttribute('fill'))")
+    assert colour == [PRIOR_STATUS_COLOURS["refractory"]]
+    watched.assert_clean()
+
+
+def test_static_fallback_shows_the_same_groups(browser, served_real_site, real_site):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{served_real_site}/charts/orr/", wait_until="networkidle")
+        image = page.locator("img.atlas-chart-static").first
+        assert image.is_visible() and page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 100
+        spec = json.loads((real_site / "charts" / "orr" / "chart-orr.vl.json").read_text())
+        groups = [unit["title"]["text"] for unit in spec["vconcat"]]
+        labels = [label for unit in spec["vconcat"] for label in unit["layer"][0]["encoding"]["y"]["scale"]["domain"]]
+        # the image itself, opened as a document: the same groups and rows, each drawn where it can be seen
+        page.goto(f"{served_real_site}/charts/orr/chart-orr.svg", wait_until="networkidle")
+        headings = _chart_texts(page, "text.group")
+        assert [t["text"] for t in headings] == groups and all(t["visible"] for t in headings)
+        rows = _chart_texts(page, "text.row")
+        assert len(rows) == len(labels) and all(t["visible"] for t in rows)
+        assert all(label.lstrip("\u00a0").startswith(text.rstrip("…"))
+                   for text, label in zip((t["text"] for t in rows), labels))
     finally:
         context.close()

@@ -119,11 +119,11 @@ def test_data_package_validates(fixture_site):
     report = validate(str(fixture_site / "data" / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = Package(str(fixture_site / "data" / "datapackage.json"))
-    assert [r.name for r in package.resources] == ["studies", "outcomes"]
+    assert [r.name for r in package.resources] == ["studies", "outcomes", "synthesis"]
 
 
 def test_data_package_catches_a_bad_row(fixture_site, tmp_path):
-    for name in ("datapackage.json", "studies.csv", "outcomes.csv"):
+    for name in ("datapackage.json", "studies.csv", "outcomes.csv", "synthesis.csv"):
         (tmp_path / name).write_bytes((fixture_site / "data" / name).read_bytes())
     outcomes = (tmp_path / "outcomes.csv").read_text().splitlines()
     outcomes[1] = outcomes[1].replace(',"reported",', ',"guessed",', 1)

@@ -25,7 +25,7 @@ def text_of(html: str) -> str:
 def test_study_page_shows_every_figure_with_ci_n_and_source(fixture_site):
     html = page(fixture_site, "studies/fixture-dpd-retreatment")
     text = text_of(html)
-    assert "3.1 months" in text and "95% CI 2–4.5" in text and "n = 30" in text
+    assert "3.1 months" in text and "95% CI 2.0–4.5" in text and "n = 30" in text
     assert "Fixture 2020 , Results, Survival" in text
     assert "95% CI 2.8–not estimable" in text
     assert "Not reached" in text and "Not reported" in text
@@ -228,3 +228,18 @@ def test_study_page_says_per_cohort_its_prior_status_and_which_are_not_retreatme
     assert "Prior anti-CD38: Refractory to anti-CD38 ." in text_of(sections["refractory"])
     assert "Prior anti-CD38: Exposed, partly refractory (60% refractory) ." in text_of(sections["exposed-mixed"])
     assert "Prior anti-CD38, as the source defines the patients" in text_of(html)
+
+
+def test_a_cohort_population_description_is_shown(real_site):
+    from build_scripts.checks import validate_tree
+    from conftest import ROOT
+
+    evidence = validate_tree(ROOT / "evidence")
+    described = [(s, c) for s in evidence.studies.values() for c in s.cohorts
+                 if c.population is not None and c.population.description]
+    assert described, "the evidence has no cohort population description to check"
+    for study, cohort in described:
+        html = (real_site / "studies" / study.id / "index.html").read_text(encoding="utf-8")
+        section = html.split(f'id="cohort-{cohort.id}"', 1)[1].split("</section>", 1)[0]
+        first_words = " ".join(cohort.population.description.split()[:4])
+        assert first_words in section, (study.id, cohort.id)

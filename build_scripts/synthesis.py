@@ -1,0 +1,484 @@
+"""Exploratory synthesis: response rates pooled per stratum (partner class x prior anti-CD38 status), medians as ranges.
+
+Pure functions from the evidence to frozen dataclasses; the Evidence summary page, the charts and synthesis.csv all
+read `synthesise(evidence)`. The rules, in the order they are applied to every cohort of a stratum:
+
+1. the stratum must be an anti-CD38 retreatment (facts.partners is not 'not_retreatment', so the prior status is
+   refractory, exposed not refractory or mixed), and the cohort must not be the control arm of a comparison;
+2. the cohort must report the measure, comparable across studies, as responders and n, or as a rate and n (the
+   responder count is then derived, rounded half up; n is the figure's own, else the cohort's patient count);
+3. one cohort per patient population: cohorts that may share patients (a cohort and any cohort nested in it,
+   sibling cohorts other than arms, parts and dose levels, two top-level cohorts of a study that are not arms, parts
+   or dose levels, such as two data cuts, and any cohorts of studies linked by `related_studies`) never enter together;
+   the largest enters;
+4. a pooled estimate needs at least MIN_COHORTS cohorts; a cohort with no or every patient responding gets
+   CONTINUITY_CORRECTION added to both cells.
+
+Proportions are pooled on the logit scale by inverse-variance random effects (statsmodels' combine_effects) with
+DerSimonian-Laird and Paule-Mandel estimates of tau-squared; each gives a 95% confidence interval (normal), I-squared
+(Higgins and Thompson, from Cochran's Q) and a 95% prediction interval (t with k-2 degrees of freedom). Medians of
+time-to-event measures are never pooled: MedianRange holds their range over the same kind of independent cohorts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from .facts import partners, prior_anti_cd38_status
+from .vocabulary import (
+    MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
+)
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .model import Cohort, Outcome, Source, Study
+
+POOLED_MEASURES: tuple[str, ...] = ("orr", "vgpr_or_better", "cr_or_better")
+RANGE_MEASURES: tuple[str, ...] = ("pfs", "os")
+MIN_COHORTS = 3
+CONTINUITY_CORRECTION = 0.5
+CONFIDENCE = 0.95
+# Designs left out of the sensitivity analysis.
+CASE_DESIGNS: tuple[str, ...] = ("case_report", "case_series")
+# Cohorts with these roles under one parent (or at the top of one study) share no patient.
+PARTITION_ROLES: tuple[str, ...] = ("arm", "part", "dose_level")
+# Paule-Mandel iterates; these keep it well inside the precision anything downstream prints.
+_PM_OPTIONS = {"atol": 1e-10, "maxiter": 1000}
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """A partner class (vocabulary.PARTNER_CLASSES) and a prior anti-CD38 status (PRIOR_ANTI_CD38_STATUSES)."""
+
+    partner_class: str
+    prior_status: str
+
+    @property
+    def label(self) -> str:
+        return f"{PARTNER_CLASSES[self.partner_class]}; {PRIOR_ANTI_CD38_STATUSES[self.prior_status].label}"
+
+    @property
+    def poolable(self) -> bool:
+        """Whether the stratum is an anti-CD38 retreatment, so that its cohorts may be pooled at all."""
+        return self.partner_class != "not_retreatment" and PRIOR_ANTI_CD38_STATUSES[self.prior_status].retreatment
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Sort key: partner classes, then statuses, in the vocabulary's order."""
+        return list(PARTNER_CLASSES).index(self.partner_class), list(PRIOR_ANTI_CD38_STATUSES).index(self.prior_status)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cohort's figure as an analysis uses it (a rate with its counts, or a median in months)."""
+
+    study_id: str
+    cohort_id: str
+    design: str
+    value: float | None  # the figure as recorded: per cent, or months; None for a median not reached
+    responders: int | None  # rates only
+    n: int | None
+    responders_derived: bool  # computed here from the rate and n, rounded half up
+    n_from_cohort: bool  # the figure gives no n, so the cohort's patient count is used
+    corrected: bool  # no or every patient responded: CONTINUITY_CORRECTION added to both cells
+    figure_derived: bool  # the figure itself was derived by the curators (Outcome.derived)
+    source: Source
+    discrepancy: str | None  # the study's discrepancy this figure is part of, if any
+
+    @property
+    def key(self) -> str:
+        """'study-id/cohort-id', the cohort's id in synthesis.csv."""
+        return f"{self.study_id}/{self.cohort_id}"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A cohort of the stratum left out of an analysis, with a reason from vocabulary.SYNTHESIS_EXCLUSIONS."""
+
+    study_id: str
+    cohort_id: str
+    reason: str
+    detail: str  # for pages: the specific reason, which may quote record text
+    overlaps: str | None = None  # for 'overlap': the key of the cohort used instead
+
+    @property
+    def key(self) -> str:
+        return f"{self.study_id}/{self.cohort_id}"
+
+    @property
+    def label(self) -> str:
+        return SYNTHESIS_EXCLUSIONS[self.reason]
+
+
+@dataclass(frozen=True)
+class RandomEffects:
+    """A random-effects pooled estimate on the scale of the effects given (here: logit of a proportion)."""
+
+    method: str  # a key of vocabulary.POOLING_METHODS
+    k: int
+    mean: float
+    se: float
+    ci_low: float
+    ci_high: float
+    tau2: float
+    q: float
+    i2: float  # per cent
+    pi_low: float | None  # 95% prediction interval; None when k < 3
+    pi_high: float | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A pooled proportion, back-transformed to per cent, with the logit-scale fit it comes from."""
+
+    method: str
+    k: int
+    patients: int
+    value: float  # per cent
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    tau2: float  # logit scale
+    i2: float  # per cent
+    q: float
+    fit: RandomEffects
+
+    @property
+    def method_label(self) -> str:
+        return POOLING_METHODS[self.method]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One measure in one stratum: the cohorts used, those left out and why, and the pooled estimates if allowed."""
+
+    stratum: Stratum
+    measure: str
+    sensitivity: bool  # True: the analysis without case reports and case series
+    used: tuple[Entry, ...]
+    excluded: tuple[Exclusion, ...]
+    estimates: tuple[Estimate, ...]  # one per POOLING_METHODS key, in its order; empty when not pooled
+    not_pooled: str | None  # why there is no estimate, in words; None when pooled
+
+    @property
+    def k(self) -> int:
+        return len(self.used)
+
+    @property
+    def patients(self) -> int:
+        return sum(entry.n or 0 for entry in self.used)
+
+    @property
+    def low(self) -> float | None:
+        """The lowest rate among the cohorts used, as recorded (per cent)."""
+        return min((e.value for e in self.used if e.value is not None), default=None)
+
+    @property
+    def high(self) -> float | None:
+        return max((e.value for e in self.used if e.value is not None), default=None)
+
+
+@dataclass(frozen=True)
+class MedianRange:
+    """The range of a median time (PFS, OS) over one stratum's independent cohorts; never pooled."""
+
+    stratum: Stratum
+    measure: str
+    used: tuple[Entry, ...]  # cohorts with a reported median
+    not_reached: tuple[Entry, ...]  # cohorts whose median was not reached
+    excluded: tuple[Exclusion, ...]
+
+    @property
+    def low(self) -> float | None:
+        return min((e.value for e in self.used if e.value is not None), default=None)
+
+    @property
+    def high(self) -> float | None:
+        return max((e.value for e in self.used if e.value is not None), default=None)
+
+    @property
+    def patients(self) -> int:
+        return sum(entry.n or 0 for entry in self.used + self.not_reached)
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Every stratum with cohorts, its analyses (primary, and sensitivity where it differs) and its median ranges."""
+
+    strata: tuple[Stratum, ...]
+    analyses: tuple[Analysis, ...]
+    ranges: tuple[MedianRange, ...]
+
+    def analysis(self, stratum: Stratum, measure: str, sensitivity: bool = False) -> Analysis | None:
+        """The analysis of a measure in a stratum; the sensitivity one is None where it would not differ."""
+        return next((a for a in self.analyses
+                     if a.stratum == stratum and a.measure == measure and a.sensitivity == sensitivity), None)
+
+    def median_range(self, stratum: Stratum, measure: str) -> MedianRange | None:
+        return next((r for r in self.ranges if r.stratum == stratum and r.measure == measure), None)
+
+
+# ---------------------------------------------------------------- pooling (pure numbers)
+
+def logit_proportion(responders: int, n: int) -> tuple[float, float, bool]:
+    """The logit of responders/n, its variance 1/a + 1/b, and whether the continuity correction was added."""
+    corrected = responders == 0 or responders == n
+    add = CONTINUITY_CORRECTION if corrected else 0.0
+    a, b = responders + add, n - responders + add
+    return math.log(a / b), 1 / a + 1 / b, corrected
+
+
+def random_effects(effects: Sequence[float], variances: Sequence[float], method: str) -> RandomEffects:
+    """Inverse-variance random-effects pooling (statsmodels' combine_effects) with tau-squared by `method`.
+
+    'dl' is DerSimonian-Laird, 'pm' Paule-Mandel. statsmodels leaves a negative DerSimonian-Laird tau-squared as it
+    is; it is truncated at zero here, as the estimator is defined, which makes the estimate the fixed-effect one.
+    """
+    import numpy as np
+    from scipy import stats
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    effect, variance = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
+    k = len(effect)
+    options = _PM_OPTIONS if method == "pm" else {}
+    # statsmodels also computes a Knapp-Hartung variance, whose square root is undefined for a negative
+    # DerSimonian-Laird tau-squared, and an I-squared that divides by Q, which is zero when every cohort has
+    # the same proportion; neither figure is used here (I-squared is computed below).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fitted = combine_effects(effect, variance, method_re={"dl": "dl", "pm": "pm"}[method], **options)
+    tau2, mean, se = float(fitted.tau2), float(fitted.mean_effect_re), float(fitted.sd_eff_w_re)
+    if tau2 < 0:
+        tau2, mean, se = 0.0, float(fitted.mean_effect_fe), float(fitted.sd_eff_w_fe)
+    q = float(fitted.q)
+    z = float(stats.norm.isf((1 - CONFIDENCE) / 2))
+    pi_low = pi_high = None
+    if k >= 3:
+        half = float(stats.t.isf((1 - CONFIDENCE) / 2, k - 2)) * math.sqrt(tau2 + se * se)
+        pi_low, pi_high = mean - half, mean + half
+    return RandomEffects(method=method, k=k, mean=mean, se=se, ci_low=mean - z * se, ci_high=mean + z * se,
+                         tau2=tau2, q=q, i2=100 * max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0,
+                         pi_low=pi_low, pi_high=pi_high)
+
+
+def expit_percent(x: float) -> float:
+    """A logit back on the per-cent scale."""
+    return 100 / (1 + math.exp(-x))
+
+
+def pooled_estimates(used: Sequence[Entry]) -> tuple[Estimate, ...]:
+    """One Estimate per pooling method for cohorts with responders and n (continuity-corrected as they say)."""
+    cells = [logit_proportion(entry.responders, entry.n) for entry in used]  # type: ignore[arg-type]
+    effects, variances = [c[0] for c in cells], [c[1] for c in cells]
+    patients = sum(entry.n or 0 for entry in used)
+    estimates = []
+    for method in POOLING_METHODS:
+        fit = random_effects(effects, variances, method)
+        estimates.append(Estimate(
+            method=method, k=fit.k, patients=patients, value=expit_percent(fit.mean),
+            ci_low=expit_percent(fit.ci_low), ci_high=expit_percent(fit.ci_high),
+            pi_low=expit_percent(fit.pi_low), pi_high=expit_percent(fit.pi_high),  # type: ignore[arg-type]
+            tau2=fit.tau2, i2=fit.i2, q=fit.q, fit=fit))
+    return tuple(estimates)
+
+
+# ---------------------------------------------------------------- which cohorts enter
+
+def stratum_of(evidence: Evidence, study: Study, cohort: Cohort) -> Stratum:
+    """A cohort's stratum: its partner class and its prior anti-CD38 status (both from facts.py)."""
+    return Stratum(partners(evidence, study, cohort).name, prior_anti_cd38_status(study, cohort).status)
+
+
+def _control_arms(study: Study) -> set[str]:
+    return {comparison.control for comparison in study.comparisons}
+
+
+def _eligibility(evidence: Evidence, stratum: Stratum, study: Study, cohort: Cohort,
+                 sensitivity: bool) -> Exclusion | None:
+    """Why a cohort may not enter any analysis of its stratum, whatever it reports; None when it may."""
+    if not stratum.poolable:
+        return Exclusion(study.id, cohort.id, "not_retreatment", partners(evidence, study, cohort).reason)
+    if cohort.id in _control_arms(study):
+        return Exclusion(study.id, cohort.id, "control_arm", "the control arm of a comparison recorded for the study")
+    if sensitivity and study.design in CASE_DESIGNS:
+        return Exclusion(study.id, cohort.id, "case_design", f"design: {study.design.replace('_', ' ')}")
+    return None
+
+
+def _cohort_n(cohort: Cohort) -> int | None:
+    count = cohort.population.n if cohort.population is not None else None
+    return count.value if count is not None else None
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def _figures(study: Study, cohort: Cohort, measure: str) -> tuple[list[Outcome], Exclusion | None]:
+    """The cohort's reported, comparable figures of a measure, or why there are none."""
+    short = MEASURES[measure].short
+    outcomes = [o for o in cohort.outcomes if o.measure == measure]
+    if not outcomes:
+        return [], Exclusion(study.id, cohort.id, "not_reported", f"no {short} recorded for this cohort")
+    reported = [o for o in outcomes if o.status == "reported" and o.value is not None]
+    if not reported and not any(o.status == "not_reached" for o in outcomes):
+        return [], Exclusion(study.id, cohort.id, "not_reported", f"{short} not reported")
+    comparable = [o for o in outcomes if o.cross_study and o.status in ("reported", "not_reached")]
+    if not comparable:
+        return [], Exclusion(study.id, cohort.id, "not_comparable", f"{short} recorded only as not comparable across"
+                                                                    " studies")
+    return comparable, None
+
+
+def rate_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusion:
+    """The cohort's figure of a rate with responders and n, or why it has none that can be pooled.
+
+    Of several figures, one with its responder count stated is taken before one whose count is derived here,
+    one with its own n before one using the cohort's patient count, and the first recorded before later ones.
+    """
+    figures, why = _figures(study, cohort, measure)
+    if why is not None:
+        return why
+    cohort_n = _cohort_n(cohort)
+    options = []
+    for index, outcome in enumerate(o for o in figures if o.value is not None):
+        n = outcome.n if outcome.n is not None else cohort_n
+        if n is None:
+            continue
+        stated = outcome.responders is not None
+        responders = outcome.responders if stated else _round_half_up(outcome.value * n / 100)  # type: ignore[operator]
+        options.append(((not stated, outcome.n is None, index), outcome, responders, n))
+    if not options:
+        return Exclusion(study.id, cohort.id, "no_patient_count",
+                         f"{MEASURES[measure].short} is given as a rate without its number of patients")
+    _, outcome, responders, n = min(options, key=lambda option: option[0])
+    return Entry(study_id=study.id, cohort_id=cohort.id, design=study.design, value=outcome.value,
+                 responders=responders, n=n, responders_derived=outcome.responders is None,
+                 n_from_cohort=outcome.n is None, corrected=responders in (0, n), figure_derived=outcome.derived,
+                 source=outcome.source, discrepancy=outcome.discrepancy)
+
+
+def median_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusion:
+    """The cohort's comparable median of a time measure (a value, or not reached), or why it has none."""
+    figures, why = _figures(study, cohort, measure)
+    if why is not None:
+        return why
+    # A stated median before 'not reached'; a figure with its own n before one without; then the order recorded.
+    outcome = min(figures, key=lambda o: (o.value is None, o.n is None, figures.index(o)))
+    n = outcome.n if outcome.n is not None else _cohort_n(cohort)
+    return Entry(study_id=study.id, cohort_id=cohort.id, design=study.design, value=outcome.value, responders=None,
+                 n=n, responders_derived=False, n_from_cohort=outcome.n is None and n is not None, corrected=False,
+                 figure_derived=outcome.derived, source=outcome.source, discrepancy=outcome.discrepancy)
+
+
+def _ancestry(study: Study, cohort_id: str) -> list[str]:
+    """A cohort's id followed by its parents' ids, nearest first (cycles are validation errors; stopped anyway)."""
+    parents = {c.id: c.parent for c in study.cohorts}
+    chain = [cohort_id]
+    while (parent := parents.get(chain[-1])) is not None and parent not in chain:
+        chain.append(parent)
+    return chain
+
+
+def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study_b: Study, b: str) -> bool:
+    """Whether two cohorts may hold some of the same patients (see the module's rule 3)."""
+    if study_a.id != study_b.id:
+        return any(other == study_b.id for other, _, _ in evidence.related_by_study.get(study_a.id, []))
+    if a == b:
+        return True
+    chain_a, chain_b = _ancestry(study_a, a), _ancestry(study_b, b)
+    if a in chain_b or b in chain_a:
+        return True  # one is nested in the other
+    common = next((c for c in chain_a if c in chain_b), None)
+    # The two cohorts where the chains part: siblings under the common ancestor, or at the top of the study.
+    side_a = chain_a[chain_a.index(common) - 1] if common else chain_a[-1]
+    side_b = chain_b[chain_b.index(common) - 1] if common else chain_b[-1]
+    roles = {c.id: c.role for c in study_a.cohorts}
+    return not (roles.get(side_a) in PARTITION_ROLES and roles.get(side_b) in PARTITION_ROLES)
+
+
+def independent(evidence: Evidence, entries: Iterable[Entry]) -> tuple[list[Entry], list[Exclusion]]:
+    """One cohort per patient population: the largest first, each later one only if it shares no patient with those kept."""
+    studies = evidence.studies
+    related = {sid: {other for other, _, _ in links} for sid, links in evidence.related_by_study.items()}
+    order = {(s.id, c.id): i for s in studies.values() for i, c in enumerate(s.cohorts)}
+    ranked = sorted(entries, key=lambda e: (-(e.n or 0), e.responders_derived, e.n_from_cohort, e.study_id,
+                                            order.get((e.study_id, e.cohort_id), 0)))
+    kept: list[Entry] = []
+    by_study: dict[str, list[Entry]] = defaultdict(list)
+    left_out: list[Exclusion] = []
+    for entry in ranked:
+        near = [k for sid in {entry.study_id} | related.get(entry.study_id, set()) for k in by_study.get(sid, [])]
+        clash = next((k for k in near if cohorts_may_share_patients(
+            evidence, studies[entry.study_id], entry.cohort_id, studies[k.study_id], k.cohort_id)), None)
+        if clash is None:
+            kept.append(entry)
+            by_study[entry.study_id].append(entry)
+        else:
+            left_out.append(Exclusion(entry.study_id, entry.cohort_id, "overlap",
+                                      f"may share patients with {clash.key}, which is used", clash.key))
+    return kept, left_out
+
+
+# ---------------------------------------------------------------- analyses
+
+def analyse(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study, Cohort]], measure: str,
+            sensitivity: bool = False) -> Analysis:
+    """One rate measure in one stratum: every member cohort used or excluded with its reason, pooled if allowed."""
+    excluded: list[Exclusion] = []
+    candidates: list[Entry] = []
+    for study, cohort in members:
+        found = _eligibility(evidence, stratum, study, cohort, sensitivity) or rate_entry(study, cohort, measure)
+        (excluded if isinstance(found, Exclusion) else candidates).append(found)
+    used, overlapping = independent(evidence, candidates)
+    excluded.extend(overlapping)
+    if not stratum.poolable:
+        not_pooled = "not an anti-CD38 retreatment stratum"
+    elif len(used) < MIN_COHORTS:
+        not_pooled = f"fewer than {MIN_COHORTS} independent cohorts report responders and n (k={len(used)})"
+    else:
+        not_pooled = None
+    estimates = pooled_estimates(used) if not_pooled is None else ()
+    return Analysis(stratum=stratum, measure=measure, sensitivity=sensitivity, used=tuple(used),
+                    excluded=tuple(excluded), estimates=estimates, not_pooled=not_pooled)
+
+
+def median_range(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study, Cohort]],
+                 measure: str) -> MedianRange:
+    """The range of a median time in one stratum, over cohorts chosen by the same rules as for pooling."""
+    excluded: list[Exclusion] = []
+    candidates: list[Entry] = []
+    for study, cohort in members:
+        found = _eligibility(evidence, stratum, study, cohort, False) or median_entry(study, cohort, measure)
+        (excluded if isinstance(found, Exclusion) else candidates).append(found)
+    used, overlapping = independent(evidence, candidates)
+    excluded.extend(overlapping)
+    return MedianRange(stratum=stratum, measure=measure,
+                       used=tuple(e for e in used if e.value is not None),
+                       not_reached=tuple(e for e in used if e.value is None), excluded=tuple(excluded))
+
+
+def synthesise(evidence: Evidence) -> Synthesis:
+    """Every stratum's analyses of POOLED_MEASURES and ranges of RANGE_MEASURES.
+
+    A sensitivity analysis (without case reports and case series) is listed only where the primary analysis uses
+    a case report or case series; elsewhere it would be the same analysis.
+    """
+    members: dict[Stratum, list[tuple[Study, Cohort]]] = defaultdict(list)
+    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
+        for cohort in study.cohorts:
+            members[stratum_of(evidence, study, cohort)].append((study, cohort))
+    strata = tuple(sorted(members, key=lambda s: s.order))
+    analyses: list[Analysis] = []
+    ranges: list[MedianRange] = []
+    for stratum in strata:
+        for measure in POOLED_MEASURES:
+            primary = analyse(evidence, stratum, members[stratum], measure)
+            analyses.append(primary)
+            if any(entry.design in CASE_DESIGNS for entry in primary.used):
+                analyses.append(analyse(evidence, stratum, members[stratum], measure, sensitivity=True))
+        ranges.extend(median_range(evidence, stratum, members[stratum], measure) for measure in RANGE_MEASURES)
+    return Synthesis(strata=strata, analyses=tuple(analyses), ranges=tuple(ranges))
