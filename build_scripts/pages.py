@@ -81,7 +81,7 @@ class Page:
 # Closing tags of elements whose text Pagefind 1.5.2 runs into the next element's ("DesignRandomised",
 # "CountriesGermanyStable URL" in search excerpts). A line break after them changes nothing on screen: white space
 # between table cells or description-list items is not rendered.
-_RUN_TOGETHER = re.compile(r"(</(?:dt|dd|th|td|tr|caption|figcaption)>)(?=<)")
+_RUN_TOGETHER = re.compile(r"(</(?:dt|dd|th|caption|figcaption)>)(?=<)")
 
 
 @pass_context
