@@ -505,9 +505,9 @@ def test_screenshots_of_every_page_type(browser, served_real_site, page_types, v
         for name, url in page_types.items():
             _open(page, served_real_site, url)
             height = page.evaluate("document.documentElement.scrollHeight")
-            for top in range(0, height, viewport["height"] // 2):  # bring every lazy image and chart near
+            for top in range(0, height, viewport["height"]):  # bring every lazy image and chart near
                 page.evaluate(f"window.scrollTo(0, {top})")
-                page.wait_for_timeout(60)
+                page.wait_for_timeout(30)
             for view in page.locator(".atlas-chart-view").all():
                 view.scroll_into_view_if_needed()
                 if viewport["width"] >= NARROW_BELOW:
