@@ -17,6 +17,11 @@
     target.className = "atlas-chart-live";
     view.appendChild(target);
     await window.vegaEmbed(target, spec, options);
+    // vega-embed's export menu opens from a summary holding only an icon; give it a name screen readers can say.
+    const menu = target.querySelector("details > summary");
+    if (menu) {
+      menu.setAttribute("aria-label", "Export this chart as an image");
+    }
     view.classList.add("atlas-chart-ready");
   }
 
