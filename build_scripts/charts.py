@@ -511,7 +511,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
     cohorts = [r for r in drawn if r.kind in ("cohort", "retreatment")]
     if description is None:
         description = (f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies; each point"
-                       f" is a cohort's {measure.label.lower()} in {unit.name}, each line its 95% confidence interval"
+                       f" is a cohort's {measure.in_sentence} in {unit.name}, each line its 95% confidence interval"
                        + (" (dashed where the atlas computed an exact interval)" if COMPUTED_INTERVAL in intervals else "")
                        + "; the point's colour shows the patients' prior anti-CD38 therapy and its shape the kind of"
                        " study.")
@@ -686,7 +686,7 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
     description = (
         f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies, in groups by what the"
         f" anti-CD38 antibody was given with ({'; '.join(groups) or 'none'}). Each point is a cohort's"
-        f" {measure.label.lower()} in {unit.name} and each line its 95% confidence interval"
+        f" {measure.in_sentence} in {unit.name} and each line its 95% confidence interval"
         + (" (dashed where the atlas computed an exact interval from responders and patients)" if rate else "")
         + "; the point's colour shows the patients' prior anti-CD38 status and its shape the kind of study."
         " Subgroups are indented under the cohort or trial they belong to."

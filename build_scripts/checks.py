@@ -237,6 +237,8 @@ def _review_internal_problems(raw: RawRecord, review: Review) -> list[Problem]:
                                               " a study or discusses it without including it, not both"))
     for path, value in _duplicates([(("findings", i, "id"), f.id) for i, f in enumerate(review.findings)]):
         problems.append(raw.problem(path, f"finding id '{value}' is used twice in this review"))
+    for path, value in _duplicates([(("conclusions", i, "id"), c.id) for i, c in enumerate(review.conclusions)]):
+        problems.append(raw.problem(path, f"conclusion id '{value}' is used twice in this review"))
     for path, value in _duplicates([(("discrepancies", i, "id"), d.id) for i, d in enumerate(review.discrepancies)]):
         problems.append(raw.problem(path, f"discrepancy id '{value}' is used twice in this review"))
     discrepancy_ids = {d.id for d in review.discrepancies}
@@ -430,12 +432,14 @@ def assemble(modelled: list[tuple[RawRecord, Record]],
         for i, discussed in enumerate(review.discussed_studies):
             exists("study", discussed.study, raw, ("discussed_studies", i, "study"))
         covered = set(review.included_studies) | {d.study for d in review.discussed_studies}
-        for i, finding in enumerate(review.findings):
-            for j, study_id in enumerate(finding.studies):
-                exists("study", study_id, raw, ("findings", i, "studies", j))
-                if study_id in evidence.studies and study_id not in covered:
-                    problems.append(raw.problem(("findings", i, "studies", j),
-                                                f"study '{study_id}' is neither included nor discussed by this review"))
+        cited = [(("findings", i, "studies", j), study_id)
+                 for i, finding in enumerate(review.findings) for j, study_id in enumerate(finding.studies)]
+        cited += [(("conclusions", i, "studies", j), study_id)
+                  for i, conclusion in enumerate(review.conclusions) for j, study_id in enumerate(conclusion.studies)]
+        for path, study_id in cited:
+            exists("study", study_id, raw, path)
+            if study_id in evidence.studies and study_id not in covered:
+                problems.append(raw.problem(path, f"study '{study_id}' is neither included nor discussed by this review"))
         for path, source in all_sources(review):
             exists("publication", source.publication, raw, path + ("publication",))
     problems.extend(_identifier_clashes(evidence, raws))

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from .evidence import Evidence
 from .history import Revision
-from .links import author_surname
+from .links import author_surname, publication_title
 from .model import Publication, Record, Study
 from .vocabulary import RECORD_KINDS
 
@@ -75,7 +75,7 @@ def publication_item(publication: Publication) -> CitationItem:
     csl_type, bibtex_type, ris_type = TYPE_MAP[publication.type]
     return CitationItem(
         key=publication.id, csl_type=csl_type, bibtex_type=bibtex_type, ris_type=ris_type,
-        title=publication.title, authors=tuple(person(a) for a in publication.authors),
+        title=publication_title(publication), authors=tuple(person(a) for a in publication.authors),
         container=publication.journal, year=publication.year, volume=publication.volume, issue=publication.issue,
         pages=publication.pages, doi=publication.doi,
         url=doi_url(publication.doi) if publication.doi else (
@@ -224,7 +224,8 @@ def formatted_citation(item: CitationItem) -> str:
     """A Vancouver-style reference to the atlas page, ending before the access date the reader fills in."""
     authors = ", ".join(p.literal or f"{p.family} {p.given}" for p in item.authors)
     revised = f" Last revised {item.date}." if item.date else ""
-    return f"{authors}. {item.title}. {item.container}; {item.year or 'n.d.'}.{revised} Available from: {item.url}"
+    issued = f"{item.year}." if item.year else "n.d."  # 'n.d.' ends with its own full stop
+    return f"{authors}. {item.title}. {item.container}; {issued}{revised} Available from: {item.url}"
 
 
 # ---------------------------------------------------------------- metadata in the page head

@@ -73,7 +73,7 @@ PARTNER_CLASS_DESCRIPTION = (
     "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
     " (corticosteroids are not partners; chemotherapy wins when partners fall in several classes); 'switch' when"
     " the patients had a different anti-CD38 antibody before; 'not_retreatment' when the cohort is not an anti-CD38"
-    " retreatment. The classes and their labels: " + "; ".join(f"{name} ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
+    " retreatment. The classes and their labels: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),

@@ -7,6 +7,10 @@ import posixpath
 from .model import Publication
 from .vocabulary import RECORD_KINDS
 
+# The pages that summarise the evidence across studies (summary.py builds them).
+SUMMARY_URL = "summary/"
+REGIMEN_TABLES_URL = "regimen-tables/"
+
 
 def url_of(kind: str, record_id: str) -> str:
     return RECORD_KINDS[kind].url(record_id)
@@ -19,9 +23,13 @@ def relative(from_url: str, to_url: str) -> str:
 
 
 def number(value: float | None) -> str:
-    """A number as the source printed it: no trailing '.0' on whole numbers."""
+    """A number as the source printed it: a record's value with the decimals it was written with (21.0 stays
+    '21.0'), any other (computed, or of unknown precision) in its shortest form, with no trailing '.0'."""
     if value is None:
         return ""
+    decimals = getattr(value, "decimals", None)
+    if decimals is not None:
+        return f"{value:.{decimals}f}" if abs(value) < 1e6 else f"{value:,.{decimals}f}"
     return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
@@ -30,7 +38,29 @@ def author_surname(author: str) -> str:
     return " ".join(parts[:-1]) if len(parts) > 1 else author
 
 
+def publication_title(publication: Publication) -> str:
+    """A publication's title; one the curators supplied for an untitled source in square brackets, as catalogues do."""
+    return f"[{publication.title}]" if publication.title_supplied else publication.title
+
+
 def short_citation(publication: Publication) -> str:
-    """'Frerichs 2021' style label of a publication."""
-    who = author_surname(publication.authors[0]) if publication.authors else publication.title[:40]
+    """'Frerichs 2021' style label of a publication: first author and year; an authorless registry entry by its
+    registry id; any other authorless source by its whole title (never cut short)."""
+    if publication.authors:
+        who = author_surname(publication.authors[0])
+    elif publication.registry_id:
+        return publication.registry_id
+    else:
+        who = publication_title(publication)
     return f"{who} {publication.year}" if publication.year else who
+
+
+def title_after_citation(publication: Publication) -> str | None:
+    """The title a page shows after the short citation; None when the short citation already is the title."""
+    return publication_title(publication) if publication.authors or publication.registry_id else None
+
+
+def citation_with_title(publication: Publication) -> str:
+    """'Frerichs 2021: Title', or the title alone when it is the short citation."""
+    title = title_after_citation(publication)
+    return f"{short_citation(publication)}: {title}" if title else short_citation(publication)

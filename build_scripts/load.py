@@ -14,6 +14,7 @@ from yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent, D
                          MappingStartEvent, ScalarEvent, SequenceStartEvent, StreamEndEvent)
 from yaml.nodes import ScalarNode
 
+from .numbers import printed
 from .problems import Problem, display_path
 from .vocabulary import KIND_BY_FOLDER, RecordKind
 
@@ -115,8 +116,10 @@ def _scalar(event: ScalarEvent, loader: Any) -> tuple[Any, str | None]:
         return None, f"YAML tags such as {tag!r} are not allowed in evidence records"
     except (ValueError, OverflowError) as error:  # a date such as 2024-02-30, an integer of 5,000 digits
         return None, f"{event.value[:40]!r} cannot be read as a {tag.rsplit(':', 1)[-1]}: {error}"
-    if isinstance(value, float) and not math.isfinite(value):
-        return None, f"{event.value!r} is not a finite number; evidence records hold finite numbers only"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None, f"{event.value!r} is not a finite number; evidence records hold finite numbers only"
+        return printed(value, event.value), None  # pages show it with the decimals it was written with
     return value, None
 
 

@@ -52,10 +52,38 @@ def restore_blocks(html: str, blocks: list[str]) -> str:
     return PLACEHOLDER.sub(lambda match: blocks[int(match.group(1))], html)
 
 
+def nav_tab(src_uri: str, nav_files: set[str]) -> str | None:
+    """The URL of the top tab a page outside the nav belongs to: 'studies/' for studies/<id>/index.md."""
+    section = src_uri.split("/", 1)[0]
+    index = f"{section}/index.md"
+    return f"{section}/" if "/" in src_uri and index in nav_files and src_uri != index else None
+
+
+def _nav_files(items: Any) -> set[str]:
+    """Every file the nav config names."""
+    found: set[str] = set()
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, str):
+            found.add(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                found |= _nav_files(value)
+    return found
+
+
 def on_page_markdown(markdown, page, config, files):  # noqa: ANN001 - MkDocs' hook signature
     stash = _stash(page, config)
-    if stash and stash.get("head"):
-        page.meta["atlas"] = stash["head"]
+    head = (stash or {}).get("head") or {}
+    if head.get("description"):
+        page.meta["description"] = head["description"]  # main.html escapes it
+    if head.get("jsonld"):
+        page.meta["atlas"] = head
+    # Record pages are not in the nav (it would list every record on every page): their tab is marked active
+    # by the tabs-item override, and the navigation sidebar, which would be empty, is hidden.
+    tab = nav_tab(page.file.src_uri, _nav_files(config.get("nav") or []))
+    if tab:
+        page.meta["atlas_tab"] = tab
+        page.meta["hide"] = [*page.meta.get("hide", []), "navigation"]
     return markdown
 
 

@@ -20,8 +20,11 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+
+from .numbers import keep_printed
 
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -160,7 +163,11 @@ Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
 RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Every float field is a Number: one read from a record keeps the decimals its source printed (numbers.py).
+Number = Annotated[float, WrapValidator(keep_printed)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Percent = Annotated[Number, Field(ge=0, le=100)]
+Level = Annotated[Number, Field(gt=0, lt=100)]
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -277,7 +284,7 @@ class Outcome(Sourced):
     ci_high_status: Literal["not_estimable", "not_reached"] | None = Field(
         None, description="Instead of 'ci_high', when the source gives the upper bound as not estimable (NE) or not"
                           " reached.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level of the interval,"
+    ci_level: Level | None = Field(None, description="Confidence level of the interval,"
                                                                                      " in per cent.", examples=[95])
     range_low: NonNegative | None = Field(None, description="Lower end of the spread printed with the value (see"
                                                             " 'range_kind'); give 'range_high' with it.", examples=[1.2])
@@ -356,7 +363,7 @@ class AdverseEvent(Sourced):
                           examples=["Neutropenia", "Infusion-related reaction"])
     grade: GradeName = Field(description="The grade or grades the source counts together in this row (CTCAE).")
     patients: Count = Field(description="Patients with the event at these grades.", examples=[3])
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    percent: Percent | None = Field(
         None, description="The percentage as printed; it must agree with patients/n unless the entry names a"
                           " 'discrepancy'.", examples=[15])
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the percentage is based on (usually the"
@@ -372,7 +379,7 @@ class Refractoriness(Sourced):
     """The share of a population refractory to a drug or drug class."""
 
     to: RefractoryClassName = Field(description="The drug or class of drugs the patients are refractory to.")
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(None, description="Share of the population"
+    percent: Percent | None = Field(None, description="Share of the population"
                                                                                     " refractory, in per cent as"
                                                                                     " printed.", examples=[100, 62.5])
     patients: Count | None = Field(None, description="Number of refractory patients, as printed.", examples=[27])
@@ -506,7 +513,7 @@ def _value_kind(value: Any) -> str | None:
 
 # Picked by the input's type, so a bad value gets the one error of its own kind, not one per member.
 AttributeValue = Annotated[
-    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[float, Tag("float")],
+    Union[Annotated[OneLine, Tag("str")], Annotated[int, Tag("int")], Annotated[Number, Tag("float")],
           Annotated[bool, Tag("bool")]],
     Discriminator(_value_kind, custom_error_type="attribute_value",
                   custom_error_message="a value is text, a whole number, a number or true/false"),
@@ -595,7 +602,7 @@ class ResponseShare(Sourced):
     category: ResponseName = Field(description="The best-response category (IMWG).")
     patients: Count | None = Field(None, description="Patients whose best response fell in the category.",
                                    examples=[4])
-    percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    percent: Percent | None = Field(
         None, description="The share in per cent as printed; it must agree with patients/n unless the entry names a"
                           " 'discrepancy'.", examples=[20])
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients the share is based on.", examples=[20])
@@ -622,6 +629,9 @@ class Discrepancy(Strict):
     id: Slug = Field(description="Id of the discrepancy, unique within the study; each figure concerned names it in"
                                  " its 'discrepancy', and the page anchors it as #discrepancy-<id>.",
                      examples=["orr-differs"])
+    title: OneLine = Field(description="A short heading for the disagreement in the curators' words, shown on the page"
+                                       " (the id is never shown).", examples=["Response rate differs between abstract"
+                                                                               " and article"])
     summary: LongText = Field(description="What disagrees with what, in the curators' words.")
     claims: list[DiscrepancyClaim] = Field(min_length=1, max_length=20,
                                            description="What each source, or each place in one source, says.")
@@ -669,10 +679,10 @@ class Comparison(Sourced):
     effect_measure: EffectMeasureName = Field(
         description="The statistic reported; 'not_reported' when the source compares the arms only in words.",
         examples=["hazard_ratio"])
-    value: float | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
-    ci_low: float | None = Field(None, description="Lower bound of its confidence interval.")
-    ci_high: float | None = Field(None, description="Upper bound of its confidence interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent, e.g. 95.")
+    value: Number | None = Field(None, description="The effect estimate, experimental against control.", examples=[0.63])
+    ci_low: Number | None = Field(None, description="Lower bound of its confidence interval.")
+    ci_high: Number | None = Field(None, description="Upper bound of its confidence interval.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent, e.g. 95.")
     p_value: OneLine | None = Field(None, description="The p-value as printed, e.g. '0.002' or '<0.001'.")
     as_stated: OneLine | None = Field(None, description="The comparison in the source's words, e.g. 'not notably different'.")
     note: LongText | None = Field(None, description="Anything a reader needs to read the comparison right.")
@@ -729,8 +739,12 @@ class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
     type: PublicationTypeName = Field(description="What kind of document it is.")
-    title: OneLine = Field(description="The title exactly as printed. A document without one gets a descriptive title,"
-                                       " and its 'note' says so.")
+    title: OneLine = Field(description="The title exactly as printed. A document without one gets a short descriptive"
+                                       " title in the curators' words, marked 'title_supplied', and its 'note' says so.")
+    title_supplied: bool = Field(
+        False, description="True when the source has no title and 'title' is the curators' description of it; pages"
+                           " and citations show it in square brackets, as library catalogues do.",
+        examples=[True])
     authors: list[OneLine] = Field(default_factory=list, max_length=200,
                                    description="Authors in the document's order, written 'Surname AB' (surname, then"
                                                " initials without dots).", examples=[["Frerichs KA", "Verkleij CPM"]])
@@ -759,6 +773,10 @@ class Publication(Record):
                                                     " curators' words: how the atlas knows it (e.g. only from a"
                                                     " review's reference list), a title the curators wrote, a year"
                                                     " inferred from the text. Shown on the publication's page.")
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        if self.title_supplied and (self.title.startswith("[") or self.title.endswith("]")):
+            yield "title", "write a supplied title without square brackets; pages and citations add them"
 
     @field_validator("doi")
     @classmethod
@@ -916,13 +934,17 @@ class ReviewFinding(Sourced):
     topic: OneLine = Field(description="What the figure is about.", examples=["Median PFS"])
     evidence_type: FindingScopeName = Field(description="Which studies the figure summarises.", examples=["real_world"])
     statistic: FindingStatisticName = Field(description="What kind of figure it is.", examples=["range"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the figure is about, when it is one; the Evidence summary shows the"
+                          " atlas's own figures of that measure, for the same evidence type, beside it.",
+        examples=["pfs"])
     value: NonNegative | None = Field(None, description="The figure, for a single figure, count, median or pooled estimate.")
     low: NonNegative | None = Field(None, description="Low end of a range.")
     high: NonNegative | None = Field(None, description="High end of a range, or the bound of an upper bound.")
     unit: FindingUnitName | None = Field(None, description="Unit of value, low and high.", examples=["months"])
     ci_low: NonNegative | None = Field(None, description="Lower bound of the confidence interval of a single figure.")
     ci_high: NonNegative | None = Field(None, description="Upper bound of that interval.")
-    ci_level: Annotated[float, Field(gt=0, lt=100)] | None = Field(None, description="Confidence level in per cent.")
+    ci_level: Level | None = Field(None, description="Confidence level in per cent.")
     n: Annotated[int, Field(ge=1)] | None = Field(None, description="Patients a single figure is based on.")
     studies_count: Count | None = Field(None, description="How many studies the source says the figure covers.")
     studies: list[Slug] = Field(default_factory=list, max_length=1000,
@@ -954,6 +976,28 @@ class ReviewFinding(Sourced):
                     yield name, f"{number:g} is above 100 (per cent)"
 
 
+
+
+class ReviewConclusion(Sourced):
+    """A conclusion a review draws in words, restated by the curators, with at most a short quotation."""
+
+    id: Slug = Field(description="Id of the conclusion, unique within the review.", examples=["limited-benefit"])
+    statement: OneLine = Field(description="The conclusion in the curators' own words.",
+                               examples=["Retreatment brought limited benefit, also in anti-CD38-refractory patients."])
+    as_stated: OneLine | None = Field(
+        None, description="A short quotation of the review's own words: a phrase, not a passage; the statement says"
+                          " the rest in the curators' words.", examples=["limited clinical benefit"])
+    measure: MeasureName | None = Field(
+        None, description="The outcome measure the conclusion is about, when it is one; the Evidence summary shows the"
+                          " atlas's figures of that measure by prior anti-CD38 status beside it.", examples=["pfs"])
+    evidence_type: FindingScopeName = Field(
+        "all", description="Which studies the conclusion is about; the figures shown beside it are from those.",
+        examples=["real_world"])
+    studies: list[Slug] = Field(default_factory=list, max_length=1000,
+                                description="Study records the conclusion is about, when it names some.")
+
+
+
 class Review(Record):
     """A systematic review: its question, search, eligibility, flow, and the studies it includes and discusses."""
 
@@ -979,6 +1023,10 @@ class Review(Record):
     findings: list[ReviewFinding] = Field(
         default_factory=list, max_length=1000,
         description="Figures the review states across studies (ranges, counts, pooled estimates), as it states them.")
+    conclusions: list[ReviewConclusion] = Field(
+        default_factory=list, max_length=100,
+        description="Conclusions the review draws in words, restated by the curators, each with where the review"
+                    " states it.")
     discrepancies: list[Discrepancy] = Field(
         default_factory=list, max_length=100,
         description="Points where the review disagrees with itself or with other sources, in the curators' words.")

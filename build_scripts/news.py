@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from .evidence import Evidence
 from .history import Change, History
-from .links import relative, short_citation, url_of
+from .links import citation_with_title, relative, url_of
 from .pages import Page, render_page
 from .release import Release
 from .settings import SiteSettings
@@ -46,7 +46,7 @@ def record_title(evidence: Evidence, kind: str, record_id: str) -> str:
     """How an entry names a record: a study's or review's title, a regimen's or agent's name, a citation."""
     record = evidence.by_kind(kind)[record_id]
     if kind == "publication":
-        return f"{short_citation(record)}: {record.title}"
+        return citation_with_title(record)
     return getattr(record, "title", None) or getattr(record, "name", None) or record.id
 
 

@@ -26,12 +26,16 @@ from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
 from .settings import SiteSettings
+from .synthesis import Synthesis, synthesise
 from .urls import redirects
-from .links import number, relative, short_citation, url_of
+from .links import (
+    REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
+    url_of,
+)
 from .mkdocs_hooks import placeholder
 from .model import (
-    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewFinding, Sourced,
-    Study,
+    Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
+    ReviewFinding, Sourced, Study,
 )
 from .vocabulary import (
     ADVERSE_EVENT_GRADES,
@@ -222,7 +226,7 @@ def curation_view(record: Record) -> dict[str, Any] | None:
 
 def discrepancy_views(evidence: Evidence, discrepancies: list[Discrepancy], page_url: str) -> list[dict[str, Any]]:
     return [
-        {"id": d.id, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
+        {"id": d.id, "title": d.title, "summary": render_markdown(d.summary), "resolution": render_markdown(d.resolution),
          "claims": [{"says": claim.says,
                      "source": SourceView(short_citation(evidence.publications[claim.source.publication]),
                                           relative(page_url, url_of("publication", claim.source.publication)),
@@ -322,6 +326,19 @@ def finding_view(evidence: Evidence, finding: ReviewFinding, page_url: str) -> d
     }
 
 
+def conclusion_view(evidence: Evidence, conclusion: ReviewConclusion, page_url: str) -> dict[str, Any]:
+    """A review's conclusion in the curators' words, with its short quotation, its source and the studies it names."""
+    return {
+        "id": conclusion.id,
+        "statement": conclusion.statement,
+        "as_stated": conclusion.as_stated,
+        "measure": MEASURES[conclusion.measure] if conclusion.measure else None,
+        "studies": [{"record": evidence.studies[s], "href": relative(page_url, url_of("study", s))}
+                    for s in conclusion.studies],
+        "source": source_view(evidence, conclusion, page_url),
+    }
+
+
 def population_view(evidence: Evidence, population: Population | None, page_url: str,
                     with_count: bool = True) -> list[dict[str, Any]]:
     """Rows describing a population, each with its source (the count left out where the page shows it already)."""
@@ -348,7 +365,7 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
             bits = [f"{number(item.percent)}%" if item.percent is not None else "",
                     counts_text(item.patients, item.n) if item.patients is not None else ""]
             value = " ".join(bit for bit in bits if bit)
-        rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to].lower()}", "value": value,
+        rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to]}", "value": value,
                      "source": source_view(evidence, item, page_url)})
     defined = population.prior_anti_cd38
     if defined is not None:
@@ -439,7 +456,7 @@ def patient_attribute_rows(cohort: Cohort) -> list[dict[str, Any]]:
 
 def publication_link(evidence: Evidence, publication_id: str, page_url: str) -> dict[str, Any]:
     publication = evidence.publications[publication_id]
-    return {"record": publication, "citation": short_citation(publication),
+    return {"record": publication, "citation": short_citation(publication), "title": title_after_citation(publication),
             "type": PUBLICATION_TYPES[publication.type],
             "href": relative(page_url, url_of("publication", publication.id))}
 
@@ -549,7 +566,7 @@ def publication_context(evidence: Evidence, publication_id: str) -> dict[str, An
     return {
         "publication": publication,
         "page_url": page_url,
-        "citation": short_citation(publication),
+        "heading": citation_with_title(publication),
         "type": PUBLICATION_TYPES[publication.type],
         "note": render_markdown(publication.note),
         "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
@@ -592,8 +609,10 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
             for d in review.discussed_studies
         ],
         "findings": [finding_view(evidence, finding, page_url) for finding in review.findings],
+        "conclusions": [conclusion_view(evidence, conclusion, page_url) for conclusion in review.conclusions],
         "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
         "curation": curation_view(review),
+        "summary_href": relative(page_url, SUMMARY_URL),
     }
 
 
@@ -748,6 +767,69 @@ def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, 
         yield f"{url}index.md", context
 
 
+# ---------------------------------------------------------------- page descriptions
+
+def _listed(names: list[str], most: int = 3) -> str:
+    shown = names[:most] + ([f"{len(names) - most} more"] if len(names) > most else [])
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else "".join(shown)
+
+
+def _counted(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def page_description(evidence: Evidence, kind: str, record_id: str) -> str:
+    """A record page's meta description, in plain text from its record: what a search result shows of the page."""
+    record = evidence.by_kind(kind)[record_id]
+    if kind == "study":
+        regimens: list[str] = []
+        for cohort in record.cohorts:
+            if cohort.regimen and evidence.regimens[cohort.regimen].name not in regimens:
+                regimens.append(evidence.regimens[cohort.regimen].name)
+        found = patient_count(record)
+        size = (f"{found[0].value} patients" if found is not None and found[0].value is not None
+                else "number of patients not reported")
+        phase = f" (phase {record.phase})" if record.phase else ""
+        treated = f" of {_listed(regimens)}" if regimens else ""
+        return (f"{record.short_name or record.title}: {DESIGNS[record.design].label}{phase}{treated}; {size}."
+                " Every figure with its source.")
+    if kind == "regimen":
+        studies = len({s.id for s, _ in evidence.cohorts_by_regimen.get(record.id, [])})
+        return (f"{record.name}: outcomes in {_counted(studies, 'study', 'studies')} of the atlas, every figure with"
+                " its source.")
+    if kind == "agent":
+        regimens = len(evidence.regimens_by_agent.get(record.id, []))
+        return (f"{record.name} ({AGENT_CLASSES[record.agent_class]}): part of"
+                f" {_counted(regimens, 'regimen', 'regimens')} of the atlas.")
+    if kind == "publication":
+        studies = len(evidence.studies_by_publication.get(record.id, []))
+        return (f"{PUBLICATION_TYPES[record.type]}: {citation_with_title(record)}. Source of"
+                f" {_counted(studies, 'study', 'studies')} in the atlas.")
+    return (f"Systematic review: {record.title}. {_counted(len(record.included_studies), 'study', 'studies')}"
+            f" included, {len(record.discussed_studies)} discussed but not included.")
+
+
+INDEX_DESCRIPTIONS = {
+    "study": "The {total} studies of the atlas, with their design, regimens and number of patients",
+    "regimen": "The {total} regimens of the atlas and how many studies report each",
+    "agent": "The {total} agents of the atlas and their drug classes",
+    "publication": "The {total} publications the atlas takes its figures from",
+    "review": "The {total} systematic reviews of the atlas",
+}
+
+
+def index_description(kind: str, pager: dict[str, Any]) -> str:
+    """The meta description of one page of a kind's index."""
+    text = INDEX_DESCRIPTIONS[kind].format(total=pager["total"])
+    return text + (f" (page {pager['number']} of {pager['count']})." if pager["count"] > 1 else ".")
+
+
+def chart_description(measure_name: str) -> str:
+    """The meta description of a cross-study chart page."""
+    return (f"The {MEASURES[measure_name].in_sentence} of the cohorts of the atlas that report it, by the patients'"
+            " prior anti-CD38 therapy: a chart, and a table of the figures with their sources.")
+
+
 # ---------------------------------------------------------------- rendering
 
 def template_environment(templates_dir: Path, site_url: str = "") -> Environment:
@@ -828,15 +910,20 @@ def citation_context(evidence: Evidence, kind: str, record_id: str, settings: Si
 
 def generate_pages(evidence: Evidence, environment: Environment,
                    charts: dict[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: dict[Path, Revision] | None = None) -> Iterable[Page]:
-    """Every generated page of the site, in a stable order."""
+                   revisions: dict[Path, Revision] | None = None, synthesis: Synthesis | None = None) -> Iterable[Page]:
+    """Every generated page of the site, in a stable order (the synthesis is computed when not given)."""
+    # summary.py builds on this module's views, so it is imported here rather than at the top.
+    from .summary import REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_tables_context, summary_context
+
     charts = charts or {}
     settings = settings or SiteSettings("", "")
     revisions = revisions or {}
 
     def cited(kind: str, record_id: str) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
         path = evidence.files.get((kind, record_id))
-        return citation_context(evidence, kind, record_id, settings, revisions.get(path.resolve()) if path else None)
+        context, files, head = citation_context(evidence, kind, record_id, settings,
+                                                revisions.get(path.resolve()) if path else None)
+        return context, files, {**head, "description": page_description(evidence, kind, record_id)}
 
     def render(path: str, template: str, head: dict[str, Any] | None = None, **context: Any) -> Page:
         page_url = context.get("page_url", "")
@@ -848,7 +935,12 @@ def generate_pages(evidence: Evidence, environment: Environment,
         yield render(f"{CHARTS_URL_PREFIX}/index.md", "charts_index.md.j2", chart_pages=chart_pages_context(charts))
         for measure_name in CROSS_STUDY_MEASURES:
             url = chart_page_url(measure_name)
-            yield render(f"{url}index.md", "chart_page.md.j2", page_url=url, measure=MEASURES[measure_name])
+            yield render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
+                         page_url=url, measure=MEASURES[measure_name])
+    yield render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION},
+                 **summary_context(evidence, synthesis if synthesis is not None else synthesise(evidence)))
+    yield render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2", {"description": REGIMEN_TABLES_DESCRIPTION},
+                 **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
     yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
     yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
@@ -858,7 +950,7 @@ def generate_pages(evidence: Evidence, environment: Environment,
         "records": evidence.record_count()})
     for kind, template in INDEX_TEMPLATES.items():
         for path, context in index_pages(evidence, kind):
-            yield render(path, template, **context)
+            yield render(path, template, {"description": index_description(kind, context["pager"])}, **context)
     yield Page(STUDIES_INDEX_DATA, studies_index_json(evidence))
     for study_id in sorted(evidence.studies):
         citation, files, head = cited("study", study_id)
@@ -871,9 +963,11 @@ def generate_pages(evidence: Evidence, environment: Environment,
                      **regimen_context(evidence, regimen_id), **citation)
         yield from files
     for agent_id in sorted(evidence.agents):
-        yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2", **agent_context(evidence, agent_id))
+        yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2",
+                     {"description": page_description(evidence, "agent", agent_id)}, **agent_context(evidence, agent_id))
     for publication_id in sorted(evidence.publications):
         yield render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
+                     {"description": page_description(evidence, "publication", publication_id)},
                      **publication_context(evidence, publication_id))
     for old_url, new_url in sorted(redirects(evidence).items()):
         yield render(f"{old_url}index.html", "redirect.html.j2", target=relative(old_url, new_url), target_url=new_url)

@@ -69,35 +69,45 @@ class Measure:
     unit: str
     family: str  # "rate" (a proportion of patients) or "time" (a median time)
     definition: str
+    phrase: str | None = None  # the label inside a sentence, where it reads otherwise ("overall response rate")
+
+    @property
+    def in_sentence(self) -> str:
+        """The label as it reads inside a sentence; never the label lowercased, which would lowercase 'VGPR'."""
+        return self.phrase or self.label
 
 
 _MEASURE_LIST = (
     Measure("orr", "Overall response rate", "ORR", "percent", "rate",
-            "Partial response or better (IMWG)."),
+            "Partial response or better (IMWG).", "overall response rate"),
     Measure("cbr", "Clinical benefit rate", "CBR", "percent", "rate",
-            "Minimal response or better (IMWG)."),
+            "Minimal response or better (IMWG).", "clinical benefit rate"),
     Measure("dcr", "Disease control rate", "DCR", "percent", "rate",
-            "Stable disease or better (IMWG)."),
+            "Stable disease or better (IMWG).", "disease control rate"),
     Measure("vgpr_or_better", "VGPR or better", "≥VGPR", "percent", "rate",
             "Very good partial response or better (IMWG)."),
     Measure("cr_or_better", "CR or better", "≥CR", "percent", "rate",
             "Complete response or better (IMWG)."),
     Measure("pfs", "Median progression-free survival", "PFS", "months", "time",
-            "Median time from the start of the regimen to progression or death."),
+            "Median time from the start of the regimen to progression or death.",
+            "median progression-free survival"),
     Measure("os", "Median overall survival", "OS", "months", "time",
-            "Median time from the start of the regimen to death from any cause."),
+            "Median time from the start of the regimen to death from any cause.", "median overall survival"),
     Measure("ttp", "Median time to progression", "TTP", "months", "time",
-            "Median time from the start of the regimen to progression."),
+            "Median time from the start of the regimen to progression.", "median time to progression"),
     Measure("dor", "Median duration of response", "DoR", "months", "time",
-            "Median time from first response to progression or death, among responders."),
+            "Median time from first response to progression or death, among responders.",
+            "median duration of response"),
     Measure("follow_up", "Median follow-up", "Follow-up", "months", "time",
-            "Median duration of follow-up of the cohort."),
+            "Median duration of follow-up of the cohort.", "median follow-up"),
     Measure("ttnt", "Median time to next treatment", "TTNT", "months", "time",
-            "Median time from the start of the regimen to the start of the next line of therapy."),
+            "Median time from the start of the regimen to the start of the next line of therapy.",
+            "median time to next treatment"),
     Measure("time_to_retreatment", "Median time to anti-CD38 retreatment", "Time to retreatment", "months", "time",
-            "Median time from the previous anti-CD38 therapy to the start of anti-CD38 retreatment."),
+            "Median time from the previous anti-CD38 therapy to the start of anti-CD38 retreatment.",
+            "median time to anti-CD38 retreatment"),
     Measure("treatment_duration", "Median duration of treatment", "Treatment duration", "months", "time",
-            "Median time on the regimen."),
+            "Median time on the regimen.", "median duration of treatment"),
 )
 
 MEASURES: dict[str, Measure] = {measure.name: measure for measure in _MEASURE_LIST}
@@ -216,19 +226,20 @@ AGENT_CLASSES: dict[str, str] = {
     "other": "Other",
 }
 
-# Drug classes a cohort or population can be refractory to.
+# Drug classes a cohort or population can be refractory to, as they read after "Refractory to" (pages never
+# change the case of a label: that would turn IMiD into "imid").
 REFRACTORY_CLASSES: dict[str, str] = {
-    "anti_cd38": "Anti-CD38 antibody",
-    "daratumumab": "Daratumumab",
-    "isatuximab": "Isatuximab",
+    "anti_cd38": "anti-CD38 antibody",
+    "daratumumab": "daratumumab",
+    "isatuximab": "isatuximab",
     "imid": "IMiD",
-    "lenalidomide": "Lenalidomide",
-    "pomalidomide": "Pomalidomide",
-    "daratumumab_and_pomalidomide": "Both daratumumab and pomalidomide",
-    "proteasome_inhibitor": "Proteasome inhibitor",
-    "double_class": "Double-class (IMiD and PI)",
-    "triple_class": "Triple-class (IMiD, PI and anti-CD38)",
-    "penta": "Penta-refractory",
+    "lenalidomide": "lenalidomide",
+    "pomalidomide": "pomalidomide",
+    "daratumumab_and_pomalidomide": "both daratumumab and pomalidomide",
+    "proteasome_inhibitor": "proteasome inhibitor",
+    "double_class": "two classes (IMiD and PI)",
+    "triple_class": "three classes (IMiD, PI and anti-CD38)",
+    "penta": "five drugs (penta-refractory)",
 }
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ def test_study_page_shows_outcomes_with_sources(served_fixture_site, watched):
     rows = first_table.locator("tbody tr")
     assert rows.count() == 6
     pfs = rows.filter(has_text="PFS")
-    assert "3.1 months" in pfs.inner_text() and "95% CI 2–4.5" in pfs.inner_text()
+    assert "3.1 months" in pfs.inner_text() and "95% CI 2.0–4.5" in pfs.inner_text()
     assert "Results, Survival" in pfs.locator(".atlas-source").inner_text()
     assert page.locator(".atlas-flag-banner").is_visible()
     watched.assert_clean()

@@ -25,7 +25,7 @@ def text_of(html: str) -> str:
 def test_study_page_shows_every_figure_with_ci_n_and_source(fixture_site):
     html = page(fixture_site, "studies/fixture-dpd-retreatment")
     text = text_of(html)
-    assert "3.1 months" in text and "95% CI 2–4.5" in text and "n = 30" in text
+    assert "3.1 months" in text and "95% CI 2.0–4.5" in text and "n = 30" in text
     assert "Fixture 2020 , Results, Survival" in text
     assert "95% CI 2.8–not estimable" in text
     assert "Not reached" in text and "Not reported" in text

@@ -232,6 +232,7 @@ def write_hostile_records(evidence: Path) -> None:
         write("study", data)
         write("review", {**review, "id": record_id, "title": text("review"), "included_studies": [record_id],
                          "findings": [{**finding, "studies": [record_id]} for finding in review["findings"]],
+                         "conclusions": [{**c, "studies": [record_id]} for c in review.get("conclusions", [])],
                          "question": HOSTILE_MARKDOWN, "summary": HOSTILE_MARKDOWN, "eligibility": [HOSTILE_MARKDOWN]})
 
 
