@@ -77,7 +77,7 @@ def _charts_drawn(page) -> None:
 
 def _still(page) -> None:
     """Wait for transitions to end: Material fades the top tabs out while the page is scrolled down and back in at
-    the top, and axe measures colour contrast through the opacity of the moment."""
+    the top, vega-embed fades its export menu in, and axe measures colour contrast through the opacity of the moment."""
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.wait_for_function(
         "() => document.getAnimations().every(a => a.playState !== 'running'"
@@ -104,6 +104,8 @@ def _report(name: str, width: str, path: str, violations: list[dict], duplicates
         targets = "; ".join(" ".join(node["target"]) for node in v["nodes"][:8])
         more = f" and {len(v['nodes']) - 8} more" if len(v["nodes"]) > 8 else ""
         lines.append(f"  {v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}: {targets}{more}")
+        checks = v["nodes"][0]["any"] + v["nodes"][0]["all"] + v["nodes"][0]["none"]
+        lines += [f"    first: {check['message']}" for check in checks[:2]]
     if duplicates:
         lines.append(f"  duplicate ids: {', '.join(duplicates)}")
     return "\n".join(lines)
@@ -119,6 +121,9 @@ def test_axe_finds_no_violation(served_real_site, tab, name, width):
     if name == "search with results":
         _search(page)
     _charts_drawn(page)
+    # What a reader can open is checked open: the data table under each chart, filters, notes.
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    _still(page)
     violations = _axe.run(page, options=AXE_OPTIONS).response["violations"]
     # axe 4.12 no longer checks ids for uniqueness except where ARIA refers to them; a link to a fragment does too.
     duplicates = page.evaluate(DUPLICATE_IDS)
