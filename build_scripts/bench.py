@@ -101,7 +101,8 @@ def studies_index_weight(site: Path) -> dict[str, float]:
 
 
 def search_transfer(site: Path, query: str = "retreatment") -> float | None:
-    """KiB the browser loads from /pagefind/ before the first result shows; None without Chromium."""
+    """KiB of search code and index (Pagefind's files, the result list's script) the browser loads before the first
+    result shows; None without Chromium."""
     if not Path(CHROMIUM).exists():
         return None
     from playwright.sync_api import sync_playwright
@@ -110,10 +111,11 @@ def search_transfer(site: Path, query: str = "retreatment") -> float | None:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         loaded: dict[str, int] = {}
-        page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body())) if r.ok and "/pagefind/" in r.url else None)
+        page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body()))
+                if r.ok and ("/pagefind/" in r.url or r.url.endswith("/atlas-search.js")) else None)
         page.goto(f"{base}/search/", wait_until="networkidle")
-        page.locator(".pagefind-ui__search-input").fill(query)
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=60_000)
+        page.locator(".atlas-search-input").fill(query)
+        page.wait_for_selector(".atlas-search-result-link", timeout=60_000)
         browser.close()
     return round(sum(loaded.values()) / 1024, 1)
 

@@ -25,7 +25,7 @@ from .export import DATA_FOLDER, data_files
 from .news import news_pages
 from .pages import Page, generate_pages, template_environment
 from .release import CHANGELOG_FILE, ReleaseError, disagreements, read_release
-from .search import SearchIndexError, index_site
+from .search import SearchIndexError, index_site, pins
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
@@ -247,7 +247,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         run_mkdocs(layout)
     with report.step("search"):
         try:
-            index_site(layout.staging_site)
+            index_site(layout.staging_site, pins(evidence))
         except SearchIndexError as error:
             shutil.rmtree(layout.staging_site, ignore_errors=True)
             raise BuildError(str(error)) from error

@@ -32,6 +32,7 @@ from .links import (
     REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
     url_of,
 )
+from .search import filter_options, pin_files, pins, search_view
 from .mkdocs_hooks import placeholder
 from .model import (
     Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
@@ -77,6 +78,12 @@ class Page:
     head: dict[str, Any] | None = None
 
 
+# Closing tags of elements whose text Pagefind 1.5.2 runs into the next element's ("DesignRandomised",
+# "CountriesGermanyStable URL" in search excerpts). A line break after them changes nothing on screen: white space
+# between table cells or description-list items is not rendered.
+_RUN_TOGETHER = re.compile(r"(</(?:dt|dd|th|caption|figcaption)>)(?=<)")
+
+
 @pass_context
 def html_block(context: Context, html: str) -> Markup:
     """Set aside a template's HTML block, leaving in its place a placeholder that the MkDocs hook fills in.
@@ -86,7 +93,7 @@ def html_block(context: Context, html: str) -> Markup:
     MkDocs from re-parsing the HTML); outside the blocks there are only the template's own Markdown (headings,
     so MkDocs still builds the table of contents) and record text passed through the `md` filter.
     """
-    content = str(html).strip("\n")
+    content = _RUN_TOGETHER.sub("\\1\n", str(html).strip("\n"))
     if not content.strip():
         return Markup("")
     blocks: list[str] = context["html_blocks"]
@@ -943,7 +950,8 @@ def generate_pages(evidence: Evidence, environment: Environment,
                  **regimen_tables_context(evidence))
     yield render("definitions.md", "definitions.md.j2")
     yield render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())
-    yield render("search.md", "search.md.j2", page_url="search/", assets_up="../")
+    yield render("search.md", "search.md.j2", page_url="search/", assets_up="../", filters=filter_options(evidence),
+                 pin_files=pin_files(len(pins(evidence))))
     yield render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={
         "studies": len(evidence.studies),
         "outcomes": sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts),
@@ -955,24 +963,29 @@ def generate_pages(evidence: Evidence, environment: Environment,
     for study_id in sorted(evidence.studies):
         citation, files, head = cited("study", study_id)
         yield render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
+                     search_entry=search_view(evidence, "study", study_id),
                      **study_context(evidence, evidence.studies[study_id]), **citation)
         yield from files
     for regimen_id in sorted(evidence.regimens):
         citation, files, head = cited("regimen", regimen_id)
         yield render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
-                     **regimen_context(evidence, regimen_id), **citation)
+                     search_entry=search_view(evidence, "regimen", regimen_id), **regimen_context(evidence, regimen_id),
+                     **citation)
         yield from files
     for agent_id in sorted(evidence.agents):
         yield render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2",
-                     {"description": page_description(evidence, "agent", agent_id)}, **agent_context(evidence, agent_id))
+                     {"description": page_description(evidence, "agent", agent_id)},
+                     search_entry=search_view(evidence, "agent", agent_id), **agent_context(evidence, agent_id))
     for publication_id in sorted(evidence.publications):
         yield render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
                      {"description": page_description(evidence, "publication", publication_id)},
+                     search_entry=search_view(evidence, "publication", publication_id),
                      **publication_context(evidence, publication_id))
     for old_url, new_url in sorted(redirects(evidence).items()):
         yield render(f"{old_url}index.html", "redirect.html.j2", target=relative(old_url, new_url), target_url=new_url)
     for review_id in sorted(evidence.reviews):
         citation, files, head = cited("review", review_id)
         yield render(RECORD_KINDS["review"].page_path(review_id), "review.md.j2", head,
-                     **review_context(evidence, review_id), **citation)
+                     search_entry=search_view(evidence, "review", review_id), **review_context(evidence, review_id),
+                     **citation)
         yield from files
