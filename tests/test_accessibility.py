@@ -86,8 +86,8 @@ def _still(page) -> None:
 
 def _search(page) -> None:
     """Type a query into the search page and wait for its results."""
-    page.locator(".pagefind-ui__search-input").fill(SEARCH_QUERY)
-    page.wait_for_selector(".pagefind-ui__result-link", timeout=10_000)
+    page.locator(".atlas-search-input").fill(SEARCH_QUERY)
+    page.wait_for_selector(".atlas-search-result-link", timeout=10_000)
     page.wait_for_load_state("networkidle")
 
 
