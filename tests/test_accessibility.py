@@ -63,15 +63,19 @@ def tab(browser):
         context.close()
 
 
+# A chart is settled when its live view is drawn, or will not be: it failed, it would not fit (static-only), or the
+# screen is narrower than its data-narrow media query, where the static SVG drawn for narrow screens stays.
+CHARTS_SETTLED = """() => [...document.querySelectorAll(".atlas-chart-view[data-spec]")].every(v =>
+  ["atlas-chart-ready", "atlas-chart-failed", "atlas-chart-static-only"].some(c => v.classList.contains(c))
+  || (v.dataset.narrow && matchMedia(v.dataset.narrow).matches))"""
+
+
 def _charts_drawn(page) -> None:
-    """Bring each chart into view (a live chart may load only then) and wait until every one is drawn."""
+    """Bring each chart into view (a live chart may load only then) and wait until every one is settled."""
     views = page.locator(".atlas-chart-view[data-spec]")
     for index in range(views.count()):
         views.nth(index).scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.atlas-chart-view[data-spec]')]"
-        ".every(v => v.classList.contains('atlas-chart-ready') || v.classList.contains('atlas-chart-failed'))",
-        timeout=20_000)
+    page.wait_for_function(CHARTS_SETTLED, timeout=20_000)
     assert page.locator(".atlas-chart-failed").count() == 0, f"a chart failed to draw on {page.url}"
     page.evaluate("window.scrollTo(0, 0)")
     _still(page)
