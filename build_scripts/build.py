@@ -178,16 +178,22 @@ def publish(layout: Layout) -> None:
 
 
 def chart_files(charts: dict[str, list[Chart]], cache: Path, environment) -> tuple[list[Page], int]:
-    """Each chart's spec and static SVG beside its page, and the Vega bundle; also how many SVGs Vega rendered."""
+    """Each chart's spec and static SVGs (wide, and narrow for small screens) beside its page, and the Vega bundle;
+    also how many SVGs Vega rendered."""
     ordered = [(url, chart) for url, page_charts in sorted(charts.items()) for chart in page_charts]
-    by_vega = [chart.spec for _, chart in ordered if chart.forest is None]
+    by_vega = [spec for _, chart in ordered if chart.forest is None
+               for spec in (chart.spec, chart.narrow_spec or chart.spec)]
     vega_svgs, rendered = render_svgs(by_vega, cache / "svg")
     vega_iter = iter(vega_svgs)
-    svgs = [forest_svg(chart, environment) if chart.forest is not None else next(vega_iter) for _, chart in ordered]
     files = [Page("assets/vega-bundle.js", vega_bundle(cache))] if ordered else []
-    for (url, chart), svg in zip(ordered, svgs):
-        files.append(Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)))
-        files.append(Page(f"{url}{chart.name}.svg", svg))
+    for url, chart in ordered:
+        if chart.forest is not None:
+            wide, narrow = forest_svg(chart, environment), forest_svg(chart, environment, narrow=True)
+        else:
+            wide, narrow = next(vega_iter), next(vega_iter)
+        files.append(Page(f"{url}{chart.spec_file}", spec_json(chart.spec)))
+        files.append(Page(f"{url}{chart.svg_file}", wide))
+        files.append(Page(f"{url}{chart.narrow_svg_file}", narrow))
     return files, rendered
 
 

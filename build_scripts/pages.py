@@ -16,7 +16,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type, patient_count
-from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
+from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, NARROW_BELOW, Chart, chart_page_url
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
@@ -872,11 +872,13 @@ class ChartView:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
     links: tuple[Any, ...] = ()  # charts.Link the caption ends with
+    narrow_svg_file: str = ""  # the static SVG drawn for screens narrower than charts.NARROW_BELOW
+    narrow_media: str = f"(max-width: {NARROW_BELOW - 1}px)"
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
-                      c.links)
+    return [ChartView(c.name, c.title, c.caption, c.description, c.spec_file, c.svg_file, c.columns, c.rows, c.links,
+                      c.narrow_svg_file)
             for c in charts]
 
 
