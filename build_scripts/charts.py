@@ -682,13 +682,15 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
                     labelLineHeight=LINE_HEIGHT)
     base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None, scale=alt.Scale(domain=[_Y]), axis=axis))
     interval_filter = "isValid(datum.ci_low) && isValid(datum.ci_end)"
+    # Intervals and open ends are kept out of the accessibility tree (aria=False): each row's point already carries
+    # the same description, and Vega gives a layer with no items an image role without a name.
     layers = [
         base.transform_filter(f"{interval_filter} && datum.kind != 'pooled'").mark_rule(
-            strokeWidth=2, color="#555555").encode(
+            strokeWidth=2, color="#555555", aria=False).encode(
             x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", strokeDash=dash, tooltip=tooltip,
             href="href:N"),
         base.transform_filter("datum.open_ended").mark_point(
-            shape="triangle-right", filled=True, size=50, color="#555555").encode(
+            shape="triangle-right", filled=True, size=50, color="#555555", aria=False).encode(
             x=alt.X("ci_end:Q", scale=x_scale, title=_X_TITLE), tooltip=tooltip, href="href:N"),
     ]
     points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
@@ -701,7 +703,8 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
             **points).encode(**marks).properties(name="controls"))
     if "pooled" in kinds:
         pooled = base.transform_filter("isValid(datum.value) && datum.kind == 'pooled'")
-        layers.append(pooled.transform_filter(interval_filter).mark_rule(strokeWidth=3.5, color="#000000").encode(
+        layers.append(pooled.transform_filter(interval_filter).mark_rule(
+            strokeWidth=3.5, color="#000000", aria=False).encode(
             x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", tooltip=tooltip, href="href:N"))
         layers.append(pooled.mark_point(**(points | {"size": 260, "strokeWidth": 1})).encode(**marks).properties(
             name="pooled"))
