@@ -13,6 +13,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .localsite import CHROMIUM, launch_chromium, served
 from .synthetic import generate
@@ -51,6 +53,7 @@ class Result:
     largest_study_page_kib: float
     search_kib_before_first_result: float | None
     studies_index: dict[str, float] = field(default_factory=dict)
+    chart_pages: list[dict[str, Any]] = field(default_factory=list)
     add_one: Run | None = None
     edit_template: Run | None = None
     largest_page: str = ""
@@ -113,7 +116,8 @@ def studies_index_weight(site: Path) -> dict[str, float]:
 
 
 def search_transfer(site: Path, query: str = "retreatment") -> float | None:
-    """KiB the browser loads from /pagefind/ before the first result shows; None without Chromium."""
+    """KiB of search code and index (Pagefind's files, the result list's script) the browser loads before the first
+    result shows; None without Chromium."""
     if not Path(CHROMIUM).exists():
         return None
     from playwright.sync_api import sync_playwright
@@ -122,12 +126,82 @@ def search_transfer(site: Path, query: str = "retreatment") -> float | None:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         loaded: dict[str, int] = {}
-        page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body())) if r.ok and "/pagefind/" in r.url else None)
+        page.on("response", lambda r: loaded.__setitem__(r.url, len(r.body()))
+                if r.ok and ("/pagefind/" in r.url or r.url.endswith("/atlas-search.js")) else None)
         page.goto(f"{base}/search/", wait_until="networkidle")
-        page.locator(".pagefind-ui__search-input").fill(query)
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=60_000)
+        page.locator(".atlas-search-input").fill(query)
+        page.wait_for_selector(".atlas-search-result-link", timeout=60_000)
         browser.close()
     return round(sum(loaded.values()) / 1024, 1)
+
+
+# The weight a chart page may load before its live charts, compressed (issue 15).
+CHART_PAGE_BUDGET_KB = 150
+KINDS = {".html": "html", ".css": "css", ".js": "js", ".svg": "images", ".png": "images", ".json": "data",
+         ".xml": "data"}
+
+
+def _gzip_kib(data: bytes) -> float:
+    return len(gzip.compress(data, compresslevel=9, mtime=0)) / 1024
+
+
+def page_weight(page, site: Path, base: str, url: str) -> dict[str, Any]:
+    """What a page of the built site loads up to its load event, gzip-compressed as a static host would send it, by
+    kind (html, css, js, images, data); and what it loads after, once its charts are near the viewport (the Vega
+    bundle and the live charts' specs).
+
+    `page` is a Playwright page whose viewport sets what is on screen (lazy images below it are not loaded). Sizes are
+    of the files in `site` the browser asked for, compressed here: the local server sends them uncompressed.
+    """
+    page.goto(f"{base}/{url}", wait_until="load")
+    load = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventStart")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)  # a live chart asks for its spec once the bundle has run
+    page.wait_for_load_state("networkidle")
+    entries = page.evaluate("[[location.href, 0]].concat(performance.getEntriesByType('resource')"
+                            ".map(r => [r.name, r.startTime]))")
+    weight: dict[str, Any] = {"url": url, "load_kib": 0.0, "after_load_kib": 0.0,
+                              **{f"{kind}_kib": 0.0 for kind in sorted(set(KINDS.values()) | {"other"})}}
+    for address, started in entries:
+        if not address.startswith(base):
+            continue
+        path = unquote(urlsplit(address).path).lstrip("/")
+        file = site / (path + "index.html" if path.endswith("/") or not path else path)
+        if not file.is_file():
+            continue
+        kib = _gzip_kib(file.read_bytes())
+        if started <= load:
+            weight["load_kib"] += kib
+            weight[f"{KINDS.get(file.suffix, 'other')}_kib"] += kib
+        else:
+            weight["after_load_kib"] += kib
+    return {key: round(value, 1) if isinstance(value, float) else value for key, value in weight.items()}
+
+
+def chart_page_weights(site: Path, urls: list[str], viewport: tuple[int, int] = (1280, 800)) -> list[dict[str, Any]]:
+    """page_weight of each page in Chromium at a desktop viewport; [] without Chromium."""
+    if not Path(CHROMIUM).exists():
+        return []
+    from playwright.sync_api import sync_playwright
+
+    with served(site) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        weights = [page_weight(page, site, base, url) for url in urls]
+        browser.close()
+    return weights
+
+
+def chart_pages(site: Path) -> list[str]:
+    """The pages whose weight the benchmark reports: the ORR chart across studies, and the first study page and
+    regimen page with a chart."""
+    urls = ["charts/orr/"] if (site / "charts" / "orr" / "index.html").exists() else []
+    for folder in ("studies", "regimens"):
+        for page in sorted((site / folder).glob("*/index.html")):
+            if 'class="atlas-chart"' in page.read_text(encoding="utf-8"):
+                urls.append(f"{folder}/{page.parent.name}/")
+                break
+    return urls
 
 
 def plain_floor(pages: int, work: Path) -> Run:
@@ -197,7 +271,8 @@ def bench_size(studies: int, work: Path) -> Result:
     floor = plain_floor(pages, base / "floor")
     return Result(studies=counts.get("studies", studies), records=sum(counts.values()), pages=pages, clean=clean,
                   warm=warm, edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
-                  studies_index=studies_index_weight(site), add_one=add_one, edit_template=edit_template,
+                  studies_index=studies_index_weight(site), chart_pages=chart_page_weights(site, chart_pages(site)),
+                  add_one=add_one, edit_template=edit_template,
                   rendering=compare_rendering(build), real=not studies, **site_metrics(site))
 
 
@@ -267,6 +342,12 @@ def print_result(result: Result) -> None:
     print(f"  studies index page: {index['total_kib']} KiB ({index['total_gzip_kib']} KiB gzipped): HTML "
           f"{index['html_kib']} ({index['html_gzip_kib']}), data {index['data_kib']} ({index['data_gzip_kib']}), "
           f"script {index['script_kib']} ({index['script_gzip_kib']}) KiB")
+    for weight in result.chart_pages:
+        verdict = "within" if weight["load_kib"] < CHART_PAGE_BUDGET_KB else "OVER"
+        print(f"  {weight['url']} at load, gzipped: {weight['load_kib']} KiB ({verdict} the {CHART_PAGE_BUDGET_KB} KB "
+              f"budget): HTML {weight['html_kib']}, CSS {weight['css_kib']}, JS {weight['js_kib']}, images "
+              f"{weight['images_kib']}, data {weight['data_kib']}; after load (the Vega bundle and specs once a chart "
+              f"is on screen, the icon) {weight['after_load_kib']} KiB")
 
 
 def _runs(result: Result) -> list[Run]:

@@ -40,7 +40,7 @@ from .mkdocs_run import NAV_CHANGED
 from .news import news_pages
 from .pages import Page, PageJob, page_jobs, template_environment
 from .release import CHANGELOG_FILE, CITATION_FILE, ReleaseError, disagreements, read_release
-from .search import SEARCH_FOLDER, SearchIndexError, finish_index, start_index
+from .search import SEARCH_FOLDER, SearchIndexError, finish_index, pins, start_index
 from .settings import SiteSettings
 from .svg import forest_svg, render_svgs, spec_json, vega_bundle
 
@@ -178,15 +178,17 @@ def _url_of_page(path: str) -> str | None:
 
 
 def chart_files(charts: list[Chart], url: str, cache: Path, environment) -> tuple[list[Page], int]:
-    """Each chart's spec and static SVG beside its page; also how many SVGs Vega rendered anew."""
+    """Each chart's spec and static SVGs (wide, and narrow for small screens) beside its page; also how many SVGs
+    Vega rendered anew."""
     files, rendered = [], 0
     for chart in charts:
         if chart.forest is not None:
-            svg = forest_svg(chart, environment)
+            wide, narrow = forest_svg(chart, environment), forest_svg(chart, environment, narrow=True)
         else:
-            svgs, count = render_svgs([chart.spec], cache / "svg", workers=1)
-            svg, rendered = svgs[0], rendered + count
-        files += [Page(f"{url}{chart.name}.vl.json", spec_json(chart.spec)), Page(f"{url}{chart.name}.svg", svg)]
+            (wide, narrow), count = render_svgs([chart.spec, chart.narrow_spec or chart.spec], cache / "svg", workers=1)
+            rendered += count
+        files += [Page(f"{url}{chart.spec_file}", spec_json(chart.spec)), Page(f"{url}{chart.svg_file}", wide),
+                  Page(f"{url}{chart.narrow_svg_file}", narrow)]
     return files, rendered
 
 
@@ -508,12 +510,14 @@ def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | Non
 # ---------------------------------------------------------------- search, staging, links
 
 class SearchUpdate:
-    """Pagefind indexing the site in its own process when any page's HTML changed since the index was made."""
+    """Pagefind indexing the site in its own process when any page's HTML (or the exact-name map) changed since
+    the index was made."""
 
-    def __init__(self, layout: Layout, output: SiteOutput):
-        self.layout = layout
+    def __init__(self, layout: Layout, output: SiteOutput, names: dict[str, list[str]]):
+        self.layout, self.names = layout, names
         self.store_path = layout.cache / "search.pickle"
-        self.pages = digest(*(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
+        self.pages = digest(json.dumps(names, sort_keys=True),
+                            *(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
                               for part in (path, value)))
         self.stored = load_store(self.store_path, code_version())
         self.next = layout.work / "search-next"
@@ -527,7 +531,7 @@ class SearchUpdate:
         if self.process is None:
             return self.stored["files"]
         try:
-            finish_index(self.process)
+            finish_index(self.process, self.next, self.names)
         except SearchIndexError as error:
             shutil.rmtree(self.next, ignore_errors=True)
             raise BuildError(str(error)) from error
@@ -680,7 +684,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
             output = render_site(layout, docs.digests)
             report.pages_rendered = output.rendered
         with report.step("search and linkcheck"):
-            search = SearchUpdate(layout, output)
+            search = SearchUpdate(layout, output, pins(evidence))
             report.searched = search.process is not None
             try:
                 bundle = check_links(layout, output, urlsplit(settings.url).path or "/", search)

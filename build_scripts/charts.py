@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
@@ -60,8 +61,27 @@ RESPONSE_COLOURS = {
     "sd": "#c6dbef", "pd": "#D55E00", "ne": "#bdbdbd", "unknown": "#e0e0e0",
 }
 CHART_WIDTH = 300
-LABEL_LIMIT = 250
+LABEL_LIMIT = 300  # pixels of the label column
 ROW_STEP = 22
+# No chart text is smaller than this, in CSS pixels at the chart's own size: the static SVGs are shown at their own
+# size or larger (a narrow one on narrow screens), and the live chart only where it fits (atlas-charts.js).
+FONT_SIZE = 11
+LINE_HEIGHT = 13
+# Labels are never cut: they wrap at a space onto lines of at most this many characters, which fit the label column
+# at FONT_SIZE in a wide sans-serif font (about 6.2 px a character, DejaVu Sans) with three levels of indentation.
+LABEL_LINE_CHARACTERS = 44
+# Vega draws an axis label given as an array on several lines; this is label_lines() as a Vega expression (same
+# pattern, same trimming), so the live chart and the static SVGs break a label at the same places.
+LABEL_LINES_EXPR = ("split(trim(replace(trim(datum.value), regexp('(.{{1,{width}}})(?: +|$)', 'g'), '$1\\n')),"
+                    " '\\n')")
+# Settings of every Vega-Lite spec: text sizes, and legends stacked below the plot so the chart stays narrow.
+VEGA_CONFIG = {
+    "axis": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
+    "legend": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE, "labelLimit": 260,
+               "layout": {"bottom": {"anchor": "start", "direction": "vertical"}}},
+    "title": {"fontSize": 14, "subtitleFontSize": FONT_SIZE},
+    "header": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
+}
 # A subgroup's label starts with this mark, indented by one INDENT per level below the first (no-break spaces,
 # which SVG text keeps where it would collapse ordinary ones).
 SUBGROUP_MARK = "└ "
@@ -143,6 +163,21 @@ class Chart:
     shapes: tuple[tuple[str, str], ...] = ()  # shape legend entries shown: (label, Vega shape name)
     intervals: tuple[str, ...] = ()  # interval styles shown
     links: tuple[Link, ...] = ()  # links the caption ends with (the Methods page)
+    # The spec Vega draws the narrow static SVG from (Frame NARROW); forest charts draw theirs themselves.
+    narrow_spec: dict[str, Any] | None = None
+
+    # The files written beside the chart's page.
+    @property
+    def spec_file(self) -> str:
+        return f"{self.name}.vl.json"
+
+    @property
+    def svg_file(self) -> str:
+        return f"{self.name}.svg"
+
+    @property
+    def narrow_svg_file(self) -> str:
+        return f"{self.name}-narrow.svg"
 
 
 # ---------------------------------------------------------------- statistics
@@ -233,13 +268,37 @@ def preferred_outcome(evidence: Evidence, study: Study, outcomes: list[Outcome])
 def study_name(study: Study, evidence: Evidence | None = None) -> str:
     """A study's name on a chart: its short name, else its first publication's 'Author year', else its title."""
     first = evidence.publications.get(study.publications[0]) if evidence is not None and study.publications else None
-    name = study.short_name or (short_citation(first) if first is not None else study.title)
-    return name if len(name) <= 48 else name[:47] + "…"
+    return study.short_name or (short_citation(first) if first is not None else study.title)
 
 
 def cohort_label(study: Study, cohort: Cohort, evidence: Evidence | None = None) -> str:
+    """A cohort's label on a chart across studies: the study's chart name, and the cohort's label when it has others."""
     name = study_name(study, evidence)
     return name if len(study.cohorts) == 1 else f"{name}: {cohort.label}"
+
+
+def label_lines(label: str, width: int = LABEL_LINE_CHARACTERS) -> list[str]:
+    """A chart label's lines: broken at spaces into lines of at most `width` characters (a longer word keeps its own
+    line), as LABEL_LINES_EXPR breaks it in Vega."""
+    return re.sub(rf"(.{{1,{width}}})(?: +|$)", "\\1\n", label.strip()).strip().split("\n")
+
+
+def label_expr(width: int = LABEL_LINE_CHARACTERS) -> str:
+    return LABEL_LINES_EXPR.format(width=width)
+
+
+def row_step(labels: Iterable[str], width: int = LABEL_LINE_CHARACTERS) -> int:
+    """Height of a chart's rows: one line of label, or as many as the longest label of the panel needs."""
+    lines = max((len(label_lines(label, width)) for label in labels), default=1)
+    return max(ROW_STEP, LINE_HEIGHT * lines + 9)
+
+
+def configured(spec: dict[str, Any]) -> dict[str, Any]:
+    """A Vega-Lite spec with the atlas's text sizes and legend layout (VEGA_CONFIG) in its config."""
+    config = spec.setdefault("config", {})
+    for key, value in VEGA_CONFIG.items():
+        config[key] = {**config.get(key, {}), **value}
+    return spec
 
 
 def _n_text(n: int | None) -> str:
@@ -575,16 +634,18 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
         for layer in unit["layer"]:
             if "name" in layer:
                 layer["name"] = f"{layer['name']}_{index}"
-        units.append(_fill(unit, values, scales | {_Y: [row.label for row in rows]}, [] if titled else _records(rows)))
+        unit = _fill(unit, values, scales | {_Y: [row.label for row in rows]}, [] if titled else _records(rows))
+        unit["height"] = {"step": row_step(row.label for row in rows)}
+        units.append(unit)
     if not titled:
-        return units[0]
+        return configured(units[0])
     spec = _fill(json.loads(_forest_template((), True)), {_TITLE: title, _DESCRIPTION: description}, {}, [])
     # Altair puts the panels' (empty) data at the top; each panel has its own rows.
     spec.pop("data", None)
     for unit, (_, rows) in zip(units, groups):
         unit["data"] = {"values": _records(rows)}
     spec["vconcat"] = units
-    return spec
+    return configured(spec)
 
 
 @lru_cache(maxsize=None)
@@ -616,17 +677,21 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
     x = alt.X("value:Q", scale=x_scale, title=_X_TITLE)
     # Labels are left-aligned at the column's start; Vega trims the no-break spaces that indent a label, so the
     # padding shifts each label right by their number instead.
+    # A long label is drawn on several lines (LABEL_LINES_EXPR), never cut.
     axis = alt.Axis(labelAlign="left", labelLimit=alt.ExprRef(f"{LABEL_LIMIT} - {INDENT_OFFSET}"),
-                    labelPadding=alt.ExprRef(f"{LABEL_LIMIT + 4} - {INDENT_OFFSET}"))
+                    labelPadding=alt.ExprRef(f"{LABEL_LIMIT + 4} - {INDENT_OFFSET}"), labelExpr=label_expr(),
+                    labelLineHeight=LINE_HEIGHT)
     base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None, scale=alt.Scale(domain=[_Y]), axis=axis))
     interval_filter = "isValid(datum.ci_low) && isValid(datum.ci_end)"
+    # Intervals and open ends are kept out of the accessibility tree (aria=False): each row's point already carries
+    # the same description, and Vega gives a layer with no items an image role without a name.
     layers = [
         base.transform_filter(f"{interval_filter} && datum.kind != 'pooled'").mark_rule(
-            strokeWidth=2, color="#555555").encode(
+            strokeWidth=2, color="#555555", aria=False).encode(
             x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", strokeDash=dash, tooltip=tooltip,
             href="href:N"),
         base.transform_filter("datum.open_ended").mark_point(
-            shape="triangle-right", filled=True, size=50, color="#555555").encode(
+            shape="triangle-right", filled=True, size=50, color="#555555", aria=False).encode(
             x=alt.X("ci_end:Q", scale=x_scale, title=_X_TITLE), tooltip=tooltip, href="href:N"),
     ]
     points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
@@ -639,7 +704,8 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
             **points).encode(**marks).properties(name="controls"))
     if "pooled" in kinds:
         pooled = base.transform_filter("isValid(datum.value) && datum.kind == 'pooled'")
-        layers.append(pooled.transform_filter(interval_filter).mark_rule(strokeWidth=3.5, color="#000000").encode(
+        layers.append(pooled.transform_filter(interval_filter).mark_rule(
+            strokeWidth=3.5, color="#000000", aria=False).encode(
             x=alt.X("ci_low:Q", scale=x_scale, title=_X_TITLE), x2="ci_end:Q", tooltip=tooltip, href="href:N"))
         layers.append(pooled.mark_point(**(points | {"size": 260, "strokeWidth": 1})).encode(**marks).properties(
             name="pooled"))
@@ -749,6 +815,29 @@ def _response_scale(present: set[str]) -> tuple[list[str], list[str]]:
     return [c.short for c in categories], [RESPONSE_COLOURS[c.name] for c in categories]
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The sizes a Vega-rendered chart is drawn at: the plot's width, the label column's, and a label line's characters."""
+
+    plot: int
+    labels: int
+    characters: int
+
+
+WIDE = Frame(CHART_WIDTH, LABEL_LIMIT, LABEL_LINE_CHARACTERS)
+# Drawn for screens narrower than charts.NARROW_BELOW: 288 px wide (a 320 px screen's content column) at FONT_SIZE.
+NARROW = Frame(140, 118, 18)
+NARROW_WIDTH = 288
+# Below this viewport width a page shows each chart's narrow static SVG, and no live chart: every wide static SVG is
+# at most WIDE_MAX_WIDTH px wide, which the content column holds at any viewport from here up (tests/test_layout.py).
+NARROW_BELOW = 700
+WIDE_MAX_WIDTH = 660
+
+
+def _category_axis(frame: Frame) -> alt.Axis:
+    return alt.Axis(labelLimit=frame.labels, labelExpr=label_expr(frame.characters), labelLineHeight=LINE_HEIGHT)
+
+
 def best_response_chart(study: Study) -> Chart | None:
     rows = []
     for cohort in study.cohorts:
@@ -760,8 +849,8 @@ def best_response_chart(study: Study) -> Chart | None:
             if percent is None:
                 continue
             category = RESPONSE_CATEGORIES[share.category]
-            rows.append({"cohort": cohort.label, "category": category.short, "category_label": category.label,
-                         "rank": category.rank, "percent": round(percent, 1),
+            rows.append({"cohort": cohort.label, "cohort_id": cohort.id, "category": category.short,
+                         "category_label": category.label, "rank": category.rank, "percent": round(percent, 1),
                          "patients": "" if share.patients is None else str(share.patients),
                          "computed": "computed from patients/n" if computed else "as published"})
     if not rows:
@@ -770,21 +859,28 @@ def best_response_chart(study: Study) -> Chart | None:
     title = "Best response by cohort"
     description = (f"{title}: stacked bars of the share of patients in each IMWG best-response category, "
                    f"{len(rows)} category shares in {len({r['cohort'] for r in rows})} cohorts.")
-    chart = alt.Chart(alt.Data(values=rows)).mark_bar(stroke="#ffffff", strokeWidth=0.5).encode(
-        y=alt.Y("cohort:N", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-        x=alt.X("percent:Q", title="Patients (%)", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("category:N", scale=alt.Scale(domain=order, range=colours), legend=alt.Legend(title="Best response")),
-        order=alt.Order("rank:Q"),
-        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("category_label:N", title="Best response"),
-                 alt.Tooltip("percent:Q", title="%"), alt.Tooltip("patients:N", title="Patients"),
-                 alt.Tooltip("computed:N", title="Figure")],
-    ).properties(width=CHART_WIDTH, height=alt.Step(ROW_STEP * 1.5), title=title, description=description, name="shares")
+
+    def spec(frame: Frame) -> dict[str, Any]:
+        step = max(ROW_STEP * 1.5, row_step((r["cohort"] for r in rows), frame.characters))
+        chart = alt.Chart(alt.Data(values=rows)).mark_bar(stroke="#ffffff", strokeWidth=0.5).encode(
+            y=alt.Y("cohort:N", title=None, axis=_category_axis(frame)),
+            x=alt.X("percent:Q", title="Patients (%)", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("category:N", scale=alt.Scale(domain=order, range=colours),
+                            legend=alt.Legend(title="Best response", orient="bottom", columns=3 if frame is WIDE else 2)),
+            order=alt.Order("rank:Q"),
+            tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("category_label:N", title="Best response"),
+                     alt.Tooltip("percent:Q", title="%"), alt.Tooltip("patients:N", title="Patients"),
+                     alt.Tooltip("computed:N", title="Figure")],
+        ).properties(width=frame.plot, height=alt.Step(step), title=title, description=description, name="shares")
+        return configured(chart.configure_view(stroke=None).to_dict(validate=False))
+
     return Chart(name="chart-best-response", title=title, description=description,
                  caption="Share of patients by best response (IMWG), where the source reports it. Shares need not add "
                          "up to 100% when the source reports only some categories.",
-                 spec=chart.configure_view(stroke=None).to_dict(validate=False),
+                 spec=spec(WIDE), narrow_spec=spec(NARROW),
                  columns=("Cohort", "Best response", "%", "Patients", "Figure"),
-                 rows=tuple((r["cohort"], r["category_label"], f"{r['percent']:g}", r["patients"], r["computed"]) for r in rows),
+                 rows=tuple((Link(r["cohort"], f"#cohort-{r['cohort_id']}"), r["category_label"], f"{r['percent']:g}",
+                             r["patients"], r["computed"]) for r in rows),
                  marks=len(rows))
 
 
@@ -795,7 +891,8 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
         for patient in cohort.patients:
             for line in patient.lines:
                 category = RESPONSE_CATEGORIES[line.best_response]
-                rows.append({"patient": patient.label, "line": line.line, "start": line.line - 0.45,
+                rows.append({"patient": patient.label, "anchor": f"cohort-{cohort.id}",
+                             "line": line.line, "start": line.line - 0.45,
                              "end": line.line + 0.45, "regimen": line.regimen_as_stated,
                              "response": category.short, "response_label": category.label,
                              "anti_cd38": "Contains an anti-CD38 antibody" if line.anti_cd38 else "No anti-CD38 antibody",
@@ -811,24 +908,33 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
     tooltip = [alt.Tooltip("patient:N", title="Patient"), alt.Tooltip("line:Q", title="Line"),
                alt.Tooltip("regimen:N", title="Regimen"), alt.Tooltip("cycles:N", title="Cycles"),
                alt.Tooltip("response_label:N", title="Best response"), alt.Tooltip("anti_cd38:N", title="Anti-CD38")]
-    base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("patient:N", sort=patients, title=None))
-    bars = base.mark_bar(height=14, stroke="#ffffff").encode(
-        x=alt.X("start:Q", title="Line of therapy", axis=alt.Axis(tickMinStep=1, format="d")),
-        x2="end:Q",
-        color=alt.Color("response:N", scale=alt.Scale(domain=order, range=colours), legend=alt.Legend(title="Best response")),
-        tooltip=tooltip,
-    ).properties(name="lines")
-    marks = base.transform_filter("datum.anti_cd38 == 'Contains an anti-CD38 antibody'").mark_point(
-        shape="diamond", filled=True, size=60, color="#000000", yOffset=-10).encode(x="line:Q", tooltip=tooltip)
-    chart = alt.layer(bars, marks).properties(width=CHART_WIDTH, height=alt.Step(34), title=title, description=description)
+
+    def spec(frame: Frame) -> dict[str, Any]:
+        step = max(34, row_step(patients, frame.characters) + 12)
+        base = alt.Chart(alt.Data(values=rows)).encode(
+            y=alt.Y("patient:N", sort=patients, title=None, axis=_category_axis(frame)))
+        bars = base.mark_bar(height=14, stroke="#ffffff").encode(
+            x=alt.X("start:Q", title="Line of therapy", axis=alt.Axis(tickMinStep=1, format="d")),
+            x2="end:Q",
+            color=alt.Color("response:N", scale=alt.Scale(domain=order, range=colours),
+                            legend=alt.Legend(title="Best response", orient="bottom", columns=3 if frame is WIDE else 2)),
+            tooltip=tooltip,
+        ).properties(name="lines")
+        marks = base.transform_filter("datum.anti_cd38 == 'Contains an anti-CD38 antibody'").mark_point(
+            shape="diamond", filled=True, size=60, color="#000000", yOffset=-10).encode(x="line:Q", tooltip=tooltip)
+        chart = alt.layer(bars, marks).properties(width=frame.plot, height=alt.Step(step), title=title,
+                                                  description=description)
+        return configured(chart.configure_view(stroke=None).to_dict(validate=False))
+
     return Chart(name="chart-lines", title=title, description=description,
                  caption="Each bar is one line of therapy, in the order the source lists them; its colour is the best "
                          "response on that line. Diamonds mark lines that contain an anti-CD38 antibody. Bar length does "
                          "not show time.",
-                 spec=chart.configure_view(stroke=None).to_dict(validate=False),
+                 spec=spec(WIDE), narrow_spec=spec(NARROW),
                  columns=("Patient", "Line", "Regimen", "Cycles", "Best response", "Anti-CD38"),
-                 rows=tuple((r["patient"], str(r["line"]), r["regimen"], r["cycles"], r["response_label"],
-                             "yes" if r["anti_cd38"].startswith("Contains") else "no") for r in rows),
+                 rows=tuple((Link(r["patient"], f"#{r['anchor']}"), str(r["line"]), r["regimen"], r["cycles"],
+                             r["response_label"], "yes" if r["anti_cd38"].startswith("Contains") else "no")
+                            for r in rows),
                  marks=len(rows))
 
 

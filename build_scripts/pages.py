@@ -17,7 +17,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type, patient_count
-from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, Link, chart_page_url
+from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, NARROW_BELOW, Chart, Link, chart_page_url
 from .citations import (
     formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items, to_bibtex, to_csl_json, to_ris,
 )
@@ -33,6 +33,7 @@ from .links import (
     REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
     url_of,
 )
+from .search import filter_options, pin_files, pins, search_view
 from .mkdocs_hooks import placeholder
 from .model import (
     Cohort, Comparison, Discrepancy, DiscussedStudy, Outcome, PatientCount, Population, Record, ReviewConclusion,
@@ -78,6 +79,12 @@ class Page:
     head: dict[str, Any] | None = None
 
 
+# Closing tags of elements whose text Pagefind 1.5.2 runs into the next element's ("DesignRandomised",
+# "CountriesGermanyStable URL" in search excerpts). A line break after them changes nothing on screen: white space
+# between table cells or description-list items is not rendered.
+_RUN_TOGETHER = re.compile(r"(</(?:dt|dd|th|caption|figcaption)>)(?=<)")
+
+
 @pass_context
 def html_block(context: Context, html: str) -> Markup:
     """Set aside a template's HTML block, leaving in its place a placeholder that the MkDocs hook fills in.
@@ -87,7 +94,7 @@ def html_block(context: Context, html: str) -> Markup:
     MkDocs from re-parsing the HTML); outside the blocks there are only the template's own Markdown (headings,
     so MkDocs still builds the table of contents) and record text passed through the `md` filter.
     """
-    content = str(html).strip("\n")
+    content = _RUN_TOGETHER.sub("\\1\n", str(html).strip("\n"))
     if not content.strip():
         return Markup("")
     blocks: list[str] = context["html_blocks"]
@@ -885,12 +892,14 @@ class ChartView:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]  # cells: text, or charts.Link
     links: tuple[Any, ...] = ()  # charts.Link the caption ends with
+    narrow_svg_file: str = ""  # the static SVG drawn for screens narrower than charts.NARROW_BELOW
+    narrow_media: str = f"(max-width: {NARROW_BELOW - 1}px)"
     pager: dict[str, Any] | None = None  # when the table goes on over pages of its own (chart_table_pages)
 
 
 def chart_views(charts: list[Chart]) -> list[ChartView]:
-    return [ChartView(c.name, c.title, c.caption, c.description, f"{c.name}.vl.json", f"{c.name}.svg", c.columns, c.rows,
-                      c.links)
+    return [ChartView(c.name, c.title, c.caption, c.description, c.spec_file, c.svg_file, c.columns, c.rows, c.links,
+                      c.narrow_svg_file)
             for c in charts]
 
 
@@ -1071,6 +1080,7 @@ def page_jobs(evidence: Evidence, environment: Environment,
     def study(study_id: str) -> list[Page]:
         citation, files, head = cited("study", study_id)
         return [render(RECORD_KINDS["study"].page_path(study_id), "study.md.j2", head,
+                       search_entry=search_view(evidence, "study", study_id),
                        **study_context(evidence, evidence.studies[study_id]), **citation), *files]
 
     def regimen(regimen_id: str) -> list[Page]:
@@ -1078,15 +1088,18 @@ def page_jobs(evidence: Evidence, environment: Environment,
         more = [render(f"{url}index.md", "regimen_cohorts.md.j2", **regimen_context(evidence, regimen_id, number))
                 for number, url in enumerate(regimen_page_urls(evidence, regimen_id)[1:], 2)]
         return [render(RECORD_KINDS["regimen"].page_path(regimen_id), "regimen.md.j2", head,
+                       search_entry=search_view(evidence, "regimen", regimen_id),
                        **regimen_context(evidence, regimen_id), **citation), *more, *files]
 
     def agent(agent_id: str) -> list[Page]:
         return [render(RECORD_KINDS["agent"].page_path(agent_id), "agent.md.j2",
-                       {"description": page_description(evidence, "agent", agent_id)}, **agent_context(evidence, agent_id))]
+                       {"description": page_description(evidence, "agent", agent_id)},
+                       search_entry=search_view(evidence, "agent", agent_id), **agent_context(evidence, agent_id))]
 
     def publication(publication_id: str) -> list[Page]:
         return [render(RECORD_KINDS["publication"].page_path(publication_id), "publication.md.j2",
                        {"description": page_description(evidence, "publication", publication_id)},
+                       search_entry=search_view(evidence, "publication", publication_id),
                        **publication_context(evidence, publication_id))]
 
     def redirect_pages() -> list[Page]:
@@ -1096,6 +1109,7 @@ def page_jobs(evidence: Evidence, environment: Environment,
     def review(review_id: str) -> list[Page]:
         citation, files, head = cited("review", review_id)
         return [render(RECORD_KINDS["review"].page_path(review_id), "review.md.j2", head,
+                       search_entry=search_view(evidence, "review", review_id),
                        **review_context(evidence, review_id), **citation), *files]
 
     if charts:
@@ -1106,7 +1120,8 @@ def page_jobs(evidence: Evidence, environment: Environment,
     yield job("regimen-tables", regimen_tables)
     yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
     yield job("field-reference", lambda: [render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())])
-    yield job("search", lambda: [render("search.md", "search.md.j2", page_url="search/", assets_up="../")])
+    yield job("search", lambda: [render("search.md", "search.md.j2", page_url="search/", assets_up="../",
+                                        filters=filter_options(evidence), pin_files=pin_files(len(pins(evidence))))])
     yield job("downloads", downloads)
     for kind, template in INDEX_TEMPLATES.items():
         yield job(f"index:{kind}", index, kind, template)

@@ -1,36 +1,219 @@
-"""Index the built site with Pagefind, whose browser code loads only the index fragments a query needs."""
+"""Search: what each record page gives Pagefind (its type, the names readers use, its filter values), the map of
+exact names that puts a record's own page first, and the Pagefind run that indexes the built site."""
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
+
+from . import search_bundle
+from .evidence import Evidence
+from .facts import cohort_regimens, partner_class, prior_anti_cd38_status, regimen_partner_class
+from .links import url_of
+from .vocabulary import DESIGNS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, SEARCH_FILTERS
 
 SEARCH_FOLDER = "pagefind"
+# Beside Pagefind's files, in the bundle: the exact-name map, split into files by a hash of the name.
+PINS_FOLDER = "pins"
+PINS_PER_FILE = 100
+# Not indexed: the permalink sign MkDocs appends to every heading (it would end every result title).
+EXCLUDE_SELECTORS = ".headerlink"
 
 
 class SearchIndexError(Exception):
     """Pagefind failed; the message carries its output."""
 
 
-def index_site(site: Path, bundle: Path | None = None) -> str:
-    """Write the search index and UI into site/pagefind/, or into `bundle` (published as site/pagefind/);
-    returns Pagefind's summary."""
-    return finish_index(start_index(site, bundle))
+@dataclass(frozen=True)
+class Named:
+    """A record's name with its other names (brand and code names, abbreviations)."""
+
+    name: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchView:
+    """What a record's page gives search: its type label, the names of what it involves, its filter values.
+
+    Filter values are identifiers (record kinds, agent ids, vocabulary keys), never record text: Pagefind decodes
+    entities in a value, twice, and collapses its white space, so text would not come back as the page sent it.
+    """
+
+    type: str
+    names: tuple[tuple[str, tuple[Named, ...]], ...]      # (group label, names), e.g. ("Agents", (Daratumumab, ...))
+    filters: tuple[tuple[str, tuple[str, ...]], ...]      # (key of SEARCH_FILTERS, values), values in listing order
+
+
+def _named(records: Iterable) -> tuple[Named, ...]:
+    return tuple(Named(r.name, tuple(r.aliases)) for r in records)
+
+
+def _ordered(values: Iterable[str], order: Iterable[str]) -> tuple[str, ...]:
+    present = set(values)
+    return tuple(v for v in order if v in present)
+
+
+def study_regimen_ids(evidence: Evidence, study_id: str) -> tuple[str, ...]:
+    """The regimens a study's cohorts were given, in the order the cohorts list them."""
+    study = evidence.studies[study_id]
+    return tuple(dict.fromkeys(c.regimen for c in study.cohorts if c.regimen and c.regimen in evidence.regimens))
+
+
+def _agent_ids(evidence: Evidence, regimen_ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for r in regimen_ids for a in evidence.regimens[r].agents if a in evidence.agents))
+
+
+def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
+    """A record's type, the names it is searched by beyond its own text, and its values of SEARCH_FILTERS."""
+    label = RECORD_KINDS[kind].label
+    if kind == "study":
+        study = evidence.studies[record_id]
+        regimen_ids = study_regimen_ids(evidence, record_id)
+        agent_ids = _agent_ids(evidence, regimen_ids)
+        # A cohort without a regimen of its own (an overall cohort over several arms) has no partner class of its own.
+        partners = [partner_class(evidence, study, c) for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
+        priors = [prior_anti_cd38_status(study, c).status for c in study.cohorts]
+        return SearchView(label, (
+            ("Agents", _named(evidence.agents[a] for a in agent_ids)),
+            ("Regimens", _named(evidence.regimens[r] for r in regimen_ids)),
+        ), (
+            ("type", (kind,)),
+            ("agent", agent_ids),
+            ("partner", _ordered(partners, PARTNER_CLASSES)),
+            ("design", (study.design,)),
+            ("prior", _ordered(priors, PRIOR_ANTI_CD38_STATUSES)),
+        ))
+    if kind == "regimen":
+        agent_ids = _agent_ids(evidence, [record_id])
+        return SearchView(label, (("Agents", _named(evidence.agents[a] for a in agent_ids)),), (
+            ("type", (kind,)),
+            ("agent", agent_ids),
+            ("partner", (regimen_partner_class(evidence, record_id).name,)),
+        ))
+    if kind == "agent":
+        return SearchView(label, (), (("type", (kind,)), ("agent", (record_id,))))
+    return SearchView(label, (), (("type", (kind,)),))
+
+
+def _records(evidence: Evidence) -> Iterable[tuple[str, str]]:
+    for kind in RECORD_KINDS:
+        for record_id in sorted(evidence.by_kind(kind)):
+            yield kind, record_id
+
+
+def filter_options(evidence: Evidence) -> list[dict]:
+    """Each filter of the search page with its label and every value some record has, as (value, label) in
+    listing order."""
+    found: dict[str, set[str]] = {key: set() for key in SEARCH_FILTERS}
+    for kind, record_id in _records(evidence):
+        for key, values in search_view(evidence, kind, record_id).filters:
+            found[key].update(values)
+    labels = {
+        "type": {name: kind.label for name, kind in RECORD_KINDS.items()},
+        "agent": {agent_id: agent.name for agent_id, agent in evidence.agents.items()},
+        "partner": PARTNER_CLASSES,
+        "design": {name: design.label for name, design in DESIGNS.items()},
+        "prior": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
+    }
+    # agents by name; the rest in the vocabulary's order
+    labels["agent"] = dict(sorted(labels["agent"].items(), key=lambda item: (item[1].casefold(), item[0])))
+    return [{"key": key, "label": label, "options": [(value, labels[key][value]) for value in labels[key]
+                                                       if value in found[key]]}
+            for key, label in SEARCH_FILTERS.items() if found[key]]
+
+
+def pin_key(text: str) -> str:
+    """A name as the exact-name map compares it: letters and digits only, lower case ("ICARIA-MM" -> "icariamm").
+
+    atlas-search.js computes the same key from the query.
+    """
+    return "".join(c for c in unicodedata.normalize("NFKD", text).lower() if c.isascii() and c.isalnum())
+
+
+def pins(evidence: Evidence) -> dict[str, list[str]]:
+    """Exact names (keys of pin_key) with the pages they name: abbreviations, trial and brand names, registry ids.
+
+    A search for exactly one of these names lists those pages first.
+    """
+    found: dict[str, list[str]] = {}
+
+    def add(names: Iterable[str | None], kind: str, record_id: str) -> None:
+        for name in names:
+            key = pin_key(name or "")
+            url = "/" + url_of(kind, record_id)
+            if key and url not in found.setdefault(key, []):
+                found[key].append(url)
+
+    for kind, record_id in _records(evidence):
+        record = evidence.by_kind(kind)[record_id]
+        if kind == "study":
+            add([record.short_name, *record.aliases, *record.registry_ids], kind, record_id)
+        elif kind in ("regimen", "agent"):
+            add([record.name, *record.aliases], kind, record_id)
+    return dict(sorted(found.items()))
+
+
+def pin_files(keys: int) -> int:
+    """How many files the exact-name map is split into."""
+    return max(1, math.ceil(keys / PINS_PER_FILE))
+
+
+def pin_file(key: str, files: int) -> int:
+    """The file that holds a key: 32-bit FNV-1a of the key, modulo the number of files (atlas-search.js agrees)."""
+    value = 0x811C9DC5
+    for byte in key.encode("ascii"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value % files
+
+
+def write_pins(bundle: Path, names: dict[str, list[str]]) -> None:
+    """The exact-name map as files of Pagefind result ids (fragment ids), which the result list reads before
+    any result's data, so a page named exactly by the query can be listed first without loading the others."""
+    ids = search_bundle.fragment_ids(bundle)
+    files = pin_files(len(names))
+    shards: list[dict[str, list[str]]] = [{} for _ in range(files)]
+    for key, urls in names.items():
+        found = [ids[url] for url in urls if url in ids]
+        if found:
+            shards[pin_file(key, files)][key] = found
+    folder = bundle / PINS_FOLDER
+    folder.mkdir(exist_ok=True)
+    for number, shard in enumerate(shards):
+        text = json.dumps(shard, sort_keys=True, separators=(",", ":"))
+        (folder / f"{number}.json").write_text(text, encoding="utf-8")
+
+
+def index_site(site: Path, names: dict[str, list[str]] | None = None, bundle: Path | None = None) -> str:
+    """Write the search index into site/pagefind/ (or into `bundle`, published as site/pagefind/), byte-stable,
+    with the exact-name map; returns Pagefind's summary."""
+    return finish_index(start_index(site, bundle), site / SEARCH_FOLDER if bundle is None else bundle, names)
 
 
 def start_index(site: Path, bundle: Path | None = None) -> subprocess.Popen:
-    """Start Pagefind on the site, so that other work can run while it indexes (see index_site)."""
+    """Start Pagefind on the site, so that other work can run while it indexes (finish with finish_index)."""
     where = ["--output-path", str(bundle.resolve())] if bundle is not None else ["--output-subdir", SEARCH_FOLDER]
     return subprocess.Popen(
-        [sys.executable, "-m", "pagefind", "--site", str(site), *where, "--force-language", "en"],
+        [sys.executable, "-m", "pagefind", "--site", str(site), *where,
+         "--force-language", "en", "--exclude-selectors", EXCLUDE_SELECTORS],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
-def finish_index(process: subprocess.Popen) -> str:
-    """Wait for a Pagefind run; its summary, or SearchIndexError with its output."""
+def finish_index(process: subprocess.Popen, bundle: Path, names: dict[str, list[str]] | None = None) -> str:
+    """Wait for a Pagefind run, then make its bundle byte-stable and add the exact-name map."""
     stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise SearchIndexError("pagefind failed:\n" + (stderr or stdout))
+    try:
+        search_bundle.stabilise(bundle)
+        write_pins(bundle, names or {})
+    except (search_bundle.BundleFormatError, OSError, ValueError, KeyError) as error:
+        raise SearchIndexError(f"the search index could not be made reproducible: {error}") from error
     return stdout

@@ -13,7 +13,10 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from .charts import INDENT_PIXELS, PUBLISHED_INTERVAL, Chart, ForestRow
+from .charts import (
+    CHART_WIDTH, FONT_SIZE, INDENT_PIXELS, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, NARROW_WIDTH,
+    PUBLISHED_INTERVAL, Chart, ForestRow, label_lines, row_step,
+)
 
 VEGA_LITE_VERSION = "6.4"
 
@@ -70,12 +73,12 @@ def vega_bundle(cache_dir: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-FOREST_LABEL_WIDTH = 250
-FOREST_PLOT_WIDTH = 300
 FOREST_ROW = 22
 LEGEND_COLUMN = 200
-# Characters of a row label that fit the label column (Vega cuts labels at charts.LABEL_LIMIT pixels).
-LABEL_CHARACTERS = 48
+# Narrow layout: each row's label on its own lines above its interval, the plot across the whole width.
+NARROW_MARGIN = 10
+NARROW_TITLE_CHARACTERS = 34  # at 14 px bold
+NARROW_TEXT_CHARACTERS = 42  # at FONT_SIZE
 
 
 def _nice_step(span: float) -> float:
@@ -87,47 +90,86 @@ def _nice_step(span: float) -> float:
     return 10 * magnitude
 
 
-def forest_svg(chart: Chart, environment: Environment) -> str:
+def _groups(chart: Chart) -> list[tuple[str | None, list[ForestRow]]]:
+    """The chart's rows in its panels (one panel when the chart has none), in order."""
+    groups: list[tuple[str | None, list[ForestRow]]] = []
+    for row in chart.forest or ():
+        key = row.partner if chart.panels else None
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
+        groups[-1][1].append(row)
+    return groups
+
+
+def forest_svg(chart: Chart, environment: Environment, narrow: bool = False) -> str:
     """A static forest plot of a chart's rows, drawn from a template instead of by Vega (much faster).
 
     It draws what the Vega-Lite spec draws, from the same rows in the same order: a heading per partner class
     (chart.panels), subgroups indented by their label, points coloured and shaped from the chart's legends, control
-    arms and pooled diamonds; only the x axis is drawn once, below all groups, where Vega repeats it per group.
+    arms and pooled diamonds; only the x axis is drawn once, below all groups, where Vega repeats it per group. Labels
+    wrap where the live chart wraps them (charts.label_lines), and rows are as tall as their panel's longest label.
+    Narrow (NARROW_WIDTH, for small screens), each label is written above its row's interval instead of beside it.
     """
-    left, right, top = FOREST_LABEL_WIDTH + 12, FOREST_LABEL_WIDTH + 12 + FOREST_PLOT_WIDTH, 30
+    if narrow:
+        width, left, right = NARROW_WIDTH, NARROW_MARGIN, NARROW_WIDTH - NARROW_MARGIN - 8
+        title = label_lines(chart.title, NARROW_TITLE_CHARACTERS)
+    else:
+        left = LABEL_LIMIT + 12
+        right = left + CHART_WIDTH
+        width, title = max(right + 20, 120 + LEGEND_COLUMN * 2 + 60), [chart.title]
     axis_max = chart.axis_max or 1.0
 
     def x(value: float) -> float:
         return round(left + (right - left) * min(value, axis_max) / axis_max, 1)
 
     colours, shapes = dict(chart.legend), dict(chart.shapes)
-    drawn, headers, index, group = [], [], 0, object()
-    for row in chart.forest or ():
-        if chart.panels and row.partner != group:
-            group = row.partner
-            headers.append({"y": top + FOREST_ROW * index + FOREST_ROW * 0.7, "label": row.partner})
-            index += 1
-        drawn.append(_forest_row(row, top + FOREST_ROW * index + FOREST_ROW / 2, axis_max, x, colours, shapes))
-        index += 1
-    axis_y = top + FOREST_ROW * index + 4
-    step = _nice_step(axis_max)
+    drawn, headers = [], []
+    y = 16 + LINE_HEIGHT * (len(title) - 1) + 14
+    for group, rows in _groups(chart):
+        if group is not None:
+            lines = label_lines(group, NARROW_TEXT_CHARACTERS) if narrow else [group]
+            headers.append({"y": y + FOREST_ROW * 0.7, "lines": lines})
+            y += FOREST_ROW + LINE_HEIGHT * (len(lines) - 1)
+        step = row_step(row.label for row in rows)
+        for row in rows:
+            item = _forest_row(row, axis_max, x, colours, shapes, narrow)
+            if narrow:
+                # the label's lines, then the interval below them
+                item["baseline"] = y + LINE_HEIGHT
+                item["y"] = y + LINE_HEIGHT * len(item["lines"]) + 9
+                item.update(_marks(row, item["y"], axis_max, x, colours, shapes))
+                y += LINE_HEIGHT * len(item["lines"]) + 18
+            else:
+                centre = y + step / 2
+                item["baseline"] = centre + 4 - LINE_HEIGHT * (len(item["lines"]) - 1) / 2
+                item["y"] = centre
+                item.update(_marks(row, centre, axis_max, x, colours, shapes))
+                y += step
+            drawn.append(item)
+    axis_y = y + 4
+    step = _nice_step(axis_max) * (2 if narrow and axis_max / _nice_step(axis_max) > 6 else 1)
     ticks = [{"x": x(i * step), "label": f"{i * step:g}"} for i in range(int(axis_max / step + 1e-9) + 1)]
-    # Legends: prior status (colour), mark (shape) and interval style, two entries a row: the labels are long.
-    legends, y = [], axis_y + 56
-    for title, items in (("Prior anti-CD38:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
-                         ("Mark:", [{"colour": "#000000", "label": k, "shape": s} for k, s in chart.shapes]),
-                         ("Interval:", [{"dashed": style != PUBLISHED_INTERVAL, "label": style} for style in chart.intervals])):
+    x_title = label_lines(chart.x_title, NARROW_TEXT_CHARACTERS) if narrow else [chart.x_title]
+    # Legends: prior status (colour), mark (shape) and interval style; two entries a row, one on a narrow chart.
+    legends, y = [], axis_y + 42 + LINE_HEIGHT * len(x_title)
+    columns, indent, line = (1, 14, 16) if narrow else (2, 120, 18)
+    for heading, items in (("Prior anti-CD38:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
+                           ("Mark:", [{"colour": "#000000", "label": k, "shape": s} for k, s in chart.shapes]),
+                           ("Interval:", [{"dashed": style != PUBLISHED_INTERVAL, "label": style}
+                                          for style in chart.intervals])):
         if not items:
             continue
+        if narrow:
+            y += line  # the legend's title on a line of its own
         for i, item in enumerate(items):
-            item.update({"x": 120 + LEGEND_COLUMN * (i % 2), "y": y + 18 * (i // 2)})
+            item.update({"x": indent + LEGEND_COLUMN * (i % columns), "y": y + line * (i // columns)})
             item["path"] = _shape_path(item.get("shape", "circle"), item["x"], item["y"] - 4, 5)
-        legends.append({"title": title, "y": y, "items": items})
-        y += 18 * ((len(items) + 1) // 2) + 6
+        legends.append({"title": heading, "y": y - (line if narrow else 0), "items": items})
+        y += line * ((len(items) + columns - 1) // columns) + 6
     return environment.get_template("forest.svg.j2").render(
-        width=max(right + 20, 120 + LEGEND_COLUMN * 2 + 60), height=y + 10, title=chart.title,
-        description=chart.description, rows=drawn, headers=headers, ticks=ticks, top=top, axis_y=axis_y, left=left,
-        right=right, x_title=chart.x_title, legends=legends)
+        width=width, height=y + 10, title=title, description=chart.description, rows=drawn, headers=headers,
+        ticks=ticks, top=16 + LINE_HEIGHT * len(title), axis_y=axis_y, left=left, right=right, x_title=x_title,
+        legends=legends, line_height=LINE_HEIGHT, font_size=FONT_SIZE)
 
 
 def _shape_path(shape: str, cx: float, cy: float, r: float) -> str:
@@ -142,20 +184,22 @@ def _shape_path(shape: str, cx: float, cy: float, r: float) -> str:
     return (f"M{cx - r:.1f},{cy:.1f}A{r},{r} 0 1,0 {cx + r:.1f},{cy:.1f}A{r},{r} 0 1,0 {cx - r:.1f},{cy:.1f}Z")
 
 
-def _forest_row(row: ForestRow, y: float, axis_max: float, x, colours: dict[str, str], shapes: dict[str, str]) -> dict:
+def _forest_row(row: ForestRow, axis_max: float, x, colours: dict[str, str], shapes: dict[str, str],
+                narrow: bool) -> dict:
+    """A row's label: its lines, where they start (the indentation is an offset, as on the Vega axis), its kind."""
+    label = row.label.lstrip("\u00a0")
+    indent = len(row.label) - len(label)
+    lines = label_lines(label, NARROW_TEXT_CHARACTERS - indent // 2 if narrow else LABEL_LINE_CHARACTERS)
+    return {"x": (NARROW_MARGIN - 6 if narrow else 4) + INDENT_PIXELS * indent, "lines": lines, "kind": row.kind}
+
+
+def _marks(row: ForestRow, y: float, axis_max: float, x, colours: dict[str, str], shapes: dict[str, str]) -> dict:
+    """A row's interval, open end and point, at height y."""
     end = row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None)
     has_interval = row.kind != "heading" and row.ci_low is not None and end is not None
     cx = x(row.value) if row.value is not None and row.kind != "heading" else None
     pooled = row.kind == "pooled"
-    # The label's indentation (no-break spaces) becomes an offset, as on the Vega axis.
-    label = row.label.lstrip("\u00a0")
-    indent = len(row.label) - len(label)
-    width = LABEL_CHARACTERS - indent
     return {
-        "y": y,
-        "x": 4 + INDENT_PIXELS * indent,
-        "label": label if len(label) <= width else label[:width - 1] + "…",
-        "kind": row.kind,
         "x1": x(row.ci_low) if has_interval else None,
         "x2": x(end) if has_interval else None,
         "dashed": row.ci_computed and not pooled, "open_ended": row.open_ended and not pooled, "pooled": pooled,

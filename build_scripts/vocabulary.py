@@ -418,3 +418,13 @@ FINDING_UNITS: dict[str, tuple[str, str]] = {
     "lines": ("prior line", "prior lines"),
     "studies": ("study", "studies"),
 }
+
+# The search page's filters: the key Pagefind indexes each under (search.search_view gives each record its
+# values), with the label the page shows. Ordered as the page lists them.
+SEARCH_FILTERS: dict[str, str] = {
+    "type": "Record type",
+    "agent": "Agent",
+    "partner": "Partner class",
+    "design": "Design",
+    "prior": "Prior anti-CD38",
+}

@@ -47,8 +47,8 @@ def test_search_box_finds_a_study(served_fixture_site, watched):
     page.goto(f"{served_fixture_site}/", wait_until="networkidle")
     page.locator("a.atlas-search-link").click()
     page.wait_for_load_state("networkidle")
-    page.locator(".pagefind-ui__search-input").fill("FIXTURE-1")
-    page.wait_for_selector(".pagefind-ui__result-link", timeout=10_000)
-    first = page.locator(".pagefind-ui__result-link").first.get_attribute("href")
+    page.locator(".atlas-search-input").fill("FIXTURE-1")
+    page.wait_for_selector(".atlas-search-result-link", timeout=10_000)
+    first = page.locator(".atlas-search-result-link").first.get_attribute("href")
     assert first == "/studies/fixture-dpd-retreatment/"
     watched.assert_clean()

@@ -287,7 +287,7 @@ def test_downloads_and_pages_agree_on_every_count(evidence, real_site):
         shown = "" if found is None else (str(found[0].value) if found[0].value is not None else "Not reported")
         assert studies[study.id]["n_patients"] == ("" if found is None or found[0].value is None else shown), study.id
         html = (real_site / "studies" / study.id / "index.html").read_text()
-        facts = re.search(r"<dt>Patients</dt><dd>([^<;(]*)", html)
+        facts = re.search(r"<dt>Patients</dt>\s*<dd>([^<;(]*)", html)
         assert (facts.group(1).strip() if facts else "") == shown, study.id
         row = re.search(rf'<tr><td><a href="{re.escape(study.id)}/">.*?</tr>', index, re.S).group(0)
         # The index never leaves the cell empty: a count not recorded is not reported by the sources.

@@ -240,10 +240,10 @@ SEARCH_QUERY = "alert"  # every hostile value holds alert(n)
 def _search(run: Run, watch: PageWatch, name: str, base: str) -> None:
     """Search results are built in the browser from the index of hostile text: run a query that finds it."""
     watch.page.goto(f"{base}/search/", wait_until="load")
-    watch.page.locator(".pagefind-ui__search-input").fill(SEARCH_QUERY)
-    watch.page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+    watch.page.locator(".atlas-search-input").fill(SEARCH_QUERY)
+    watch.page.wait_for_selector(".atlas-search-result-link", timeout=15_000)
     watch.page.wait_for_timeout(300)  # results and their excerpts are filled in one after another
-    results = watch.page.locator(".pagefind-ui__result").count()
+    results = watch.page.locator(".atlas-search-result").count()
     probe = watch.page.evaluate(PAGE_PROBE)
     run.searches[name] = (results, probe["bad"], list(watch.page_errors))
 

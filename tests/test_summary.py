@@ -250,7 +250,8 @@ def test_every_number_in_the_summary_table_is_a_link(fixture):
     for fragment in re.findall(r'href="#([^"]+)"', html):
         assert fragment in parser.ids | headings, fragment
     assert re.search(r'<a class="atlas-pooled" href="#pooled-imid-refractory">pooled \d', html)
-    detail = html.split('id="pooled-imid-refractory"', 1)[1].split("</div>", 1)[0]
+    # the detail ends with its row's section (its table sits in a scroll box, a div of its own)
+    detail = html.split('id="pooled-imid-refractory"', 1)[1].split("</section>", 1)[0]
     for key in ("a", "b", "d", "e"):
         assert f'href="../studies/{key}/#cohort-c"' in detail
     assert "exploratory" in detail.lower()
