@@ -344,7 +344,9 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
     finally:
         # Until the jobs that ran are stored, they are forgotten: their files may be half written.
         save_store(store_path, key, {"jobs": previous})
+    shared: dict[Any, Any] = {}  # one object for each read many jobs make (a small store for a large site)
     for result in results:
+        result.entry.reads = tuple(shared.setdefault(read, read) for read in result.entry.reads)
         current[result.name] = result.entry
         folder.digests.update(result.entry.outputs)
         folder.written += result.written

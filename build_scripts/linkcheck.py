@@ -157,6 +157,10 @@ def check_pages(site: Path, base_path: str, files: dict[str, str], previous: dic
             read = list(pool.map(_read_links_star, arguments, chunksize=200))
     else:
         read = [_read_links_star(item) for item in arguments]
+    # Most links are on every page (navigation, theme assets): one tuple each, shared by every page that has it,
+    # keeps the state of a large site small in memory and on disk.
+    shared: dict[tuple[str, str, str, bool], tuple[str, str, str, bool]] = {}
+    read = [PageLinks(page.digest, [shared.setdefault(link, link) for link in page.links], page.ids) for page in read]
     state = {path: old_pages[path] for path in pages if path in old_pages}
     state.update(zip(to_read, read))
     fresh = set(to_read)
