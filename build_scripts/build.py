@@ -387,9 +387,11 @@ def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSet
         return news_pages(evidence, history, environment, settings, release, changelog)
 
     yield PageJob("news", news)
+    # In the synthesis group, so that the process that computes the synthesis for the charts writes synthesis.csv.
     yield PageJob("downloads-data", lambda: [
         Page(f"{DATA_FOLDER}/{name}", text)
-        for name, text in data_files(evidence, settings.name, settings.url, release.version).items()])
+        for name, text in data_files(evidence, settings.name, settings.url, release.version,
+                                     page_charts.synthesis()).items()], "synthesis")
     yield PageJob("vega-bundle", lambda: [Page("assets/vega-bundle.js", vega_bundle(layout.cache))])
 
 

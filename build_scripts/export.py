@@ -442,12 +442,14 @@ def _slug(text: str) -> str:
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
 
 
-def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None) -> dict[str, str]:
-    """Every download, by file name inside the data folder."""
+def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None,
+               synthesis: Synthesis | None = None) -> dict[str, str]:
+    """Every download, by file name inside the data folder; `synthesis` when the build has already computed it."""
     return {
         "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
         "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
-        "synthesis.csv": to_csv(SYNTHESIS_COLUMNS, synthesis_rows(synthesise(evidence))),
+        "synthesis.csv": to_csv(SYNTHESIS_COLUMNS, synthesis_rows(synthesis if synthesis is not None
+                                                                  else synthesise(evidence))),
         "evidence.json": evidence_json(evidence),
         "datapackage.json": datapackage_json(title, site_url, version),
     }

@@ -403,8 +403,11 @@ def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study
 def independent(evidence: Evidence, entries: Iterable[Entry]) -> tuple[list[Entry], list[Exclusion]]:
     """One cohort per patient population: the largest first, each later one only if it shares no patient with those kept."""
     studies = evidence.studies
-    related = {sid: {other for other, _, _ in links} for sid, links in evidence.related_by_study.items()}
-    order = {(s.id, c.id): i for s in studies.values() for i, c in enumerate(s.cohorts)}
+    entries = list(entries)
+    # Only the entries' own studies are looked at: this runs once per stratum and measure.
+    own = {entry.study_id for entry in entries}
+    related = {sid: {other for other, _, _ in evidence.related_by_study.get(sid, ())} for sid in own}
+    order = {(sid, c.id): i for sid in own for i, c in enumerate(studies[sid].cohorts)}
     ranked = sorted(entries, key=lambda e: (-(e.n or 0), e.responders_derived, e.n_from_cohort, e.study_id,
                                             order.get((e.study_id, e.cohort_id), 0)))
     kept: list[Entry] = []
