@@ -658,8 +658,9 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
         findings = []
         for (measure_name, scope), items in groups.items():
             atlas = measure_summary(evidence, [m for m in retreated if _scope(m, scope)], measure_name, page_url)
+            outside = outside_review(review, atlas)
             findings.append({"measure": MEASURES[measure_name], "scope": FINDING_SCOPES[scope], "items": items,
-                             "atlas": atlas, "outside": outside_review(review, atlas)})
+                             "atlas": atlas, "outside": outside, "outside_listed": fits_on_page(len(outside))})
         conclusions = []
         for conclusion in review.conclusions:
             by_status = []
@@ -668,8 +669,9 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
                     group = [m for m in retreated if m.prior.status == status and _scope(m, conclusion.evidence_type)]
                     if group:
                         atlas = measure_summary(evidence, group, conclusion.measure, page_url)
-                        by_status.append({"label": definition.label, "atlas": atlas,
-                                          "outside": outside_review(review, atlas)})
+                        outside = outside_review(review, atlas)
+                        by_status.append({"label": definition.label, "atlas": atlas, "outside": outside,
+                                          "outside_listed": fits_on_page(len(outside))})
             studies = []
             for study_id in conclusion.studies:
                 studies.append({"study": evidence.studies[study_id],

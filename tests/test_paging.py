@@ -147,3 +147,23 @@ def test_the_page_size_is_the_one_table_page_size(monkeypatch):
     made = regimen_table_pages(evidence)
     assert [path for path, _ in made][:2] == ["regimen-tables/all-regimens/index.md", "regimen-tables/all-regimens/2/index.md"]
     assert [len(page["rows"]) for path, page in made if "all-regimens" in path] == [cohorts - 1, 1]
+
+
+def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(monkeypatch, environment):
+    from test_summary import SOURCE, cohort, study, with_studies
+
+    def not_reached(study_id):
+        data = cohort("c", n=10)
+        data["outcomes"] = [{"measure": "pfs", "status": "not_reached", "n": 10, "source": SOURCE}]
+        return study(study_id, data)
+
+    evidence = with_studies(validate_tree(VALID), not_reached("a"), not_reached("b"))
+    [row] = summary_pages(evidence, synthesise(evidence))[0]["rows"]
+    assert len(row.measures["pfs"].not_reached) == 2 and row.measures["pfs"].lists_not_reached
+    named = html_of(environment, "summary.md.j2", **summary_pages(evidence, synthesise(evidence))[0])
+    assert re.search(r'not reached in <a href="[^"]+/a/#cohort-c" title="Study a: Cohort c">Study a</a>, <a ', named)
+    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
+    context, made = summary_pages(evidence, synthesise(evidence))
+    counted = html_of(environment, "summary.md.j2", **context)
+    assert 'not reached in <a href="#cohorts-imid-refractory">2 cohorts</a>' in counted
+    assert "summary/imid-refractory/cohorts/2/index.md" in [path for path, _ in made]
