@@ -741,7 +741,8 @@ def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarise
                                 summary_list_url(slug, "patients-counted"), row.patients.counted, row))
         if row.pooled is not None:
             p = row.pooled
-            lists.append(CohortList("pooled", p.anchor, f"{name}: cohorts {'pooled' if p.analysis.estimates else 'that could be pooled'} for {p.measure.short}",
+            pooled = "pooled" if p.analysis.estimates else "that could be pooled"
+            lists.append(CohortList("pooled", p.anchor, f"{name}: cohorts {pooled} for {p.measure.short}",
                                     summary_list_url(slug, "pooled"), p.used, row))
             lists.append(CohortList("left-out", p.anchor, f"{name}: cohorts left out of the pooled {p.measure.short}",
                                     summary_list_url(slug, "pooled-left-out"), p.excluded, row))
@@ -754,7 +755,8 @@ def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarise
     return lists
 
 
-def summary_pages(evidence: Evidence, synthesis: Synthesis | None) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+def summary_pages(evidence: Evidence,
+                  synthesis: Synthesis | None) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """The Evidence summary's context, and the (path, context) of the pages of each of its lists too long for it."""
     context = summary_context(evidence, synthesis)
     made = []
@@ -878,7 +880,7 @@ ALL_REGIMENS = "all-regimens"  # the anchor of the table of every cohort, and th
 
 
 def table_groups(everyone: Sequence[Member]) -> list[TableGroup]:
-    """The regimen tables' lists: every cohort, then those of each partner class that has any, in the vocabulary's order."""
+    """The regimen tables' lists: every cohort, then those of each partner class that has any, in vocabulary order."""
     groups = [TableGroup(ALL_REGIMENS, "All regimens", ALL_REGIMENS, tuple(everyone))]
     for partner, label in PARTNER_CLASSES.items():
         group = tuple(m for m in everyone if m.partner.name == partner)
@@ -895,8 +897,8 @@ def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_UR
     shown = []
     for group in table_groups(everyone):
         more = long_list(page_url, regimen_table_url(group.slug), len(group.members))
-        shown.append({"partner": group.partner, "label": group.label, "anchor": anchor_name("partner", group.partner or ""),
-                      "more": more, "rows": [] if more else table_rows(evidence, group.members, page_url)})
+        shown.append({"partner": group.partner, "label": group.label, "more": more,
+                      "rows": [] if more else table_rows(evidence, group.members, page_url)})
     every_cohort, *sections = shown
     randomised = []
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):

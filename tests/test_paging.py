@@ -145,7 +145,8 @@ def test_the_page_size_is_the_one_table_page_size(monkeypatch):
     cohorts = len(members(evidence))
     monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", cohorts - 1)
     made = regimen_table_pages(evidence)
-    assert [path for path, _ in made][:2] == ["regimen-tables/all-regimens/index.md", "regimen-tables/all-regimens/2/index.md"]
+    assert [path for path, _ in made][:2] == ["regimen-tables/all-regimens/index.md",
+                                              "regimen-tables/all-regimens/2/index.md"]
     assert [len(page["rows"]) for path, page in made if "all-regimens" in path] == [cohorts - 1, 1]
 
 
