@@ -730,26 +730,27 @@ def item_member(item: Any) -> Member:
 def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarised]],
                   evidence_map_rows: Sequence[tuple[str, list[MapCell | None]]]) -> list[CohortList]:
     """Every list of cohorts the Evidence summary shows, in page order."""
-    lists = [CohortList("not-summarised", f"not-summarised-{name}", label, summary_list_url("not-summarised", name),
-                        tuple(groups[name])) for name, label in UNSUMMARISED_GROUPS.items() if groups[name]]
+    lists = [CohortList("not-summarised", f"not-summarised-{name}", f"Not in the summary table: {label}",
+                        summary_list_url("not-summarised", name), tuple(groups[name]))
+             for name, label in UNSUMMARISED_GROUPS.items() if groups[name]]
     for row in rows:
         slug = anchor_name(row.stratum.partner_class, row.stratum.prior_status)
-        name = f"{row.partner_label}; {row.status_label}"
-        lists.append(CohortList("cohorts", row.cohorts_anchor, f"{name}: cohorts", summary_list_url(slug, "cohorts"),
-                                row.members, row))
-        lists.append(CohortList("counted", row.cohorts_anchor, f"{name}: cohorts whose patients are counted",
+        name = f"the row “{row.partner_label}; {row.status_label}”"
+        lists.append(CohortList("cohorts", row.cohorts_anchor, f"Cohorts behind {name}",
+                                summary_list_url(slug, "cohorts"), row.members, row))
+        lists.append(CohortList("counted", row.cohorts_anchor, f"Cohorts whose patients are counted in {name}",
                                 summary_list_url(slug, "patients-counted"), row.patients.counted, row))
         if row.pooled is not None:
             p = row.pooled
             pooled = "pooled" if p.analysis.estimates else "that could be pooled"
-            lists.append(CohortList("pooled", p.anchor, f"{name}: cohorts {pooled} for {p.measure.short}",
+            lists.append(CohortList("pooled", p.anchor, f"Cohorts {pooled} for {p.measure.short} in {name}",
                                     summary_list_url(slug, "pooled"), p.used, row))
-            lists.append(CohortList("left-out", p.anchor, f"{name}: cohorts left out of the pooled {p.measure.short}",
+            lists.append(CohortList("left-out", p.anchor, f"Cohorts left out of the pooled {p.measure.short} of {name}",
                                     summary_list_url(slug, "pooled-left-out"), p.excluded, row))
     for _, cells in evidence_map_rows:
         for cell in cells:
             if cell is not None:
-                lists.append(CohortList("map", cell.anchor, f"Evidence map, {cell.label}",
+                lists.append(CohortList("map", cell.anchor, f"Cohorts behind the evidence map: {cell.label}",
                                         summary_list_url("map", anchor_name(cell.partner, cell.evidence_type)),
                                         cell.members))
     return lists
