@@ -8,7 +8,7 @@ import posixpath
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import markdown as markdown_lib
 import nh3
@@ -903,8 +903,32 @@ def chart_views(charts: list[Chart]) -> list[ChartView]:
             for c in charts]
 
 
-# Rows of a chart's data table, or of a regimen's table of cohorts, on one page; the rest go to pages of their own.
+# Rows of a chart's data table, of a regimen's table of cohorts, or of a list of cohorts on the Evidence summary or the
+# regimen tables, on one page; the rest go to pages of their own.
 TABLE_PAGE_SIZE = 100
+
+
+def fits_on_page(total: int) -> bool:
+    """Whether a list of `total` items is shown whole on its page, rather than on pages of its own."""
+    return total <= TABLE_PAGE_SIZE
+
+
+def table_page_urls(first_url: str, total: int) -> list[str]:
+    """The pages of its own a list of `total` items goes on over when it is longer than TABLE_PAGE_SIZE: first_url,
+    then first_url<n>/; none when the list fits on the page that shows it."""
+    if fits_on_page(total):
+        return []
+    return [first_url] + [f"{first_url}{n}/" for n in range(2, math.ceil(total / TABLE_PAGE_SIZE) + 1)]
+
+
+def table_page_items(items: Sequence[Any], number: int) -> Sequence[Any]:
+    """The items on page `number` (from 1) of a list that goes on over pages of TABLE_PAGE_SIZE items."""
+    return items[(number - 1) * TABLE_PAGE_SIZE: number * TABLE_PAGE_SIZE]
+
+
+def table_pager(number: int, total: int, hrefs: list[str], noun: str) -> dict[str, Any]:
+    """The pager of page `number` of a list that goes on over pages of TABLE_PAGE_SIZE items."""
+    return pager_context(number, total, hrefs, TABLE_PAGE_SIZE, noun)
 
 
 def rebase(href: str, from_url: str, to_url: str) -> str:
@@ -1013,7 +1037,9 @@ def page_jobs(evidence: Evidence, environment: Environment,
 
     `synthesis` may be a function giving it, for a build that computes it once for several jobs."""
     # summary.py builds on this module's views, so it is imported here rather than at the top.
-    from .summary import REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_tables_context, summary_context
+    from .summary import (
+        REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_table_pages, regimen_tables_context, summary_pages,
+    )
 
     charts = charts if charts is not None else {}
     settings = settings or SiteSettings("", "")
@@ -1059,13 +1085,16 @@ def page_jobs(evidence: Evidence, environment: Environment,
                        page_url=url, measure=MEASURES[measure_name])]
 
     def summary() -> list[Page]:
-        return [render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION},
-                       **summary_context(evidence, synthesis() if callable(synthesis) else
-                                         synthesis if synthesis is not None else synthesise(evidence)))]
+        # Lists too long for the page go on over pages of their own, made here with it (so they share its trace).
+        context, more = summary_pages(evidence, synthesis() if callable(synthesis) else
+                                      synthesis if synthesis is not None else synthesise(evidence))
+        return [render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION}, **context),
+                *(render(path, "summary_list.md.j2", **list_context) for path, list_context in more)]
 
     def regimen_tables() -> list[Page]:
         return [render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2",
-                       {"description": REGIMEN_TABLES_DESCRIPTION}, **regimen_tables_context(evidence))]
+                       {"description": REGIMEN_TABLES_DESCRIPTION}, **regimen_tables_context(evidence)),
+                *(render(path, "regimen_table_page.md.j2", **context) for path, context in regimen_table_pages(evidence))]
 
     def downloads() -> list[Page]:
         return [render("downloads.md", "downloads.md.j2", **dictionary_context(), counts={

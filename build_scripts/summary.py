@@ -12,14 +12,17 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from .charts import preferred_outcome
 from .evidence import Evidence, count_cohort, evidence_type, patient_count
 from .facts import PartnerClass, PriorStatus, cohort_regimens, partners, retreatment
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
-from .pages import SourceView, arms_view, comparison_view, count_text, finding_figure, source_view
+from .pages import (
+    SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
+    table_page_urls, table_pager,
+)
 from .synthesis import MIN_COHORTS, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS,
@@ -47,6 +50,46 @@ def anchor_name(*parts: str) -> str:
 def cohort_href(page_url: str, study_id: str, cohort_id: str) -> str:
     """The link from a page to a cohort's section on its study page."""
     return relative(page_url, url_of("study", study_id)) + f"#cohort-{cohort_id}"
+
+
+# ---------------------------------------------------------------- lists too long for their page
+
+def summary_list_url(*slugs: str) -> str:
+    """Where a list of cohorts too long for the Evidence summary goes on: summary/<slug>/.../, slugs from vocabulary
+    names ('summary/imid-refractory/cohorts/', 'summary/map/imid-real-world/', 'summary/not-summarised/naive/')."""
+    return SUMMARY_URL + "".join(f"{anchor_name(slug)}/" for slug in slugs)
+
+
+def regimen_table_url(slug: str) -> str:
+    """Where a regimen table too long for its page goes on: regimen-tables/<slug>/ ('all-regimens', a partner class)."""
+    return f"{REGIMEN_TABLES_URL}{slug}/"
+
+
+@dataclass(frozen=True)
+class LongList:
+    """A list of cohorts longer than pages.TABLE_PAGE_SIZE: the page that shows it links to the list's own pages
+    (pages.table_page_urls) instead of listing it."""
+
+    urls: tuple[str, ...]
+    total: int
+    href: str  # the list's first page, from the page that shows the list
+
+    @property
+    def text(self) -> str:
+        """'1,234 cohorts, on 13 pages'."""
+        return f"{self.total:,} cohorts, on {len(self.urls)} pages"
+
+
+def long_list(page_url: str, list_url: str, total: int) -> LongList | None:
+    """The list's own pages when it is too long for the page at page_url; None when the page shows it whole."""
+    urls = table_page_urls(list_url, total)
+    return LongList(tuple(urls), total, relative(page_url, urls[0])) if urls else None
+
+
+def list_pages(long: LongList) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(number, URL, pager) of each page of a long list."""
+    for number, url in enumerate(long.urls, 1):
+        yield number, url, table_pager(number, long.total, [relative(url, u) for u in long.urls], "Cohorts")
 
 
 # ---------------------------------------------------------------- cohorts and their derived facts
@@ -248,6 +291,11 @@ class MeasureSummary:
         if len(self.missing) == self.total:
             return f"by its {'cohort' if self.total == 1 else f'{self.total} cohorts'}"
         return f"{len(self.missing)} of {self.total} cohorts did not report {self.measure.short}"
+
+    @property
+    def lists_not_reached(self) -> bool:
+        """Whether the cell names each cohort whose median is not reached (or only counts them, when too many)."""
+        return fits_on_page(len(self.not_reached))
 
     @property
     def overlapping_text(self) -> str:
@@ -610,8 +658,9 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
         findings = []
         for (measure_name, scope), items in groups.items():
             atlas = measure_summary(evidence, [m for m in retreated if _scope(m, scope)], measure_name, page_url)
+            outside = outside_review(review, atlas)
             findings.append({"measure": MEASURES[measure_name], "scope": FINDING_SCOPES[scope], "items": items,
-                             "atlas": atlas, "outside": outside_review(review, atlas)})
+                             "atlas": atlas, "outside": outside, "outside_listed": fits_on_page(len(outside))})
         conclusions = []
         for conclusion in review.conclusions:
             by_status = []
@@ -620,8 +669,9 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
                     group = [m for m in retreated if m.prior.status == status and _scope(m, conclusion.evidence_type)]
                     if group:
                         atlas = measure_summary(evidence, group, conclusion.measure, page_url)
-                        by_status.append({"label": definition.label, "atlas": atlas,
-                                          "outside": outside_review(review, atlas)})
+                        outside = outside_review(review, atlas)
+                        by_status.append({"label": definition.label, "atlas": atlas, "outside": outside,
+                                          "outside_listed": fits_on_page(len(outside))})
             studies = []
             for study_id in conclusion.studies:
                 studies.append({"study": evidence.studies[study_id],
@@ -645,11 +695,103 @@ def n_text(member: Member) -> str:
     return count_text(count) if count is not None else "not recorded"
 
 
+# The groups of cohorts not in the summary table (unsummarised), with their headings.
+UNSUMMARISED_GROUPS: dict[str, str] = {
+    "uncertain": "Given an anti-CD38 antibody, but not all patients had one before, or it is not stated",
+    "naive": "Anti-CD38-naive comparison groups",
+    "other": "Not given an anti-CD38 antibody (control arms, later therapy)",
+}
+
+
+@dataclass(frozen=True)
+class CohortList:
+    """A list of cohorts on the Evidence summary that grows with the evidence; summary_list.md.j2 shows its pages
+    when it is too long for the summary."""
+
+    kind: str  # what its items are: 'cohorts' or 'counted' (Member), 'pooled' or 'left-out' (PooledCohort),
+    # 'not-summarised' (Unsummarised), 'map' (Member)
+    anchor: str  # the id of the part of the summary page that holds it
+    title: str
+    url: str  # its first page of its own, when it needs them
+    items: tuple[Any, ...]
+    row: SummaryRow | None = None  # the summary table's row, for a row's cohorts and counted patients
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """How the summary page finds the list: (kind, anchor)."""
+        return self.kind, self.anchor
+
+
+def item_member(item: Any) -> Member:
+    """The cohort an item of a CohortList stands for."""
+    return item if isinstance(item, Member) else item.member
+
+
+def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarised]],
+                  evidence_map_rows: Sequence[tuple[str, list[MapCell | None]]]) -> list[CohortList]:
+    """Every list of cohorts the Evidence summary shows, in page order."""
+    lists = [CohortList("not-summarised", f"not-summarised-{name}", f"Not in the summary table: {label}",
+                        summary_list_url("not-summarised", name), tuple(groups[name]))
+             for name, label in UNSUMMARISED_GROUPS.items() if groups[name]]
+    for row in rows:
+        slug = anchor_name(row.stratum.partner_class, row.stratum.prior_status)
+        name = f"the row “{row.partner_label}; {row.status_label}”"
+        lists.append(CohortList("cohorts", row.cohorts_anchor, f"Cohorts behind {name}",
+                                summary_list_url(slug, "cohorts"), row.members, row))
+        lists.append(CohortList("counted", row.cohorts_anchor, f"Cohorts whose patients are counted in {name}",
+                                summary_list_url(slug, "patients-counted"), row.patients.counted, row))
+        if row.pooled is not None:
+            p = row.pooled
+            pooled = "pooled" if p.analysis.estimates else "that could be pooled"
+            lists.append(CohortList("pooled", p.anchor, f"Cohorts {pooled} for {p.measure.short} in {name}",
+                                    summary_list_url(slug, "pooled"), p.used, row))
+            lists.append(CohortList("left-out", p.anchor, f"Cohorts left out of the pooled {p.measure.short} of {name}",
+                                    summary_list_url(slug, "pooled-left-out"), p.excluded, row))
+    for _, cells in evidence_map_rows:
+        for cell in cells:
+            if cell is not None:
+                lists.append(CohortList("map", cell.anchor, f"Cohorts behind the evidence map: {cell.label}",
+                                        summary_list_url("map", anchor_name(cell.partner, cell.evidence_type)),
+                                        cell.members))
+    return lists
+
+
+def summary_pages(evidence: Evidence,
+                  synthesis: Synthesis | None) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The Evidence summary's context, and the (path, context) of the pages of each of its lists too long for it."""
+    context = summary_context(evidence, synthesis)
+    made = []
+    for cohort_list in context["lists"]:
+        more = context["long"].get(cohort_list.key)
+        if more is None:
+            continue
+        for number, url, pager in list_pages(more):
+            items = table_page_items(cohort_list.items, number)
+            shown = [item_member(item) for item in items]
+            made.append((f"{url}index.md", {
+                "page_url": url, "list": cohort_list, "items": items, "pager": pager,
+                "hrefs": {m.key: cohort_href(url, m.study.id, m.cohort.id) for m in shown},
+                "n_texts": {m.key: n_text(m) for m in shown},
+                "measures": context["measures"],
+                "summary_href": relative(url, SUMMARY_URL),
+            }))
+    return context, made
+
+
 def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL) -> dict[str, Any]:
-    """Everything the Evidence summary page shows."""
+    """Everything the Evidence summary page shows. A list of cohorts longer than pages.TABLE_PAGE_SIZE is not listed
+    but linked (`long`, by CohortList.key): it goes on over pages of its own (summary_pages)."""
     everyone = members(evidence)
     rows = summary_rows(evidence, synthesis, page_url, everyone)
+    groups = unsummarised(evidence, page_url, everyone)
+    cells = evidence_map(evidence, everyone)
+    lists = summary_lists(rows, groups, cells)
+    long = {cohort_list.key: more for cohort_list in lists
+            if (more := long_list(page_url, cohort_list.url, len(cohort_list.items))) is not None}
     return {
+        "lists": lists,
+        "long": long,
+        "unsummarised_labels": UNSUMMARISED_GROUPS,
         "hrefs": {m.key: cohort_href(page_url, m.study.id, m.cohort.id) for m in everyone},
         "n_texts": {m.key: n_text(m) for m in everyone},
         "partner_labels": PARTNER_CLASSES,
@@ -662,8 +804,8 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "measures": [MEASURES[name] for name in SUMMARY_MEASURES],
         "pooled_measure": MEASURES[POOLED_MEASURE],
         "pooling_methods": POOLING_METHODS,
-        "unsummarised": unsummarised(evidence, page_url, everyone),
-        "map": evidence_map(evidence, everyone),
+        "unsummarised": groups,
+        "map": cells,
         "map_columns": list(EVIDENCE_TYPES.values()),
         "reviews": review_views(evidence, page_url, everyone),
         "regimen_tables_href": relative(page_url, REGIMEN_TABLES_URL),
@@ -724,15 +866,41 @@ def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> li
     return rows
 
 
-def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_URL) -> dict[str, Any]:
-    """The regimen tables: every cohort across regimens, the same per partner class, and randomised arms side by side."""
-    everyone = members(evidence)
-    sections = []
+@dataclass(frozen=True)
+class TableGroup:
+    """One list of the regimen tables: every cohort, or those of one partner class."""
+
+    slug: str  # its pages' URL when too long for the page (regimen_table_url)
+    label: str
+    back: str  # the anchor of its section on the regimen tables page
+    members: tuple[Member, ...]
+    partner: str | None = None
+
+
+ALL_REGIMENS = "all-regimens"  # the anchor of the table of every cohort, and the slug of its pages
+
+
+def table_groups(everyone: Sequence[Member]) -> list[TableGroup]:
+    """The regimen tables' lists: every cohort, then those of each partner class that has any, in vocabulary order."""
+    groups = [TableGroup(ALL_REGIMENS, "All regimens", ALL_REGIMENS, tuple(everyone))]
     for partner, label in PARTNER_CLASSES.items():
-        group = [m for m in everyone if m.partner.name == partner]
+        group = tuple(m for m in everyone if m.partner.name == partner)
         if group:
-            sections.append({"partner": partner, "label": label, "anchor": anchor_name("partner", partner),
-                             "rows": table_rows(evidence, group, page_url)})
+            groups.append(TableGroup(anchor_name(partner), label, "by-partner-class", group, partner))
+    return groups
+
+
+def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_URL) -> dict[str, Any]:
+    """The regimen tables: every cohort across regimens, the same per partner class, and randomised arms side by side.
+    A table longer than pages.TABLE_PAGE_SIZE is not listed here but linked: it goes on over pages of its own
+    (regimen_table_pages)."""
+    everyone = members(evidence)
+    shown = []
+    for group in table_groups(everyone):
+        more = long_list(page_url, regimen_table_url(group.slug), len(group.members))
+        shown.append({"partner": group.partner, "label": group.label, "more": more,
+                      "rows": [] if more else table_rows(evidence, group.members, page_url)})
+    every_cohort, *sections = shown
     randomised = []
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         arms = arms_view(evidence, study, page_url)
@@ -744,8 +912,26 @@ def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_UR
     return {
         "page_url": page_url,
         "measures": [MEASURES[name] for name in TABLE_MEASURES],
-        "all_rows": table_rows(evidence, everyone, page_url),
+        "all_rows": every_cohort["rows"],
+        "all_more": every_cohort["more"],
         "sections": sections,
         "randomised": randomised,
         "summary_href": relative(page_url, SUMMARY_URL),
     }
+
+
+def regimen_table_pages(evidence: Evidence) -> list[tuple[str, dict[str, Any]]]:
+    """(path, context) of the pages of each regimen table too long for the regimen tables page, in order."""
+    made = []
+    for group in table_groups(members(evidence)):
+        more = long_list(REGIMEN_TABLES_URL, regimen_table_url(group.slug), len(group.members))
+        if more is None:
+            continue
+        for number, url, pager in list_pages(more):
+            made.append((f"{url}index.md", {
+                "page_url": url, "label": group.label, "pager": pager,
+                "measures": [MEASURES[name] for name in TABLE_MEASURES],
+                "rows": table_rows(evidence, table_page_items(group.members, number), url),
+                "back_href": relative(url, REGIMEN_TABLES_URL) + f"#{group.back}",
+            }))
+    return made

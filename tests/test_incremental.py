@@ -354,6 +354,13 @@ def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, m
     assert 'href="../../#chart-vgpr-or-better"' in rows
     lines = (site / "studies" / STUDY / "chart-lines" / "2" / "index.html").read_text()
     assert "Lines of therapy per patient: data" in lines
+    # the regimen tables and the Evidence summary link their long lists, whose pages link back
+    assert 'href="all-regimens/"' in (site / "regimen-tables" / "index.html").read_text()
+    tables = (site / "regimen-tables" / "all-regimens" / "2" / "index.html").read_text()
+    assert "Cohorts 2–2 of" in tables and 'href="../../#all-regimens"' in tables
+    assert 'href="imid-refractory/cohorts/"' in (site / "summary" / "index.html").read_text()
+    cohorts = (site / "summary" / "imid-refractory" / "cohorts" / "2" / "index.html").read_text()
+    assert "Cohorts 2–2 of" in cohorts and 'href="../../../#cohorts-imid-refractory"' in cohorts
 
 
 EDITS = {"studies": ("title: ", "title: Edited "), "publications": ("title: ", "title: Edited "),

@@ -285,12 +285,17 @@ def page_parts(html_file: Path) -> PageParts:
     return parts
 
 
+# The theme's inline script names the site root relative to the page ("..", "../..", ...): the same script at
+# every depth. Only that exact form is made depth-free, so no other text can pass for the theme's script.
+THEME_SCOPE = re.compile(r'^__md_scope=new URL\("(?:\.|\.\.(?:/\.\.)*)",location\),')
+
+
 def script_key(site: Path, html_file: Path, attributes: dict[str, str], text: str) -> tuple[str, str]:
     """A script as the site's own would be known: its file under the site root, or its inline text."""
     if "src" in attributes:
         folder = html_file.parent.relative_to(site).as_posix()
         return ("src", posixpath.normpath(posixpath.join(folder, attributes["src"])))
-    return ("inline", text)
+    return ("inline", THEME_SCOPE.sub('__md_scope=new URL("<site root>",location),', text))
 
 
 DATA_SCRIPTS = {"application/ld+json", "application/json"}

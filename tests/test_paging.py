@@ -1,0 +1,170 @@
+"""Lists of cohorts on the Evidence summary and the regimen tables that grow with the evidence go on over pages of
+their own, TABLE_PAGE_SIZE cohorts a page, so the two pages stay light at any size (issue 16)."""
+
+import posixpath
+import re
+
+import pytest
+
+from build_scripts import pages
+from build_scripts.checks import validate_tree
+from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_URL
+from build_scripts.pages import render_page, template_environment
+from build_scripts.summary import (
+    item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
+)
+from build_scripts.synthesis import synthesise
+from build_scripts.synthetic import generate
+
+from conftest import ROOT, VALID
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return template_environment(ROOT / "templates")
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    """Synthetic evidence with lists longer than a page: 300 studies, some 750 cohorts."""
+    folder = tmp_path_factory.mktemp("paging") / "evidence"
+    generate(folder, 300, ROOT / "evidence")
+    return validate_tree(folder)
+
+
+def html_of(environment, template, **context):
+    _, blocks = render_page(environment.get_template(template), charts=[], assets="../assets/", **context)
+    return "\n".join(blocks)
+
+
+def resolve(page_url, href):
+    """The page a relative link on the page at page_url leads to, as a directory URL, and its fragment."""
+    path, _, fragment = href.partition("#")
+    return posixpath.normpath(posixpath.join(page_url, path)) + "/", fragment
+
+
+def body_rows(html):
+    return sum(body.count("<tr>") for body in re.findall(r"<tbody>(.*?)</tbody>", html, re.S))
+
+
+def assert_pager_links_resolve(page_url, pager, urls):
+    links = [pager["previous"], pager["next"]] + [item["href"] for item in pager["pages"] or []]
+    for href in filter(None, links):
+        assert resolve(page_url, href)[0] in urls, href
+    assert pager["count"] == len(urls) and (pager["count"] <= 20) == bool(pager["pages"])
+
+
+# ---------------------------------------------------------------- the regimen tables
+
+def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_order(large, environment):
+    context = regimen_tables_context(large)
+    main = html_of(environment, "regimen_tables.md.j2", **context)
+    made = regimen_table_pages(large)
+    by_url = {path.removesuffix("index.md"): page for path, page in made}
+    groups = table_groups(members(large))
+    long_groups = [g for g in groups if len(g.members) > pages.TABLE_PAGE_SIZE]
+    assert long_groups and any(len(g.members) <= pages.TABLE_PAGE_SIZE for g in groups)
+    shown = {"all-regimens": (context["all_rows"], context["all_more"]),
+             **{s["label"]: (s["rows"], s["more"]) for s in context["sections"]}}
+    for group in groups:
+        rows, more = shown["all-regimens" if group.slug == "all-regimens" else group.label]
+        if len(group.members) <= pages.TABLE_PAGE_SIZE:  # listed on the page, as before
+            assert more is None and [r["member"].key for r in rows] == [m.key for m in group.members]
+            assert not any(url.startswith(regimen_table_url(group.slug)) for url in by_url)
+            continue
+        assert rows == [] and more.total == len(group.members)
+        urls = [url for url in by_url if url.startswith(regimen_table_url(group.slug))]
+        assert urls == list(more.urls) and urls[0] == regimen_table_url(group.slug)
+        assert resolve(REGIMEN_TABLES_URL, more.href)[0] == urls[0] and f'href="{more.href}"' in main
+        assert f"{len(group.members):,} cohorts, on {len(urls)} pages" in main
+        listed = []
+        for url in urls:
+            page = by_url[url]
+            html = html_of(environment, "regimen_table_page.md.j2", **page)
+            assert len(page["rows"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
+            listed += [r["member"].key for r in page["rows"]]
+            assert resolve(url, page["back_href"]) == (REGIMEN_TABLES_URL, group.back)
+            assert f'href="{page["back_href"]}"' in html and 'class="atlas-pager"' in html
+            assert_pager_links_resolve(url, page["pager"], urls)
+            # the cohorts' links are written from this page
+            first = page["rows"][0]
+            assert resolve(url, first["cohort_href"])[0] == f"studies/{first['member'].study.id}/"
+        assert listed == [m.key for m in group.members]
+    # the main page holds no row of a long table, so it stays light (synthetic studies have no randomised arms)
+    assert context["randomised"] == []
+    assert body_rows(main) == sum(len(rows) for rows, _ in shown.values()) < pages.TABLE_PAGE_SIZE * len(groups)
+
+
+# ---------------------------------------------------------------- the Evidence summary
+
+def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_order(large, environment):
+    context, made = summary_pages(large, synthesise(large))
+    main = html_of(environment, "summary.md.j2", **context)
+    long = context["long"]
+    assert long and any(len(c.items) <= pages.TABLE_PAGE_SIZE for c in context["lists"])
+    assert {c.kind for c in context["lists"] if c.key in long} >= {"cohorts", "counted", "not-summarised"}
+    by_url = {path.removesuffix("index.md"): page for path, page in made}
+    for cohort_list in context["lists"]:
+        # the part of the page that holds the list stays, so links to it still land
+        assert f'id="{cohort_list.anchor}"' in main, cohort_list.anchor
+        pages_of_list = [url for url, page in by_url.items() if page["list"].key == cohort_list.key]
+        if len(cohort_list.items) <= pages.TABLE_PAGE_SIZE:
+            assert cohort_list.key not in long and not pages_of_list
+            continue
+        more = long[cohort_list.key]
+        assert pages_of_list == list(more.urls) and more.urls[0] == cohort_list.url
+        assert resolve(SUMMARY_URL, more.href)[0] == cohort_list.url and f'href="{more.href}"' in main
+        listed = []
+        for url in pages_of_list:
+            page = by_url[url]
+            html = html_of(environment, "summary_list.md.j2", **page)
+            assert len(page["items"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
+            listed += [item_member(item).key for item in page["items"]]
+            back = f'{page["summary_href"]}#{cohort_list.anchor}'
+            assert resolve(url, back) == (SUMMARY_URL, cohort_list.anchor) and f'href="{back}"' in html
+            assert_pager_links_resolve(url, page["pager"], pages_of_list)
+            member = item_member(page["items"][0])
+            assert f'href="{"../" * url.count("/")}studies/{member.study.id}/#cohort-{member.cohort.id}"' in html
+        assert listed == [item_member(item).key for item in cohort_list.items]
+    # a row whose cohorts are too many has no table of them on the summary
+    rows = [c for c in context["lists"] if c.kind == "cohorts"]
+    assert main.count('class="atlas-row-table"') == sum(c.key not in long for c in rows) < len(rows)
+
+
+def test_lists_at_or_under_the_page_size_stay_on_their_page():
+    evidence = validate_tree(VALID)
+    context, made = summary_pages(evidence, synthesise(evidence))
+    assert made == [] and context["long"] == {}
+    assert regimen_table_pages(evidence) == []
+    tables = regimen_tables_context(evidence)
+    assert tables["all_more"] is None and len(tables["all_rows"]) == len(members(evidence))
+
+
+def test_the_page_size_is_the_one_table_page_size(monkeypatch):
+    evidence = validate_tree(VALID)
+    cohorts = len(members(evidence))
+    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", cohorts - 1)
+    made = regimen_table_pages(evidence)
+    assert [path for path, _ in made][:2] == ["regimen-tables/all-regimens/index.md",
+                                              "regimen-tables/all-regimens/2/index.md"]
+    assert [len(page["rows"]) for path, page in made if "all-regimens" in path] == [cohorts - 1, 1]
+
+
+def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(monkeypatch, environment):
+    from test_summary import SOURCE, cohort, study, with_studies
+
+    def not_reached(study_id):
+        data = cohort("c", n=10)
+        data["outcomes"] = [{"measure": "pfs", "status": "not_reached", "n": 10, "source": SOURCE}]
+        return study(study_id, data)
+
+    evidence = with_studies(validate_tree(VALID), not_reached("a"), not_reached("b"))
+    [row] = summary_pages(evidence, synthesise(evidence))[0]["rows"]
+    assert len(row.measures["pfs"].not_reached) == 2 and row.measures["pfs"].lists_not_reached
+    named = html_of(environment, "summary.md.j2", **summary_pages(evidence, synthesise(evidence))[0])
+    assert re.search(r'not reached in <a href="[^"]+/a/#cohort-c" title="Study a: Cohort c">Study a</a>, <a ', named)
+    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
+    context, made = summary_pages(evidence, synthesise(evidence))
+    counted = html_of(environment, "summary.md.j2", **context)
+    assert 'not reached in <a href="#cohorts-imid-refractory">2 cohorts</a>' in counted
+    assert "summary/imid-refractory/cohorts/2/index.md" in [path for path, _ in made]
