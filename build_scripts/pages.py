@@ -913,10 +913,11 @@ def fits_on_page(total: int) -> bool:
     return total <= TABLE_PAGE_SIZE
 
 
-def table_page_urls(first_url: str, total: int) -> list[str]:
-    """The pages of its own a list of `total` items goes on over when it is longer than TABLE_PAGE_SIZE: first_url,
-    then first_url<n>/; none when the list fits on the page that shows it."""
-    if fits_on_page(total):
+def table_page_urls(first_url: str, total: int, whole: bool | None = None) -> list[str]:
+    """The pages of its own a list of `total` items goes on over when it is longer than TABLE_PAGE_SIZE (or when
+    `whole` is False: its page has no room left for it): first_url, then first_url<n>/; none when the list is shown
+    whole on the page that shows it."""
+    if (fits_on_page(total) if whole is None else whole) or total == 0:
         return []
     return [first_url] + [f"{first_url}{n}/" for n in range(2, math.ceil(total / TABLE_PAGE_SIZE) + 1)]
 

@@ -80,9 +80,10 @@ class LongList:
         return f"{self.total:,} cohorts, on {len(self.urls)} pages"
 
 
-def long_list(page_url: str, list_url: str, total: int) -> LongList | None:
-    """The list's own pages when it is too long for the page at page_url; None when the page shows it whole."""
-    urls = table_page_urls(list_url, total)
+def long_list(page_url: str, list_url: str, total: int, whole: bool | None = None) -> LongList | None:
+    """The list's own pages when it is too long for the page at page_url (or `whole` is False); None when the page
+    shows it whole."""
+    urls = table_page_urls(list_url, total, whole)
     return LongList(tuple(urls), total, relative(page_url, urls[0])) if urls else None
 
 
@@ -778,6 +779,26 @@ def summary_pages(evidence: Evidence,
     return context, made
 
 
+# The Evidence summary lists at most this many cohorts in all; the lists after that go on pages of their own, as a list
+# longer than TABLE_PAGE_SIZE does, so the page stays light however many lists grow at once. The atlas's own
+# evidence lists 189 (2026-11), and keeps every list on the page.
+SUMMARY_LISTED_AT_MOST = 200
+
+
+def summary_list_pages(lists: Sequence[CohortList], page_url: str = SUMMARY_URL) -> dict[str, Any]:
+    """The summary's lists ('lists', in page order) and those it links instead of listing ('long', by key): any longer
+    than TABLE_PAGE_SIZE, and every one that would take the cohorts listed past SUMMARY_LISTED_AT_MOST."""
+    long, listed = {}, 0
+    for cohort_list in lists:
+        total = len(cohort_list.items)
+        whole = fits_on_page(total) and listed + total <= SUMMARY_LISTED_AT_MOST
+        listed += total if whole else 0
+        more = long_list(page_url, cohort_list.url, total, whole)
+        if more is not None:
+            long[cohort_list.key] = more
+    return {"lists": lists, "long": long}
+
+
 def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL) -> dict[str, Any]:
     """Everything the Evidence summary page shows. A list of cohorts longer than pages.TABLE_PAGE_SIZE is not listed
     but linked (`long`, by CohortList.key): it goes on over pages of its own (summary_pages)."""
@@ -786,11 +807,8 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
     groups = unsummarised(evidence, page_url, everyone)
     cells = evidence_map(evidence, everyone)
     lists = summary_lists(rows, groups, cells)
-    long = {cohort_list.key: more for cohort_list in lists
-            if (more := long_list(page_url, cohort_list.url, len(cohort_list.items))) is not None}
     return {
-        "lists": lists,
-        "long": long,
+        **summary_list_pages(lists, page_url),
         "unsummarised_labels": UNSUMMARISED_GROUPS,
         "hrefs": {m.key: cohort_href(page_url, m.study.id, m.cohort.id) for m in everyone},
         "n_texts": {m.key: n_text(m) for m in everyone},

@@ -11,7 +11,7 @@ from build_scripts.checks import validate_tree
 from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_URL
 from build_scripts.pages import render_page, template_environment
 from build_scripts.summary import (
-    item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
+    SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
 )
 from build_scripts.synthesis import synthesise
 from build_scripts.synthetic import generate
@@ -108,8 +108,8 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
         # the part of the page that holds the list stays, so links to it still land
         assert f'id="{cohort_list.anchor}"' in main, cohort_list.anchor
         pages_of_list = [url for url, page in by_url.items() if page["list"].key == cohort_list.key]
-        if len(cohort_list.items) <= pages.TABLE_PAGE_SIZE:
-            assert cohort_list.key not in long and not pages_of_list
+        if cohort_list.key not in long:
+            assert len(cohort_list.items) <= pages.TABLE_PAGE_SIZE and not pages_of_list
             continue
         more = long[cohort_list.key]
         assert pages_of_list == list(more.urls) and more.urls[0] == cohort_list.url
@@ -126,6 +126,16 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
             member = item_member(page["items"][0])
             assert f'href="{"../" * url.count("/")}studies/{member.study.id}/#cohort-{member.cohort.id}"' in html
         assert listed == [item_member(item).key for item in cohort_list.items]
+    # the page lists at most SUMMARY_LISTED_AT_MOST cohorts: a short list goes to pages of its own only when the
+    # lists before it on the page have used up the room
+    listed = 0
+    for cohort_list in context["lists"]:
+        total = len(cohort_list.items)
+        if cohort_list.key in long and total <= pages.TABLE_PAGE_SIZE:
+            assert listed + total > SUMMARY_LISTED_AT_MOST
+        listed += 0 if cohort_list.key in long else total
+    assert listed <= SUMMARY_LISTED_AT_MOST
+    assert any(c.key in long and len(c.items) <= pages.TABLE_PAGE_SIZE for c in context["lists"])
     # a row whose cohorts are too many has no table of them on the summary
     rows = [c for c in context["lists"] if c.kind == "cohorts"]
     assert main.count('class="atlas-row-table"') == sum(c.key not in long for c in rows) < len(rows)
