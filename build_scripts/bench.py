@@ -36,6 +36,8 @@ class Run:
     seconds: float
     peak_rss_mib: float
     steps: dict[str, float] = field(default_factory=dict)
+    search_peak_rss_mib: float | None = None  # Pagefind's own peak, when it ran
+    main_peak_rss_mib: float | None = None  # the build's main process (job processes fork from it)
 
 
 @dataclass
@@ -83,8 +85,10 @@ def timed(command: list[str], cwd: Path, report: Path | None = None) -> Run:
         if os.waitstatus_to_exitcode(status) != 0:
             log.seek(0)
             raise RuntimeError(f"{' '.join(command)} failed:\n{log.read()}")
-    steps = json.loads(report.read_text())["steps"] if report and report.exists() else {}
-    return Run(round(seconds, 2), round(peak, 1), {k: round(v, 2) for k, v in steps.items()})
+    built = json.loads(report.read_text()) if report and report.exists() else {}
+    search_peak, main_peak = built.get("search_peak_rss_mib"), built.get("peak_rss_mib")
+    return Run(round(seconds, 2), round(peak, 1), {k: round(v, 2) for k, v in built.get("steps", {}).items()},
+               round(search_peak, 1) if search_peak else None, round(main_peak, 1) if main_peak else None)
 
 
 def site_metrics(site: Path) -> dict[str, float | str]:
@@ -331,7 +335,11 @@ def print_result(result: Result) -> None:
         if run is not None:
             print(f"  rebuild after {name}: {run.seconds:.1f} s ({100 * ratios[ratio]:.0f}% of the clean build): "
                   f"{run.steps}")
-    print(f"  peak memory (largest process): {max(r.peak_rss_mib for r in _runs(result)):.0f} MiB")
+    runs = _runs(result)
+    search_peaks = [r.search_peak_rss_mib for r in runs if r.search_peak_rss_mib]
+    main_peaks = [r.main_peak_rss_mib for r in runs if r.main_peak_rss_mib]
+    print(f"  peak memory (largest process): {max(r.peak_rss_mib for r in runs):.0f} MiB; Pagefind "
+          f"{max(search_peaks, default=0):.0f} MiB, the build's main process {max(main_peaks, default=0):.0f} MiB")
     print(f"  site {result.site_mib} MiB; page HTML largest {result.largest_page_kib} KiB ({result.largest_page}), "
           f"median {result.median_page_kib} KiB; largest study page {result.largest_study_page_kib} KiB")
     print(f"  search data loaded before the first result: {result.search_kib_before_first_result} KiB")

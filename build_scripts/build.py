@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,8 @@ class BuildReport:
     ran: list[str] = field(default_factory=list)
     pages_rendered: int = 0
     searched: bool = False
+    search_peak_rss_mib: float | None = None  # Pagefind's peak memory, when it ran
+    peak_rss_mib: float = 0.0  # the build's own main process
     steps: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -547,9 +550,8 @@ class SearchUpdate:
         return files
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            self.process.stop()
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
@@ -694,10 +696,12 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
                 bundle = check_links(layout, output, urlsplit(settings.url).path or "/", search)
             finally:
                 search.stop()
+            report.search_peak_rss_mib = search.process.peak_rss_mib if search.process is not None else None
         with report.step("stage"):
             staged = stage(layout, output, bundle)
         with report.step("publish"):
             publish(layout, staged)
+        report.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux gives kilobytes
     finally:
         shutil.rmtree(layout.staging_site, ignore_errors=True)  # left by builds before the standby folder
     return evidence

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable
 
 from . import search_bundle
 from .evidence import Evidence
@@ -196,24 +198,52 @@ def index_site(site: Path, names: dict[str, list[str]] | None = None, bundle: Pa
     return finish_index(start_index(site, bundle), site / SEARCH_FOLDER if bundle is None else bundle, names)
 
 
-def start_index(site: Path, bundle: Path | None = None) -> subprocess.Popen:
+@dataclass
+class IndexRun:
+    """Pagefind indexing in a process of its own; its output goes to a file, so a long run never fills a pipe."""
+
+    process: subprocess.Popen
+    log: IO[str]
+    peak_rss_mib: float | None = None  # Pagefind's peak memory, once it has finished
+
+    def wait(self) -> tuple[int, str]:
+        """Wait for Pagefind and read its peak memory from wait4; its exit status and output."""
+        if self.process.returncode is None:
+            _, status, usage = os.wait4(self.process.pid, 0)
+            self.process.returncode = os.waitstatus_to_exitcode(status)
+            self.peak_rss_mib = usage.ru_maxrss / 1024  # Linux gives kilobytes
+        self.log.seek(0)
+        output = self.log.read()
+        self.log.close()
+        return self.process.returncode, output
+
+    def stop(self) -> None:
+        if self.process.returncode is None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def start_index(site: Path, bundle: Path | None = None) -> IndexRun:
     """Start Pagefind on the site, so that other work can run while it indexes (finish with finish_index)."""
     where = ["--output-path", str(bundle.resolve())] if bundle is not None else ["--output-subdir", SEARCH_FOLDER]
-    return subprocess.Popen(
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
+    process = subprocess.Popen(
         [sys.executable, "-m", "pagefind", "--site", str(site), *where,
          "--force-language", "en", "--exclude-selectors", EXCLUDE_SELECTORS],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=log, stderr=subprocess.STDOUT, text=True,
     )
+    return IndexRun(process, log)
 
 
-def finish_index(process: subprocess.Popen, bundle: Path, names: dict[str, list[str]] | None = None) -> str:
+def finish_index(run: IndexRun, bundle: Path, names: dict[str, list[str]] | None = None) -> str:
     """Wait for a Pagefind run, then make its bundle byte-stable and add the exact-name map."""
-    stdout, stderr = process.communicate()
-    if process.returncode != 0:
-        raise SearchIndexError("pagefind failed:\n" + (stderr or stdout))
+    status, output = run.wait()
+    if status != 0:
+        raise SearchIndexError("pagefind failed:\n" + output)
     try:
         search_bundle.stabilise(bundle)
         write_pins(bundle, names or {})
     except (search_bundle.BundleFormatError, OSError, ValueError, KeyError) as error:
         raise SearchIndexError(f"the search index could not be made reproducible: {error}") from error
-    return stdout
+    return output

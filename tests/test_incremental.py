@@ -239,6 +239,16 @@ def test_only_the_jobs_whose_reads_changed_run_again(project: Layout):
     assert unaffected.isdisjoint(report.ran)
 
 
+def test_the_report_gives_pagefinds_peak_memory_when_it_ran_and_the_main_process_peak(project: Layout):
+    rebuild(project)
+    warm = rebuild(project)
+    assert not warm.searched and warm.search_peak_rss_mib is None and warm.peak_rss_mib > 10
+    study = project.evidence / "studies" / f"{STUDY}.yaml"
+    study.write_text(study.read_text().replace("It has *two* cohorts", "It has *two* cohorts (edited)"))
+    edited = rebuild(project)
+    assert edited.searched and 1 < edited.search_peak_rss_mib < 4096
+
+
 # ---------------------------------------------------------------- MkDocs output, publishing, links
 
 
