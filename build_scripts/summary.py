@@ -77,7 +77,8 @@ class LongList:
     @property
     def text(self) -> str:
         """'1,234 cohorts, on 13 pages'."""
-        return f"{self.total:,} cohorts, on {len(self.urls)} pages"
+        pages = len(self.urls)
+        return f"{self.total:,} cohort{'s' if self.total != 1 else ''}, on {pages} page{'s' if pages != 1 else ''}"
 
 
 def long_list(page_url: str, list_url: str, total: int, whole: bool | None = None) -> LongList | None:
@@ -785,15 +786,23 @@ def summary_pages(evidence: Evidence,
 SUMMARY_LISTED_AT_MOST = 200
 
 
+def listed_whole(totals: Sequence[int], at_most: int) -> list[bool]:
+    """For lists shown one after another on a page, in page order: whether each is listed whole there. A list is,
+    when it fits on a page (pages.fits_on_page) and the lists listed before it leave room for it under `at_most`."""
+    listed, whole = 0, []
+    for total in totals:
+        fits = fits_on_page(total) and listed + total <= at_most
+        listed += total if fits else 0
+        whole.append(fits)
+    return whole
+
+
 def summary_list_pages(lists: Sequence[CohortList], page_url: str = SUMMARY_URL) -> dict[str, Any]:
     """The summary's lists ('lists', in page order) and those it links instead of listing ('long', by key): any longer
     than TABLE_PAGE_SIZE, and every one that would take the cohorts listed past SUMMARY_LISTED_AT_MOST."""
-    long, listed = {}, 0
-    for cohort_list in lists:
-        total = len(cohort_list.items)
-        whole = fits_on_page(total) and listed + total <= SUMMARY_LISTED_AT_MOST
-        listed += total if whole else 0
-        more = long_list(page_url, cohort_list.url, total, whole)
+    long = {}
+    for cohort_list, whole in zip(lists, listed_whole([len(c.items) for c in lists], SUMMARY_LISTED_AT_MOST)):
+        more = long_list(page_url, cohort_list.url, len(cohort_list.items), whole)
         if more is not None:
             long[cohort_list.key] = more
     return {"lists": lists, "long": long}
@@ -908,14 +917,29 @@ def table_groups(everyone: Sequence[Member]) -> list[TableGroup]:
     return groups
 
 
+# The regimen tables page lists at most this many cohorts in all (its rows, about 1.5 KB each, are the heaviest of the
+# site); the tables after that go on pages of their own, as a table longer than TABLE_PAGE_SIZE does. The atlas's
+# own evidence lists 136 (2026-11), and keeps every table on the page.
+REGIMEN_TABLES_LISTED_AT_MOST = 150
+
+
+def regimen_table_groups(everyone: Sequence[Member],
+                         page_url: str = REGIMEN_TABLES_URL) -> list[tuple[TableGroup, LongList | None]]:
+    """Each regimen table (all cohorts, then one per partner class) with its own pages when it is not listed whole on
+    the regimen tables page (listed_whole, at most REGIMEN_TABLES_LISTED_AT_MOST cohorts)."""
+    groups = table_groups(everyone)
+    whole = listed_whole([len(group.members) for group in groups], REGIMEN_TABLES_LISTED_AT_MOST)
+    return [(group, long_list(page_url, regimen_table_url(group.slug), len(group.members), fits))
+            for group, fits in zip(groups, whole)]
+
+
 def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_URL) -> dict[str, Any]:
     """The regimen tables: every cohort across regimens, the same per partner class, and randomised arms side by side.
     A table longer than pages.TABLE_PAGE_SIZE is not listed here but linked: it goes on over pages of its own
     (regimen_table_pages)."""
     everyone = members(evidence)
     shown = []
-    for group in table_groups(everyone):
-        more = long_list(page_url, regimen_table_url(group.slug), len(group.members))
+    for group, more in regimen_table_groups(everyone, page_url):
         shown.append({"partner": group.partner, "label": group.label, "more": more,
                       "rows": [] if more else table_rows(evidence, group.members, page_url)})
     every_cohort, *sections = shown
@@ -941,8 +965,7 @@ def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_UR
 def regimen_table_pages(evidence: Evidence) -> list[tuple[str, dict[str, Any]]]:
     """(path, context) of the pages of each regimen table too long for the regimen tables page, in order."""
     made = []
-    for group in table_groups(members(evidence)):
-        more = long_list(REGIMEN_TABLES_URL, regimen_table_url(group.slug), len(group.members))
+    for group, more in regimen_table_groups(members(evidence)):
         if more is None:
             continue
         for number, url, pager in list_pages(more):

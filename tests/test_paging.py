@@ -11,7 +11,7 @@ from build_scripts.checks import validate_tree
 from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_URL
 from build_scripts.pages import render_page, template_environment
 from build_scripts.summary import (
-    SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
+    REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
 )
 from build_scripts.synthesis import synthesise
 from build_scripts.synthetic import generate
@@ -68,15 +68,16 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
              **{s["label"]: (s["rows"], s["more"]) for s in context["sections"]}}
     for group in groups:
         rows, more = shown["all-regimens" if group.slug == "all-regimens" else group.label]
-        if len(group.members) <= pages.TABLE_PAGE_SIZE:  # listed on the page, as before
-            assert more is None and [r["member"].key for r in rows] == [m.key for m in group.members]
+        if more is None:  # listed on the page, as before
+            assert len(group.members) <= pages.TABLE_PAGE_SIZE
+            assert [r["member"].key for r in rows] == [m.key for m in group.members]
             assert not any(url.startswith(regimen_table_url(group.slug)) for url in by_url)
             continue
         assert rows == [] and more.total == len(group.members)
         urls = [url for url in by_url if url.startswith(regimen_table_url(group.slug))]
         assert urls == list(more.urls) and urls[0] == regimen_table_url(group.slug)
         assert resolve(REGIMEN_TABLES_URL, more.href)[0] == urls[0] and f'href="{more.href}"' in main
-        assert f"{len(group.members):,} cohorts, on {len(urls)} pages" in main
+        assert more.text in main and more.text.startswith(f"{len(group.members):,} cohort")
         listed = []
         for url in urls:
             page = by_url[url]
@@ -84,15 +85,24 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
             assert len(page["rows"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
             listed += [r["member"].key for r in page["rows"]]
             assert resolve(url, page["back_href"]) == (REGIMEN_TABLES_URL, group.back)
-            assert f'href="{page["back_href"]}"' in html and 'class="atlas-pager"' in html
+            assert f'href="{page["back_href"]}"' in html and ('class="atlas-pager"' in html) == (len(urls) > 1)
             assert_pager_links_resolve(url, page["pager"], urls)
             # the cohorts' links are written from this page
             first = page["rows"][0]
             assert resolve(url, first["cohort_href"])[0] == f"studies/{first['member'].study.id}/"
         assert listed == [m.key for m in group.members]
-    # the main page holds no row of a long table, so it stays light (synthetic studies have no randomised arms)
+    # the main page holds no row of a long table, and at most REGIMEN_TABLES_LISTED_AT_MOST in all: a short table
+    # goes to pages of its own only when the tables before it have used up the room (no randomised arms here)
     assert context["randomised"] == []
-    assert body_rows(main) == sum(len(rows) for rows, _ in shown.values()) < pages.TABLE_PAGE_SIZE * len(groups)
+    assert body_rows(main) == sum(len(rows) for rows, _ in shown.values()) <= REGIMEN_TABLES_LISTED_AT_MOST
+    listed = 0
+    for group in groups:
+        rows, more = shown["all-regimens" if group.slug == "all-regimens" else group.label]
+        if more is not None and len(group.members) <= pages.TABLE_PAGE_SIZE:
+            assert listed + len(group.members) > REGIMEN_TABLES_LISTED_AT_MOST
+        listed += len(rows)
+    assert any(more is not None and len(rows) == 0 and more.total <= pages.TABLE_PAGE_SIZE
+               for rows, more in shown.values())
 
 
 # ---------------------------------------------------------------- the Evidence summary
@@ -178,3 +188,10 @@ def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(m
     counted = html_of(environment, "summary.md.j2", **context)
     assert 'not reached in <a href="#cohorts-imid-refractory">2 cohorts</a>' in counted
     assert "summary/imid-refractory/cohorts/2/index.md" in [path for path, _ in made]
+
+
+def test_a_linked_list_says_how_many_cohorts_and_pages_in_good_english():
+    from build_scripts.summary import LongList
+    assert LongList(("a/",), 1, "a/").text == "1 cohort, on 1 page"
+    assert LongList(("a/",), 40, "a/").text == "40 cohorts, on 1 page"
+    assert LongList(("a/", "a/2/"), 1234, "a/").text == "1,234 cohorts, on 2 pages"
