@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+from jinja2 import Environment
+
 from .cache import Digests, TrackedDict, code_version, digest, load_store, note, save_store, tracked_evidence, \
     tracing, tree_digest
 from .charts import Chart, PageCharts
@@ -294,10 +296,9 @@ def _run_share(number: int) -> list[JobResult]:
 
 
 def docs_key(layout: Layout) -> str:
-    """What every generated file depends on besides the evidence: code, templates, settings, release, changelog."""
-    templates = [path for path in sorted(layout.templates.iterdir()) if path.name not in ("overrides", "assets")] \
-        if layout.templates.is_dir() else []
-    return digest(code_version(), tree_digest(*templates),
+    """What every generated file depends on besides the evidence and the templates it loads: code, settings, release,
+    changelog. (Each job's templates are among its reads: TracedEnvironment.)"""
+    return digest(code_version(),
                   *(tree_digest(layout.root / name) for name in ("mkdocs.yml", CHANGELOG_FILE, CITATION_FILE)))
 
 
@@ -643,6 +644,24 @@ def publish(layout: Layout, staged: Path) -> None:
 
 # ---------------------------------------------------------------- the build
 
+class TracedEnvironment(Environment):
+    """Templates that record, in the job being traced, each template it loads: its own and those it imports, includes
+    or extends (Jinja loads them all through get_template), so a template edit reruns only the jobs that use it."""
+
+    def get_template(self, name, parent=None, globals=None):  # noqa: A002 - Jinja's signature
+        if isinstance(name, str):
+            note(("templates", "item", self.join_path(name, parent) if parent is not None else name))
+        return super().get_template(name, parent, globals)
+
+
+def template_digests(templates: Path) -> dict[str, str]:
+    """The digest of every page template (the theme's overrides and the assets are not jobs' templates)."""
+    if not templates.is_dir():
+        return {}
+    return {path.relative_to(templates).as_posix(): digest(path.read_bytes()) for path in sorted(templates.rglob("*"))
+            if path.is_file() and path.relative_to(templates).parts[0] not in ("overrides", "assets")}
+
+
 def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, str], str]:
     return {key: records.file_digests.get(path) or digest(path.read_bytes()) for key, path in evidence.files.items()}
 
@@ -650,13 +669,14 @@ def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, 
 def generate_docs(layout: Layout, evidence: Evidence, records: RecordCache, settings: SiteSettings, release,
                   report: BuildReport) -> DocsFolder:
     """Write the docs folder, running only the jobs whose reads changed since the last build."""
-    environment = template_environment(layout.templates, settings.url)
+    environment = template_environment(layout.templates, settings.url, TracedEnvironment)
     history = read_history(layout.evidence)
     revisions = history.revisions()
     tracked = tracked_evidence(evidence)
     page_charts = PageCharts(tracked)
     digests = Digests(evidence, record_digests(evidence, records),
-                      {"revisions": revisions, "history": {"changes": history}})
+                      {"revisions": revisions, "history": {"changes": history},
+                       "templates": template_digests(layout.templates)})
     jobs = site_jobs(layout, tracked, environment, settings, release, history, page_charts,
                      TrackedDict("revisions", revisions))
     return write_docs(layout, jobs, digests, page_charts, environment, report)

@@ -859,8 +859,9 @@ def chart_description(measure_name: str) -> str:
 
 # ---------------------------------------------------------------- rendering
 
-def template_environment(templates_dir: Path, site_url: str = "") -> Environment:
-    environment = Environment(
+def template_environment(templates_dir: Path, site_url: str = "",
+                         environment_class: type[Environment] = Environment) -> Environment:
+    environment = environment_class(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(enabled_extensions=("html", "md", "j2"), default=True),
         undefined=StrictUndefined,

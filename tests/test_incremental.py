@@ -17,6 +17,7 @@ from build_scripts.problems import EvidenceError
 from conftest import ROOT, VALID, broken_cases, evidence_tree
 
 STUDY = "fixture-dpd-retreatment"
+REGIMEN = "daratumumab-pomalidomide-dexamethasone"
 
 
 def site_snapshot(site: Path) -> tuple[dict[str, bytes], set[str]]:
@@ -237,6 +238,21 @@ def test_only_the_jobs_whose_reads_changed_run_again(project: Layout):
     unaffected = {f"study:{STUDY}", "study:fixture-unspecified-design", "publication:fixture-2020-journal",
                   "vega-bundle", "definitions"}
     assert unaffected.isdisjoint(report.ran)
+
+
+def test_a_template_edit_reruns_only_the_jobs_that_load_it(project: Layout, tmp_path: Path):
+    rebuild(project)
+    agent = project.templates / "agent.md.j2"
+    agent.write_text(agent.read_text() + "\n<!-- the agent pages' template, edited -->\n")
+    report = rebuild(project)
+    assert report.ran and all(name.startswith("agent:") for name in report.ran)
+    # a template imported by others reruns the jobs of every template that imports it, and only those
+    uses = project.templates / "_regimen_uses.j2"
+    uses.write_text(uses.read_text() + "\n{# edited #}\n")
+    report = rebuild(project)
+    assert {"index:regimen", "agent:daratumumab", f"regimen:{REGIMEN}"} <= set(report.ran)
+    assert not any(name.startswith(("study:", "publication:", "chart:")) for name in report.ran)
+    assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
 
 
 def test_the_report_gives_pagefinds_peak_memory_when_it_ran_and_the_main_process_peak(project: Layout):
