@@ -35,7 +35,7 @@ from .cache import Digests, TrackedDict, code_version, digest, load_store, note,
 from .charts import Chart, PageCharts
 from .checks import RecordCache, validate_tree
 from .evidence import Evidence
-from .export import DATA_FOLDER, data_files
+from .export import DATA_FILES, DATA_FOLDER, NEEDS_SYNTHESIS, DownloadInputs
 from .history import read_history
 from .linkcheck import BrokenLink, check_pages
 from .mkdocs_hooks import stash_data, stash_file
@@ -391,11 +391,12 @@ def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSet
         return news_pages(evidence, history, environment, settings, release, changelog)
 
     yield PageJob("news", news)
-    # In the synthesis group, so that the process that computes the synthesis for the charts writes synthesis.csv.
-    yield PageJob("downloads-data", lambda: [
-        Page(f"{DATA_FOLDER}/{name}", text)
-        for name, text in data_files(evidence, settings.name, settings.url, release.version,
-                                     page_charts.synthesis()).items()], "synthesis")
+    given = DownloadInputs(evidence, settings.name, settings.url, release.version, page_charts.synthesis)
+    for name, make in DATA_FILES.items():
+        # synthesis.csv in the synthesis group, whose process computes the synthesis once for the charts too; the
+        # other downloads as jobs of their own, which the other process can take.
+        yield PageJob(f"download:{name}", lambda name=name, make=make: [Page(f"{DATA_FOLDER}/{name}", make(given))],
+                      "synthesis" if name in NEEDS_SYNTHESIS else None)
     yield PageJob("vega-bundle", lambda: [Page("assets/vega-bundle.js", vega_bundle(layout.cache))])
 
 

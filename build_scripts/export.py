@@ -13,7 +13,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import partners, retreatment
@@ -442,17 +442,36 @@ def _slug(text: str) -> str:
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
 
 
-def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None,
-               synthesis: Synthesis | None = None) -> dict[str, str]:
-    """Every download, by file name inside the data folder; `synthesis` when the build has already computed it."""
-    return {
-        "studies.csv": to_csv(STUDY_COLUMNS, study_rows(evidence, site_url)),
-        "outcomes.csv": to_csv(OUTCOME_COLUMNS, outcome_rows(evidence)),
-        "synthesis.csv": to_csv(SYNTHESIS_COLUMNS, synthesis_rows(synthesis if synthesis is not None
-                                                                  else synthesise(evidence))),
-        "evidence.json": evidence_json(evidence),
-        "datapackage.json": datapackage_json(title, site_url, version),
-    }
+@dataclass(frozen=True)
+class DownloadInputs:
+    """What the downloads are made from; `synthesis` gives the synthesis when the build has already computed it."""
+
+    evidence: Evidence
+    title: str
+    site_url: str
+    version: str | None = None
+    synthesis: Callable[[], Synthesis] | None = None
+
+    def synthesised(self) -> Synthesis:
+        return self.synthesis() if self.synthesis is not None else synthesise(self.evidence)
+
+
+# Each download, by file name inside the data folder, and how it is made. Kept apart so that a build can make them
+# as jobs of their own (only synthesis.csv needs the synthesis, which is costly).
+DATA_FILES: dict[str, Callable[[DownloadInputs], str]] = {
+    "studies.csv": lambda given: to_csv(STUDY_COLUMNS, study_rows(given.evidence, given.site_url)),
+    "outcomes.csv": lambda given: to_csv(OUTCOME_COLUMNS, outcome_rows(given.evidence)),
+    "synthesis.csv": lambda given: to_csv(SYNTHESIS_COLUMNS, synthesis_rows(given.synthesised())),
+    "evidence.json": lambda given: evidence_json(given.evidence),
+    "datapackage.json": lambda given: datapackage_json(given.title, given.site_url, given.version),
+}
+NEEDS_SYNTHESIS = frozenset({"synthesis.csv"})
+
+
+def data_files(evidence: Evidence, title: str, site_url: str, version: str | None = None) -> dict[str, str]:
+    """Every download, by file name inside the data folder."""
+    given = DownloadInputs(evidence, title, site_url, version)
+    return {name: make(given) for name, make in DATA_FILES.items()}
 
 
 def dictionary_context() -> dict[str, Any]:
