@@ -78,6 +78,8 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ANN001 - MkDocs' h
         page.meta["description"] = head["description"]  # main.html escapes it
     if head.get("jsonld"):
         page.meta["atlas"] = head
+    if head.get("feed"):
+        page.meta["atlas_feed"] = head["feed"]
     # Record pages are not in the nav (it would list every record on every page): their tab is marked active
     # by the tabs-item override, and the navigation sidebar, which would be empty, is hidden.
     tab = nav_tab(page.file.src_uri, _nav_files(config.get("nav") or []))

@@ -136,3 +136,28 @@ def test_json_ld_in_the_page_is_one_script_that_parses(study_head):
                                       ("10.1/a#b?c d;e%", "https://doi.org/10.1/a%23b%3Fc%20d%3Be%25")])
 def test_doi_urls_keep_the_whole_doi_in_the_path(doi, url):
     assert doi_url(doi) == url
+
+
+def test_a_regimen_page_head_cites_the_sources_of_its_own_page_and_its_downloads_cite_all(monkeypatch, tmp_path):
+    from build_scripts import pages
+    from build_scripts.checks import validate_tree
+    from build_scripts.settings import SiteSettings
+    from build_scripts.synthetic import generate
+
+    generate(tmp_path / "evidence", 30, ROOT / "evidence")
+    evidence = validate_tree(tmp_path / "evidence")
+    regimen, uses = max(evidence.cohorts_by_regimen.items(), key=lambda item: len(item[1]))
+    every = {p for study, _ in uses for p in study.publications}
+    first = set(uses[0][0].publications)
+    assert first < every  # the regimen is given in several studies with publications of their own
+    settings = SiteSettings("Atlas", "https://example.org/")
+
+    def cited(head):
+        return {value for name, value in head["meta"] if name == "citation_reference"}
+
+    _, files, whole = pages.citation_context(evidence, "regimen", regimen, settings, None)
+    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)  # only the first cohort is on the regimen's page
+    _, files_paged, head = pages.citation_context(evidence, "regimen", regimen, settings, None)
+    assert len(cited(whole)) == len(every) and len(cited(head)) == len(first)
+    assert len(json.loads(head["jsonld"])["citation"]) == len(first)
+    assert files_paged == files  # the downloads cite every source either way
