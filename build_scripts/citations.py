@@ -6,7 +6,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from .evidence import Evidence
@@ -302,7 +302,13 @@ def source_items(evidence: Evidence, kind: str, record: Record) -> list[Citation
     elif kind == "review":
         ids = [record.publication]
     elif kind == "regimen":
-        ids = sorted({p for study, _ in evidence.cohorts_by_regimen.get(record.id, []) for p in study.publications})
+        return cohort_sources(evidence, evidence.cohorts_by_regimen.get(record.id, []))
     else:
         ids = []
+    return [publication_item(evidence.publications[i]) for i in ids]
+
+
+def cohort_sources(evidence: Evidence, cohorts: Iterable[tuple[Study, Any]]) -> list[CitationItem]:
+    """The publications of the studies of some (study, cohort) pairs, once each, in id order."""
+    ids = sorted({publication for study, _ in cohorts for publication in study.publications})
     return [publication_item(evidence.publications[i]) for i in ids]

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from .evidence import Evidence, evidence_type, patient_count
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, NARROW_BELOW, Chart, Link, chart_page_url
 from .citations import (
-    CitationItem, formatted_citation, json_ld, json_ld_text, meta_tags, page_item, publication_item, source_items,
+    CitationItem, cohort_sources, formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items,
     to_bibtex, to_csl_json, to_ris,
 )
 from .export import DATA_FOLDER, dictionary_context
@@ -915,11 +915,11 @@ def fits_on_page(total: int) -> bool:
     return total <= TABLE_PAGE_SIZE
 
 
-def table_page_urls(first_url: str, total: int, whole: bool | None = None) -> list[str]:
-    """The pages of its own a list of `total` items goes on over when it is longer than TABLE_PAGE_SIZE (or when
-    `whole` is False: its page has no room left for it): first_url, then first_url<n>/; none when the list is shown
-    whole on the page that shows it."""
-    if (fits_on_page(total) if whole is None else whole) or total == 0:
+def table_page_urls(first_url: str, total: int, whole: bool) -> list[str]:
+    """The pages of its own a list of `total` items goes on over when the page that shows it does not list it
+    whole (see summary.listed_whole): first_url, then first_url<n>/, TABLE_PAGE_SIZE items a page; none when it
+    is listed whole, or empty."""
+    if whole or total == 0:
         return []
     return [first_url] + [f"{first_url}{n}/" for n in range(2, math.ceil(total / TABLE_PAGE_SIZE) + 1)]
 
@@ -992,9 +992,7 @@ def first_page_sources(evidence: Evidence, regimen_id: str) -> list[CitationItem
     """The source publications of the cohorts on a regimen's own page (its first TABLE_PAGE_SIZE): what its head
     metadata cites, since those are the figures it shows. All of the regimen's sources are in its citation downloads;
     in the head they would make a much-used regimen's page grow with the atlas (760 KB at 10,000 studies)."""
-    shown = evidence.cohorts_by_regimen.get(regimen_id, [])[:TABLE_PAGE_SIZE]
-    cited = sorted({publication for study, _ in shown for publication in study.publications})
-    return [publication_item(evidence.publications[i]) for i in cited]
+    return cohort_sources(evidence, evidence.cohorts_by_regimen.get(regimen_id, [])[:TABLE_PAGE_SIZE])
 
 
 def citation_context(evidence: Evidence, kind: str, record_id: str, settings: SiteSettings,

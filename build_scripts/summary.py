@@ -81,9 +81,8 @@ class LongList:
         return f"{self.total:,} cohort{'s' if self.total != 1 else ''}, on {pages} page{'s' if pages != 1 else ''}"
 
 
-def long_list(page_url: str, list_url: str, total: int, whole: bool | None = None) -> LongList | None:
-    """The list's own pages when it is too long for the page at page_url (or `whole` is False); None when the page
-    shows it whole."""
+def long_list(page_url: str, list_url: str, total: int, whole: bool) -> LongList | None:
+    """The list's own pages when the page at page_url does not list it whole; None when it does."""
     urls = table_page_urls(list_url, total, whole)
     return LongList(tuple(urls), total, relative(page_url, urls[0])) if urls else None
 

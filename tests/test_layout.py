@@ -100,35 +100,32 @@ def _built_pages(site: Path) -> list[str]:
 # ---------------------------------------------------------------- no page wider than its screen
 
 
-def test_no_built_page_is_wider_than_a_phone(browser, served_real_site, real_site):
-    context = browser.new_context(viewport=PHONE)
+def _wider_than_the_screen(browser, viewport, base, named_urls) -> list[str]:
+    """Each page (name, URL) that scrolls sideways at the viewport, with its width and the elements that overflow."""
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     wide = []
-    urls = _built_pages(real_site)
-    assert len(urls) > 100
     try:
-        for url in urls + ["search/"]:
-            _open(page, served_real_site, url)
+        for name, url in named_urls:
+            _open(page, base, url)
             found = _overflow(page)
             if found["scroll"] > found["inner"]:
-                wide.append(f"/{url}: {found['scroll']} px {found['culprits']}")
+                wide.append(f"{name}/{url}: {found['scroll']} px {found['culprits']}")
     finally:
         context.close()
+    return wide
+
+
+def test_no_built_page_is_wider_than_a_phone(browser, served_real_site, real_site):
+    urls = _built_pages(real_site)
+    assert len(urls) > 100
+    wide = _wider_than_the_screen(browser, PHONE, served_real_site, [("", url) for url in urls + ["search/"]])
     assert wide == [], "\n".join(wide)
 
 
 def test_no_page_type_is_wider_than_a_small_phone(browser, served_real_site, page_types):
-    context = browser.new_context(viewport=SMALL_PHONE)
-    page = context.new_page()
-    wide = []
-    try:
-        for name, url in page_types.items():
-            _open(page, served_real_site, url)
-            found = _overflow(page)
-            if found["scroll"] > found["inner"]:
-                wide.append(f"{name} /{url}: {found['scroll']} px {found['culprits']}")
-    finally:
-        context.close()
+    wide = _wider_than_the_screen(browser, SMALL_PHONE, served_real_site,
+                                  [(f"{name} ", url) for name, url in page_types.items()])
     assert wide == [], "\n".join(wide)
 
 
