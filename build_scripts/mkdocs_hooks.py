@@ -14,8 +14,11 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mkdocs.exceptions import PluginError
+
+from build_scripts import csp
 
 PLACEHOLDER = re.compile(r"<!--atlas-block:(\d+)-->")
 # Markdown wraps a placeholder in a paragraph when it treats it as inline.
@@ -69,6 +72,23 @@ def _nav_files(items: Any) -> set[str]:
             for value in item.values():
                 found |= _nav_files(value)
     return found
+
+
+THEME_SCRIPTS = "partials/atlas-theme-scripts.html"
+
+
+def on_config(config):  # noqa: ANN001 - MkDocs' hook signature
+    # Material's inline script sets its storage scope from base_url, which differs with a page's depth; the site's
+    # own path instead makes that script the same on every page, so one policy with one set of hashes fits them all.
+    if not config.extra.get("scope"):
+        config.extra["scope"] = urlsplit(config.site_url or "").path or "/"
+    return config
+
+
+def on_env(env, config, files):  # noqa: ANN001 - MkDocs' hook signature
+    scripts = env.get_template(THEME_SCRIPTS).render(config=config)
+    env.globals["atlas_csp"] = {"meta": csp.policy(scripts), "header": csp.policy(scripts, header=True)}
+    return env
 
 
 def on_page_markdown(markdown, page, config, files):  # noqa: ANN001 - MkDocs' hook signature

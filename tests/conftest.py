@@ -15,6 +15,32 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VALID = FIXTURES / "valid"
 BROKEN = FIXTURES / "broken"
 
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+# One page of each kind, named as a reader would; the trial pages are a single-arm trial with charts and a
+# randomised trial with arms side by side, the case series has per-patient tables.
+PAGE_TYPES = {
+    "home": "",
+    "evidence summary": "summary/",
+    "studies index": "studies/",
+    "trial": "studies/frerichs-2021-dara-atra/",
+    "randomised trial": "studies/lynx/",
+    "case series": "studies/athens-dara-imid-readdition/",
+    "regimen": "regimens/daratumumab-pomalidomide-dexamethasone/",
+    "regimen comparison": "regimen-tables/",
+    "agent": "agents/daratumumab/",
+    "publications index": "publications/",
+    "publication": "publications/frerichs-2021-blood-adv/",
+    "review": "reviews/gay-2025-anti-cd38-retreatment-slr/",
+    "charts index": "charts/",
+    "chart": "charts/orr/",
+    "downloads": "downloads/",
+    "methods": "methods/",
+    "search with results": "search/",
+    "what's new": "whats-new/",
+    "field reference": "contribute/fields/",
+}
+SEARCH_QUERY = "daratumumab"
+
 
 def broken_cases() -> list[str]:
     return sorted(path.name for path in BROKEN.iterdir() if path.is_dir())

@@ -10,32 +10,9 @@ from html.parser import HTMLParser
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+from conftest import PAGE_TYPES as PAGES
+from conftest import SEARCH_QUERY, WIDTHS
 
-# One page of each kind, named as a reader would; the trial pages are a single-arm trial with charts and a
-# randomised trial with arms side by side, the case series has per-patient tables.
-PAGES = {
-    "home": "",
-    "evidence summary": "summary/",
-    "studies index": "studies/",
-    "trial": "studies/frerichs-2021-dara-atra/",
-    "randomised trial": "studies/lynx/",
-    "case series": "studies/athens-dara-imid-readdition/",
-    "regimen": "regimens/daratumumab-pomalidomide-dexamethasone/",
-    "regimen comparison": "regimen-tables/",
-    "agent": "agents/daratumumab/",
-    "publications index": "publications/",
-    "publication": "publications/frerichs-2021-blood-adv/",
-    "review": "reviews/gay-2025-anti-cd38-retreatment-slr/",
-    "charts index": "charts/",
-    "chart": "charts/orr/",
-    "downloads": "downloads/",
-    "methods": "methods/",
-    "search with results": "search/",
-    "what's new": "whats-new/",
-    "field reference": "contribute/fields/",
-}
-SEARCH_QUERY = "daratumumab"
 
 # No axe rule is disabled. A rule turned off here must say why it does not apply to this site.
 AXE_OPTIONS = {"resultTypes": ["violations"]}

@@ -6,8 +6,13 @@
   "use strict";
   const script = document.currentScript;
   const bundle = script ? script.dataset.vega : null;
-  // No export menu: each chart's caption links its SVG image and its spec.
-  const options = { renderer: "svg", actions: false };
+  // No export menu: each chart's caption links its SVG image and its spec. Under the site's Content-Security-Policy
+  // (no 'unsafe-eval', no inline style) Vega interprets its expressions instead of compiling them with Function(),
+  // and vega-embed adds no <style> of its own (it styles only the export menu).
+  // Its tooltip's style, which vega-tooltip would add as a <style> too, is in atlas.css.
+  const options = {
+    renderer: "svg", actions: false, ast: true, defaultStyle: false, tooltip: { disableDefaultStyle: true },
+  };
   const near = new Set(); // views that have come near the viewport
   const started = new WeakSet(); // views whose live chart was asked for
   let vega = null;
