@@ -7,13 +7,25 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8000
 
-.PHONY: site test validate serve preview browser bench clean
+.PHONY: site test validate serve preview browser bench clean lock
 
+# Every package is pinned and checked against the SHA-256 in requirements.lock, and only wheels are taken, so no
+# package's own build script runs here or in CI; a file that differs from the one locked stops the install.
 $(STAMP): requirements.lock requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --only-binary :all: -r requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+# Regenerate requirements.lock from requirements.txt: every distribution of each pinned version with its SHA-256
+# (all platforms' wheels, so the same lock installs here and on GitHub's runners). Versions already in the lock
+# are kept unless requirements.txt asks otherwise; to move one, change requirements.txt or delete its lines first.
+LOCK_TOOL := build/lock-tool
+lock:
+	$(PYTHON) -m venv $(LOCK_TOOL)
+	$(LOCK_TOOL)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(LOCK_TOOL)/bin/uv pip compile requirements.txt --generate-hashes --python-version 3.11.7 \
+		--custom-compile-command "make lock" --output-file requirements.lock --quiet
 
 # Debian's Chromium for the browser tests; Playwright drives it, and downloads no browser of its own.
 browser:
