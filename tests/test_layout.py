@@ -63,7 +63,7 @@ def page_types(real, real_site) -> dict[str, str]:
 def _search(page) -> None:
     """Type a query into the search page and wait for results (the page type is 'search with results')."""
     page.locator("#atlas-search input[type=search], #atlas-search input[type=text]").first.fill("daratumumab")
-    page.wait_for_function("document.querySelectorAll('#atlas-search a[href]').length > 3", timeout=20_000)
+    page.wait_for_function("() => document.querySelectorAll('#atlas-search a[href]').length > 3", timeout=20_000)
 
 
 def _open(page, base: str, url: str) -> None:

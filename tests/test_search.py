@@ -376,7 +376,7 @@ def test_each_filter_narrows_the_results_and_stays_in_the_url(served_real_site, 
     everything = result_count(page)
     page.locator(".atlas-search-filters summary").click()
     page.locator(f"fieldset[data-filter='{key}'] input[value='{value}']").check()
-    page.wait_for_function("document.querySelector('.atlas-search-status').textContent.includes('with the filters')",
+    page.wait_for_function("() => document.querySelector('.atlas-search-status').textContent.includes('with the filters')",
                            timeout=15_000)
     page.wait_for_selector(LINK)
     narrowed = result_count(page)
@@ -443,9 +443,9 @@ def test_results_load_ten_at_a_time_as_the_list_scrolls(served_real_site, watche
     assert page.locator(".atlas-search-result").count() == 10
     fragments_before = len([u for u in watched.requests if u.endswith(".pf_fragment")])
     page.locator(".atlas-search-more").scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelectorAll('.atlas-search-result').length >= 20", timeout=15_000)
+    page.wait_for_function("() => document.querySelectorAll('.atlas-search-result').length >= 20", timeout=15_000)
     page.mouse.wheel(0, 20_000)
-    page.wait_for_function("document.querySelectorAll('.atlas-search-result').length >= 30", timeout=15_000)
+    page.wait_for_function("() => document.querySelectorAll('.atlas-search-result').length >= 30", timeout=15_000)
     assert len([u for u in watched.requests if u.endswith(".pf_fragment")]) > fragments_before
     # to the end: every result once, and no button left
     for _ in range(total):
@@ -477,7 +477,7 @@ def test_the_result_list_works_from_the_keyboard(served_real_site, watched):
     # the tenth result's down arrow loads the next ten and moves on to the eleventh
     page.locator(LINK).nth(9).focus()
     page.keyboard.press("ArrowDown")
-    page.wait_for_function("document.activeElement === document.querySelectorAll('.atlas-search-result-link')[10]",
+    page.wait_for_function("() => document.activeElement === document.querySelectorAll('.atlas-search-result-link')[10]",
                            timeout=15_000)
     target = page.evaluate(focused)
     with page.expect_navigation():
