@@ -13,12 +13,12 @@ import altair as alt
 
 from .cache import Memo
 from .evidence import Evidence, evidence_type
-from .facts import partners, prior_anti_cd38_status, retreatment
+from .facts import antibody, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
-from .synthesis import Stratum, Synthesis, synthesise
+from .synthesis import Synthesis, synthesise
 from .vocabulary import (
-    EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
     RESPONSE_CATEGORIES, UNITS,
 )
 
@@ -36,10 +36,10 @@ METHODS_URL = "methods/"
 METHODS_SECTION = "charts"  # the Methods page's sections (their anchors) on charts and on pooling
 METHODS_POOLING_SECTION = "exploratory-pooled-estimates"
 
-# A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for unknown.
+# A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for not stated.
 PRIOR_STATUS_COLOURS = {
-    "refractory": "#D55E00", "mixed": "#E69F00", "exposed_not_refractory": "#0072B2",
-    "partly_naive": "#CC79A7", "naive": "#009E73", "unknown": "#999999",
+    "refractory": "#D55E00", "exposed_partly_refractory": "#E69F00", "exposed_refractoriness_not_stated": "#56B4E9",
+    "exposed_not_refractory": "#0072B2", "partly_naive": "#CC79A7", "naive": "#009E73", "not_stated": "#999999",
 }
 PRIOR_STATUS_LEGEND = tuple((PRIOR_ANTI_CD38_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items())
 # Control arms are drawn grey. Grey also stands for 'prior anti-CD38 not stated', but a cohort of unknown status
@@ -132,6 +132,8 @@ class ForestRow:
     colour_key: str = ""  # the colour legend entry: the prior status, or CONTROL_ARM
     marker: str = ""  # the shape legend entry: the evidence type, or POOLED
     own_partner: str = ""  # the cohort's own partner class, where it differs from its group's (a control arm)
+    antibody: str = ""  # the antibody axis, in words ('Switch: isatuximab after daratumumab')
+    partner_drugs: str = ""  # the partner drugs by name, with the patients' history of each where stated
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -341,6 +343,8 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         source=f"{short_citation(publication)}, {outcome.source.location}",
         status=outcome.status,
         partner=partners(evidence, study, cohort).label,
+        antibody=antibody(evidence, study, cohort).text,
+        partner_drugs=partners(evidence, study, cohort).drugs_text,
     )
 
 
@@ -359,7 +363,8 @@ def heading_row(evidence: Evidence, study: Study, cohort: Cohort, page_url: str,
         value=None, ci_low=None, ci_high=None, open_ended=False, ci_computed=False, ci_text="",
         n_text=str(n) if n else "NR", regimen=_regimen_name(evidence, cohort), prior_status=prior.label,
         prior_text=prior.text, source="", status="heading", partner=partner, kind="heading",
-        own_partner=partners(evidence, study, cohort).label)
+        own_partner=partners(evidence, study, cohort).label, antibody=antibody(evidence, study, cohort).text,
+        partner_drugs=partners(evidence, study, cohort).drugs_text)
 
 
 def _control_arms(study: Study, experimental: str) -> list[str]:
@@ -385,7 +390,7 @@ class _Node:
 def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[ForestRow]:
     """The rows of a measure's cross-study chart, in the order drawn.
 
-    Rows are grouped by partner class (vocabulary order). In a group, a subgroup (or part, dose level or arm) is
+    Rows are grouped by partner group (facts.partner_groups_in_order). In a group, a subgroup (or part, dose level or arm) is
     indented under the nearest cohort containing it that is charted in the group; failing that, its parent is shown
     as a heading without a mark, so that one trial's subgroups read as one trial. Families are ordered by their
     highest value, subgroups as their study lists them. A randomised trial's control arm that is not a retreatment
@@ -404,9 +409,8 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
             row.kind = "retreatment"
             groups.setdefault(partners(evidence, study, cohort).name, []).append((study, cohort, row))
     rows: list[ForestRow] = []
-    for name in PARTNER_CLASSES:
-        if name in groups:
-            rows.extend(_group_rows(evidence, measure, page_url, groups[name]))
+    for name in partner_groups_in_order(groups):
+        rows.extend(_group_rows(evidence, measure, page_url, groups[name]))
     return rows
 
 
@@ -474,14 +478,14 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
 
 
 def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url: str) -> list[ForestRow]:
-    """Diamond rows of a partner class: one per prior status whose stratum the synthesis pools, under a heading."""
+    """Diamond rows of a partner group: one per prior status whose stratum the synthesis pools, under a heading."""
     rows = []
-    for status in PRIOR_ANTI_CD38_STATUSES:
-        analysis = synthesis.analysis(Stratum(partner_name, status), measure)
+    for stratum in [s for s in synthesis.strata if s.partner_class == partner_name]:
+        analysis = synthesis.analysis(stratum, measure)
         if analysis is None or not analysis.estimates:
             continue
         shown = next((e for e in analysis.estimates if e.method == POOLED_METHOD), analysis.estimates[0])
-        label = PRIOR_ANTI_CD38_STATUSES[status].label
+        label = PRIOR_ANTI_CD38_STATUSES[stratum.prior_status].label
         k, patients = shown.k, shown.patients
         fits = "; ".join(
             f"{e.method_label}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}), 95% prediction interval"
@@ -494,27 +498,28 @@ def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url:
             open_ended=False, ci_computed=False, ci_text=f"{shown.ci_low:.1f}–{shown.ci_high:.1f}", n_text=str(patients),
             regimen=f"{k} independent cohorts", prior_status=label, prior_text=label,
             source=f"Atlas synthesis of {cohorts}, logit proportions; {fits}", status="pooled",
-            partner=PARTNER_CLASSES[partner_name], kind="pooled", depth=1,
+            partner=partner_group_label(partner_name), kind="pooled", depth=1,
             extra={"table_label": f"{POOLED_LABEL}: {label} (k={k}, n={patients})"}))
     if rows:
         rows.insert(0, ForestRow(
             label=POOLED_LABEL, panel=POOLED, study_id="", cohort_id="", href=rows[0].href, value=None, ci_low=None,
             ci_high=None, open_ended=False, ci_computed=False, ci_text="", n_text="", regimen="", prior_status="",
-            prior_text="", source="", status="heading", partner=PARTNER_CLASSES[partner_name], kind="heading",
+            prior_text="", source="", status="heading", partner=partner_group_label(partner_name), kind="heading",
             extra={"table": False}))
     return rows
 
 
 def with_pooled(rows: list[ForestRow], synthesis: Synthesis | None, measure: str, page_url: str) -> list[ForestRow]:
-    """The rows with each partner class's pooled estimates after its cohorts."""
+    """The rows with each partner group's pooled estimates after its cohorts."""
     if synthesis is None:
         return rows
     by_group: dict[str, list[ForestRow]] = {}
     for row in rows:
         by_group.setdefault(row.partner, []).append(row)
+    keys = {partner_group_label(stratum.partner_class): stratum.partner_class for stratum in synthesis.strata}
     out = []
-    for name, label in PARTNER_CLASSES.items():
-        out.extend(by_group.get(label, []) + pooled_rows(synthesis, measure, name, page_url))
+    for label, group in by_group.items():
+        out.extend(group + (pooled_rows(synthesis, measure, keys[label], page_url) if label in keys else []))
     return out
 
 
@@ -586,7 +591,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
     spec = _forest_spec(measure_name, groups or [(None, [])], axis_max, title, description, scales)
     table_rows = tuple(_table_row(r) for r in rows if r.extra.get("table", True))
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
-                 columns=("Study and cohort", "Partner class", "Prior anti-CD38", "Evidence type", "Regimen", "n",
+                 columns=("Study and cohort", "Partners", "Antibody", "Prior anti-CD38", "Evidence type", "Regimen", "n",
                           f"{measure.short} ({unit.name})", "95% CI", "Source"),
                  rows=table_rows, marks=len(cohorts), studies=len({r.study_id for r in cohorts}),
                  forest=tuple(rows), axis_max=axis_max, x_title=x_title, panels=panels, legend=legend, shapes=shapes,
@@ -600,7 +605,8 @@ def _table_row(row: ForestRow) -> tuple[str | Link, ...]:
         value = number(row.value)
     else:
         value = row.status.replace("_", " ")
-    return (Link(row.extra.get("table_label", row.label), row.href), row.own_partner,
+    partner = f"{row.own_partner}: {row.partner_drugs}" if row.partner_drugs else row.own_partner
+    return (Link(row.extra.get("table_label", row.label), row.href), partner, row.antibody,
             row.prior_text, row.panel, row.regimen, row.n_text, value, row.ci_text, row.source)
 
 
@@ -657,7 +663,9 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
     """
     tooltip = [
         alt.Tooltip("label:N", title="Row"),
-        alt.Tooltip("partner:N", title="Partner class"),
+        alt.Tooltip("partner:N", title="Partners"),
+        alt.Tooltip("partner_drugs:N", title="Partner drugs"),
+        alt.Tooltip("antibody:N", title="Antibody"),
         alt.Tooltip("prior_text:N", title="Prior anti-CD38"),
         alt.Tooltip("panel:N", title="Evidence"),
         alt.Tooltip("regimen:N", title="Regimen"),

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
-from .facts import partners, retreatment
+from .facts import antibody, partner_groups_in_order, partners, retreatment
 from .model import Outcome, Study
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
     MedianRange, Synthesis, synthesise,
 )
 from .vocabulary import (
-    DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
+    PARTNER_JOIN, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
     STATUSES, SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS,
 )
 
@@ -40,6 +41,7 @@ class Column:
     description: str
     required: bool = False
     enum: tuple[str, ...] | None = None
+    pattern: str | None = None  # a regular expression every value matches (Frictionless' pattern constraint)
 
 
 STUDY_COLUMNS: tuple[Column, ...] = (
@@ -65,15 +67,23 @@ STUDY_COLUMNS: tuple[Column, ...] = (
            enum=tuple(TRIAL_STATUSES)),
     Column("cited_source_ids", "string", "Publications that state some of the study's figures without being its own,"
                                          f" separated by '{LIST_SEPARATOR}'."),
-    Column("partner_classes", "string", "Partner classes of the study's cohorts (see partner_class in outcomes.csv),"
-                                        f" in the vocabulary's order, separated by '{LIST_SEPARATOR}'."),
+    Column("partner_classes", "string", "Partner groups of the study's cohorts (see partner_class in outcomes.csv),"
+                                        f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
+    Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
+                                      f" separated by '{LIST_SEPARATOR}'."),
 )
+
+_PARTNER_ALTERNATIVES = "|".join(PARTNER_CLASSES)
+# A partner group is one of the special groups, or partner classes joined by PARTNER_JOIN in the vocabulary's order.
+PARTNER_GROUP_PATTERN = (f"({'|'.join([*PARTNER_GROUPS_FIRST, *PARTNER_GROUPS_LAST])}"
+                         f"|({_PARTNER_ALTERNATIVES})(\\{PARTNER_JOIN}({_PARTNER_ALTERNATIVES}))*)")
 
 PARTNER_CLASS_DESCRIPTION = (
     "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
-    " (corticosteroids are not partners; chemotherapy wins when partners fall in several classes); 'switch' when"
-    " the patients had a different anti-CD38 antibody before; 'not_retreatment' when the cohort is not an anti-CD38"
-    " retreatment. The classes and their labels: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items()) + ".")
+    " (corticosteroids are not partners): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
+    " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
+    + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
+    + ". Whether the antibody is the one the patients had before is the column antibody, not a partner class.")
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
@@ -97,7 +107,8 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("cohort_label", "string", "Label of the cohort.", required=True),
     Column("anti_cd38_retreatment", "boolean",
            "True when the cohort is an anti-CD38 retreatment, derived by the atlas: its regimen holds an anti-CD38"
-           " antibody and its prior anti-CD38 status is refractory, exposed not refractory, or mixed. False for"
+           " antibody and every patient had an anti-CD38 antibody before (refractory, exposed with or without a stated"
+           " share refractory, or exposed not refractory). False for"
            " cohorts shown for context (control arms, naive or partly naive cohorts, prior therapy not stated).",
            required=True),
     Column("prior_anti_cd38_status", "string",
@@ -108,7 +119,14 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("prior_anti_cd38_refractory_percent", "number",
            "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
            " status comes from; empty when not reported."),
-    Column("partner_class", "string", PARTNER_CLASS_DESCRIPTION, required=True, enum=tuple(PARTNER_CLASSES)),
+    Column("partner_class", "string", PARTNER_CLASS_DESCRIPTION, required=True, pattern=PARTNER_GROUP_PATTERN),
+    Column("partner_drugs", "string", "The partner drugs of the cohort's regimen by name, each followed by what the"
+                                      " sources state of the patients' earlier exposure to it (refractory before)"
+                                      f" where they state it, separated by '{LIST_SEPARATOR}'."),
+    Column("antibody", "string", "Whether the cohort's anti-CD38 antibody is the one its patients had before: " + "; ".join(
+        f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas from the antibodies"
+        " the records name for the cohort's regimen and for its patients' earlier therapy.", required=True,
+        enum=tuple(ANTIBODY_AXIS)),
     Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
     Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
     Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
@@ -127,8 +145,8 @@ SYNTHESIS_METHODS: dict[str, str] = {
 }
 
 SYNTHESIS_COLUMNS: tuple[Column, ...] = (
-    Column("partner_class", "string", "Stratum: the partner class of its cohorts (see outcomes.csv).", required=True,
-           enum=tuple(PARTNER_CLASSES)),
+    Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv).", required=True,
+           pattern=PARTNER_GROUP_PATTERN),
     Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv).",
            required=True, enum=tuple(PRIOR_ANTI_CD38_STATUSES)),
     Column("measure", "string", "Outcome measure; response rates are pooled, median times only given as ranges.",
@@ -284,13 +302,19 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "trial_status": study.trial_status[-1].status if study.trial_status else None,
             "cited_source_ids": study.cited_sources,
             "partner_classes": study_partner_classes(evidence, study),
+            "antibody_axes": study_antibody_axes(evidence, study),
         }
 
 
 def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:
-    """The partner classes of a study's cohorts, in the vocabulary's order."""
-    found = {partners(evidence, study, cohort).name for cohort in study.cohorts}
-    return [name for name in PARTNER_CLASSES if name in found]
+    """The partner groups of a study's cohorts, in the atlas's order."""
+    return partner_groups_in_order(partners(evidence, study, cohort).name for cohort in study.cohorts)
+
+
+def study_antibody_axes(evidence: Evidence, study: Study) -> list[str]:
+    """The antibody axis values of a study's cohorts, in the vocabulary's order."""
+    found = {antibody(evidence, study, cohort).name for cohort in study.cohorts}
+    return [name for name in ANTIBODY_AXIS if name in found]
 
 
 def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
@@ -319,6 +343,8 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         "prior_anti_cd38_status": derived.prior.status,
         "prior_anti_cd38_refractory_percent": derived.prior.refractory_share,
         "partner_class": partners(evidence, study, cohort).name,
+        "partner_drugs": [drug.text for drug in partners(evidence, study, cohort).drugs],
+        "antibody": antibody(evidence, study, cohort).name,
         "evidence_type": evidence_type(study),
         "variant": outcome.variant,
         "ci_high_status": outcome.ci_high_status,
@@ -400,6 +426,8 @@ def table_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
             constraints["required"] = True
         if column.enum:
             constraints["enum"] = list(column.enum)
+        if column.pattern:
+            constraints["pattern"] = column.pattern
         if constraints:
             field["constraints"] = constraints
         if column.type == "boolean":

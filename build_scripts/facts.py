@@ -1,5 +1,5 @@
-"""Facts derived from the records, defined once: a cohort's prior anti-CD38 status, whether it is a retreatment,
-and what the anti-CD38 antibody is given with (its partner class).
+"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its three axes: its prior
+anti-CD38 status, its antibody (the same again, or a switch) and its partners (what the antibody is given with).
 
 Curators record what a source says (a regimen's agents, how the source defines a population, the share
 refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .links import number
 from .vocabulary import (
-    ANTI_CD38_REFRACTORY_CLASSES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, REFRACTORY_CLASS_AGENTS,
+    ANTI_CD38_REFRACTORY_CLASSES, ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
+    PARTNER_HISTORY, PARTNER_JOIN, PRIOR_ANTI_CD38_STATUSES, REFRACTORY_CLASS_AGENTS,
 )
 
 if TYPE_CHECKING:
@@ -45,12 +46,11 @@ class PriorStatus:
 
     @property
     def text(self) -> str:
-        """The label with the refractory share where it says more than the label does."""
-        if self.status in ("mixed", "partly_naive") and self.refractory_share is not None:
+        """The label, with the refractory share where the source states one."""
+        if self.status == "exposed_partly_refractory" and self.refractory_share is not None:
+            return f"Exposed, {number(self.refractory_share)}% refractory"
+        if self.status == "partly_naive" and self.refractory_share is not None:
             return f"{self.label} ({number(self.refractory_share)}% refractory)"
-        if self.status == "mixed":
-            # Without a share, "partly refractory" would claim more than the sources do.
-            return "Exposed, refractory share not reported"
         return self.label
 
 
@@ -79,9 +79,10 @@ def anti_cd38_refractory_share(population: Population | None) -> float | None:
 def population_status(population: Population | None, where: str) -> tuple[PriorStatus, bool] | None:
     """A population's own status and whether the source defined it; None when it says nothing about it.
 
-    A defined status wins; 'exposed' is resolved by the population's refractory share (100%: refractory,
-    0%: not refractory, otherwise mixed). Without a definition, 100% refractory is refractory and a share
-    between 0 and 100% is mixed.
+    A defined status wins; 'exposed' is resolved by the population's refractory share: 100% refractory, 0% not
+    refractory, another share exposed with that share refractory, and no share 'refractoriness not stated'.
+    Without a definition only 100% refractory says something of every patient (refractory, so exposed); a smaller
+    share says nothing of the others' exposure, so it gives no status.
     """
     if population is None:
         return None
@@ -92,13 +93,15 @@ def population_status(population: Population | None, where: str) -> tuple[PriorS
         status = defined.status
         basis = f"as the source defines {where}"
         if status == "exposed":
-            status = {100: "refractory", 0: "exposed_not_refractory"}.get(share, "mixed")
-            basis += f" (exposed, with {shown} refractory)" if share is not None else " (exposed)"
+            if share is None:
+                status = "exposed_refractoriness_not_stated"
+            else:
+                status = {100: "refractory", 0: "exposed_not_refractory"}.get(share, "exposed_partly_refractory")
+            basis += f" (exposed, with {shown} refractory)" if share is not None else \
+                " (exposed; the share refractory is not stated)"
         return PriorStatus(status, share, basis), True
     if share is not None and share >= 100:
         return PriorStatus("refractory", share, f"{shown} refractory in {where}"), False
-    if share is not None and share > 0:
-        return PriorStatus("mixed", share, f"{shown} refractory in {where}"), False
     return None
 
 
@@ -118,9 +121,9 @@ def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
     """A cohort's prior anti-CD38 status: its own, else inherited along parent cohorts to the study population.
 
     An overall cohort or a randomised arm takes an enclosing status as it is. A subgroup, part or dose level
-    takes only what holds for every subset: refractory, not refractory, naive, and, from a population the
-    source defines as exposed, mixed with the share unknown; a partly naive population tells nothing about
-    its subsets.
+    takes only what holds for every subset: refractory, not refractory, naive, and, from a population the source
+    defines as exposed, exposed with its own share refractory not stated; a partly naive population tells nothing
+    about its subsets.
     """
     own = population_status(cohort.population, "this cohort")
     if own is not None:
@@ -132,9 +135,10 @@ def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
         status, defined = found
         if cohort.role in _SAME_MAKE_UP or status.status in _EVERY_SUBSET:
             return status
-        if status.status == "mixed" and defined:
-            return PriorStatus("mixed", None, status.basis + "; this cohort's own share is not reported")
-    return PriorStatus("unknown", None, "not stated for this cohort nor for any group that contains it")
+        if defined and status.status.startswith("exposed_"):
+            return PriorStatus("exposed_refractoriness_not_stated", None,
+                               status.basis + "; this cohort's own share refractory is not stated")
+    return PriorStatus("not_stated", None, "not stated for this cohort nor for any group that contains it")
 
 
 def cohort_regimens(study: Study, cohort: Cohort) -> tuple[str, ...]:
@@ -220,7 +224,7 @@ def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
     return min(candidates, key=rank)[1] if candidates else None
 
 
-# ---------------------------------------------------------------- partner class
+# ---------------------------------------------------------------- the partner axis
 
 # Agent classes that are never partners: the antibody itself, and corticosteroids, which accompany almost every
 # regimen and so tell regimens apart by nothing.
@@ -238,52 +242,113 @@ PARTNER_OF_AGENT_CLASS: dict[str, str] = {
     "topoisomerase_inhibitor": "chemotherapy",
     "platinum": "chemotherapy",
 }
-# When a regimen's partners fall in several classes, the first of these present names it: chemotherapy, the most
-# intensive, wins (Pom-PAD-Dara, Dara-KDT-PACE); otherwise a partner outside the IMiD and proteasome-inhibitor
-# backbone is what sets the regimen apart (Dara-Ven-Vd is '+ other partner').
-PARTNER_PRECEDENCE: tuple[str, ...] = ("chemotherapy", "bispecific", "checkpoint_inhibitor", "retinoid", "other")
+
+
+def partner_group_key(classes: Iterable[str]) -> str:
+    """The key of the partner group made of these partner classes, in their vocabulary order."""
+    present = set(classes)
+    return PARTNER_JOIN.join(name for name in PARTNER_CLASSES if name in present) or "anti_cd38_monotherapy"
+
+
+def partner_group_classes(key: str) -> tuple[str, ...]:
+    """The partner classes of a group key; none for monotherapy, unspecified partners or not a retreatment."""
+    if key in PARTNER_GROUPS_FIRST or key in PARTNER_GROUPS_LAST:
+        return ()
+    return tuple(key.split(PARTNER_JOIN))
+
+
+def partner_group_label(key: str) -> str:
+    """'+ IMiD', '+ IMiD, proteasome inhibitor and chemotherapy', 'Anti-CD38 antibody alone'."""
+    special = {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}
+    if key in special:
+        return special[key]
+    names = [PARTNER_CLASSES[name] for name in partner_group_classes(key)]
+    return "+ " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
+def partner_group_order(key: str) -> tuple:
+    """Where a group stands: alone first; then by its first class, fewer classes before more; unspecified last."""
+    if key in PARTNER_GROUPS_FIRST:
+        return (0, list(PARTNER_GROUPS_FIRST).index(key))
+    if key in PARTNER_GROUPS_LAST:
+        return (2, list(PARTNER_GROUPS_LAST).index(key))
+    return (1, *(list(PARTNER_CLASSES).index(name) for name in partner_group_classes(key)))
+
+
+def partner_groups_in_order(keys: Iterable[str]) -> list[str]:
+    """The distinct group keys among `keys`, in the order pages, charts and downloads list them."""
+    return sorted(set(keys), key=partner_group_order)
+
+
+@dataclass(frozen=True)
+class PartnerDrug:
+    """One partner drug of a retreatment: its agent, class, and whether its patients had it before."""
+
+    agent: str
+    name: str
+    partner_class: str
+    history: str  # a key of vocabulary.PARTNER_HISTORY
+    history_basis: str
+
+    @property
+    def text(self) -> str:
+        if self.history == "not_stated":
+            return self.name
+        return f"{self.name} ({PARTNER_HISTORY[self.history]})"
 
 
 @dataclass(frozen=True)
 class PartnerClass:
-    """A cohort's (or a regimen's) partner class, a key of vocabulary.PARTNER_CLASSES, and why."""
+    """A cohort's (or a regimen's) partner group, a key built by partner_group_key, its drugs and why."""
 
     name: str
     reason: str
+    drugs: tuple[PartnerDrug, ...] = ()
 
     @property
     def label(self) -> str:
-        return PARTNER_CLASSES[self.name]
+        return partner_group_label(self.name)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return partner_group_classes(self.name)
+
+    @property
+    def drugs_text(self) -> str:
+        """The partner drugs by name, with what the source says of the patients' history of each."""
+        return ", ".join(drug.text for drug in self.drugs)
+
+
+def _regimen_partners(evidence: Evidence, regimen_id: str) -> list[tuple[str, str, str]]:
+    """(agent id, agent name, partner class) of each partner drug of a regimen."""
+    regimen = evidence.regimens[regimen_id]
+    found = []
+    for agent_id in regimen.agents:
+        agent = evidence.agents.get(agent_id)
+        if agent is None or agent.agent_class in NOT_PARTNERS:
+            continue
+        found.append((agent_id, agent.name, PARTNER_OF_AGENT_CLASS.get(agent.agent_class, "other")))
+    return found
 
 
 def regimen_partner_class(evidence: Evidence, regimen_id: str) -> PartnerClass:
-    """What a regimen gives its anti-CD38 antibody with, from its agents' classes alone (no switch: see partners).
+    """A regimen's partner group, from its agents' classes alone (the patients' history is a cohort's: partners).
 
     A regimen without an anti-CD38 antibody is 'not_retreatment'; one whose partners the source does not name
-    (Regimen.partners_specified false) is 'unspecified', never monotherapy.
+    (Regimen.partners_specified false) is 'unspecified', never monotherapy. Every partner class present names the
+    group: none is hidden behind another.
     """
     regimen = evidence.regimens.get(regimen_id)
     if regimen is None or not regimen_has_anti_cd38(evidence, regimen_id):
         return PartnerClass("not_retreatment", "the regimen holds no anti-CD38 antibody")
     if not regimen.partners_specified:
         return PartnerClass("unspecified", "the source does not name the drugs given with the anti-CD38 antibody")
-    found: dict[str, list[str]] = {}
-    for agent_id in regimen.agents:
-        agent = evidence.agents.get(agent_id)
-        if agent is None or agent.agent_class in NOT_PARTNERS:
-            continue
-        found.setdefault(PARTNER_OF_AGENT_CLASS.get(agent.agent_class, "other"), []).append(agent.name)
-    everyone = ", ".join(agent for agents in found.values() for agent in agents)
-    for name in PARTNER_PRECEDENCE:
-        if name in found:
-            why = f"; {PARTNER_CLASSES[name]} comes first when partners fall in several classes" if len(found) > 1 else ""
-            return PartnerClass(name, f"partners: {everyone}{why}")
-    if "imid" in found and "proteasome_inhibitor" in found:
-        return PartnerClass("imid_and_pi", f"partners: {everyone}")
-    for name in ("imid", "proteasome_inhibitor"):
-        if name in found:
-            return PartnerClass(name, f"partners: {everyone}")
-    return PartnerClass("anti_cd38_monotherapy", "no partner drug other than a corticosteroid")
+    found = _regimen_partners(evidence, regimen_id)
+    drugs = tuple(PartnerDrug(agent, name, kind, "not_stated", "") for agent, name, kind in found)
+    if not found:
+        return PartnerClass("anti_cd38_monotherapy", "no partner drug other than a corticosteroid", drugs)
+    return PartnerClass(partner_group_key(kind for _, _, kind in found),
+                        "partners: " + ", ".join(name for _, name, _ in found), drugs)
 
 
 def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set[str], bool]:
@@ -336,33 +401,111 @@ def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[
 
 
 def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
-    """A cohort's partner class: not a retreatment, a switch of antibody, or its regimens' partner class.
+    """A cohort's partner group: 'not_retreatment', or its regimens' partner group with each drug's history.
 
-    In that order: a cohort that is not an anti-CD38 retreatment (see retreatment) is 'not_retreatment'; one whose
-    regimens hold only named antibodies none of which its patients had before is 'switch'; otherwise the partner
-    class of its regimens, or 'unspecified' when its regimens (e.g. the arms under an overall cohort) differ.
+    A cohort that is not an anti-CD38 retreatment (see retreatment) is 'not_retreatment'; one whose regimens (e.g.
+    the arms under an overall cohort) fall in different groups is 'unspecified'. Whether the antibody is the same
+    as before is the antibody axis (see antibody), not a partner group.
     """
     found = retreatment(evidence, study, cohort)
     if not found.value:
         return PartnerClass("not_retreatment", found.reason)
+    classes = {r: regimen_partner_class(evidence, r) for r in cohort_regimens(study, cohort)}
+    names = {c.name for c in classes.values()}
+    if len(names) != 1:
+        shown = ", ".join(f"'{evidence.regimens[r].name}': {c.label}" for r, c in classes.items())
+        return PartnerClass("unspecified", f"its regimens fall in different partner groups ({shown})")
+    group = next(iter(classes.values()))
+    drugs = tuple(PartnerDrug(d.agent, d.name, d.partner_class, *partner_history(evidence, study, cohort, d.agent))
+                  for d in group.drugs)
+    return PartnerClass(group.name, group.reason, drugs)
+
+
+# Refractory classes that say a population was refractory to a drug: the drug's agent id, or its agent class.
+_REFRACTORY_COVERS: dict[str, tuple[str, ...]] = {
+    "imid": ("imid",),
+    "lenalidomide": ("lenalidomide",),
+    "pomalidomide": ("pomalidomide",),
+    "daratumumab_and_pomalidomide": ("pomalidomide",),
+    "proteasome_inhibitor": ("proteasome_inhibitor",),
+    "double_class": ("imid", "proteasome_inhibitor"),
+    "triple_class": ("imid", "proteasome_inhibitor"),
+    "penta": ("lenalidomide", "pomalidomide", "bortezomib", "carfilzomib"),
+}
+
+
+def partner_history(evidence: Evidence, study: Study, cohort: Cohort, agent_id: str) -> tuple[str, str]:
+    """Whether a cohort's patients were refractory to a partner drug before, as its records state; else not stated.
+
+    Only a reported share of 100% refractory to the drug, or to a class that holds it, says it of every patient,
+    in the cohort's own population or in one that contains it.
+    """
+    agent = evidence.agents.get(agent_id)
+    names = {agent_id, agent.agent_class} if agent is not None else {agent_id}
+    for population, where in [(cohort.population, "this cohort")] + list(_enclosing(study, cohort)):
+        for item in population.refractory if population is not None else ():
+            if item.status != "reported" or not names & set(_REFRACTORY_COVERS.get(item.to, ())):
+                continue
+            share = item.percent if item.percent is not None else (
+                100 * item.patients / item.n if item.patients is not None and item.n else None)
+            if share is not None and share >= 100:
+                return "refractory", f"100% refractory to {item.to.replace('_', ' ')} in {where}"
+    return "not_stated", ""
+
+
+@dataclass(frozen=True)
+class Antibody:
+    """A cohort's antibody axis: a key of vocabulary.ANTIBODY_AXIS, the antibodies given and had before, and why."""
+
+    name: str
+    given: tuple[str, ...]
+    before: tuple[str, ...]
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return ANTIBODY_AXIS[self.name]
+
+    @property
+    def text(self) -> str:
+        """'Switch: isatuximab after daratumumab', 'Same antibody again: daratumumab', or the label."""
+        given, before = " and ".join(self.given), " and ".join(self.before)
+        if self.name == "switch":
+            return f"Switch: {given} after {before}"
+        if self.name == "same":
+            return f"Same antibody again: {given}"
+        return self.label
+
+
+def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
+    """Whether a retreatment gives the antibody its patients had before, or switches to another.
+
+    'same' when every antibody given is one every patient had before; 'switch' when none is; otherwise (an
+    antibody not named, the earlier one not recorded for every patient, or some given and some not) 'not_stated'.
+    """
+    found = retreatment(evidence, study, cohort)
+    if not found.value:
+        return Antibody("not_retreatment", (), (), found.reason)
     regimen_ids = cohort_regimens(study, cohort)
-    # A retreatment's regimens all exist and hold an anti-CD38 antibody (see retreatment).
     given, complete = _named_antibodies(evidence, [a for r in regimen_ids for a in evidence.regimens[r].agents])
     before = prior_antibodies(evidence, study, cohort)
-    if complete and given and before is not None and not given & before[0]:
-        return PartnerClass("switch", f"it is given {_agent_names(evidence, given)} after"
-                                      f" {_agent_names(evidence, before[0])} (recorded for {before[1]})")
-    classes = {r: regimen_partner_class(evidence, r) for r in regimen_ids}
-    names = {c.name for c in classes.values()}
-    if len(names) == 1:
-        return next(iter(classes.values()))
-    shown = ", ".join(f"'{evidence.regimens[r].name}': {c.label}" for r, c in classes.items())
-    return PartnerClass("unspecified", f"its regimens fall in different partner classes ({shown})")
-
-
-def partner_class(evidence: Evidence, study: Study, cohort: Cohort) -> str:
-    """The name of a cohort's partner class, a key of vocabulary.PARTNER_CLASSES (see partners)."""
-    return partners(evidence, study, cohort).name
+    given_names = tuple(sorted(evidence.agents[a].name for a in given))
+    if not complete or not given:
+        return Antibody("not_stated", given_names, (), "the regimen does not name its anti-CD38 antibody")
+    if before is None:
+        return Antibody("not_stated", given_names, (),
+                        "the records do not name the antibody every patient had before")
+    before_names = tuple(sorted(evidence.agents[a].name for a in before[0]))
+    if given <= before[0]:
+        return Antibody("same", given_names, before_names,
+                        f"it is given {_agent_names(evidence, given)}, which its patients had before"
+                        f" (recorded for {before[1]})")
+    if not given & before[0]:
+        return Antibody("switch", given_names, before_names,
+                        f"it is given {_agent_names(evidence, given)} after {_agent_names(evidence, before[0])}"
+                        f" (recorded for {before[1]})")
+    return Antibody("not_stated", given_names, before_names,
+                    "some of the antibodies given were had before and some were not")
 
 
 def _agent_names(evidence: Evidence, agent_ids: frozenset[str] | set[str]) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
-from .facts import main_retreatment_cohort, partners, prior_anti_cd38_status, retreatment
+from .facts import antibody, main_retreatment_cohort, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
-from .vocabulary import PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
+from .vocabulary import ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES
 
 
 def headline_outcome(cohort: Cohort, measure: str) -> Outcome | None:
@@ -52,6 +52,7 @@ class StudyFacts:
     evidence_type: str
     regimens: tuple[str, ...]
     partner_classes: tuple[str, ...]
+    antibodies: tuple[str, ...]
     prior_statuses: tuple[str, ...]
     n: int | None              # evidence.patient_count: the one count of a study; None when not reported
     key: KeyResult | None
@@ -61,6 +62,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
     """A study's row of the studies index: every column derived from its cohorts and publications."""
     found = patient_count(study)
     partner_names = {partners(evidence, study, cohort).name for cohort in study.cohorts}
+    antibody_names = {antibody(evidence, study, cohort).name for cohort in study.cohorts}
     prior_names = {prior_anti_cd38_status(study, cohort).status for cohort in study.cohorts}
     return StudyFacts(
         study=study,
@@ -68,7 +70,8 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
         design=study.design,
         evidence_type=evidence_type(study),
         regimens=tuple(study_regimens(study)),
-        partner_classes=tuple(name for name in PARTNER_CLASSES if name in partner_names),
+        partner_classes=tuple(partner_groups_in_order(partner_names)),
+        antibodies=tuple(name for name in ANTIBODY_AXIS if name in antibody_names),
         prior_statuses=tuple(name for name in PRIOR_ANTI_CD38_STATUSES if name in prior_names),
         n=found[0].value if found is not None else None,
         key=key_result(evidence, study),

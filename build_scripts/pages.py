@@ -23,7 +23,8 @@ from .citations import (
     to_bibtex, to_csl_json, to_ris,
 )
 from .export import DATA_FOLDER, dictionary_context
-from .facts import partners, regimen_partner_class, retreatment
+from .facts import antibody, partner_group_label, partner_groups_in_order, partners, regimen_partner_class, retreatment
+from .audit import AXES_AUDIT_URL, axes_audit
 from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
 from .history import Revision
@@ -52,6 +53,7 @@ from .vocabulary import (
     FINDING_STATISTICS,
     FINDING_UNITS,
     MEASURES,
+    ANTIBODY_AXIS,
     PARTNER_CLASSES,
     PRIOR_ANTI_CD38_DEFINITIONS,
     PRIOR_ANTI_CD38_STATUSES,
@@ -401,6 +403,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "retreatment": derived.value,
         "prior": derived.prior.text,
         "partner": partners(evidence, study, cohort),
+        "antibody": antibody(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
         "population_description": render_markdown(cohort.population.description if cohort.population else None),
@@ -708,7 +711,8 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
         "design": DESIGNS[facts.design].label, "evidence_type": EVIDENCE_TYPES[facts.evidence_type],
         "regimens": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
                      for r in facts.regimens],
-        "partner_classes": [PARTNER_CLASSES[name] for name in facts.partner_classes],
+        "partner_classes": [partner_group_label(name) for name in facts.partner_classes],
+        "antibodies": [ANTIBODY_AXIS[name] for name in facts.antibodies],
         "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
@@ -718,7 +722,7 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
 STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
 # The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
 STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
-                      "partner_classes", "prior_statuses", "n", "key")
+                      "partner_classes", "antibodies", "prior_statuses", "n", "key")
 
 
 def studies_index_json(evidence: Evidence) -> str:
@@ -739,7 +743,7 @@ def studies_index_json(evidence: Evidence) -> str:
         key = key_result_view(row.key)
         return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
                 row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
-                list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None]
+                list(row.antibodies), list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None]
 
     payload = {
         "fields": list(STUDY_INDEX_FIELDS),
@@ -748,7 +752,9 @@ def studies_index_json(evidence: Evidence) -> str:
         "labels": {
             "design": {name: design.label for name, design in DESIGNS.items()},
             "evidence_type": dict(EVIDENCE_TYPES),
-            "partner_class": dict(PARTNER_CLASSES),
+            "partner_class": {name: partner_group_label(name)
+                              for name in partner_groups_in_order(p for row in rows for p in row.partner_classes)},
+            "antibody": dict(ANTIBODY_AXIS),
             "prior_status": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
             "not_reported": STATUSES["not_reported"].label,
         },
@@ -1159,6 +1165,8 @@ def page_jobs(evidence: Evidence, environment: Environment,
     yield job("summary", summary, group="synthesis")
     yield job("regimen-tables", regimen_tables)
     yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
+    yield job("derived-axes", lambda: [render(f"{AXES_AUDIT_URL}index.md", "derived_axes.md.j2", page_url=AXES_AUDIT_URL,
+                                              **axes_audit(evidence))])
     yield job("field-reference", lambda: [render(FIELD_REFERENCE_PAGE, "fields.md.j2", **field_reference())])
     yield job("search", lambda: [render("search.md", "search.md.j2", page_url="search/", assets_up="../",
                                         filters=filter_options(evidence), pin_files=pin_files(len(pins(evidence))))])

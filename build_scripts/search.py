@@ -16,9 +16,17 @@ from typing import IO, Iterable
 
 from . import search_bundle
 from .evidence import Evidence
-from .facts import cohort_regimens, partner_class, prior_anti_cd38_status, regimen_partner_class
+from .facts import antibody, cohort_regimens, partner_group_classes, partners, prior_anti_cd38_status, regimen_partner_class
 from .links import url_of
-from .vocabulary import DESIGNS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, SEARCH_FILTERS
+from .vocabulary import (
+    ANTIBODY_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PRIOR_ANTI_CD38_STATUSES,
+    RECORD_KINDS, SEARCH_FILTERS,
+)
+
+# The partner facet: each partner class on its own (a regimen with an IMiD and chemotherapy is found under both),
+# and the groups that are no set of classes.
+PARTNER_FACET = {**PARTNER_GROUPS_FIRST, **{name: f"+ {label}" for name, label in PARTNER_CLASSES.items()},
+                 **PARTNER_GROUPS_LAST}
 
 SEARCH_FOLDER = "pagefind"
 # Beside Pagefind's files, in the bundle: the exact-name map, split into files by a hash of the name.
@@ -68,6 +76,11 @@ def study_regimen_ids(evidence: Evidence, study_id: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c.regimen for c in study.cohorts if c.regimen and c.regimen in evidence.regimens))
 
 
+def _partner_facets(group: str) -> tuple[str, ...]:
+    """A partner group's values of the partner facet: its classes, or the group itself when it is no set of them."""
+    return partner_group_classes(group) or (group,)
+
+
 def _agent_ids(evidence: Evidence, regimen_ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for r in regimen_ids for a in evidence.regimens[r].agents if a in evidence.agents))
 
@@ -79,8 +92,10 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         study = evidence.studies[record_id]
         regimen_ids = study_regimen_ids(evidence, record_id)
         agent_ids = _agent_ids(evidence, regimen_ids)
-        # A cohort without a regimen of its own (an overall cohort over several arms) has no partner class of its own.
-        partners = [partner_class(evidence, study, c) for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
+        # A cohort without a regimen of its own (an overall cohort over several arms) has no partner group of its own.
+        groups = [partners(evidence, study, c).name for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
+        facets = [facet for group in groups for facet in _partner_facets(group)]
+        antibodies = [antibody(evidence, study, c).name for c in study.cohorts]
         priors = [prior_anti_cd38_status(study, c).status for c in study.cohorts]
         return SearchView(label, (
             ("Agents", _named(evidence.agents[a] for a in agent_ids)),
@@ -88,7 +103,8 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         ), (
             ("type", (kind,)),
             ("agent", agent_ids),
-            ("partner", _ordered(partners, PARTNER_CLASSES)),
+            ("partner", _ordered(facets, PARTNER_FACET)),
+            ("antibody", _ordered(antibodies, ANTIBODY_AXIS)),
             ("design", (study.design,)),
             ("prior", _ordered(priors, PRIOR_ANTI_CD38_STATUSES)),
         ))
@@ -97,7 +113,7 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         return SearchView(label, (("Agents", _named(evidence.agents[a] for a in agent_ids)),), (
             ("type", (kind,)),
             ("agent", agent_ids),
-            ("partner", (regimen_partner_class(evidence, record_id).name,)),
+            ("partner", _partner_facets(regimen_partner_class(evidence, record_id).name)),
         ))
     if kind == "agent":
         return SearchView(label, (), (("type", (kind,)), ("agent", (record_id,))))
@@ -120,7 +136,8 @@ def filter_options(evidence: Evidence) -> list[dict]:
     labels = {
         "type": {name: kind.label for name, kind in RECORD_KINDS.items()},
         "agent": {agent_id: agent.name for agent_id, agent in evidence.agents.items()},
-        "partner": PARTNER_CLASSES,
+        "partner": PARTNER_FACET,
+        "antibody": ANTIBODY_AXIS,
         "design": {name: design.label for name, design in DESIGNS.items()},
         "prior": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
     }

@@ -16,7 +16,10 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .charts import preferred_outcome
 from .evidence import Evidence, count_cohort, evidence_type, patient_count
-from .facts import PartnerClass, PriorStatus, cohort_regimens, partners, retreatment
+from .facts import (
+    Antibody, PartnerClass, PriorStatus, antibody, cohort_regimens, partner_group_label, partner_group_order,
+    partner_groups_in_order, partners, retreatment,
+)
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
 from .pages import (
@@ -25,7 +28,7 @@ from .pages import (
 )
 from .synthesis import MIN_COHORTS, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
-    COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS,
+    ANTIBODY_AXIS, COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_JOIN, POOLING_METHODS,
     PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
 )
 
@@ -43,8 +46,13 @@ MARK_MIN, MARK_MAX = 0.7, 3.2
 
 
 def anchor_name(*parts: str) -> str:
-    """A fragment id from vocabulary names: 'cohorts-imid-refractory'."""
-    return "-".join(part.replace("_", "-") for part in parts)
+    """A fragment id from vocabulary names: 'cohorts-imid-refractory', 'row-imid-and-chemotherapy-refractory'."""
+    return "-".join(part.replace("_", "-").replace(PARTNER_JOIN, "-and-") for part in parts if part)
+
+
+def stratum_anchor(prefix: str, stratum: Stratum) -> str:
+    """A stratum's fragment id: 'row-imid-refractory', 'row-imid-and-chemotherapy-refractory'."""
+    return anchor_name(prefix, stratum.partner_class, stratum.prior_status)
 
 
 def cohort_href(page_url: str, study_id: str, cohort_id: str) -> str:
@@ -103,6 +111,7 @@ class Member:
     cohort: Cohort
     partner: PartnerClass
     prior: PriorStatus
+    antibody: Antibody
 
     @cached_property
     def key(self) -> str:
@@ -128,7 +137,7 @@ class Member:
     @property
     def row_anchor(self) -> str:
         """The id of the summary table's row this cohort belongs to (retreatment cohorts only)."""
-        return anchor_name("row", self.partner.name, self.prior.status)
+        return stratum_anchor("row", self.stratum)
 
 
 def members(evidence: Evidence) -> list[Member]:
@@ -137,7 +146,8 @@ def members(evidence: Evidence) -> list[Member]:
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
             derived = retreatment(evidence, study, cohort)
-            found.append(Member(study, cohort, partners(evidence, study, cohort), derived.prior))
+            found.append(Member(study, cohort, partners(evidence, study, cohort), derived.prior,
+                                antibody(evidence, study, cohort)))
     return found
 
 
@@ -411,7 +421,7 @@ def pooled_view(evidence: Evidence, synthesis: Synthesis, stratum: Stratum, by_k
                               e.corrected) for e in analysis.used)
     excluded = tuple(PooledCohort(by_key[x.key], href(x.study_id, x.cohort_id), reason=SYNTHESIS_EXCLUSIONS[x.reason],
                                   detail=x.detail) for x in analysis.excluded)
-    return PooledView(anchor_name("pooled", stratum.partner_class, stratum.prior_status), MEASURES[measure_name],
+    return PooledView(stratum_anchor("pooled", stratum), MEASURES[measure_name],
                       analysis, used, excluded, synthesis.analysis(stratum, measure_name, sensitivity=True))
 
 
@@ -432,19 +442,25 @@ class SummaryRow:
 
     @property
     def anchor(self) -> str:
-        return anchor_name("row", self.stratum.partner_class, self.stratum.prior_status)
+        return stratum_anchor("row", self.stratum)
 
     @property
     def cohorts_anchor(self) -> str:
-        return anchor_name("cohorts", self.stratum.partner_class, self.stratum.prior_status)
+        return stratum_anchor("cohorts", self.stratum)
 
     @property
     def partner_label(self) -> str:
-        return PARTNER_CLASSES[self.stratum.partner_class]
+        return partner_group_label(self.stratum.partner_class)
 
     @property
     def status_label(self) -> str:
         return PRIOR_ANTI_CD38_STATUSES[self.stratum.prior_status].label
+
+    @property
+    def antibodies(self) -> str:
+        """The antibody axis values of the row's cohorts, in the vocabulary's order: 'Same antibody again', ..."""
+        found = {member.antibody.name for member in self.members}
+        return "; ".join(label for name, label in ANTIBODY_AXIS.items() if name in found)
 
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
@@ -596,7 +612,7 @@ class MapCell:
 
     @property
     def label(self) -> str:
-        return f"{PARTNER_CLASSES[self.partner]}, {EVIDENCE_TYPES[self.evidence_type].lower()}"
+        return f"{partner_group_label(self.partner)}, {EVIDENCE_TYPES[self.evidence_type].lower()}"
 
 
 def mark_size(patients: int, largest: int) -> float:
@@ -615,9 +631,7 @@ def evidence_map(evidence: Evidence, everyone: Sequence[Member] | None = None) -
     totals = {key: patient_total(evidence, group) for key, group in cells.items()}
     largest = max((total.value for total in totals.values()), default=0)
     rows = []
-    for partner in PARTNER_CLASSES:
-        if not any(key[0] == partner for key in cells):
-            continue
+    for partner in partner_groups_in_order(key[0] for key in cells):
         row: list[MapCell | None] = []
         for kind in EVIDENCE_TYPES:
             group = cells.get((partner, kind))
@@ -735,7 +749,7 @@ def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarise
                         summary_list_url("not-summarised", name), tuple(groups[name]))
              for name, label in UNSUMMARISED_GROUPS.items() if groups[name]]
     for row in rows:
-        slug = anchor_name(row.stratum.partner_class, row.stratum.prior_status)
+        slug = stratum_anchor("", row.stratum)
         name = f"the row “{row.partner_label}; {row.status_label}”"
         lists.append(CohortList("cohorts", row.cohorts_anchor, f"Cohorts behind {name}",
                                 summary_list_url(slug, "cohorts"), row.members, row))
@@ -820,7 +834,7 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "unsummarised_labels": UNSUMMARISED_GROUPS,
         "hrefs": {m.key: cohort_href(page_url, m.study.id, m.cohort.id) for m in everyone},
         "n_texts": {m.key: n_text(m) for m in everyone},
-        "partner_labels": PARTNER_CLASSES,
+        "partner_labels": {row.stratum.partner_class: row.partner_label for row in rows},
         "min_cohorts": MIN_COHORTS,
         "page_url": page_url,
         "rows": rows,
@@ -878,7 +892,8 @@ def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> li
             "regimen": regimen.name if regimen else (member.cohort.regimen_as_stated or "not specified"),
             "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
             "partner": member.partner,
-            "partner_order": list(PARTNER_CLASSES).index(member.partner.name),
+            "partner_order": "-".join(f"{n:02d}" for n in partner_group_order(member.partner.name)),
+            "antibody": member.antibody,
             "prior": member.prior.text,
             "prior_order": list(PRIOR_ANTI_CD38_STATUSES).index(member.prior.status),
             "study_href": relative(page_url, url_of("study", member.study.id)),
@@ -909,10 +924,9 @@ ALL_REGIMENS = "all-regimens"  # the anchor of the table of every cohort, and th
 def table_groups(everyone: Sequence[Member]) -> list[TableGroup]:
     """The regimen tables' lists: every cohort, then those of each partner class that has any, in vocabulary order."""
     groups = [TableGroup(ALL_REGIMENS, "All regimens", ALL_REGIMENS, tuple(everyone))]
-    for partner, label in PARTNER_CLASSES.items():
+    for partner in partner_groups_in_order(m.partner.name for m in everyone):
         group = tuple(m for m in everyone if m.partner.name == partner)
-        if group:
-            groups.append(TableGroup(anchor_name(partner), label, "by-partner-class", group, partner))
+        groups.append(TableGroup(anchor_name(partner), partner_group_label(partner), "by-partner-class", group, partner))
     return groups
 
 

@@ -1,10 +1,10 @@
-"""Exploratory synthesis: response rates pooled per stratum (partner class x prior anti-CD38 status), medians as ranges.
+"""Exploratory synthesis: response rates pooled per stratum (partner group x prior anti-CD38 status), medians as ranges.
 
 Pure functions from the evidence to frozen dataclasses; the Evidence summary page, the charts and synthesis.csv all
 read `synthesise(evidence)`. The rules, in the order they are applied to every cohort of a stratum:
 
-1. the stratum must be an anti-CD38 retreatment (facts.partners is not 'not_retreatment', so the prior status is
-   refractory, exposed not refractory or mixed), and the cohort must not be the control arm of a comparison;
+1. the stratum must be an anti-CD38 retreatment (facts.partners is not 'not_retreatment', so every patient had an
+   anti-CD38 antibody before), and the cohort must not be the control arm of a comparison;
 2. the cohort must report the measure, comparable across studies, as responders and n, or as a rate and n (the
    responder count is then derived, rounded half up; n is the figure's own, else the cohort's patient count);
 3. one cohort per patient population: cohorts that may share patients (a cohort and any cohort nested in it,
@@ -27,9 +27,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .facts import partners, prior_anti_cd38_status
+from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
 from .vocabulary import (
-    MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
+    MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
 )
 
 if TYPE_CHECKING:
@@ -51,14 +51,14 @@ _PM_OPTIONS = {"atol": 1e-10, "maxiter": 1000}
 
 @dataclass(frozen=True)
 class Stratum:
-    """A partner class (vocabulary.PARTNER_CLASSES) and a prior anti-CD38 status (PRIOR_ANTI_CD38_STATUSES)."""
+    """A partner group (facts.partner_group_key) and a prior anti-CD38 status (PRIOR_ANTI_CD38_STATUSES)."""
 
     partner_class: str
     prior_status: str
 
     @property
     def label(self) -> str:
-        return f"{PARTNER_CLASSES[self.partner_class]}; {PRIOR_ANTI_CD38_STATUSES[self.prior_status].label}"
+        return f"{partner_group_label(self.partner_class)}; {PRIOR_ANTI_CD38_STATUSES[self.prior_status].label}"
 
     @property
     def poolable(self) -> bool:
@@ -66,9 +66,9 @@ class Stratum:
         return self.partner_class != "not_retreatment" and PRIOR_ANTI_CD38_STATUSES[self.prior_status].retreatment
 
     @property
-    def order(self) -> tuple[int, int]:
-        """Sort key: partner classes, then statuses, in the vocabulary's order."""
-        return list(PARTNER_CLASSES).index(self.partner_class), list(PRIOR_ANTI_CD38_STATUSES).index(self.prior_status)
+    def order(self) -> tuple:
+        """Sort key: partner groups in their order, then statuses in the vocabulary's."""
+        return partner_group_order(self.partner_class), list(PRIOR_ANTI_CD38_STATUSES).index(self.prior_status)
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,8 @@ def pooled_estimates(used: Sequence[Entry]) -> tuple[Estimate, ...]:
 # ---------------------------------------------------------------- which cohorts enter
 
 def stratum_of(evidence: Evidence, study: Study, cohort: Cohort) -> Stratum:
-    """A cohort's stratum: its partner class and its prior anti-CD38 status (both from facts.py)."""
+    """A cohort's stratum: its partner group and prior anti-CD38 status (both from facts.py). The antibody axis does
+    not divide strata: the same antibody again and a switch are pooled together, each cohort's antibody listed."""
     return Stratum(partners(evidence, study, cohort).name, prior_anti_cd38_status(study, cohort).status)
 
 

@@ -252,14 +252,19 @@ class PriorAntiCD38Status:
     definition: str
 
 
+# In the order pages, legends and filters list them. A status never claims more than the sources state: an exposed
+# population whose refractory share is not stated is "refractoriness not stated", never "partly refractory".
 PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
     status.name: status
     for status in (
         PriorAntiCD38Status("refractory", "Refractory to anti-CD38", True,
                             "Every patient was refractory to an earlier anti-CD38 antibody."),
-        PriorAntiCD38Status("mixed", "Exposed, partly refractory", True,
-                            "Every patient had an anti-CD38 antibody before; some were refractory to it, a share"
-                            " given where the source states one."),
+        PriorAntiCD38Status("exposed_partly_refractory", "Exposed, partly refractory (share stated)", True,
+                            "Every patient had an anti-CD38 antibody before, and the source states the share"
+                            " refractory to it (more than 0% and less than 100%); the share is shown."),
+        PriorAntiCD38Status("exposed_refractoriness_not_stated", "Exposed, refractoriness not stated", True,
+                            "Every patient had an anti-CD38 antibody before; the source does not state how many"
+                            " were refractory to it."),
         PriorAntiCD38Status("exposed_not_refractory", "Exposed, not refractory", True,
                             "Every patient had an anti-CD38 antibody before, and none was refractory to it."),
         PriorAntiCD38Status("partly_naive", "Includes anti-CD38-naive patients", False,
@@ -267,7 +272,7 @@ PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
                             " a retreatment."),
         PriorAntiCD38Status("naive", "Anti-CD38-naive", False,
                             "No patient had had an anti-CD38 antibody before."),
-        PriorAntiCD38Status("unknown", "Prior anti-CD38 not stated", False,
+        PriorAntiCD38Status("not_stated", "Prior anti-CD38 not stated", False,
                             "The sources do not say what anti-CD38 therapy the patients had before; the atlas does"
                             " not count the cohort as a retreatment."),
     )
@@ -282,8 +287,8 @@ class PriorAntiCD38Definition:
     text: str
 
 
-# 'exposed' leaves the refractory split to the population's recorded refractory share; 'mixed' and 'unknown'
-# are only ever derived. The other four read as the status they give.
+# 'exposed' leaves the refractory split to the population's recorded refractory share; the two other 'exposed_'
+# statuses and 'not_stated' are only ever derived. The other four read as the status they give.
 PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
     definition.name: definition
     for definition in (
@@ -294,7 +299,8 @@ PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
         PriorAntiCD38Definition("exposed", "Exposed to anti-CD38",
                                 "Every patient given an anti-CD38 antibody before; whether they were refractory is"
                                 " taken from the population's refractory share (100%: refractory, 0%: not"
-                                " refractory, otherwise mixed)."),
+                                " refractory, another share: exposed with that share refractory; none stated:"
+                                " refractoriness not stated)."),
         PriorAntiCD38Definition("partly_naive", PRIOR_ANTI_CD38_STATUSES["partly_naive"].label,
                                 "Some patients had an anti-CD38 antibody before and some had not."),
         PriorAntiCD38Definition("naive", PRIOR_ANTI_CD38_STATUSES["naive"].label,
@@ -309,20 +315,38 @@ ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "is
 # it had it before (facts.prior_antibodies reads this when a population does not list its antibodies).
 REFRACTORY_CLASS_AGENTS: dict[str, str] = {"daratumumab": "daratumumab", "isatuximab": "isatuximab"}
 
-# What an anti-CD38 retreatment is given with, from its regimen's agents (facts.partner_class holds the rules).
-# Ordered as pages and charts list the classes.
+# The partner axis: what an anti-CD38 retreatment is given with, from its regimen's agents (facts.partners holds the
+# rules). A regimen's partner group is the set of these classes among its partners, none hidden behind another:
+# Pom-PAD-Dara is '+ IMiD, proteasome inhibitor and chemotherapy'. Ordered as groups and their names list them.
 PARTNER_CLASSES: dict[str, str] = {
-    "anti_cd38_monotherapy": "Anti-CD38 monotherapy",
-    "imid": "+ IMiD",
-    "proteasome_inhibitor": "+ proteasome inhibitor",
-    "imid_and_pi": "+ IMiD and proteasome inhibitor",
-    "bispecific": "+ bispecific antibody",
-    "checkpoint_inhibitor": "+ checkpoint inhibitor",
-    "retinoid": "+ ATRA",
-    "chemotherapy": "+ chemotherapy",
-    "other": "+ other partner",
+    "imid": "IMiD",
+    "proteasome_inhibitor": "proteasome inhibitor",
+    "bispecific": "bispecific antibody",
+    "checkpoint_inhibitor": "checkpoint inhibitor",
+    "retinoid": "ATRA",
+    "chemotherapy": "chemotherapy",
+    "other": "other partner",
+}
+# Partner groups that are not a set of partner classes, with where they stand among the groups.
+PARTNER_GROUPS_FIRST: dict[str, str] = {"anti_cd38_monotherapy": "Anti-CD38 antibody alone"}
+PARTNER_GROUPS_LAST: dict[str, str] = {
     "unspecified": "Partners not specified",
-    "switch": "Switch to another anti-CD38 antibody",
+    "not_retreatment": "Not an anti-CD38 retreatment",
+}
+# Joins the partner classes of one group in its key (imid+proteasome_inhibitor).
+PARTNER_JOIN = "+"
+
+# Whether a partner drug is new to a cohort's patients: derived only where the source says so.
+PARTNER_HISTORY: dict[str, str] = {
+    "refractory": "refractory to it before",
+    "not_stated": "earlier exposure not stated",
+}
+
+# The antibody axis: the anti-CD38 antibody of a retreatment against the one the patients had before.
+ANTIBODY_AXIS: dict[str, str] = {
+    "same": "Same antibody again",
+    "switch": "Switch to another antibody",
+    "not_stated": "Earlier antibody not stated",
     "not_retreatment": "Not an anti-CD38 retreatment",
 }
 
@@ -424,7 +448,8 @@ FINDING_UNITS: dict[str, tuple[str, str]] = {
 SEARCH_FILTERS: dict[str, str] = {
     "type": "Record type",
     "agent": "Agent",
-    "partner": "Partner class",
+    "partner": "Partners",
+    "antibody": "Antibody",
     "design": "Design",
     "prior": "Prior anti-CD38",
 }

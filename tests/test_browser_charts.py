@@ -7,8 +7,7 @@ import pytest
 
 from build_scripts.charts import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
 from build_scripts.checks import validate_tree
-from build_scripts.facts import is_anti_cd38_retreatment
-from build_scripts.vocabulary import PARTNER_CLASSES
+from build_scripts.facts import is_anti_cd38_retreatment, partner_group_label
 
 from conftest import ROOT
 
@@ -112,7 +111,7 @@ def test_live_chart_shows_partner_class_groups_indented_subgroups_and_control_ar
     page.wait_for_selector(".atlas-chart-view.atlas-chart-ready", timeout=20_000)
     spec = json.loads((real_site / "charts" / "pfs" / "chart-pfs.vl.json").read_text())
     groups = [unit["title"]["text"] for unit in spec["vconcat"]]
-    assert len(groups) >= 3 and PARTNER_CLASSES["switch"] in groups
+    assert len(groups) >= 3 and partner_group_label("imid") in groups
     texts = _chart_texts(page, ".atlas-chart-live svg text")
     shown = {t["text"] for t in texts if t["visible"]}
     assert set(groups) <= shown

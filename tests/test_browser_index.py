@@ -15,7 +15,7 @@ from build_scripts.build import build_site
 from build_scripts.checks import validate_tree
 from build_scripts.evidence import patient_count
 from build_scripts.export import neutralise
-from build_scripts.facts import partners, prior_anti_cd38_status
+from build_scripts.facts import antibody, partners, prior_anti_cd38_status
 from build_scripts.localsite import served
 from build_scripts.synthetic import generate
 from build_scripts.vocabulary import DESIGNS
@@ -119,6 +119,7 @@ def count(study):
 FILTERS = {
     "agent": lambda ev, s, v: v in study_agents(ev, s),
     "partner": lambda ev, s, v: any(partners(ev, s, c).name == v for c in s.cohorts),
+    "antibody": lambda ev, s, v: any(antibody(ev, s, c).name == v for c in s.cohorts),
     "regimen": lambda ev, s, v: any(c.regimen == v for c in s.cohorts),
     "prior": lambda ev, s, v: any(prior_anti_cd38_status(s, c).status == v for c in s.cohorts),
     "design": lambda ev, s, v: s.design == v,
@@ -131,7 +132,7 @@ def expected_ids(evidence, test) -> list[str]:
 
 
 @pytest.mark.parametrize("name, value", [
-    ("agent", "isatuximab"), ("agent", "pomalidomide"), ("partner", "imid"), ("partner", "switch"),
+    ("agent", "isatuximab"), ("agent", "pomalidomide"), ("partner", "imid"), ("antibody", "switch"),
     ("regimen", "daratumumab-pomalidomide-dexamethasone"), ("prior", "exposed_not_refractory"), ("prior", "naive"),
     ("design", "randomised"), ("type", "clinical_trial"),
 ])
@@ -174,9 +175,9 @@ def test_words_and_filters_combine(served_real_site, watched, evidence):
     type_into(page, "q", "pomalidomide dexamethasone")
     with_words = shown_ids(page)
     assert 0 < len(with_words) < len(evidence.studies)
-    choose(page, "partner", "switch")
+    choose(page, "antibody", "switch")
     both = shown_ids(page)
-    switch = expected_ids(evidence, lambda s: FILTERS["partner"](evidence, s, "switch"))
+    switch = expected_ids(evidence, lambda s: FILTERS["antibody"](evidence, s, "switch"))
     assert both == [s for s in with_words if s in switch] and both
     type_into(page, "q", "no-such-word-anywhere")
     assert shown_ids(page) == []
@@ -347,14 +348,14 @@ def test_controls_are_labelled_sort_controls_are_buttons_and_the_count_is_announ
     page = watched.page
     open_index(page, served_real_site)
     controls = page.locator("#studies-filters input, #studies-filters select")
-    assert controls.count() == 11
+    assert controls.count() == 12
     for i in range(controls.count()):
         control = controls.nth(i)
         label = page.locator(f"label[for='{control.get_attribute('id')}']")
         assert label.count() == 1 and label.inner_text().strip(), control.get_attribute("id")
     headers = page.locator("#studies-table thead th")
-    assert headers.count() == 9
-    assert page.locator("#studies-table thead th > button").count() == 9
+    assert headers.count() == 10
+    assert page.locator("#studies-table thead th > button").count() == 10
     status = page.locator("#studies-count")
     assert status.get_attribute("role") == "status" and status.get_attribute("aria-live") == "polite"
     before = status.inner_text()

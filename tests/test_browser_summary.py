@@ -23,7 +23,7 @@ def test_home_page_reaches_the_summary_in_one_click_and_a_cell_leads_to_its_coho
     selector = f"tr[data-partner='{PARTNER}'][data-prior='{PRIOR}']"
     row = page.locator(f"table.atlas-sof {selector}")
     assert row.count() == 1
-    assert row.locator("th[scope='row']").inner_text() == "Refractory to anti-CD38"
+    assert row.locator("th[scope='row']").inner_text().splitlines() == ["Refractory to anti-CD38", "Same antibody again"]
     partner_header = page.locator("table.atlas-sof tbody", has=page.locator(selector)).locator("th[scope='rowgroup']")
     assert partner_header.inner_text() == "+ ATRA"
 

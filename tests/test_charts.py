@@ -17,13 +17,14 @@ from build_scripts.checks import validate_tree
 from build_scripts.facts import is_anti_cd38_retreatment, partners, prior_anti_cd38_status
 from build_scripts.svg import forest_svg, render_svgs
 from build_scripts.synthesis import synthesise
-from build_scripts.vocabulary import MEASURES, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.facts import partner_group_label, partner_group_order
+from build_scripts.vocabulary import MEASURES, PRIOR_ANTI_CD38_STATUSES
 
 from conftest import ROOT, VALID
 
 SVG = "{http://www.w3.org/2000/svg}"
 REFRACTORY = PRIOR_ANTI_CD38_STATUSES["refractory"].label
-MIXED = PRIOR_ANTI_CD38_STATUSES["mixed"].label
+PARTLY_REFRACTORY = PRIOR_ANTI_CD38_STATUSES["exposed_partly_refractory"].label
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_cross_study_rows_take_retreatment_cohorts_with_the_figure(evidence):
     # the naive cohort is not retreatment, so only the refractory cohort is charted
     assert [(r.cohort_id, r.kind, r.value, r.ci_low, r.ci_high) for r in rows] == [
         ("refractory", "retreatment", 3.1, 2.0, 4.5)]
-    assert rows[0].panel == "Real-world study" and rows[0].partner == PARTNER_CLASSES["imid"]
+    assert rows[0].panel == "Real-world study" and rows[0].partner == partner_group_label("imid")
     assert rows[0].href == "../../studies/fixture-dpd-retreatment/#cohort-refractory"
     # defined as refractory by its source, with no share recorded: coloured as refractory, not as "not reported"
     assert rows[0].prior_status == rows[0].prior_text == rows[0].colour_key == REFRACTORY
@@ -155,26 +156,28 @@ def test_open_ended_interval_reaches_the_axis_end():
 
 def test_every_row_of_every_cross_study_chart_has_a_partner_class_and_a_prior_status(real):
     synthesis = synthesise(real)
-    partner_labels, status_labels = set(PARTNER_CLASSES.values()), {s.label for s in PRIOR_ANTI_CD38_STATUSES.values()}
+    status_labels = {s.label for s in PRIOR_ANTI_CD38_STATUSES.values()}
     for measure in CROSS_STUDY_MEASURES:
         chart = cross_study_chart(real, measure, chart_page_url(measure), synthesis)
         assert chart.forest, measure
         for row in chart.forest:
             if row.label == POOLED_LABEL:
                 continue  # the heading of a group's diamonds
-            assert row.partner in partner_labels and row.prior_status in status_labels, (measure, row.label)
-        # the table says both for every row, and links each to its cohort
-        assert chart.columns[1:3] == ("Partner class", "Prior anti-CD38")
+            assert row.partner.startswith(("+ ", "Anti-CD38 antibody alone", "Partners not specified")), row.label
+            assert row.prior_status in status_labels and row.antibody, (measure, row.label)
+        # the table says all three axes for every row, and links each to its cohort
+        assert chart.columns[1:4] == ("Partners", "Antibody", "Prior anti-CD38")
         for cells in chart.rows:
-            assert isinstance(cells[0], Link) and cells[1] in partner_labels and cells[2]
+            assert isinstance(cells[0], Link) and cells[1] and cells[3]
             assert "#cohort-" in cells[0].href or "methods/" in cells[0].href
 
 
-def test_rows_are_grouped_by_partner_class_in_the_vocabularys_order(real):
+def test_rows_are_grouped_by_partner_group_in_order(real):
     chart = cross_study_chart(real, "orr", "charts/orr/")
     groups = list(dict.fromkeys(row.partner for row in chart.forest))
-    order = list(PARTNER_CLASSES.values())
-    assert len(groups) >= 3 and groups == sorted(groups, key=order.index)
+    keys = {partner_group_label(partners(real, s, c).name): partners(real, s, c).name
+            for s in real.studies.values() for c in s.cohorts}
+    assert len(groups) >= 3 and groups == sorted(groups, key=lambda label: partner_group_order(keys[label]))
     # each group is one run of rows, and one panel of the spec titled with the partner class
     assert [unit["title"]["text"] for unit in chart.spec["vconcat"]] == groups
     for unit, group in zip(chart.spec["vconcat"], groups):
@@ -192,7 +195,7 @@ def test_no_cohort_that_is_not_retreatment_is_drawn_as_one(real):
             cohort = next(c for c in study.cohorts if c.id == row.cohort_id)
             if row.kind == "retreatment":
                 assert is_anti_cd38_retreatment(real, study, cohort)
-                assert row.partner == partners(real, study, cohort).label != PARTNER_CLASSES["not_retreatment"]
+                assert row.partner == partners(real, study, cohort).label != partner_group_label("not_retreatment")
             else:
                 assert not is_anti_cd38_retreatment(real, study, cohort)
                 assert any(c.control == cohort.id for c in study.comparisons)
@@ -218,7 +221,7 @@ def test_a_control_arm_follows_its_experimental_arm_and_is_not_counted(evidence)
     assert "Control arms of randomised trials, which are not retreatment" in chart.description
     assert dict(chart.legend)[CONTROL_ARM] == "#999999"
     table = {cells[0].text: cells for cells in chart.rows}
-    assert table[control.label][1] == PARTNER_CLASSES["not_retreatment"]
+    assert table[control.label][1] == partner_group_label("not_retreatment")
     # without the comparison, the arm is not shown at all
     study = evidence.studies["fixture-randomised"]
     evidence.studies["fixture-randomised"] = study.model_copy(update={"comparisons": []})
@@ -232,7 +235,7 @@ def test_image_daratumumab_refractory_cohort_shows_as_refractory(real, environme
     chart = cross_study_chart(real, "pfs", "charts/pfs/", synthesise(real))
     row = next(r for r in chart.forest if (r.study_id, r.cohort_id) == ("image-study", "dara-refractory"))
     assert row.prior_status == row.colour_key == REFRACTORY and row.kind == "retreatment"
-    assert row.partner == PARTNER_CLASSES["switch"]
+    assert row.partner == partner_group_label("imid") and row.antibody == "Switch: Isatuximab after Daratumumab"
     assert dict(chart.legend)[REFRACTORY] == PRIOR_STATUS_COLOURS["refractory"]
     record = next(r for unit in chart.spec["vconcat"] for r in unit["data"]["values"]
                   if r["cohort_id"] == "dara-refractory" and r["study_id"] == "image-study")
@@ -292,20 +295,20 @@ def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, en
     from build_scripts.synthesis import Stratum
 
     refractory = synthesis.analysis(Stratum("imid", "refractory"), "orr")
-    mixed = synthesis.analysis(Stratum("imid", "mixed"), "orr")
+    mixed = synthesis.analysis(Stratum("imid", "exposed_partly_refractory"), "orr")
     assert refractory.estimates and not mixed.estimates and mixed.k == 1  # the premise of this test
     chart = cross_study_chart(pooled_tree, "orr", "charts/orr/", synthesis)
     pooled = [r for r in chart.forest if r.kind == "pooled"]
-    assert [(r.prior_status, r.partner) for r in pooled] == [(REFRACTORY, PARTNER_CLASSES["imid"])]
+    assert [(r.prior_status, r.partner) for r in pooled] == [(REFRACTORY, partner_group_label("imid"))]
     estimate = refractory.estimates[0]
     assert (pooled[0].value, pooled[0].ci_low, pooled[0].ci_high) == (
         round(estimate.value, 1), round(estimate.ci_low, 1), round(estimate.ci_high, 1))
     assert f"k={refractory.k}" in pooled[0].label and pooled[0].marker == POOLED
     # the diamonds close their group, under a heading that says what they are
-    group = [r for r in chart.forest if r.partner == PARTNER_CLASSES["imid"]]
+    group = [r for r in chart.forest if r.partner == partner_group_label("imid")]
     assert group[-2].label == POOLED_LABEL and group[-1] is pooled[0]
-    # the mixed cohort is charted, but gets no diamond
-    assert any(r.colour_key == MIXED and r.kind == "retreatment" for r in group)
+    # the partly refractory cohort is charted, but gets no diamond
+    assert any(r.colour_key == PARTLY_REFRACTORY and r.kind == "retreatment" for r in group)
     # in the spec: a pooled layer drawing diamonds; in the static chart: one diamond, in the stratum's colour
     unit = chart.spec["vconcat"][0]
     layer = next(layer for layer in unit["layer"] if layer.get("name", "").startswith("pooled_"))
@@ -414,9 +417,11 @@ def test_every_chart_page_has_its_fallback_table_and_spec(fixture_site, evidence
 def test_chart_tables_link_their_rows_to_cohorts_and_captions_to_methods(fixture_site):
     html = (fixture_site / "charts" / "pfs" / "index.html").read_text()
     table = re.search(r'<table class="atlas-chart-table">(.*?)</table>', html, re.S).group(1)
-    assert '<th scope="col">Partner class</th>' in table and '<th scope="col">Prior anti-CD38</th>' in table
+    assert '<th scope="col">Partners</th>' in table and '<th scope="col">Antibody</th>' in table
+    assert '<th scope="col">Prior anti-CD38</th>' in table
     assert ('<td><a href="../../studies/fixture-dpd-retreatment/#cohort-refractory">FIXTURE-1: Daratumumab-refractory'
-            ' (n=30)</a></td><td>+ IMiD</td><td>Refractory to anti-CD38</td>') in table
+            ' (n=30)</a></td><td>+ IMiD: Pomalidomide</td><td>Earlier antibody not stated</td>'
+            '<td>Refractory to anti-CD38</td>') in table
     caption = re.search(r"<figcaption>(.*?)</figcaption>", html, re.S).group(1)
     assert '<a href="../../methods/#charts">How the charts are made (Methods)</a>' in caption
     assert "Clopper-Pearson" not in caption and "pooled estimates are made" not in caption

@@ -56,7 +56,8 @@ def test_outcomes_csv_gives_the_derived_retreatment_flag_and_prior_status(fixtur
     # the naive cohort carries a typed flag that agrees; the refractory one carries none: both come from the facts.
     # The randomised trial's arms share its exposed population (share unknown); only the arm with an antibody is one.
     assert by_cohort == {"refractory": ("true", "refractory", ""), "naive": ("false", "naive", ""),
-                         "dpd": ("true", "mixed", ""), "pd": ("false", "mixed", "")}
+                         "dpd": ("true", "exposed_refractoriness_not_stated", ""),
+                         "pd": ("false", "exposed_refractoriness_not_stated", "")}
 
 
 def test_the_prior_status_column_is_described_with_every_status_and_its_label():
@@ -76,7 +77,7 @@ def test_outcome_rows_read_the_facts_not_the_typed_field():
     outcome = study.cohorts[0].outcomes[0]
     row = outcome_row(evidence, study, mixed, outcome)
     assert (row["anti_cd38_retreatment"], row["prior_anti_cd38_status"], row["prior_anti_cd38_refractory_percent"]) == (
-        True, "mixed", 60)
+        True, "exposed_partly_refractory", 60)
 
 
 def test_studies_csv_lists_every_study_with_dois_and_url(fixture_site):

@@ -47,8 +47,9 @@ def evidence():
 
 # ------------------------------------------------------------ a population's own status
 
-@pytest.mark.parametrize("share, expected", [(100, "refractory"), (0, "exposed_not_refractory"), (40, "mixed"),
-                                             (None, "mixed")])
+@pytest.mark.parametrize("share, expected", [(100, "refractory"), (0, "exposed_not_refractory"),
+                                             (40, "exposed_partly_refractory"),
+                                             (None, "exposed_refractoriness_not_stated")])
 def test_exposed_is_resolved_by_the_same_populations_refractory_share(share, expected):
     found = status_of(study({"id": "c", "population": population("exposed", share)}), "c")
     assert (found.status, found.refractory_share) == (expected, share)
@@ -56,12 +57,14 @@ def test_exposed_is_resolved_by_the_same_populations_refractory_share(share, exp
 
 @pytest.mark.parametrize("status", ["refractory", "exposed_not_refractory", "partly_naive", "naive"])
 def test_a_defined_status_wins_over_the_share(status):
-    # 50% would make an undefined population mixed; a definition is taken as the source gives it
+    # a definition is taken as the source gives it, whatever the share
     assert status_of(study({"id": "c", "population": population(status, 50)}), "c").status == status
 
 
-@pytest.mark.parametrize("share, expected", [(100, "refractory"), (72, "mixed"), (0, "unknown"), (None, "unknown")])
-def test_without_a_definition_the_share_decides_and_nothing_else(share, expected):
+@pytest.mark.parametrize("share, expected", [(100, "refractory"), (72, "not_stated"), (0, "not_stated"),
+                                             (None, "not_stated")])
+def test_without_a_definition_only_a_whole_population_refractory_says_anything(share, expected):
+    # 72% refractory says nothing of the other 28%'s exposure: no status claims they had an antibody
     assert status_of(study({"id": "c", "population": population(None, share)}), "c").status == expected
 
 
@@ -89,16 +92,17 @@ def test_a_subgroup_inherits_a_status_that_holds_for_every_subset(status):
     assert found.status == status and "cohort 'parent'" in found.basis
 
 
-def test_a_subgroup_of_a_population_defined_as_exposed_is_exposed_with_its_share_unknown():
+def test_a_subgroup_of_a_population_defined_as_exposed_is_exposed_with_its_share_not_stated():
     built = study({"id": "parent", "population": population("exposed", 40)}, {"id": "child", "parent": "parent"})
-    assert (status_of(built, "child").status, status_of(built, "child").refractory_share) == ("mixed", None)
+    assert (status_of(built, "child").status, status_of(built, "child").refractory_share) == (
+        "exposed_refractoriness_not_stated", None)
 
 
 def test_a_subgroup_learns_nothing_from_a_partly_naive_population_nor_from_a_share_alone():
     built = study({"id": "partly", "population": population("partly_naive")},
                   {"id": "mixed-share", "population": population(None, 40)},
                   {"id": "a", "parent": "partly"}, {"id": "b", "parent": "mixed-share"})
-    assert status_of(built, "a").status == "unknown" and status_of(built, "b").status == "unknown"
+    assert status_of(built, "a").status == "not_stated" and status_of(built, "b").status == "not_stated"
 
 
 def test_a_subgroup_skips_a_parent_that_tells_nothing_and_takes_the_next_level():
@@ -113,8 +117,8 @@ def test_an_overall_cohort_or_an_arm_takes_the_enclosing_make_up_as_it_is(role):
     built = study({"id": "trial", "population": population("partly_naive", 77)},
                   {"id": "c", "role": role, "parent": "trial"})
     assert (status_of(built, "c").status, status_of(built, "c").refractory_share) == ("partly_naive", 77)
-    built = study({"id": "c", "role": role}, study_population=population(None, 28))
-    assert (status_of(built, "c").status, status_of(built, "c").refractory_share) == ("mixed", 28)
+    built = study({"id": "c", "role": role}, study_population=population("exposed", 28))
+    assert (status_of(built, "c").status, status_of(built, "c").refractory_share) == ("exposed_partly_refractory", 28)
 
 
 def test_the_nearest_level_wins_and_the_study_population_comes_last():
@@ -124,8 +128,8 @@ def test_the_nearest_level_wins_and_the_study_population_comes_last():
     assert status_of(built, "alone").status == "refractory" and "study population" in status_of(built, "alone").basis
 
 
-def test_nothing_stated_anywhere_is_unknown():
-    assert status_of(study({"id": "c"}), "c").status == "unknown"
+def test_nothing_stated_anywhere_is_not_stated():
+    assert status_of(study({"id": "c"}), "c").status == "not_stated"
 
 
 # ------------------------------------------------------------ regimens and the retreatment flag
@@ -144,15 +148,17 @@ def test_a_cohort_without_a_regimen_takes_its_arms_when_every_arm_has_one():
 
 
 @pytest.mark.parametrize("status", list(PRIOR_ANTI_CD38_STATUSES))
-def test_only_refractory_exposed_and_mixed_cohorts_given_an_anti_cd38_antibody_are_retreatment(evidence, status):
-    definitions = {"refractory": ("refractory", None), "mixed": ("exposed", 40),
+def test_only_cohorts_every_patient_of_which_had_an_antibody_are_retreatment(evidence, status):
+    definitions = {"refractory": ("refractory", None), "exposed_partly_refractory": ("exposed", 40),
+                   "exposed_refractoriness_not_stated": ("exposed", None),
                    "exposed_not_refractory": ("exposed_not_refractory", None),
-                   "partly_naive": ("partly_naive", None), "naive": ("naive", None), "unknown": (None, None)}
+                   "partly_naive": ("partly_naive", None), "naive": ("naive", None), "not_stated": (None, None)}
     built = study({"id": "c", "population": population(*definitions[status])})
     found = retreatment(evidence, built, built.cohorts[0])
     assert found.prior.status == status
     assert found.value is PRIOR_ANTI_CD38_STATUSES[status].retreatment
-    assert found.value is (status in ("refractory", "mixed", "exposed_not_refractory"))
+    assert found.value is (status in ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
+                                      "exposed_not_refractory"))
 
 
 def test_a_control_arm_or_a_cohort_without_a_regimen_record_is_never_retreatment(evidence):
@@ -179,6 +185,6 @@ def test_a_trial_is_retreatment_as_a_whole_only_when_every_arm_holds_an_anti_cd3
 
 
 def test_the_status_text_gives_the_share_and_never_claims_a_split_it_does_not_know():
-    assert PriorStatus("mixed", 72, "").text == "Exposed, partly refractory (72% refractory)"
-    assert PriorStatus("mixed", None, "").text == "Exposed, refractory share not reported"
+    assert PriorStatus("exposed_partly_refractory", 72, "").text == "Exposed, 72% refractory"
+    assert PriorStatus("exposed_refractoriness_not_stated", None, "").text == "Exposed, refractoriness not stated"
     assert PriorStatus("refractory", 100, "").text == "Refractory to anti-CD38"

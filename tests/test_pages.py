@@ -277,7 +277,7 @@ def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag(
         "all-patients": ("Includes anti-CD38-naive patients (75% refractory)", False),
         "refractory-early": ("Refractory to anti-CD38", True),
         "exposed-not-refractory": ("Exposed, not refractory", True),
-        "exposed-mixed": ("Exposed, partly refractory (60% refractory)", True),
+        "exposed-mixed": ("Exposed, 60% refractory", True),
         "not-stated": ("Prior anti-CD38 not stated", False),
     }
     defined = [row for row in context["population"] if row["label"].startswith("Prior anti-CD38")]

@@ -201,15 +201,15 @@ def test_the_index_shows_every_reported_count_and_every_recorded_regimen(real_ev
         shown = cells(rows[study.id])
         found = patient_count(study)
         if found is not None and found[0].value is not None:
-            assert shown[7] == str(found[0].value), study.id
+            assert shown[8] == str(found[0].value), study.id
             counts += 1
         else:
-            assert shown[7] == "Not reported", study.id
+            assert shown[8] == "Not reported", study.id
         names = [real_evidence.regimens[r].name for r in study_regimens(study)]
         assert shown[4] == "; ".join(names), study.id
         regimens += bool(names)
-        assert shown[5] and shown[6], study.id  # partner classes and prior statuses, never empty
-        assert shown[8], study.id
+        assert shown[5] and shown[6] and shown[7], study.id  # partners, antibodies, prior statuses: never empty
+        assert shown[9], study.id
     assert counts >= 7 and regimens == len(real_evidence.studies)
 
 
@@ -221,7 +221,7 @@ def test_each_key_result_links_to_its_cohort(real_evidence, real_site):
         if key is None:
             assert "No cohort is an anti-CD38 retreatment" in rows[study.id]
             continue
-        links = re.findall(r'<a href="([^"]+)">([^<]*)</a>', cells_html(rows[study.id])[8])
+        links = re.findall(r'<a href="([^"]+)">([^<]*)</a>', cells_html(rows[study.id])[9])
         assert links and all(href == f"{study.id}/#cohort-{key.cohort.id}" for href, _ in links), study.id
         page = (real_site / "studies" / study.id / "index.html").read_text()
         assert f'id="cohort-{key.cohort.id}"' in page

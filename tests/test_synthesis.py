@@ -2,8 +2,8 @@
 
 The fixture tree tests/fixtures/synthesis holds fictional studies, one behaviour each (see the comment at the top
 of each file). In the stratum '+ IMiD; refractory to anti-CD38' seven cohorts enter the ORR analysis; every other
-cohort is excluded for its own reason. '+ proteasome inhibitor; refractory' has two cohorts, 'switch; refractory'
-exactly three.
+cohort is excluded for its own reason. '+ proteasome inhibitor; refractory' has two cohorts, 'anti-CD38 antibody alone;
+refractory' (isatuximab after daratumumab, a switch) exactly three.
 """
 
 import csv
@@ -26,7 +26,7 @@ from conftest import FIXTURES
 SYNTHESIS = FIXTURES / "synthesis"
 IMID_REFRACTORY = Stratum("imid", "refractory")
 PI_REFRACTORY = Stratum("proteasome_inhibitor", "refractory")
-SWITCH_REFRACTORY = Stratum("switch", "refractory")
+SWITCH_REFRACTORY = Stratum("anti_cd38_monotherapy", "refractory")  # isatuximab after daratumumab
 
 # The ORR counts that should enter the '+ IMiD; refractory' analysis, typed from the fixture files (not read from
 # the synthesis): alpha, beta (whole cohort), gamma (2021 cut), delta (30% of 20), epsilon, eta, lambda (experimental).
@@ -204,7 +204,7 @@ def test_derived_counts_and_corrections_are_marked(synthesis):
 
 
 @pytest.mark.parametrize("key, status", [("theta/overall", "naive"), ("iota/overall", "partly_naive"),
-                                         ("kappa/overall", "unknown"), ("nu/kd", "refractory")])
+                                         ("kappa/overall", "not_stated"), ("nu/kd", "refractory")])
 def test_naive_partly_naive_unknown_and_control_cohorts_are_never_pooled(synthesis, key, status):
     holding = [a for a in synthesis.analyses if key in {e.key for e in a.used} | {x.key for x in a.excluded}]
     assert holding and all(a.stratum.prior_status == status for a in holding)

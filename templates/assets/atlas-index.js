@@ -90,6 +90,7 @@
         type: raw[at.evidence_type],
         regimens: raw[at.regimens],
         partners: raw[at.partner_classes],
+        antibodies: raw[at.antibodies],
         priors: raw[at.prior_statuses],
         n: raw[at.n],
         key: key ? {
@@ -107,6 +108,7 @@
         row.regimens.map(function (r) { return regimens[r].name; }).join(" "),
         Array.from(row.agents, function (a) { return agents[a].name; }).join(" "),
         row.partners.map(function (p) { return labels.partner_class[p]; }).join(" "),
+        row.antibodies.map(function (a) { return labels.antibody[a]; }).join(" "),
         row.priors.map(function (p) { return labels.prior_status[p]; }).join(" "),
         row.key ? [row.key.label, row.key.orr || "", row.key.pfs || ""].join(" ") : "",
       ].join(" "));
@@ -118,9 +120,10 @@
   // ---------------------------------------------------------------- the view: filters, sort and page
 
   // The view's parts, in the order the address lists them.
-  const SELECTS = ["agent", "partner", "regimen", "prior", "design", "type"];
+  const SELECTS = ["agent", "partner", "antibody", "regimen", "prior", "design", "type"];
   const RANGES = ["year_min", "year_max", "n_min", "n_max"];
-  const SORTS = ["title", "year", "design", "evidence_type", "regimens", "partner_classes", "prior_statuses", "n", "key"];
+  const SORTS = ["title", "year", "design", "evidence_type", "regimens", "partner_classes", "antibodies", "prior_statuses",
+    "n", "key"];
 
   function emptyView() {
     const view = { q: "", sort: "", page: 1 };
@@ -171,6 +174,7 @@
     if (view.agent) { tests.push(function (row) { return row.agents.has(agentNumber); }); }
     if (view.regimen) { tests.push(function (row) { return row.regimens.includes(regimenNumber); }); }
     if (view.partner) { tests.push(function (row) { return row.partners.includes(view.partner); }); }
+    if (view.antibody) { tests.push(function (row) { return row.antibodies.includes(view.antibody); }); }
     if (view.prior) { tests.push(function (row) { return row.priors.includes(view.prior); }); }
     if (view.design) { tests.push(function (row) { return row.design === view.design; }); }
     if (view.type) { tests.push(function (row) { return row.type === view.type; }); }
@@ -192,6 +196,7 @@
     const labels = model.labels;
     const partnerOrder = Object.keys(labels.partner_class);
     const priorOrder = Object.keys(labels.prior_status);
+    const antibodyOrder = Object.keys(labels.antibody);
     const first = function (list, get) { return list.length ? get(list[0]) : null; };
     return {
       title: function (row) { return row.title; },
@@ -200,6 +205,7 @@
       evidence_type: function (row) { return labels.evidence_type[row.type]; },
       regimens: function (row) { return first(row.regimens, function (r) { return model.regimens[r].name; }); },
       partner_classes: function (row) { return first(row.partners, function (p) { return partnerOrder.indexOf(p); }); },
+      antibodies: function (row) { return first(row.antibodies, function (a) { return antibodyOrder.indexOf(a); }); },
       prior_statuses: function (row) { return first(row.priors, function (p) { return priorOrder.indexOf(p); }); },
       n: function (row) { return row.n; },
       key: function (row) {
@@ -297,6 +303,7 @@
       agent: model.agents.filter(function (a, i) { return agentsUsed.has(i); }).map(function (a) { return [a.id, a.name]; }),
       regimen: model.regimens.filter(function (r, i) { return regimensUsed.has(i); }).map(function (r) { return [r.id, r.name]; }),
       partner: vocabulary(labels.partner_class, present(function (row) { return row.partners; })),
+      antibody: vocabulary(labels.antibody, present(function (row) { return row.antibodies; })),
       prior: vocabulary(labels.prior_status, present(function (row) { return row.priors; })),
       design: vocabulary(labels.design, present(function (row) { return row.design; })),
       type: vocabulary(labels.evidence_type, present(function (row) { return row.type; })),
@@ -415,6 +422,7 @@
     const index = this;
     listInto(regimens, row.regimens, function (r) { link(regimens, index.href("regimen", model.regimens[r].id), model.regimens[r].name); });
     element(tr, "td", row.partners.map(function (p) { return labels.partner_class[p]; }).join("; "));
+    element(tr, "td", row.antibodies.map(function (a) { return labels.antibody[a]; }).join("; "));
     element(tr, "td", row.priors.map(function (p) { return labels.prior_status[p]; }).join("; "));
     element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
     const key = element(tr, "td");
@@ -441,12 +449,13 @@
   Index.prototype.csv = function () {
     const model = this.model, labels = model.labels, index = this;
     const header = ["study_id", "title", "short_name", "registry_ids", "first_published", "design", "evidence_type",
-      "regimens", "partner_classes", "prior_anti_cd38", "patients", "key_cohort", "key_orr", "key_median_pfs", "key_n",
+      "regimens", "partner_classes", "antibody", "prior_anti_cd38", "patients", "key_cohort", "key_orr", "key_median_pfs", "key_n",
       "url"];
     const rows = this.filteredRows().map(function (row) {
       return [row.id, row.title, row.shortName, row.registry, row.year, labels.design[row.design],
         labels.evidence_type[row.type], row.regimens.map(function (r) { return model.regimens[r].name; }),
         row.partners.map(function (p) { return labels.partner_class[p]; }),
+        row.antibodies.map(function (a) { return labels.antibody[a]; }),
         row.priors.map(function (p) { return labels.prior_status[p]; }), row.n,
         row.key ? row.key.label : null, row.key ? row.key.orr : null, row.key ? row.key.pfs : null,
         row.key ? row.key.n : null, new URL(index.href("study", row.id), window.location.href).href];
