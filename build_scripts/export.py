@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import partners, retreatment
 from .model import Outcome, Study
+from .responses import cohort_outcomes
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
     MedianRange, Synthesis, synthesise,
@@ -333,7 +334,7 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
 def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            for outcome in cohort.outcomes:
+            for outcome in cohort_outcomes(cohort):
                 yield outcome_row(evidence, study, cohort, outcome)
 
 

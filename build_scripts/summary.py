@@ -19,6 +19,7 @@ from .evidence import Evidence, count_cohort, evidence_type, patient_count
 from .facts import PartnerClass, PriorStatus, cohort_regimens, partners, retreatment
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
+from .responses import cohort_outcomes
 from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
@@ -337,7 +338,7 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
     """
     found = []
     for member in group:
-        outcome = preferred_outcome(evidence, member.study, [o for o in member.cohort.outcomes
+        outcome = preferred_outcome(evidence, member.study, [o for o in cohort_outcomes(member.cohort)
                                                              if o.measure == measure_name])
         if outcome is not None:
             found.append(Figure(member, outcome, cohort_href(page_url, member.study.id, member.cohort.id)))
@@ -851,7 +852,7 @@ class TableCell:
 
 def table_cell(evidence: Evidence, member: Member, measure_name: str, page_url: str) -> TableCell:
     """A cohort's figure of a measure (the one its charts show), or 'Not reported' with the source that says so."""
-    outcomes = [o for o in member.cohort.outcomes if o.measure == measure_name]
+    outcomes = [o for o in cohort_outcomes(member.cohort) if o.measure == measure_name]
     outcome = preferred_outcome(evidence, member.study, outcomes)
     study_url = url_of("study", member.study.id)
     if outcome is None:

@@ -70,6 +70,9 @@ class Measure:
     family: str  # "rate" (a proportion of patients) or "time" (a median time)
     definition: str
     phrase: str | None = None  # the label inside a sentence, where it reads otherwise ("overall response rate")
+    # For a rate of best responses: the shallowest response category it counts (RESPONSE_CATEGORIES' ranks
+    # define "or better"), so the rate can be computed from per-patient best responses (responses.py).
+    at_least: str | None = None
 
     @property
     def in_sentence(self) -> str:
@@ -79,15 +82,15 @@ class Measure:
 
 _MEASURE_LIST = (
     Measure("orr", "Overall response rate", "ORR", "percent", "rate",
-            "Partial response or better (IMWG).", "overall response rate"),
+            "Partial response or better (IMWG).", "overall response rate", at_least="pr"),
     Measure("cbr", "Clinical benefit rate", "CBR", "percent", "rate",
             "Minimal response or better (IMWG).", "clinical benefit rate"),
     Measure("dcr", "Disease control rate", "DCR", "percent", "rate",
             "Stable disease or better (IMWG).", "disease control rate"),
     Measure("vgpr_or_better", "VGPR or better", "≥VGPR", "percent", "rate",
-            "Very good partial response or better (IMWG)."),
+            "Very good partial response or better (IMWG).", at_least="vgpr"),
     Measure("cr_or_better", "CR or better", "≥CR", "percent", "rate",
-            "Complete response or better (IMWG)."),
+            "Complete response or better (IMWG).", at_least="cr"),
     Measure("pfs", "Median progression-free survival", "PFS", "months", "time",
             "Median time from the start of the regimen to progression or death.",
             "median progression-free survival"),
