@@ -176,11 +176,15 @@ SYNTHESIS_COLUMNS: tuple[Column, ...] = (
 
 
 def csv_number(value: float | int | None) -> str:
-    """Shortest text that reads back as the same number; whole numbers without '.0'."""
+    """A number as its record wrote it (21.0 stays '21.0', as on the pages: numbers.PrintedFloat); any other number
+    in the shortest text that reads back as the same number, whole numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    decimals = getattr(value, "decimals", None)
+    if decimals is not None:
+        return f"{value:.{decimals}f}"
     if isinstance(value, int) or float(value).is_integer():
         return str(int(value))
     return repr(float(value))
