@@ -62,6 +62,7 @@ from .vocabulary import (
     RESPONSE_CATEGORIES,
     SPREADS,
     STATUSES,
+    TITLE_STATUSES,
     TRIAL_STATUSES,
     UNITS,
 )
@@ -591,6 +592,7 @@ def publication_context(evidence: Evidence, publication_id: str) -> dict[str, An
         "page_url": page_url,
         "heading": citation_with_title(publication),
         "type": PUBLICATION_TYPES[publication.type],
+        "title_status": TITLE_STATUSES[publication.title_status] if publication.title_status != "given" else None,
         "note": render_markdown(publication.note),
         "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
         "citing_studies": [study_link(evidence, s.id, page_url)

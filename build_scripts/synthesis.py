@@ -325,6 +325,8 @@ def _figures(study: Study, cohort: Cohort, measure: str) -> tuple[list[Outcome],
         return [], Exclusion(study.id, cohort.id, "not_reported", f"no {short} recorded for this cohort")
     reported = [o for o in outcomes if o.status == "reported" and o.value is not None]
     if not reported and not any(o.status == "not_reached" for o in outcomes):
+        if any(o.status == "not_available" for o in outcomes):
+            return [], Exclusion(study.id, cohort.id, "not_available", f"{short} not available to the curators")
         return [], Exclusion(study.id, cohort.id, "not_reported", f"{short} not reported")
     comparable = [o for o in outcomes if o.cross_study and o.status in ("reported", "not_reached")]
     if not comparable:
