@@ -16,7 +16,7 @@ from .evidence import Evidence, evidence_type
 from .facts import partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
-from .responses import PatientDerivedOutcome, cohort_outcomes, rate_counts
+from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from .synthesis import Stratum, Synthesis, synthesise
 from .vocabulary import (
     EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
@@ -56,8 +56,6 @@ POOLED_SHAPE = "diamond"
 POOLED_METHOD = next(iter(POOLING_METHODS))
 # Interval styles, as the legends name them.
 PUBLISHED_INTERVAL, COMPUTED_INTERVAL = "published interval", "computed exact interval"
-# Where a rate's source is shown, a rate no source states but the atlas computed from per-patient responses says so.
-COMPUTED_FROM_PATIENTS = " (rate computed by the atlas from per-patient best responses)"
 # Deepest to shallowest best response: a sequential scheme keeps the order visible without colour names.
 RESPONSE_COLOURS = {
     "scr": "#08306b", "cr": "#08519c", "vgpr": "#2171b5", "pr": "#4292c6", "mr": "#6baed6", "mr_or_sd": "#9ecae1",

@@ -26,7 +26,7 @@ from .export import DATA_FOLDER, dictionary_context
 from .facts import partners, regimen_partner_class, retreatment
 from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
-from .responses import cohort_outcomes
+from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes
 from .history import Revision
 from .settings import SiteSettings
 from .synthesis import Synthesis, synthesise
@@ -678,8 +678,10 @@ def regimen_uses_view(evidence: Evidence, regimen_id: str, page_url: str) -> dic
 
 
 def headline_text(outcome: Outcome) -> str:
-    """A figure as a summary cell shows it: the value or status, with its variant when it has one."""
-    return figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+    """A figure as a summary cell shows it: the value or status, with its variant when it has one, and said to be
+    computed when the atlas computed it from per-patient responses (no source states it)."""
+    return (figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+            + (COMPUTED_FROM_PATIENTS if isinstance(outcome, PatientDerivedOutcome) else ""))
 
 
 # The fields of a key result in the studies index data, in order.

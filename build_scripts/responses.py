@@ -18,6 +18,9 @@ assert {NOT_EVALUABLE, NOT_REPORTED} <= set(RESPONSE_CATEGORIES)
 # The rates computed from best responses, in vocabulary order: those whose measure names its threshold category.
 DERIVABLE_MEASURES = tuple(name for name, measure in MEASURES.items() if measure.at_least is not None)
 
+# What a summary of figures says after a rate no source states, which the atlas computed from per-patient responses.
+COMPUTED_FROM_PATIENTS = " (computed from per-patient responses)"
+
 # A printed rate may differ from responders/n by half a point through rounding (as checks.RATE_ROUNDING_TOLERANCE).
 ROUNDING_TOLERANCE = 0.5 + 1e-9
 

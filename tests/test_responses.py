@@ -184,3 +184,16 @@ def test_rate_counts_derive_responders_from_the_rate_only_when_unstated():
     with_counts = Outcome.model_validate(stated | {"value": 25, "responders": 3, "n": 12})
     assert rate_counts(with_counts, cohort) == type(counts)(3, 12, False, False)
     assert rate_counts(Outcome.model_validate(stated), _cohort()) is None  # no n anywhere: no interval
+
+
+def test_the_studies_index_says_a_key_result_is_computed_from_per_patient_responses(evidence):
+    from build_scripts.pages import key_result_view
+    case = key_result_view(key_result(evidence, evidence.studies["pom-pad-dara-after-mor202-case"]))
+    assert case["orr"] == "100% (computed from per-patient responses)"
+    reported = key_result_view(key_result(evidence, evidence.studies["uk-isapomdex-case-series"]))
+    assert reported["orr"] == "20%"
+
+
+def test_a_charts_source_column_says_the_rate_is_computed(evidence):
+    [row] = [r for r in cross_study_rows(evidence, "orr", "charts/orr/") if r.study_id == "pom-pad-dara-after-mor202-case"]
+    assert row.source.endswith("(computed from per-patient responses)")
