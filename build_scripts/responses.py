@@ -114,24 +114,36 @@ def _tally_text(categories: list[str]) -> str:
 
 
 def derived_rate(found: BestResponses, measure_name: str) -> PatientDerivedOutcome | None:
-    """A rate computed from per-patient best responses, its derivation saying how; None when no patient counts."""
+    """A rate computed from per-patient best responses, its derivation saying how and which patients n counts;
+    None when no patient counts.
+
+    Not evaluable and not reported responses are never responses. A count of patients by best response is the
+    source's own denominator, so n is its n, whatever the categories. Of patients listed one by one, one whose
+    response is not evaluable is in n (assessed, not responding) and one whose response is not reported is not.
+    """
     measure = MEASURES[measure_name]
     threshold = _rank(measure.at_least)  # type: ignore[arg-type]
-    counted = [c for c in found.categories if c != NOT_REPORTED]
+    tally = found.basis == "best_response"
+    counted = [c for c in found.categories if tally or c != NOT_REPORTED]
     if not counted:
         return None
-    responders = sum(1 for c in counted if _rank(c) <= threshold and c != NOT_EVALUABLE)
+    responders = sum(1 for c in counted if _rank(c) <= threshold and c not in (NOT_EVALUABLE, NOT_REPORTED))
     n = len(counted)
-    where = ("each listed patient's line of the cohort's regimen" if found.basis == "patients"
-             else "the best-response counts of every patient")
-    parts = [f"{responders}/{n}, computed by the atlas from {where} ({_tally_text(list(found.categories))}):"
-             f" {RESPONSE_CATEGORIES[measure.at_least].short} or better counts"]  # type: ignore[index]
+    where = ("the source's count of its patients by best response" if tally
+             else f"the best response of each of the {len(found.categories)} patients listed, on their line of the"
+                  " cohort's regimen")
+    parts = [f"{responders}/{n}, computed by the atlas from {where} ({_tally_text(list(found.categories))});"
+             f" {RESPONSE_CATEGORIES[measure.at_least].short} or better counts as a response"]  # type: ignore[index]
+    parts.append("n is the n of that count" if tally else "n is every patient listed")
     unevaluable = found.categories.count(NOT_EVALUABLE)
+    unknown = found.categories.count(NOT_REPORTED)
     if unevaluable:
         parts.append(f"{unevaluable} not evaluable counted in n as not responding")
-    unknown = found.categories.count(NOT_REPORTED)
-    if unknown:
-        parts.append(f"{unknown} whose response is not reported left out of n")
+    if unknown and tally:
+        parts.append(f"{unknown} whose response is not reported counted in n, as the source counts them, as not"
+                     " responding")
+    elif unknown:
+        parts[1] = f"n is every patient listed but the {unknown} whose response is not reported"
     return PatientDerivedOutcome(
         measure=measure_name, status="reported", value=round(100 * responders / n, 1), unit=measure.unit,
         responders=responders, n=n, derived=True, derivation="; ".join(parts), source=found.source,

@@ -67,7 +67,16 @@ def test_not_evaluable_counts_in_n_and_not_reported_is_left_out():
     assert _counts(cohort)["orr"] == (1, 3)
     derivation = derived_rates(cohort)["orr"].derivation
     assert "1 not evaluable counted in n as not responding" in derivation
-    assert "1 whose response is not reported left out of n" in derivation
+    assert "n is every patient listed but the 1 whose response is not reported" in derivation
+
+
+def test_a_count_by_best_response_keeps_its_own_denominator():
+    # the source counts the patient whose response it does not report in its n of 4
+    cohort = _cohort(tally=[("pr", 1, 4), ("pd", 1, 4), ("ne", 1, 4), ("unknown", 1, 4)])
+    assert _counts(cohort)["orr"] == (1, 4)
+    derivation = derived_rates(cohort)["orr"].derivation
+    assert "n is the n of that count" in derivation and "1 not evaluable counted in n" in derivation
+    assert "1 whose response is not reported counted in n, as the source counts them" in derivation
 
 
 def test_only_the_line_of_the_cohorts_regimen_counts():
