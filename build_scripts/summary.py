@@ -19,7 +19,7 @@ from .evidence import Evidence, count_cohort, evidence_type, patient_count
 from .facts import PartnerClass, PriorStatus, cohort_regimens, partners, retreatment
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
-from .responses import cohort_outcomes
+from .responses import PatientDerivedOutcome, cohort_outcomes
 from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
@@ -248,6 +248,11 @@ class Figure:
     @property
     def value(self) -> float | None:
         return self.outcome.value
+
+    @property
+    def computed(self) -> bool:
+        """Whether the atlas computed the figure from per-patient responses (no source states it)."""
+        return isinstance(self.outcome, PatientDerivedOutcome)
 
     @property
     def number(self) -> str:
