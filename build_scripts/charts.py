@@ -16,6 +16,7 @@ from .evidence import Evidence, evidence_type
 from .facts import antibody, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
 from .links import number, relative, short_citation
+from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from .synthesis import Synthesis, synthesise
 from .vocabulary import (
     EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
@@ -311,8 +312,11 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
                label: str | None = None) -> ForestRow:
     measure = MEASURES[outcome.measure]
     ci_low, ci_high, computed = outcome.ci_low, outcome.ci_high, False
-    if measure.family == "rate" and ci_low is None and outcome.responders is not None and outcome.n:
-        ci_low, ci_high = clopper_pearson(outcome.responders, outcome.n)
+    # Every rate whose source gives no interval gets an exact one from its counts, including a count of none or
+    # of all patients, responders derived from the printed rate and n, and n taken from the cohort.
+    counts = rate_counts(outcome, cohort) if measure.family == "rate" and ci_low is None else None
+    if counts is not None:
+        ci_low, ci_high = clopper_pearson(counts.responders, counts.n)
         computed = True
     open_ended = ci_low is not None and ci_high is None
     if ci_low is None:
@@ -340,7 +344,8 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         regimen=_regimen_name(evidence, cohort),
         prior_status=prior.label,
         prior_text=prior.text,
-        source=f"{short_citation(publication)}, {outcome.source.location}",
+        source=f"{short_citation(publication)}, {outcome.source.location}"
+        + (COMPUTED_FROM_PATIENTS if isinstance(outcome, PatientDerivedOutcome) else ""),
         status=outcome.status,
         partner=partners(evidence, study, cohort).label,
         antibody=antibody(evidence, study, cohort).text,
@@ -402,7 +407,7 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
             found = retreatment(evidence, study, cohort)
             if not found.value:
                 continue
-            outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure])
+            outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(cohort) if o.measure == measure])
             if outcome is None:
                 continue
             row = forest_row(evidence, study, cohort, outcome, page_url)
@@ -445,7 +450,7 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
             if control is None or (study.id, control_id) in shown_controls \
                     or retreatment(evidence, study, control).value:
                 continue  # a control arm that is itself a retreatment is charted as one
-            outcome = preferred_outcome(evidence, study, [o for o in control.outcomes if o.measure == measure])
+            outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(control) if o.measure == measure])
             if outcome is not None:
                 shown = forest_row(evidence, study, control, outcome, page_url)
                 n = shown.n_text if shown.n_text != "NR" else None
@@ -759,7 +764,8 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
         f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies, in groups by what the"
         f" anti-CD38 antibody was given with ({'; '.join(groups) or 'none'}). Each point is a cohort's"
         f" {measure.in_sentence} in {unit.name} and each line its 95% confidence interval"
-        + (" (dashed where the atlas computed an exact interval from responders and patients)" if rate else "")
+        + (" (dashed where the source gives none and the atlas computed an exact interval from responders and"
+           " patients)" if rate else "")
         + "; the point's colour shows the patients' prior anti-CD38 status and its shape the kind of study."
         " Subgroups are indented under the cohort or trial they belong to."
         + (" Control arms of randomised trials, which are not retreatment, are drawn in grey below their"
@@ -774,8 +780,10 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
     caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it, grouped by partner"
                " class and coloured by prior anti-CD38 status; subgroups are indented under their trial or cohort.")
     if rate:
-        caption += (" Where a source gives responders and patients but no interval, the atlas shows an exact"
-                    " (Clopper-Pearson) 95% interval and marks it as computed. A diamond is a pooled estimate"
+        caption += (" Where a source gives no interval, the atlas shows an exact (Clopper-Pearson) 95% interval"
+                    " from responders and patients and marks it as computed; where the source gives only the rate,"
+                    " responders are derived from it and n (rounded), and n is the cohort's where the figure"
+                    " states none. A diamond is a pooled estimate"
                     " (exploratory, random effects), drawn only for a partner class and prior status with at least"
                     " three independent cohorts.")
     else:
@@ -954,7 +962,7 @@ def regimen_charts(evidence: Evidence, regimen_id: str) -> list[Chart]:
     for measure_name in REGIMEN_MEASURES:
         rows = []
         for study, cohort in uses:
-            outcome = preferred_outcome(evidence, study, [o for o in cohort.outcomes if o.measure == measure_name])
+            outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(cohort) if o.measure == measure_name])
             if outcome is not None and outcome.value is not None:
                 rows.append(forest_row(evidence, study, cohort, outcome, page_url))
         if rows:

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import pickle
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, get_args
 
@@ -16,8 +16,9 @@ from .cache import code_version, digest, load_store, save_store
 from .evidence import Evidence, count_cohort
 from .facts import ANTI_CD38_AGENT_CLASS, anti_cd38_refractory_share, cohort_regimens, retreatment
 from .load import DeferredRaw, FieldPath, RawRecord, parse_record, read_record_bytes, record_files
-from .model import RECORD_MODELS, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
-from .problems import EvidenceError, Problem
+from .model import RECORD_MODELS, Cohort, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
+from .problems import WARNING, EvidenceError, Problem
+from .responses import disagreements
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS, RecordKind
 
@@ -58,7 +59,7 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     problems.extend(link_problems)
     problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
-        raise EvidenceError(problems)
+        raise EvidenceError(problems, evidence.warnings)
     return evidence
 
 
@@ -278,6 +279,7 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
             if MEASURES[outcome.measure].family == "rate":
                 problems.extend(_share_against_counts(raw, ("cohorts", i, "outcomes", j), "value", outcome.value,
                                                       outcome.responders, outcome.n, outcome.discrepancy))
+        problems.extend(_per_patient_disagreements(raw, ("cohorts", i), cohort))
         for name in ("adverse_events", "best_response"):
             for j, part in enumerate(getattr(cohort, name)):
                 problems.extend(_share_against_counts(raw, ("cohorts", i, name, j), "percent", part.percent,
@@ -293,6 +295,20 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
                                                               " a cohort cannot be nested inside itself"))
     problems.extend(_comparison_problems(raw, study))
     problems.extend(_count_given_twice(raw, study))
+    return problems
+
+
+def _per_patient_disagreements(raw: RawRecord, path: FieldPath, cohort: Cohort) -> list[Problem]:
+    """A reported rate must agree with the cohort's per-patient best responses, unless flagged as a discrepancy."""
+    problems = []
+    for j, outcome, computed in disagreements(cohort):
+        if outcome.discrepancy is None:
+            stated = f"{outcome.value:g}%" + (f" ({outcome.responders}/{outcome.n})" if outcome.responders is not None
+                                               and outcome.n is not None else "")
+            problems.append(raw.problem(path + ("outcomes", j, "value"), (
+                f"{MEASURES[outcome.measure].short} {stated} disagrees with the best responses listed for the"
+                f" cohort's patients ({computed.responders}/{computed.n}, {computed.source.location}); describe the"
+                " conflict under 'discrepancies' and reference it with 'discrepancy'")))
     return problems
 
 
@@ -529,7 +545,22 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
     problems.extend(_typed_retreatment_problems(evidence, raws))
+    evidence.warnings = _uncited_publications(evidence, raws)
     return evidence, problems
+
+
+def _uncited_publications(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+    """A warning for each publication no study or review names: it is on the site, but nothing rests on it."""
+    named: set[str] = set()
+    for study in evidence.studies.values():
+        named.update(study.publications, study.cited_sources, (source.publication for _, source in all_sources(study)))
+    for review in evidence.reviews.values():
+        named.add(review.publication)
+        named.update(source.publication for _, source in all_sources(review))
+    return [replace(raws[("publication", publication_id)].problem(
+                ("id",), f"no study or review cites publication '{publication_id}'; list it in the 'publications' or"
+                         " 'cited_sources' of the study it reports, or remove it"), severity=WARNING)
+            for publication_id in sorted(evidence.publications) if publication_id not in named]
 
 
 def _status_order(evidence: Evidence, raw: RawRecord, study: Study) -> list[Problem]:

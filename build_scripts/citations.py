@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from .evidence import Evidence
 from .history import Revision
-from .links import author_surname, publication_title
+from .links import author_surname, cited_title
 from .model import Publication, Record, Study
 from .vocabulary import RECORD_KINDS
 
@@ -75,7 +75,7 @@ def publication_item(publication: Publication) -> CitationItem:
     csl_type, bibtex_type, ris_type = TYPE_MAP[publication.type]
     return CitationItem(
         key=publication.id, csl_type=csl_type, bibtex_type=bibtex_type, ris_type=ris_type,
-        title=publication_title(publication), authors=tuple(person(a) for a in publication.authors),
+        title=cited_title(publication), authors=tuple(person(a) for a in publication.authors),
         container=publication.journal, year=publication.year, volume=publication.volume, issue=publication.issue,
         pages=publication.pages, doi=publication.doi,
         url=doi_url(publication.doi) if publication.doi else (

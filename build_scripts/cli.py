@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from .build import BuildError, BuildReport, Layout, build_site
 from .checks import validate_tree
 from .linkcheck import check_site
-from .problems import EvidenceError
+from .problems import EvidenceError, Problem, warnings_report
 from .settings import SiteSettings
 from .urls import LEDGER_NAME, missing_from_ledger, update_ledger
 
@@ -21,9 +21,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _report(error: EvidenceError) -> None:
+    _warn(error.warnings)
     print(error.report(), file=sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for problem in error.problems:
+            print(problem.github_annotation())
+
+
+def _warn(warnings: list[Problem]) -> None:
+    """Print the warnings (which neither fail nor stop a run), and annotate them in GitHub Actions."""
+    if not warnings:
+        return
+    print(warnings_report(warnings), file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for problem in sorted(set(warnings)):
             print(problem.github_annotation())
 
 
@@ -33,6 +44,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except EvidenceError as error:
         _report(error)
         return 1
+    _warn(evidence.warnings)
     print(f"{evidence.record_count()} records are valid.")
     return 0
 
@@ -56,6 +68,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         print("The site was not built.", file=sys.stderr)
         return 1
+    _warn(evidence.warnings)
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.steps.items())
     print(f"Built {layout.site} from {evidence.record_count()} records: {report.pages} pages, {report.charts} charts"
           f" ({report.charts_rendered} rendered anew), {report.files_written} files written. {steps}.")

@@ -21,6 +21,8 @@ class Evidence:
     agents: dict[str, Agent] = field(default_factory=dict)
     reviews: dict[str, Review] = field(default_factory=dict)
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    # Problems that do not make the records invalid (problems.WARNING), reported by validate and build.
+    warnings: list = field(default_factory=list)
 
     def by_kind(self, kind: str) -> dict:
         return {

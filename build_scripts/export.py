@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import antibody, partner_groups_in_order, partners, retreatment
 from .model import Outcome, Study
+from .responses import cohort_outcomes
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
     MedianRange, Synthesis, synthesise,
@@ -193,11 +194,15 @@ SYNTHESIS_COLUMNS: tuple[Column, ...] = (
 
 
 def csv_number(value: float | int | None) -> str:
-    """Shortest text that reads back as the same number; whole numbers without '.0'."""
+    """A number as its record wrote it (21.0 stays '21.0', as on the pages: numbers.PrintedFloat); any other number
+    in the shortest text that reads back as the same number, whole numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    decimals = getattr(value, "decimals", None)
+    if decimals is not None:
+        return f"{value:.{decimals}f}"
     if isinstance(value, int) or float(value).is_integer():
         return str(int(value))
     return repr(float(value))
@@ -359,7 +364,7 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
 def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            for outcome in cohort.outcomes:
+            for outcome in cohort_outcomes(cohort):
                 yield outcome_row(evidence, study, cohort, outcome)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
 from .facts import antibody, main_retreatment_cohort, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
+from .responses import cohort_outcomes
 from .vocabulary import ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES
 
 
@@ -14,10 +15,10 @@ def headline_outcome(cohort: Cohort, measure: str) -> Outcome | None:
     """The figure of a measure a summary shows for a cohort.
 
     A reported value before a status; no variant (another time origin) before a variant; a figure comparable
-    across studies before one that is not; then record order.
+    across studies before one that is not; then record order, a rate computed from per-patient responses last.
     """
     found = [(o.value is None, o.variant is not None, not o.cross_study, position, o)
-             for position, o in enumerate(cohort.outcomes) if o.measure == measure]
+             for position, o in enumerate(cohort_outcomes(cohort)) if o.measure == measure]
     return min(found, key=lambda item: item[:4])[4] if found else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 
 from .model import Publication
-from .vocabulary import RECORD_KINDS
+from .vocabulary import RECORD_KINDS, TITLE_STATUSES
 
 # The pages that summarise the evidence across studies (summary.py builds them).
 SUMMARY_URL = "summary/"
@@ -39,8 +39,15 @@ def author_surname(author: str) -> str:
 
 
 def publication_title(publication: Publication) -> str:
-    """A publication's title; one the curators supplied for an untitled source in square brackets, as catalogues do."""
-    return f"[{publication.title}]" if publication.title_supplied else publication.title
+    """A publication's title; one in the curators' words (the document has none, or they do not know it) in square
+    brackets, as catalogues show a supplied title."""
+    return publication.title if publication.title_status == "given" else f"[{publication.title}]"
+
+
+def cited_title(publication: Publication) -> str:
+    """The title a citation gives: publication_title, with what it is when the published title is not known."""
+    qualifier = TITLE_STATUSES[publication.title_status].qualifier
+    return f"{publication_title(publication)} ({qualifier})" if qualifier else publication_title(publication)
 
 
 def short_citation(publication: Publication) -> str:

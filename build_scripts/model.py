@@ -43,6 +43,7 @@ from .vocabulary import (
     RESPONSE_CATEGORIES,
     SPREADS,
     RATIO_EFFECT_MEASURES,
+    TITLE_STATUSES,
     STATUSES,
     TRIAL_STATUSES,
     UNITS,
@@ -214,6 +215,7 @@ FindingScopeName = _choice("evidence type of a review finding", FINDING_SCOPES)
 FindingStatisticName = _choice("statistic", FINDING_STATISTICS)
 FindingUnitName = _choice("unit of a review finding", FINDING_UNITS)
 PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
+TitleStatusName = _choice("title status", TITLE_STATUSES)
 
 
 class Strict(BaseModel):
@@ -270,7 +272,11 @@ class Outcome(Sourced):
                                              " (in months); the Definitions page defines each.")
     status: StatusName = Field("reported", description="Whether the source gives a number: 'reported' needs a 'value';"
                                                        " 'not_reached', 'not_estimable' and 'not_reported' have none."
-                                                       " Not reported is never written as 0.")
+                                                       " Not reported is never written as 0. 'not_available' (no value"
+                                                       " either) when the source gives the figure where the curators"
+                                                       " could not read it: only in a chart image, in a supplement or"
+                                                       " full text they did not have; its location or 'note' says"
+                                                       " which.")
     value: NonNegative | None = Field(None, description="The point estimate as printed, in 'unit': a percentage of"
                                                         " patients for a response rate, months for a median time.",
                                       examples=[25, 3.1])
@@ -739,12 +745,16 @@ class Publication(Record):
     """A source document: article, abstract, letter or registry entry."""
 
     type: PublicationTypeName = Field(description="What kind of document it is.")
-    title: OneLine = Field(description="The title exactly as printed. A document without one gets a short descriptive"
-                                       " title in the curators' words, marked 'title_supplied', and its 'note' says so.")
-    title_supplied: bool = Field(
-        False, description="True when the source has no title and 'title' is the curators' description of it; pages"
-                           " and citations show it in square brackets, as library catalogues do.",
-        examples=[True])
+    title: OneLine = Field(description="The title exactly as printed. When the curators do not have it (the document"
+                                       " has none, or its title was not available to them) a short description in"
+                                       " their words, with 'title_status' saying which, and the 'note' saying so.")
+    title_status: TitleStatusName = Field(
+        "given", description="Whose words 'title' is: 'given' for the document's own title; 'supplied' when the"
+                             " document has no title and the curators described it; 'not_known' when the document"
+                             " has a title the curators do not know (e.g. an extracted text without its first page)."
+                             " Pages and citations show a title in the curators' words in square brackets, as"
+                             " library catalogues do, and a citation adds that the published title is not known.",
+        examples=["not_known"])
     authors: list[OneLine] = Field(default_factory=list, max_length=200,
                                    description="Authors in the document's order, written 'Surname AB' (surname, then"
                                                " initials without dots).", examples=[["Frerichs KA", "Verkleij CPM"]])
@@ -775,8 +785,8 @@ class Publication(Record):
                                                     " inferred from the text. Shown on the publication's page.")
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
-        if self.title_supplied and (self.title.startswith("[") or self.title.endswith("]")):
-            yield "title", "write a supplied title without square brackets; pages and citations add them"
+        if self.title_status != "given" and (self.title.startswith("[") or self.title.endswith("]")):
+            yield "title", "write a title in the curators' words without square brackets; pages and citations add them"
 
     @field_validator("doi")
     @classmethod

@@ -27,6 +27,7 @@ from .facts import antibody, partner_group_label, partner_groups_in_order, partn
 from .audit import AXES_AUDIT_URL, axes_audit
 from .fieldref import field_reference
 from .indexes import KeyResult, StudyFacts, regimen_uses, study_facts
+from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes
 from .history import Revision
 from .settings import SiteSettings
 from .synthesis import Synthesis, synthesise
@@ -63,6 +64,7 @@ from .vocabulary import (
     RESPONSE_CATEGORIES,
     SPREADS,
     STATUSES,
+    TITLE_STATUSES,
     TRIAL_STATUSES,
     UNITS,
 )
@@ -279,7 +281,7 @@ def arms_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any]
         return None
     keys: list[tuple[str, str | None]] = []
     for arm in arms:
-        for outcome in arm.outcomes:
+        for outcome in cohort_outcomes(arm):
             if (outcome.measure, outcome.variant) not in keys:
                 keys.append((outcome.measure, outcome.variant))
     keys.sort(key=lambda key: list(MEASURES).index(key[0]))
@@ -294,7 +296,7 @@ def arms_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any]
             "patients": {"value": count_text(count), "source": source_view(evidence, count, page_url)} if count else None,
         })
     rows = [{"measure": MEASURES[measure], "variant": variant,
-             "cells": [[outcome_view(evidence, o, page_url) for o in arm.outcomes
+             "cells": [[outcome_view(evidence, o, page_url) for o in cohort_outcomes(arm)
                         if (o.measure, o.variant) == (measure, variant)] for arm in arms]}
             for measure, variant in keys]
     return {"columns": columns, "rows": rows}
@@ -407,7 +409,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
         "population_description": render_markdown(cohort.population.description if cohort.population else None),
-        "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort.outcomes],
+        "outcomes": [outcome_view(evidence, outcome, page_url) for outcome in cohort_outcomes(cohort)],
         "best_response": [
             {"category": RESPONSE_CATEGORIES[share.category],
              "percent": f"{number(share.percent)}%" if share.percent is not None else "",
@@ -541,13 +543,13 @@ def regimen_context(evidence: Evidence, regimen_id: str, number: int = 1) -> dic
     every = evidence.cohorts_by_regimen.get(regimen.id, [])
     uses = every[(number - 1) * TABLE_PAGE_SIZE: number * TABLE_PAGE_SIZE]
     measures_present = [name for name in MEASURES
-                        if any(o.measure == name for _, cohort in every for o in cohort.outcomes)]
+                        if any(o.measure == name for _, cohort in every for o in cohort_outcomes(cohort))]
     rows = []
     for study, cohort in uses:
         cells = {}
         for name in measures_present:
             cells[name] = [outcome_view(evidence, o, page_url, url_of("study", study.id))
-                           for o in cohort.outcomes if o.measure == name]
+                           for o in cohort_outcomes(cohort) if o.measure == name]
         rows.append({"study": study_link(evidence, study.id, page_url), "cohort": cohort,
                      "cohort_href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
                      "n": count_text(cohort.population.n) if cohort.population and cohort.population.n else None,
@@ -593,6 +595,7 @@ def publication_context(evidence: Evidence, publication_id: str) -> dict[str, An
         "page_url": page_url,
         "heading": citation_with_title(publication),
         "type": PUBLICATION_TYPES[publication.type],
+        "title_status": TITLE_STATUSES[publication.title_status] if publication.title_status != "given" else None,
         "note": render_markdown(publication.note),
         "studies": [study_link(evidence, s.id, page_url) for s in evidence.studies_by_publication.get(publication.id, [])],
         "citing_studies": [study_link(evidence, s.id, page_url)
@@ -678,8 +681,10 @@ def regimen_uses_view(evidence: Evidence, regimen_id: str, page_url: str) -> dic
 
 
 def headline_text(outcome: Outcome) -> str:
-    """A figure as a summary cell shows it: the value or status, with its variant when it has one."""
-    return figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+    """A figure as a summary cell shows it: the value or status, with its variant when it has one, and said to be
+    computed when the atlas computed it from per-patient responses (no source states it)."""
+    return (figure_text(outcome) + (f" ({outcome.variant})" if outcome.variant else "")
+            + (COMPUTED_FROM_PATIENTS if isinstance(outcome, PatientDerivedOutcome) else ""))
 
 
 # The fields of a key result in the studies index data, in order.

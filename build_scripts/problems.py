@@ -25,6 +25,9 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape_character, text)
 
 
+WARNING = "warning"
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with a record, at a place a curator can find.
@@ -38,6 +41,8 @@ class Problem:
     column: int
     field: str
     message: str
+    # An error stops validation and the build; a warning is reported and neither fails nor stops anything.
+    severity: str = "error"
 
     def __post_init__(self) -> None:
         path = printable(self.path)
@@ -48,11 +53,13 @@ class Problem:
         object.__setattr__(self, "message", printable(self.message))
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.field}: {self.message}"
+        shown = "warning: " if self.severity == WARNING else ""
+        return f"{self.path}:{self.line}:{self.column}: {shown}{self.field}: {self.message}"
 
     def github_annotation(self) -> str:
         """The same problem as a GitHub Actions workflow command, its values encoded as GitHub decodes them."""
-        return (f"::error file={_command_property(self.path)},line={self.line},col={self.column}"
+        command = "warning" if self.severity == WARNING else "error"
+        return (f"::{command} file={_command_property(self.path)},line={self.line},col={self.column}"
                 f"::{_command_data(f'{self.field}: {self.message}')}")
 
 
@@ -66,11 +73,22 @@ def _command_property(text: str) -> str:
     return _command_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def warnings_report(warnings: list[Problem]) -> str:
+    """Every warning, one a line, and how many; '' when there is none."""
+    if not warnings:
+        return ""
+    count = len(warnings)
+    lines = [str(problem) for problem in sorted(set(warnings))]
+    lines.append(f"{count} warning{'s' if count != 1 else ''} about the evidence records (they do not stop the build).")
+    return "\n".join(lines)
+
+
 class EvidenceError(Exception):
     """Raised when records are invalid; carries every problem found in the run."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], warnings: list[Problem] = ()):
         self.problems = sorted(set(problems))
+        self.warnings = sorted(set(warnings))  # found in the same run; reported beside the problems
         super().__init__(self.report())
 
     def report(self) -> str:

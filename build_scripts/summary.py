@@ -22,6 +22,7 @@ from .facts import (
 )
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
+from .responses import PatientDerivedOutcome, cohort_outcomes
 from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
@@ -259,6 +260,11 @@ class Figure:
         return self.outcome.value
 
     @property
+    def computed(self) -> bool:
+        """Whether the atlas computed the figure from per-patient responses (no source states it)."""
+        return isinstance(self.outcome, PatientDerivedOutcome)
+
+    @property
     def number(self) -> str:
         """The value as printed, without its unit (the unit is written once per range)."""
         return number(self.outcome.value) if self.outcome.value is not None else STATUSES[self.outcome.status].label
@@ -276,6 +282,8 @@ class MeasureSummary:
     overlapping: tuple[tuple[Figure, Figure], ...]  # (figure left out, the figure in the range it shares patients with)
     missing: tuple[Member, ...]
     total: int
+    # cohorts whose source gives the measure where the curators could not read it: not among 'missing'
+    unavailable: tuple[Member, ...] = ()
 
     @property
     def low(self) -> Figure | None:
@@ -304,6 +312,15 @@ class MeasureSummary:
         return f"{len(self.missing)} of {self.total} cohorts did not report {self.measure.short}"
 
     @property
+    def unavailable_text(self) -> str:
+        """'for 2 of 7 cohorts not available to the curators'; 'for its 7 cohorts ...' when so for all; '' when none."""
+        if not self.unavailable:
+            return ""
+        if len(self.unavailable) == self.total:
+            return f"for its {'cohort' if self.total == 1 else f'{self.total} cohorts'}"
+        return f"{self.measure.short} of {len(self.unavailable)} of {self.total} cohorts not available to the curators"
+
+    @property
     def lists_not_reached(self) -> bool:
         """Whether the cell names each cohort whose median is not reached (or only counts them, when too many)."""
         return fits_on_page(len(self.not_reached))
@@ -327,6 +344,8 @@ class MeasureSummary:
         for figure, kept in self.overlapping:
             if figure.member.key == member.key:
                 return "overlap", figure, kept
+        if any(m.key == member.key for m in self.unavailable):
+            return "unavailable", None, None
         return "missing", None, None
 
 
@@ -346,11 +365,14 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
     the pooling's rule), so a subgroup never widens the range of its own trial; the others are kept as 'overlapping'.
     """
     found = []
+    unavailable = set()
     for member in group:
-        outcome = preferred_outcome(evidence, member.study, [o for o in member.cohort.outcomes
-                                                             if o.measure == measure_name])
+        outcomes = [o for o in cohort_outcomes(member.cohort) if o.measure == measure_name]
+        outcome = preferred_outcome(evidence, member.study, outcomes)
         if outcome is not None:
             found.append(Figure(member, outcome, cohort_href(page_url, member.study.id, member.cohort.id)))
+        elif any(o.status == "not_available" for o in outcomes):
+            unavailable.add(member.key)
     order = {m.key: i for i, m in enumerate(group)}
     kept: list[Figure] = []
     taken = Kept(evidence)
@@ -370,8 +392,9 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
         figures=tuple(sorted((f for f in kept if f.value is not None), key=lambda f: f.value)),
         not_reached=tuple(f for f in kept if f.value is None),
         overlapping=tuple(overlapping),
-        missing=tuple(m for m in group if m.key not in reported),
-        total=len(group))
+        missing=tuple(m for m in group if m.key not in reported and m.key not in unavailable),
+        total=len(group),
+        unavailable=tuple(m for m in group if m.key in unavailable))
 
 
 # ---------------------------------------------------------------- the exploratory pooled estimate
@@ -865,12 +888,12 @@ class TableCell:
 
 def table_cell(evidence: Evidence, member: Member, measure_name: str, page_url: str) -> TableCell:
     """A cohort's figure of a measure (the one its charts show), or 'Not reported' with the source that says so."""
-    outcomes = [o for o in member.cohort.outcomes if o.measure == measure_name]
+    outcomes = [o for o in cohort_outcomes(member.cohort) if o.measure == measure_name]
     outcome = preferred_outcome(evidence, member.study, outcomes)
     study_url = url_of("study", member.study.id)
     if outcome is None:
-        stated = next((o for o in outcomes if o.status == "not_reported"), None)
-        return TableCell(STATUSES["not_reported"].label if stated else "not recorded", None, "",
+        stated = next((o for o in outcomes if o.status in ("not_reported", "not_available")), None)
+        return TableCell(STATUSES[stated.status].label if stated else "not recorded", None, "",
                          source_view(evidence, stated, page_url, study_url) if stated else None)
     unit = "%" if MEASURES[measure_name].unit == "percent" else " months"
     text = f"{number(outcome.value)}{unit}" if outcome.value is not None else STATUSES[outcome.status].label

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
+from .responses import cohort_outcomes
 from .vocabulary import (
     MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
 )
@@ -321,11 +322,13 @@ def _round_half_up(x: float) -> int:
 def _figures(study: Study, cohort: Cohort, measure: str) -> tuple[list[Outcome], Exclusion | None]:
     """The cohort's reported, comparable figures of a measure, or why there are none."""
     short = MEASURES[measure].short
-    outcomes = [o for o in cohort.outcomes if o.measure == measure]
+    outcomes = [o for o in cohort_outcomes(cohort) if o.measure == measure]  # with rates from per-patient responses
     if not outcomes:
         return [], Exclusion(study.id, cohort.id, "not_reported", f"no {short} recorded for this cohort")
     reported = [o for o in outcomes if o.status == "reported" and o.value is not None]
     if not reported and not any(o.status == "not_reached" for o in outcomes):
+        if any(o.status == "not_available" for o in outcomes):
+            return [], Exclusion(study.id, cohort.id, "not_available", f"{short} not available to the curators")
         return [], Exclusion(study.id, cohort.id, "not_reported", f"{short} not reported")
     comparable = [o for o in outcomes if o.cross_study and o.status in ("reported", "not_reached")]
     if not comparable:

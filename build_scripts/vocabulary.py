@@ -70,6 +70,9 @@ class Measure:
     family: str  # "rate" (a proportion of patients) or "time" (a median time)
     definition: str
     phrase: str | None = None  # the label inside a sentence, where it reads otherwise ("overall response rate")
+    # For a rate of best responses: the shallowest response category it counts (RESPONSE_CATEGORIES' ranks
+    # define "or better"), so the rate can be computed from per-patient best responses (responses.py).
+    at_least: str | None = None
 
     @property
     def in_sentence(self) -> str:
@@ -79,15 +82,15 @@ class Measure:
 
 _MEASURE_LIST = (
     Measure("orr", "Overall response rate", "ORR", "percent", "rate",
-            "Partial response or better (IMWG).", "overall response rate"),
+            "Partial response or better (IMWG).", "overall response rate", at_least="pr"),
     Measure("cbr", "Clinical benefit rate", "CBR", "percent", "rate",
             "Minimal response or better (IMWG).", "clinical benefit rate"),
     Measure("dcr", "Disease control rate", "DCR", "percent", "rate",
             "Stable disease or better (IMWG).", "disease control rate"),
     Measure("vgpr_or_better", "VGPR or better", "≥VGPR", "percent", "rate",
-            "Very good partial response or better (IMWG)."),
+            "Very good partial response or better (IMWG).", at_least="vgpr"),
     Measure("cr_or_better", "CR or better", "≥CR", "percent", "rate",
-            "Complete response or better (IMWG)."),
+            "Complete response or better (IMWG).", at_least="cr"),
     Measure("pfs", "Median progression-free survival", "PFS", "months", "time",
             "Median time from the start of the regimen to progression or death.",
             "median progression-free survival"),
@@ -129,6 +132,9 @@ STATUSES: dict[str, Status] = {
         Status("not_reached", "Not reached", False),
         Status("not_estimable", "Not estimable", False),
         Status("not_reported", "Not reported", False),
+        # The source gives the figure, but not where the curators could read it (only in a chart image, a
+        # supplement they did not have, a full text they knew only through its abstract): never 'not reported'.
+        Status("not_available", "Not available to the curators", False),
     )
 }
 
@@ -204,6 +210,26 @@ PUBLICATION_TYPES: dict[str, str] = {
     "case_report": "Case report",
     "review": "Review",
     "registry_entry": "Trial registry entry",
+}
+
+@dataclass(frozen=True)
+class TitleStatus:
+    """Whether a publication's title is the document's own, and if not, why the curators wrote one."""
+
+    name: str
+    label: str  # what the publication page says of the title
+    qualifier: str | None  # what a citation adds after a title the document's own is not
+
+
+# A title in the curators' words is shown in square brackets, as library catalogues show a supplied title.
+TITLE_STATUSES: dict[str, TitleStatus] = {
+    status.name: status
+    for status in (
+        TitleStatus("given", "As printed in the document", None),
+        TitleStatus("supplied", "Supplied by the curators: the document has no title", None),
+        TitleStatus("not_known", "Not known to the curators: the document's title was not available to them, and the"
+                                 " title shown is their description of it", "published title not known to the curators"),
+    )
 }
 
 AGENT_CLASSES: dict[str, str] = {
@@ -356,6 +382,7 @@ SYNTHESIS_EXCLUSIONS: dict[str, str] = {
                        " partly naive or prior therapy not stated)",
     "control_arm": "control arm of a randomised comparison",
     "not_reported": "the measure is not reported",
+    "not_available": "the source gives the measure, but not where the curators could read it",
     "not_comparable": "the figure is not comparable with other studies' (e.g. another time origin)",
     "no_patient_count": "a rate without the number of patients it is based on",
     "overlap": "shares patients with a larger cohort that is used (a parent cohort, a subgroup, another data cut or"

@@ -12,6 +12,7 @@ from build_scripts.checks import validate_tree
 from build_scripts.evidence import evidence_type, patient_count
 from build_scripts.facts import retreatment
 from build_scripts.model import Review, Source, Study
+from build_scripts.responses import cohort_outcomes
 from build_scripts.vocabulary import RECORD_KINDS
 
 from conftest import ROOT
@@ -106,7 +107,10 @@ def test_every_record_has_a_page_and_every_figure_a_row(evidence, real_site):
             assert (real_site / RECORD_KINDS[kind].url(record_id) / "index.html").is_file(), (kind, record_id)
     with open(real_site / "data" / "outcomes.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts)
+    # every recorded figure, and every rate the atlas computed from per-patient responses (marked derived)
+    computed = sum(len(cohort_outcomes(c)) - len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts)
+    assert len(rows) == sum(len(c.outcomes) for s in evidence.studies.values() for c in s.cohorts) + computed
+    assert computed == sum("computed by the atlas" in row["derivation"] and row["derived"] == "true" for row in rows)
     with open(real_site / "data" / "studies.csv", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == len(evidence.studies)
 

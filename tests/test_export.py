@@ -10,11 +10,13 @@ from frictionless import Package, validate
 
 from build_scripts.checks import validate_tree
 from build_scripts.export import (
-    FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number, outcome_row,
+    FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number, outcome_row, outcome_rows,
 )
 from build_scripts.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
-from conftest import VALID
+from build_scripts.links import number
+
+from conftest import VALID, evidence_tree
 
 CONTRACT_STUDY_COLUMNS = ["study_id", "title", "design", "evidence_type", "registry_ids", "dois", "n_patients", "url"]
 CONTRACT_OUTCOME_COLUMNS = ["study_id", "cohort_id", "regimen_id", "measure", "value", "unit", "ci_low", "ci_high",
@@ -39,7 +41,7 @@ def test_outcomes_csv_has_one_row_per_figure_each_with_a_source(fixture_site):
     assert len(rows) == expected == 11
     assert all(row["source_id"] and row["source_location"] for row in rows)
     pfs = next(r for r in rows if r["measure"] == "pfs" and r["cohort_id"] == "refractory")
-    assert (pfs["value"], pfs["ci_low"], pfs["ci_high"], pfs["ci_level"], pfs["unit"]) == ("3.1", "2", "4.5", "95", "months")
+    assert (pfs["value"], pfs["ci_low"], pfs["ci_high"], pfs["ci_level"], pfs["unit"]) == ("3.1", "2.0", "4.5", "95", "months")
     assert pfs["source_doi"] == "10.9999/fixture.2020.1"
     not_reached = next(r for r in rows if r["measure"] == "os")
     assert not_reached["status"] == "not_reached" and not_reached["value"] == ""
@@ -144,3 +146,18 @@ def test_the_data_dictionary_states_the_formula_rule(fixture_site):
     for name in FORMULA_CHARACTER_NAMES.values():
         assert (f"<code>{name}</code>" if len(name) == 1 else name) in rule
     assert f"<code>{FORMULA_GUARD}</code>" in rule and "minus sign" in rule
+
+
+@pytest.mark.parametrize("written", ["21.0", "21", "0.50", "33.30", "4.5"])
+def test_outcomes_csv_keeps_the_decimals_the_record_wrote_as_the_page_does(tmp_path, written):
+    evidence_dir = evidence_tree(tmp_path)
+    study = evidence_dir / "studies" / "fixture-dpd-retreatment.yaml"
+    text = study.read_text()
+    assert "{measure: pfs, value: 3.1," in text
+    study.write_text(text.replace("{measure: pfs, value: 3.1, unit: months, ci_low: 2.0, ci_high: 4.5,",
+                                  f"{{measure: pfs, value: {written}, unit: months, ci_low: 0.1, ci_high: 90.0,", 1))
+    evidence = validate_tree(evidence_dir)
+    row = next(r for r in outcome_rows(evidence) if r["measure"] == "pfs" and r["cohort_id"] == "refractory")
+    cell = csv_number(row["value"])
+    assert cell == written and cell == number(row["value"])
+    assert csv_number(row["ci_high"]) == number(row["ci_high"]) == "90.0"

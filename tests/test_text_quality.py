@@ -209,7 +209,7 @@ def test_the_cut_check_catches_a_cut_title():
 
 def test_short_citation_never_cuts_a_title():
     long_title = "A source without authors whose title runs on well beyond forty-five characters to its end"
-    untitled = Publication(id="x", type="letter", title=long_title, title_supplied=True)
+    untitled = Publication(id="x", type="letter", title=long_title, title_status="supplied")
     assert short_citation(untitled) == f"[{long_title}]"
     registry = Publication(id="r", type="registry_entry", title=long_title, registry_id="NCT03871829")
     assert short_citation(registry) == "NCT03871829"
