@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import partners, retreatment
 from .model import Outcome, Study
+from .retreated import retreated
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
     MedianRange, Synthesis, synthesise,
@@ -41,6 +42,8 @@ class Column:
     required: bool = False
     enum: tuple[str, ...] | None = None
 
+
+RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
 
 STUDY_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Stable id of the study; its page is /studies/<study_id>/.", required=True),
@@ -67,6 +70,18 @@ STUDY_COLUMNS: tuple[Column, ...] = (
                                          f" separated by '{LIST_SEPARATOR}'."),
     Column("partner_classes", "string", "Partner classes of the study's cohorts (see partner_class in outcomes.csv),"
                                         f" in the vocabulary's order, separated by '{LIST_SEPARATOR}'."),
+    Column("n_retreated", "integer", "How many of the study's patients were retreated with an anti-CD38 antibody, as its"
+                                     " page shows it: as the source states it (recorded), else the sum of its"
+                                     " retreatment cohorts' counts, patients in nested cohorts or successive lines"
+                                     " counted once (derived; a lower bound when n_retreated_basis says so); empty when"
+                                     " not reported or when no cohort is a retreatment."),
+    Column("n_retreated_basis", "string", "How n_retreated was found: 'recorded' (stated by the source), 'derived'"
+                                          " (the sum of the cohorts in n_retreated_cohort_ids), 'derived_at_least' (a"
+                                          " lower bound: a retreatment cohort without a count, or cohorts that may"
+                                          " share patients), 'not_reported'; empty when no cohort is a retreatment.",
+           enum=RETREATED_BASES),
+    Column("n_retreated_cohort_ids", "string", "For a derived n_retreated, the cohorts whose counts are added,"
+                                               f" separated by '{LIST_SEPARATOR}'."),
 )
 
 PARTNER_CLASS_DESCRIPTION = (
@@ -284,7 +299,23 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "trial_status": study.trial_status[-1].status if study.trial_status else None,
             "cited_source_ids": study.cited_sources,
             "partner_classes": study_partner_classes(evidence, study),
+            **retreated_cells(evidence, study),
         }
+
+
+def retreated_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
+    """The n_retreated columns of a study (retreated.retreated)."""
+    found = retreated(evidence, study)
+    if found is None:
+        return {"n_retreated": None, "n_retreated_basis": None, "n_retreated_cohort_ids": []}
+    if found.value is None:
+        basis = "not_reported"
+    elif not found.derived:
+        basis = "recorded"
+    else:
+        basis = "derived" if found.exact else "derived_at_least"
+    return {"n_retreated": found.value, "n_retreated_basis": basis,
+            "n_retreated_cohort_ids": [c.id for c in found.cohorts]}
 
 
 def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:

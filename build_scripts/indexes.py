@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
 from .facts import main_retreatment_cohort, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
+from .retreated import Retreated, retreated
 from .vocabulary import PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
 
 
@@ -55,6 +56,7 @@ class StudyFacts:
     prior_statuses: tuple[str, ...]
     n: int | None              # evidence.patient_count: the one count of a study; None when not reported
     key: KeyResult | None
+    retreated: Retreated | None = None  # retreated.retreated: its patients retreated, recorded or derived
 
 
 def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
@@ -72,6 +74,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
         prior_statuses=tuple(name for name in PRIOR_ANTI_CD38_STATUSES if name in prior_names),
         n=found[0].value if found is not None else None,
         key=key_result(evidence, study),
+        retreated=retreated(evidence, study),
     )
 
 

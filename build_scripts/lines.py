@@ -132,15 +132,18 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
         if defined is None or defined.status != "naive":
             continue
         enclosing = [(by_id[a].population, f"cohort '{a}'") for a in ancestors(study, cohort.id) if a in by_id]
-        for population, where in enclosing + [(study.population, "the study population")]:
+        # Only cohorts it is nested in: a study population may describe its retreated patients alone, beside whom a
+        # naive comparison group is recorded (the study's facts then say more than every cohort shares).
+        for population, where in enclosing:
             found = population_status(population, where)
             if found is None:
                 continue
             status, was_defined = found
             if status.status in _ALL_EXPOSED or (status.status == "mixed" and was_defined):
+                shown = population.prior_anti_cd38.status if was_defined else status.status  # type: ignore[union-attr]
                 problems.append((("cohorts", i, "population", "prior_anti_cd38", "status"),
                                  f"a naive cohort cannot sit within {where}, whose patients all had an anti-CD38"
-                                 f" antibody before ('{status.status}'); if they are the same patients at an earlier"
+                                 f" antibody before ('{shown}'); if they are the same patients at an earlier"
                                  " line (first use), record that line as a cohort of its own outside it, and name it"
                                  " in 'follows' of the later line"))
             break

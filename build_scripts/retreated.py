@@ -30,13 +30,13 @@ class Retreated:
 
     @property
     def derivation(self) -> str:
-        """How a derived count was made, in words a reader can check: '56 + 22 (cohorts a and b)'."""
+        """How a derived count was made (the cohorts are in `cohorts`): '56 + 22', or 'one retreatment cohort's count'."""
         if not self.derived or self.value is None:
             return ""
+        ending = "" if self.exact else ", and more patients may have been retreated"
         if len(self.cohorts) == 1:
-            return f"the {self.value} patients of retreatment cohort '{self.cohorts[0].label}'"
-        labels = ", ".join(f"'{c.label}'" for c in self.cohorts)
-        return f"{' + '.join(map(str, self.counts))} (retreatment cohorts {labels})"
+            return "the number of patients of its retreatment cohort" + ending
+        return " + ".join(map(str, self.counts)) + ending
 
     @property
     def text(self) -> str:

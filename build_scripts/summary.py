@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .charts import preferred_outcome
 from .evidence import Evidence, count_cohort, evidence_type, patient_count
+from .lines import is_grouping
 from .facts import PartnerClass, PriorStatus, cohort_regimens, partners, retreatment
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
@@ -265,7 +266,8 @@ class MeasureSummary:
     not_reached: tuple[Figure, ...]
     overlapping: tuple[tuple[Figure, Figure], ...]  # (figure left out, the figure in the range it shares patients with)
     missing: tuple[Member, ...]
-    total: int
+    total: int  # cohorts that could report the measure: every cohort but those that only group others
+    groupings: tuple[Member, ...] = ()  # cohorts with no figure of their own, whose subgroups or lines have them
 
     @property
     def low(self) -> Figure | None:
@@ -307,7 +309,8 @@ class MeasureSummary:
 
     def status_of(self, member: Member) -> tuple[str, Figure | None, Figure | None]:
         """How a cohort stands for this measure: ('range', its figure), ('not_reached', figure), ('overlap', its
-        figure, the figure it shares patients with) or ('missing',)."""
+        figure, the figure it shares patients with), ('grouping',) for a cohort that only groups others
+        (lines.is_grouping) or ('missing',)."""
         for figure in self.figures:
             if figure.member.key == member.key:
                 return "range", figure, None
@@ -317,6 +320,8 @@ class MeasureSummary:
         for figure, kept in self.overlapping:
             if figure.member.key == member.key:
                 return "overlap", figure, kept
+        if any(m.key == member.key for m in self.groupings):
+            return "grouping", None, None
         return "missing", None, None
 
 
@@ -360,8 +365,9 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
         figures=tuple(sorted((f for f in kept if f.value is not None), key=lambda f: f.value)),
         not_reached=tuple(f for f in kept if f.value is None),
         overlapping=tuple(overlapping),
-        missing=tuple(m for m in group if m.key not in reported),
-        total=len(group))
+        missing=tuple(m for m in group if m.key not in reported and not is_grouping(m.study, m.cohort)),
+        total=sum(1 for m in group if m.key in reported or not is_grouping(m.study, m.cohort)),
+        groupings=tuple(m for m in group if m.key not in reported and is_grouping(m.study, m.cohort)))
 
 
 # ---------------------------------------------------------------- the exploratory pooled estimate
