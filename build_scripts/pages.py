@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type, patient_count
 from .lines import line_number, lines_of_patients
-from .retreated import retreated
+from .retreated import retreated, retreated_note
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, NARROW_BELOW, Chart, Link, chart_page_url
 from .citations import (
     CitationItem, cohort_sources, formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items,
@@ -736,7 +736,7 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
         "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
-        "retreated": facts.retreated.text if facts.retreated is not None else None,
+        "retreated": retreated_note(facts.retreated, facts.n),
     }
 
 
@@ -765,7 +765,7 @@ def studies_index_json(evidence: Evidence) -> str:
         return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
                 row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
                 list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None,
-                row.retreated.text if row.retreated is not None else None]
+                retreated_note(row.retreated, row.n)]
 
     payload = {
         "fields": list(STUDY_INDEX_FIELDS),

@@ -46,6 +46,18 @@ class Retreated:
         return str(self.value) if self.exact else f"at least {self.value}"
 
 
+def retreated_note(found: Retreated | None, total: int | None) -> str | None:
+    """What a list of studies says under a study's number of patients: '22 retreated', 'all retreated', 'at least 50
+    retreated', 'number retreated not reported' (only when recorded so); None when it would say nothing."""
+    if found is None or (found.value is None and found.derived):
+        return None
+    if found.value is None:
+        return "number retreated not reported"
+    if found.exact and found.value == total:
+        return "all retreated"
+    return f"{found.text} retreated"
+
+
 def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
     """The retreated count as recorded beside the study's own count, and the cohort it is recorded on (None: the
     study's population); None when it is not recorded."""

@@ -418,7 +418,7 @@
     element(tr, "td", row.partners.map(function (p) { return labels.partner_class[p]; }).join("; "));
     element(tr, "td", row.priors.map(function (p) { return labels.prior_status[p]; }).join("; "));
     const patients = element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
-    if (row.retreated !== null && row.retreated !== undefined) { noteLine(patients, row.retreated + " retreated"); }
+    if (row.retreated !== null && row.retreated !== undefined) { noteLine(patients, row.retreated); }
     const key = element(tr, "td");
     if (!row.key) {
       element(key, "span", "No cohort is an anti-CD38 retreatment", "atlas-note");
