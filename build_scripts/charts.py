@@ -647,6 +647,7 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
                 layer["name"] = f"{layer['name']}_{index}"
         unit = _fill(unit, values, scales | {_Y: [row.label for row in rows]}, [] if titled else _records(rows))
         unit["height"] = {"step": row_step(row.label for row in rows)}
+        _bold_headings(unit, rows)
         units.append(unit)
     if not titled:
         return configured(units[0])
@@ -657,6 +658,19 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
         unit["data"] = {"values": _records(rows)}
     spec["vconcat"] = units
     return configured(spec)
+
+
+def _bold_headings(unit: dict[str, Any], rows: list[ForestRow]) -> None:
+    """Write the labels of a panel's heading rows in bold (as svg.forest_svg does), so that a cohort shown only as
+    the heading of its subgroups or lines reads as a heading, not as a cohort without a figure."""
+    headings = [row.label for row in rows if row.kind == "heading"]
+    if not headings:
+        return
+    test = f"indexof({json.dumps(headings, ensure_ascii=False)}, datum.value) >= 0"
+    for layer in unit.get("layer", []):
+        axis = layer.get("encoding", {}).get("y", {}).get("axis")
+        if isinstance(axis, dict):
+            axis["labelFontWeight"] = {"condition": {"test": test, "value": "bold"}, "value": "normal"}
 
 
 @lru_cache(maxsize=None)

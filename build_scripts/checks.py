@@ -15,10 +15,12 @@ from pydantic import BaseModel, ValidationError
 from .cache import code_version, digest, load_store, save_store
 from .evidence import Evidence, count_cohort
 from .facts import ANTI_CD38_AGENT_CLASS, anti_cd38_refractory_share, cohort_regimens, retreatment
+from .lines import line_problems
 from .load import DeferredRaw, FieldPath, RawRecord, parse_record, read_record_bytes, record_files
 from .model import RECORD_MODELS, Cohort, Population, Publication, Record, Review, Source, Sourced, Study, validation_messages
 from .problems import WARNING, EvidenceError, Problem
 from .responses import disagreements
+from .retreated import retreated_problems
 from .urls import ledger_problems
 from .vocabulary import MEASURES, RECORD_KINDS, RecordKind
 
@@ -295,6 +297,7 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
                                                               " a cohort cannot be nested inside itself"))
     problems.extend(_comparison_problems(raw, study))
     problems.extend(_count_given_twice(raw, study))
+    problems.extend(raw.problem(path, message) for path, message in line_problems(study) + retreated_problems(study))
     return problems
 
 

@@ -19,6 +19,7 @@ from .evidence import Evidence, evidence_type, patient_count_value, study_regime
 from .facts import antibody, partner_groups_in_order, partners, retreatment
 from .model import Outcome, Study
 from .responses import cohort_outcomes
+from .retreated import retreated
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
     MedianRange, Synthesis, synthesise,
@@ -44,6 +45,8 @@ class Column:
     enum: tuple[str, ...] | None = None
     pattern: str | None = None  # a regular expression every value matches (Frictionless' pattern constraint)
 
+
+RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
 
 STUDY_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "string", "Stable id of the study; its page is /studies/<study_id>/.", required=True),
@@ -72,6 +75,18 @@ STUDY_COLUMNS: tuple[Column, ...] = (
                                         f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
     Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
                                       f" separated by '{LIST_SEPARATOR}'."),
+    Column("n_retreated", "integer", "How many of the study's patients were retreated with an anti-CD38 antibody, as its"
+                                     " page shows it: as the source states it (recorded), else the sum of its"
+                                     " retreatment cohorts' counts, patients in nested cohorts or successive lines"
+                                     " counted once (derived; a lower bound when n_retreated_basis says so); empty when"
+                                     " not reported or when no cohort is a retreatment."),
+    Column("n_retreated_basis", "string", "How n_retreated was found: 'recorded' (stated by the source), 'derived'"
+                                          " (the sum of the cohorts in n_retreated_cohort_ids), 'derived_at_least' (a"
+                                          " lower bound: a retreatment cohort without a count, or cohorts that may"
+                                          " share patients), 'not_reported'; empty when no cohort is a retreatment.",
+           enum=RETREATED_BASES),
+    Column("n_retreated_cohort_ids", "string", "For a derived n_retreated, the cohorts whose counts are added,"
+                                               f" separated by '{LIST_SEPARATOR}'."),
 )
 
 _PARTNER_ALTERNATIVES = "|".join(PARTNER_CLASSES)
@@ -308,7 +323,23 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "cited_source_ids": study.cited_sources,
             "partner_classes": study_partner_classes(evidence, study),
             "antibody_axes": study_antibody_axes(evidence, study),
+            **retreated_cells(evidence, study),
         }
+
+
+def retreated_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
+    """The n_retreated columns of a study (retreated.retreated)."""
+    found = retreated(evidence, study)
+    if found is None:
+        return {"n_retreated": None, "n_retreated_basis": None, "n_retreated_cohort_ids": []}
+    if found.value is None:
+        basis = "not_reported"
+    elif not found.derived:
+        basis = "recorded"
+    else:
+        basis = "derived" if found.exact else "derived_at_least"
+    return {"n_retreated": found.value, "n_retreated_basis": basis,
+            "n_retreated_cohort_ids": [c.id for c in found.cohorts]}
 
 
 def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:

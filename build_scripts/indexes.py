@@ -8,6 +8,7 @@ from .evidence import Evidence, evidence_type, first_publication_year, patient_c
 from .facts import antibody, main_retreatment_cohort, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
 from .responses import cohort_outcomes
+from .retreated import Retreated, retreated
 from .vocabulary import ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES
 
 
@@ -57,6 +58,7 @@ class StudyFacts:
     prior_statuses: tuple[str, ...]
     n: int | None              # evidence.patient_count: the one count of a study; None when not reported
     key: KeyResult | None
+    retreated: Retreated | None = None  # retreated.retreated: its patients retreated, recorded or derived
 
 
 def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
@@ -76,6 +78,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
         prior_statuses=tuple(name for name in PRIOR_ANTI_CD38_STATUSES if name in prior_names),
         n=found[0].value if found is not None else None,
         key=key_result(evidence, study),
+        retreated=retreated(evidence, study),
     )
 
 

@@ -483,6 +483,20 @@ class Population(Strict):
     description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
                                                            " figures do not say it all (how they were selected, what"
                                                            " they had in common).")
+    retreated: PatientCount | None = Field(
+        None, description="How many of these patients were given an anti-CD38 antibody again (retreated), when the"
+                          " source states it and it differs from 'n' (e.g. 22 of 293); 'not_reported' when the source"
+                          " leaves it out. Recorded once per study, beside the study's own number of patients (the"
+                          " study's population, or that of the cohort standing for the whole study). Without it, the"
+                          " atlas derives the number from the counts of the study's retreatment cohorts, marked"
+                          " derived, counting patients in nested or overlapping cohorts once.",
+        examples=[{"value": 22, "source": {"publication": "smith-2024-blood", "location": "Table 1"}}])
+
+    def domain_problems(self) -> Iterator[tuple[str, str]]:
+        retreated = self.retreated.value if self.retreated is not None else None
+        total = self.n.value if self.n is not None else None
+        if retreated is not None and total is not None and retreated > total:
+            yield "retreated", f"{retreated} retreated is more than the population's {total} patients"
 
 
 class TherapyLine(Strict):
@@ -600,6 +614,13 @@ class Cohort(Strict):
     patients: list[Patient] = Field(default_factory=list, max_length=500,
                                     description="Individual patients, for case reports and case series that describe"
                                                 " each one.")
+    follows: Slug | None = Field(
+        None, description="Id of the cohort of this study whose patients this cohort follows at a later line of"
+                          " therapy: the same patients (or some of them) treated again later, e.g. a first retreatment"
+                          " after first use. Unlike 'parent' (a subset at the same time), it makes a line: the page"
+                          " shows the lines in order, and the synthesis never uses two cohorts of one line of patients"
+                          " together.",
+        examples=["part-a", "first-retreatment"])
 
 
 class ResponseShare(Sourced):

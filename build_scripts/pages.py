@@ -17,6 +17,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .evidence import Evidence, evidence_type, patient_count
+from .lines import line_number, lines_of_patients
+from .retreated import retreated, retreated_note
 from .charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, NARROW_BELOW, Chart, Link, chart_page_url
 from .citations import (
     CitationItem, cohort_sources, formatted_citation, json_ld, json_ld_text, meta_tags, page_item, source_items,
@@ -230,6 +232,24 @@ def patients_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, 
             "cohort": {"label": cohort.label, "anchor": f"cohort-{cohort.id}"} if cohort is not None else None}
 
 
+def retreated_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
+    """How many of the study's patients were retreated (retreated.retreated): as recorded with its source, or derived
+    from its retreatment cohorts, each linked."""
+    found = retreated(evidence, study)
+    if found is None:
+        return None
+    return {"value": found.text,
+            "source": source_view(evidence, found.recorded, page_url) if found.recorded is not None else None,
+            "derivation": found.derivation,
+            "cohorts": [{"label": c.label, "anchor": f"cohort-{c.id}"} for c in found.cohorts]}
+
+
+def lines_view(study: Study) -> list[list[dict[str, Any]]]:
+    """Each line of patients of the study (lines.lines_of_patients): its cohorts in order, first line first."""
+    return [[{"label": c.label, "anchor": f"cohort-{c.id}", "number": i + 1} for i, c in enumerate(line)]
+            for line in lines_of_patients(study)]
+
+
 def curation_view(record: Record) -> dict[str, Any] | None:
     """The curators and their note on a record, in their words (Markdown through the sanitiser)."""
     if not record.curation_note and not record.curators:
@@ -399,6 +419,8 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "label": cohort.label,
         "role": COHORT_ROLES[cohort.role],
         "parent": parent,
+        "follows": next((c for c in study.cohorts if c.id == cohort.follows), None),
+        "line": line_number(study, cohort),
         "regimen": regimen,
         "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
         "regimen_as_stated": cohort.regimen_as_stated,
@@ -492,6 +514,8 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         "summary": render_markdown(study.summary),
         "prior_anti_cd38": render_markdown(study.prior_anti_cd38),
         "patients": patients_view(evidence, study, page_url),
+        "retreated": retreated_view(evidence, study, page_url),
+        "lines": lines_view(study),
         # the study's count is among the page's facts (patients_view), so its population table leaves it out
         "population": population_view(evidence, study.population, page_url, with_count=False),
         "population_description": render_markdown(study.population.description if study.population else None),
@@ -721,13 +745,14 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
         "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
+        "retreated": retreated_note(facts.retreated, facts.n),
     }
 
 
 STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
 # The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
 STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
-                      "partner_classes", "antibodies", "prior_statuses", "n", "key")
+                      "partner_classes", "antibodies", "prior_statuses", "n", "key", "retreated")
 
 
 def studies_index_json(evidence: Evidence) -> str:
@@ -748,7 +773,8 @@ def studies_index_json(evidence: Evidence) -> str:
         key = key_result_view(row.key)
         return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
                 row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
-                list(row.antibodies), list(row.prior_statuses), row.n, [key[name] for name in KEY_RESULT_FIELDS] if key else None]
+                list(row.antibodies), list(row.prior_statuses), row.n,
+                [key[name] for name in KEY_RESULT_FIELDS] if key else None, retreated_note(row.retreated, row.n)]
 
     payload = {
         "fields": list(STUDY_INDEX_FIELDS),

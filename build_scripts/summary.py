@@ -20,6 +20,7 @@ from .facts import (
     Antibody, PartnerClass, PriorStatus, antibody, cohort_regimens, partner_group_label, partner_group_order,
     partner_groups_in_order, partners, retreatment,
 )
+from .lines import is_grouping
 from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
 from .responses import PatientDerivedOutcome, cohort_outcomes
@@ -281,9 +282,10 @@ class MeasureSummary:
     not_reached: tuple[Figure, ...]
     overlapping: tuple[tuple[Figure, Figure], ...]  # (figure left out, the figure in the range it shares patients with)
     missing: tuple[Member, ...]
-    total: int
+    total: int  # cohorts that could report the measure: every cohort but those that only group others
     # cohorts whose source gives the measure where the curators could not read it: not among 'missing'
     unavailable: tuple[Member, ...] = ()
+    groupings: tuple[Member, ...] = ()  # cohorts with no figure of their own, whose subgroups or lines have them
 
     @property
     def low(self) -> Figure | None:
@@ -334,7 +336,8 @@ class MeasureSummary:
 
     def status_of(self, member: Member) -> tuple[str, Figure | None, Figure | None]:
         """How a cohort stands for this measure: ('range', its figure), ('not_reached', figure), ('overlap', its
-        figure, the figure it shares patients with) or ('missing',)."""
+        figure, the figure it shares patients with), ('grouping',) for a cohort that only groups others
+        (lines.is_grouping) or ('missing',)."""
         for figure in self.figures:
             if figure.member.key == member.key:
                 return "range", figure, None
@@ -346,6 +349,8 @@ class MeasureSummary:
                 return "overlap", figure, kept
         if any(m.key == member.key for m in self.unavailable):
             return "unavailable", None, None
+        if any(m.key == member.key for m in self.groupings):
+            return "grouping", None, None
         return "missing", None, None
 
 
@@ -392,9 +397,12 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
         figures=tuple(sorted((f for f in kept if f.value is not None), key=lambda f: f.value)),
         not_reached=tuple(f for f in kept if f.value is None),
         overlapping=tuple(overlapping),
-        missing=tuple(m for m in group if m.key not in reported and m.key not in unavailable),
-        total=len(group),
-        unavailable=tuple(m for m in group if m.key in unavailable))
+        missing=tuple(m for m in group if m.key not in reported and m.key not in unavailable
+                      and not is_grouping(m.study, m.cohort)),
+        total=sum(1 for m in group if m.key in reported or not is_grouping(m.study, m.cohort)),
+        unavailable=tuple(m for m in group if m.key in unavailable and not is_grouping(m.study, m.cohort)),
+        groupings=tuple(m for m in group if m.key not in reported and m.key not in unavailable
+                        and is_grouping(m.study, m.cohort)))
 
 
 # ---------------------------------------------------------------- the exploratory pooled estimate

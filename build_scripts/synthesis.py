@@ -8,9 +8,10 @@ read `synthesise(evidence)`. The rules, in the order they are applied to every c
 2. the cohort must report the measure, comparable across studies, as responders and n, or as a rate and n (the
    responder count is then derived, rounded half up; n is the figure's own, else the cohort's patient count);
 3. one cohort per patient population: cohorts that may share patients (a cohort and any cohort nested in it,
-   sibling cohorts other than arms, parts and dose levels, two top-level cohorts of a study that are not arms, parts
-   or dose levels, such as two data cuts, and any cohorts of studies linked by `related_studies`) never enter together;
-   the largest enters;
+   sibling cohorts other than arms, parts and dose levels unless their prior anti-CD38 statuses exclude each other,
+   two top-level cohorts of a study that are not arms, parts or dose levels, such as two data cuts, cohorts at
+   successive lines of the same patients (`follows`, lines.py), and any cohorts of studies linked by
+   `related_studies`) never enter together; the largest enters;
 4. a pooled estimate needs at least MIN_COHORTS cohorts; a cohort with no or every patient responding gets
    CONTINUITY_CORRECTION added to both cells.
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
+from .lines import in_one_line
 from .responses import cohort_outcomes
 from .vocabulary import (
     MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
@@ -46,6 +48,8 @@ CONFIDENCE = 0.95
 CASE_DESIGNS: tuple[str, ...] = ("case_report", "case_series")
 # Cohorts with these roles under one parent (or at the top of one study) share no patient.
 PARTITION_ROLES: tuple[str, ...] = ("arm", "part", "dose_level")
+# Prior anti-CD38 statuses no patient has two of at one line: sibling cohorts defined by two of them share no patient.
+EXCLUSIVE_STATUSES: tuple[str, ...] = ("refractory", "exposed_not_refractory", "naive")
 # Paule-Mandel iterates; these keep it well inside the precision anything downstream prints.
 _PM_OPTIONS = {"atol": 1e-10, "maxiter": 1000}
 
@@ -391,7 +395,7 @@ def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study
     """Whether two cohorts may hold some of the same patients (see the module's rule 3)."""
     if study_a.id != study_b.id:
         return any(other == study_b.id for other, _, _ in evidence.related_by_study.get(study_a.id, []))
-    if a == b:
+    if a == b or in_one_line(study_a, a, b):
         return True
     chain_a, chain_b = _ancestry(study_a, a), _ancestry(study_b, b)
     if a in chain_b or b in chain_a:
@@ -401,7 +405,20 @@ def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study
     side_a = chain_a[chain_a.index(common) - 1] if common else chain_a[-1]
     side_b = chain_b[chain_b.index(common) - 1] if common else chain_b[-1]
     roles = {c.id: c.role for c in study_a.cohorts}
+    if common is not None and _exclusive_statuses(study_a, side_a, side_b):
+        return False
     return not (roles.get(side_a) in PARTITION_ROLES and roles.get(side_b) in PARTITION_ROLES)
+
+
+def _exclusive_statuses(study: Study, a: str, b: str) -> bool:
+    """Whether two cohorts under one parent are told apart by their prior anti-CD38 status (refractory, exposed not
+    refractory, naive): at one line, no patient is in both. Across lines or data cuts it proves nothing."""
+    by_id = {c.id: c for c in study.cohorts}
+    if a not in by_id or b not in by_id:
+        return False
+    status_a = prior_anti_cd38_status(study, by_id[a]).status
+    status_b = prior_anti_cd38_status(study, by_id[b]).status
+    return status_a != status_b and {status_a, status_b} <= set(EXCLUSIVE_STATUSES)
 
 
 def independent(evidence: Evidence, entries: Iterable[Entry]) -> tuple[list[Entry], list[Exclusion]]:

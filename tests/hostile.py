@@ -251,12 +251,16 @@ def scaffold(files: dict[str, Any]) -> None:
     refractory["adverse_events"] = [{"term": "Neutropenia", "grade": "3-4", "patients": 3, "n": 30,
                                      "source": _source("Table 4")}]
     refractory["best_response"] = [{"category": "pr", "patients": 5, "n": 30, "source": _source("Table 2")}]
+    study["population"]["retreated"] = {"value": 30, "source": _source("Table 1")}
     study["related_studies"] = [{"study": COMPANION, "relation": "same_patients"}]
     files[f"studies/{COMPANION}.yaml"] = {
         "id": COMPANION, "title": "Companion study", "design": "retrospective_real_world",
         "publications": ["fixture-2021-abstract"], "summary": "A second fictional study, for related-study notes.",
         "cohorts": [{"id": "all", "label": "All patients", "role": "overall",
                      "regimen": "daratumumab-pomalidomide-dexamethasone",
+                     # the retreated count beside the count of the cohort standing for the whole study
+                     "population": {"retreated": {"status": "not_reported", "source": _source("Results",
+                                                                                             "fixture-2021-abstract")}},
                      "outcomes": [{"measure": "orr", "value": 33, "unit": "percent", "n": 30,
                                    "source": _source("Results", "fixture-2021-abstract")}]}],
     }

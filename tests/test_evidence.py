@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from build_scripts.checks import validate_tree
 from build_scripts.evidence import evidence_type, patient_count
+from build_scripts.retreated import retreated, retreated_note
 from build_scripts.facts import retreatment
 from build_scripts.model import Review, Source, Study
 from build_scripts.responses import cohort_outcomes
@@ -295,7 +296,17 @@ def test_downloads_and_pages_agree_on_every_count(evidence, real_site):
         assert (facts.group(1).strip() if facts else "") == shown, study.id
         row = re.search(rf'<tr><td><a href="{re.escape(study.id)}/">.*?</tr>', index, re.S).group(0)
         # The index never leaves the cell empty: a count not recorded is not reported by the sources.
-        assert re.search(r'<td class="atlas-n">(.*?)</td>', row, re.S).group(1) == (shown or "Not reported"), study.id
+        cell = re.search(r'<td class="atlas-n">(.*?)</td>', row, re.S).group(1)
+        assert re.sub(r"<br>.*", "", cell, flags=re.S) == (shown or "Not reported"), study.id
+        # the retreated patients: the same figure in studies.csv, on the study page and under the index's count
+        found_retreated = retreated(evidence, study)
+        value = "" if found_retreated is None or found_retreated.value is None else str(found_retreated.value)
+        assert studies[study.id]["n_retreated"] == value, study.id
+        if found_retreated is not None:
+            page = re.search(r"<dt>Retreated with an anti-CD38 antibody</dt>\s*<dd>([^<;]*)", html)
+            assert page.group(1).strip() == found_retreated.text, study.id
+        note = retreated_note(found_retreated, found[0].value if found is not None else None)
+        assert (note in cell) if note else "<br>" not in cell, study.id
         checked += found is not None
     assert checked >= 5
     rows = 0

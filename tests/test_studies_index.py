@@ -9,7 +9,8 @@ import re
 import pytest
 
 from build_scripts.checks import validate_tree
-from build_scripts.evidence import Evidence, patient_count, study_regimens
+from build_scripts.evidence import Evidence, patient_count, patient_count_value, study_regimens
+from build_scripts.retreated import retreated, retreated_note
 from build_scripts.facts import main_retreatment_cohort
 from build_scripts.indexes import headline_outcome, key_result, regimen_uses, study_facts
 from build_scripts.model import Agent, Patient, Publication, Regimen, Study
@@ -196,21 +197,26 @@ def cells(row):
 def test_the_index_shows_every_reported_count_and_every_recorded_regimen(real_evidence, real_site):
     rows = index_rows(real_site)
     assert set(rows) == set(real_evidence.studies) and len(rows) >= 27
-    counts = regimens = 0
+    counts = regimens = notes = 0
     for study in real_evidence.studies.values():
         shown = cells(rows[study.id])
         found = patient_count(study)
+        # under the count, how many were retreated (retreated.retreated_note), when it says something
+        note = retreated_note(retreated(real_evidence, study), patient_count_value(study))
+        count_cell = re.sub(r"<br>.*", "", re.search(r'<td class="atlas-n">(.*?)</td>', rows[study.id], re.S).group(1))
+        assert shown[8] == count_cell + (note or ""), study.id
         if found is not None and found[0].value is not None:
-            assert shown[8] == str(found[0].value), study.id
+            assert count_cell == str(found[0].value), study.id
             counts += 1
         else:
-            assert shown[8] == "Not reported", study.id
+            assert count_cell == "Not reported", study.id
+        notes += note is not None
         names = [real_evidence.regimens[r].name for r in study_regimens(study)]
         assert shown[4] == "; ".join(names), study.id
         regimens += bool(names)
         assert shown[5] and shown[6] and shown[7], study.id  # partners, antibodies, prior statuses: never empty
         assert shown[9], study.id
-    assert counts >= 7 and regimens == len(real_evidence.studies)
+    assert counts >= 7 and regimens == len(real_evidence.studies) and notes >= 5
 
 
 def test_each_key_result_links_to_its_cohort(real_evidence, real_site):

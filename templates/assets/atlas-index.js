@@ -93,6 +93,7 @@
         antibodies: raw[at.antibodies],
         priors: raw[at.prior_statuses],
         n: raw[at.n],
+        retreated: raw[at.retreated],
         key: key ? {
           cohort: key[keyAt.cohort], label: key[keyAt.label], orr: key[keyAt.orr], orrValue: key[keyAt.orr_value],
           pfs: key[keyAt.pfs], pfsValue: key[keyAt.pfs_value], n: key[keyAt.n],
@@ -424,7 +425,8 @@
     element(tr, "td", row.partners.map(function (p) { return labels.partner_class[p]; }).join("; "));
     element(tr, "td", row.antibodies.map(function (a) { return labels.antibody[a]; }).join("; "));
     element(tr, "td", row.priors.map(function (p) { return labels.prior_status[p]; }).join("; "));
-    element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
+    const patients = element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
+    if (row.retreated !== null && row.retreated !== undefined) { noteLine(patients, row.retreated); }
     const key = element(tr, "td");
     if (!row.key) {
       element(key, "span", "No cohort is an anti-CD38 retreatment", "atlas-note");
@@ -449,14 +451,14 @@
   Index.prototype.csv = function () {
     const model = this.model, labels = model.labels, index = this;
     const header = ["study_id", "title", "short_name", "registry_ids", "first_published", "design", "evidence_type",
-      "regimens", "partner_classes", "antibody", "prior_anti_cd38", "patients", "key_cohort", "key_orr", "key_median_pfs", "key_n",
+      "regimens", "partner_classes", "antibody", "prior_anti_cd38", "patients", "retreated", "key_cohort", "key_orr", "key_median_pfs", "key_n",
       "url"];
     const rows = this.filteredRows().map(function (row) {
       return [row.id, row.title, row.shortName, row.registry, row.year, labels.design[row.design],
         labels.evidence_type[row.type], row.regimens.map(function (r) { return model.regimens[r].name; }),
         row.partners.map(function (p) { return labels.partner_class[p]; }),
         row.antibodies.map(function (a) { return labels.antibody[a]; }),
-        row.priors.map(function (p) { return labels.prior_status[p]; }), row.n,
+        row.priors.map(function (p) { return labels.prior_status[p]; }), row.n, row.retreated,
         row.key ? row.key.label : null, row.key ? row.key.orr : null, row.key ? row.key.pfs : null,
         row.key ? row.key.n : null, new URL(index.href("study", row.id), window.location.href).href];
     });
