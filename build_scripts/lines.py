@@ -92,8 +92,8 @@ def is_grouping(study: Study, cohort: Cohort) -> bool:
                for other in study.cohorts if other.id != cohort.id)
 
 
-# Statuses of an enclosing population under which no subset is anti-CD38 naive ('mixed' only as the source defines it).
-_ALL_EXPOSED = ("refractory", "exposed_not_refractory")
+# Statuses of an enclosing population under which no subset is anti-CD38 naive: every patient had an antibody before.
+_ALL_EXPOSED = ("refractory", "exposed_not_refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated")
 
 
 def line_problems(study: Study) -> list[tuple[tuple, str]]:
@@ -139,7 +139,7 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
             if found is None:
                 continue
             status, was_defined = found
-            if status.status in _ALL_EXPOSED or (status.status == "mixed" and was_defined):
+            if status.status in _ALL_EXPOSED:
                 shown = population.prior_anti_cd38.status if was_defined else status.status  # type: ignore[union-attr]
                 problems.append((("cohorts", i, "population", "prior_anti_cd38", "status"),
                                  f"a naive cohort cannot sit within {where}, whose patients all had an anti-CD38"

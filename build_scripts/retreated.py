@@ -134,7 +134,7 @@ def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retrea
     found = retreatment(evidence, study, cohort)
     if found.value or not any(regimen_has_anti_cd38(evidence, r) for r in cohort_regimens(study, cohort)):
         return False
-    if found.prior.status == "unknown":
+    if found.prior.status == "not_stated":
         return True
     parents = {c.id: c.parent for c in study.cohorts}
     return found.prior.status == "partly_naive" and not any(
