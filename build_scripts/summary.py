@@ -393,8 +393,8 @@ class PooledView:
 
     @property
     def estimate(self):  # noqa: ANN201 - synthesis.Estimate
-        """The estimate the table shows: the first pooling method's (vocabulary.POOLING_METHODS)."""
-        return self.analysis.estimates[0] if self.analysis.estimates else None
+        """The estimate the table shows: the primary pooling method's (vocabulary.PRIMARY_POOLING_METHOD)."""
+        return self.analysis.primary
 
 
 def pooled_view(evidence: Evidence, synthesis: Synthesis, stratum: Stratum, by_key: dict[str, Member],
