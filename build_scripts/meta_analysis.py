@@ -150,8 +150,10 @@ _LOG_WEIGHTS = np.log(_WEIGHTS) + _NODES ** 2
 
 
 def _log_expit_parts(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log(1 + exp(eta)) and expit(eta), without overflow."""
-    return np.logaddexp(0.0, eta), 0.5 * (1 + np.tanh(eta / 2))
+    """log(1 + exp(eta)) and expit(eta), without overflow (one exp and one log1p: this is the fit's inner loop)."""
+    small = np.exp(-np.abs(eta))
+    log_one_plus = np.maximum(eta, 0.0) + np.log1p(small)
+    return log_one_plus, np.where(eta >= 0, 1.0, small) / (1 + small)
 
 
 def _modes(r: np.ndarray, n: np.ndarray, mu: float, tau: float,
