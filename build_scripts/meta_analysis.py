@@ -14,11 +14,16 @@ Pure numbers in, frozen results out; synthesis.py decides which cohorts enter. E
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and scipy are imported inside the functions: importing numpy starts OpenBLAS's threads, and a build forks
+# its job processes only from a single-threaded process (build._single_threaded).
 
 CONFIDENCE = 0.95
 CONTINUITY_CORRECTION = 0.5
@@ -68,11 +73,14 @@ def logit_proportion(responders: int, n: int) -> tuple[float, float, bool]:
 
 def _z() -> float:
     from scipy import stats
+
     return float(stats.norm.isf((1 - CONFIDENCE) / 2))
 
 
 def cochran_q(effects: Sequence[float], variances: Sequence[float]) -> tuple[float, float]:
     """Cochran's Q about the fixed-effect mean, and I-squared from it (Higgins and Thompson 2002), per cent."""
+    import numpy as np
+
     y, w = np.asarray(effects, dtype=float), 1 / np.asarray(variances, dtype=float)
     q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
     k = len(y)
@@ -96,6 +104,8 @@ def _finish(method: str, k: int, mean: float, se: float, tau2: float, q: float, 
 
 def dersimonian_laird_tau2(effects: Sequence[float], variances: Sequence[float]) -> float:
     """DerSimonian and Laird's (1986) moment estimate of tau2, truncated at zero."""
+    import numpy as np
+
     y, v = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
     w = 1 / v
     q, _ = cochran_q(y, v)
@@ -105,6 +115,8 @@ def dersimonian_laird_tau2(effects: Sequence[float], variances: Sequence[float])
 
 def generalised_q(effects: Sequence[float], variances: Sequence[float], tau2: float) -> float:
     """Q with weights 1/(v + tau2) about their own weighted mean; decreasing in tau2."""
+    import numpy as np
+
     y, w = np.asarray(effects, dtype=float), 1 / (np.asarray(variances, dtype=float) + tau2)
     return float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
 
@@ -115,6 +127,7 @@ def paule_mandel_tau2(effects: Sequence[float], variances: Sequence[float]) -> f
     statsmodels' iteration is not used: it sets tau2 to 0 and stops whenever one of its updates overshoots, which
     gives the fixed-effect estimate on strongly heterogeneous data.
     """
+    import numpy as np
     from scipy.optimize import brentq
 
     y, v = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
@@ -130,6 +143,8 @@ def paule_mandel_tau2(effects: Sequence[float], variances: Sequence[float]) -> f
 
 def inverse_variance(effects: Sequence[float], variances: Sequence[float], tau2: float) -> tuple[float, float]:
     """The weighted mean with weights 1/(v + tau2), and its standard error."""
+    import numpy as np
+
     y, w = np.asarray(effects, dtype=float), 1 / (np.asarray(variances, dtype=float) + tau2)
     return float(np.sum(w * y) / np.sum(w)), float(math.sqrt(1 / np.sum(w)))
 
@@ -144,13 +159,19 @@ def random_effects(effects: Sequence[float], variances: Sequence[float], method:
 
 # ---------------------------------------------------------------- the binomial-normal model
 
-_NODES, _WEIGHTS = np.polynomial.hermite.hermgauss(QUADRATURE_NODES)
-# log of weight * exp(x^2): the Gauss-Hermite rule applied to a function that is not multiplied by exp(-x^2).
-_LOG_WEIGHTS = np.log(_WEIGHTS) + _NODES ** 2
+@functools.cache
+def _quadrature() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes, and the log of weight * exp(x^2): the rule for a function not multiplied by exp(-x^2)."""
+    import numpy as np
+
+    nodes, weights = np.polynomial.hermite.hermgauss(QUADRATURE_NODES)
+    return nodes, np.log(weights) + nodes ** 2
 
 
 def _log_expit_parts(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log(1 + exp(eta)) and expit(eta), without overflow (one exp and one log1p: this is the fit's inner loop)."""
+    import numpy as np
+
     small = np.exp(-np.abs(eta))
     log_one_plus = np.maximum(eta, 0.0) + np.log1p(small)
     return log_one_plus, np.where(eta >= 0, 1.0, small) / (1 + small)
@@ -164,6 +185,8 @@ def _modes(r: np.ndarray, n: np.ndarray, mu: float, tau: float,
     kept inside that bracket (a step leaving it is replaced by bisection). `start` (the modes at nearby parameters)
     saves steps during a fit.
     """
+    import numpy as np
+
     low, high = np.minimum(tau * (r - n), tau * r), np.maximum(tau * (r - n), tau * r)
     z = np.clip(np.zeros_like(r) if start is None else start, low, high)
     for _ in range(100):
@@ -186,6 +209,8 @@ def binomial_normal_loglik(responders: Sequence[int], n: Sequence[int], mu: floa
 
     The likelihood is the same for tau and -tau (u = tau z, z standard normal), so tau may take any sign.
     """
+    import numpy as np
+
     return _loglik(np.asarray(responders, dtype=float), np.asarray(n, dtype=float), mu, tau)[0]
 
 
@@ -198,12 +223,15 @@ def _loglik(r: np.ndarray, m: np.ndarray, mu: float, tau: float,
     """
     from scipy.special import gammaln
 
+    import numpy as np
+
+    nodes, log_weights = _quadrature()
     mode, curvature = _modes(r, m, mu, tau, start)
     scale = 1 / np.sqrt(curvature)
-    z = mode[:, None] + math.sqrt(2) * scale[:, None] * _NODES[None, :]
+    z = mode[:, None] + math.sqrt(2) * scale[:, None] * nodes[None, :]
     eta = mu + tau * z
     log_one_plus, p = _log_expit_parts(eta)
-    terms = r[:, None] * eta - m[:, None] * log_one_plus - z * z / 2 + _LOG_WEIGHTS[None, :]
+    terms = r[:, None] * eta - m[:, None] * log_one_plus - z * z / 2 + log_weights[None, :]
     top = terms.max(axis=1)
     weights = np.exp(terms - top[:, None])
     total = weights.sum(axis=1)
@@ -216,6 +244,8 @@ def _loglik(r: np.ndarray, m: np.ndarray, mu: float, tau: float,
 
 def _jacobian_differences(gradient, x: np.ndarray, step: float = 1e-5) -> np.ndarray:  # noqa: ANN001
     """The Hessian as central differences of an analytic gradient, symmetrised."""
+    import numpy as np
+
     columns = [(gradient(x + step * unit) - gradient(x - step * unit)) / (2 * step) for unit in np.eye(len(x))]
     hessian = np.array(columns).T
     return (hessian + hessian.T) / 2
@@ -229,6 +259,7 @@ def binomial_normal(responders: Sequence[int], n: Sequence[int]) -> RandomEffect
     The standard error of mu is from the observed information (the inverse of the Hessian of the log-likelihood in
     mu and tau, by differences of its gradient); intervals are Wald intervals on the logit scale.
     """
+    import numpy as np
     from scipy.optimize import minimize
 
     r, m = np.asarray(responders, dtype=float), np.asarray(n, dtype=float)
@@ -239,6 +270,9 @@ def binomial_normal(responders: Sequence[int], n: Sequence[int]) -> RandomEffect
     if not np.any(r > 0) or not np.any(r < m):
         where = "no patient responded in any cohort" if not np.any(r > 0) else "every patient responded in every cohort"
         return NotEstimable("bn", f"{where}, so the likelihood has no maximum at a finite logit")
+    if np.all((r == 0) | (r == m)):
+        return NotEstimable("bn", "every cohort lies at 0% or 100%, so the likelihood keeps increasing as tau2"
+                                  " grows and has no maximum")
     modes: list[np.ndarray | None] = [None]
 
     def minus_loglik(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -252,8 +286,11 @@ def binomial_normal(responders: Sequence[int], n: Sequence[int]) -> RandomEffect
     fixed_mu = math.log(r.sum() / (m - r).sum())
     if minus_loglik(np.array([fixed_mu, 0.0]))[0] <= fitted.fun + 1e-9 or tau < _TAU_ZERO:
         mu, tau = fixed_mu, 0.0
-    if tau > _TAU_LIMIT or abs(mu) > _MU_LIMIT or not math.isfinite(mu):
+    elif tau > _TAU_LIMIT or abs(mu) > _MU_LIMIT or not math.isfinite(mu):
         return NotEstimable("bn", "the likelihood has no finite maximum (every cohort lies at or near 0% or 100%)")
+    # BFGS may stop short of its (strict) gradient tolerance through rounding; a gradient this small is a maximum
+    elif not fitted.success and float(np.max(np.abs(fitted.jac))) > 1e-5:
+        return NotEstimable("bn", f"the maximisation of the likelihood did not converge ({fitted.message})")
     information = _jacobian_differences(lambda x: minus_loglik(x)[1], np.array([mu, tau]))
     if tau == 0.0:
         # At the boundary the information about tau is zero (its first derivative vanishes by symmetry), and so is

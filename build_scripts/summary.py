@@ -26,7 +26,7 @@ from .pages import (
 from .synthesis import MIN_COHORTS, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_CLASSES, POOLING_METHODS,
-    PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
+    PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
 )
 
 SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and prior anti-CD38 status: studies, patients,"
@@ -830,6 +830,7 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "measures": [MEASURES[name] for name in SUMMARY_MEASURES],
         "pooled_measure": MEASURES[POOLED_MEASURE],
         "pooling_methods": POOLING_METHODS,
+        "primary_pooling_method": PRIMARY_POOLING_METHOD,
         "unsummarised": groups,
         "map": cells,
         "map_columns": list(EVIDENCE_TYPES.values()),

@@ -187,7 +187,7 @@ def test_a_negative_dersimonian_laird_tau2_is_truncated_to_the_fixed_effect_esti
 @pytest.mark.parametrize("counts, what", [
     ([(0, 10), (0, 25), (0, 7)], "no patient responded in any cohort"),
     ([(10, 10), (25, 25), (7, 7)], "every patient responded in every cohort"),
-    ([(0, 10), (25, 25), (0, 7)], "no finite maximum"),
+    ([(0, 10), (25, 25), (0, 7)], "every cohort lies at 0% or 100%"),
 ])
 def test_all_zero_or_all_full_cohorts_give_no_binomial_normal_estimate_and_say_why(counts, what):
     fit = fitted("bn", counts)
