@@ -30,8 +30,8 @@ CONTINUITY_CORRECTION = 0.5
 # Nodes of the adaptive quadrature per cohort; centred and scaled, the integrand is close to a normal density, and
 # 25 nodes (lme4's largest nAGQ) agree with direct integration to far better than anything printed.
 QUADRATURE_NODES = 25
-# A fitted |tau| beyond this (a logit standard deviation of 12) or |mu| beyond this means the likelihood has no
-# finite maximum: every cohort lies at 0% or 100%, so the data cannot tell the spread from the mean.
+# A fitted |tau| beyond this (a logit standard deviation of 12) or |mu| beyond this means the maximisation ran off
+# towards no finite maximum (cohorts at or near 0% and 100%: the data cannot tell the spread from the mean).
 _TAU_LIMIT = 12.0
 _MU_LIMIT = 25.0
 # Below this tau the fit is the boundary tau2 = 0 (the fixed-effect binomial model).
@@ -221,9 +221,8 @@ def _loglik(r: np.ndarray, m: np.ndarray, mu: float, tau: float,
     The gradient is the posterior mean of the complete-data score (Louis 1982), (r - n p) for mu and (r - n p) z for
     tau, averaged over the same quadrature nodes, weighted by their share of each cohort's integral.
     """
-    from scipy.special import gammaln
-
     import numpy as np
+    from scipy.special import gammaln
 
     nodes, log_weights = _quadrature()
     mode, curvature = _modes(r, m, mu, tau, start)
