@@ -19,7 +19,7 @@ from .links import number, relative, short_citation
 from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from .synthesis import Synthesis, synthesise
 from .vocabulary import (
-    EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
     RESPONSE_CATEGORIES, UNITS,
 )
 
@@ -52,8 +52,8 @@ EVIDENCE_SHAPES = {"clinical_trial": "circle", "real_world": "square", "case_rep
 POOLED = "Pooled estimate (exploratory, random effects)"
 POOLED_LABEL = "Pooled (exploratory, random effects)"
 POOLED_SHAPE = "diamond"
-# The pooling method whose estimate a diamond shows (the others are in its tooltip and table row).
-POOLED_METHOD = next(iter(POOLING_METHODS))
+# The pooling method whose estimate a diamond shows (the sensitivity analyses are in its tooltip and table row).
+POOLED_METHOD = PRIMARY_POOLING_METHOD
 # Interval styles, as the legends name them.
 PUBLISHED_INTERVAL, COMPUTED_INTERVAL = "published interval", "computed exact interval"
 # Deepest to shallowest best response: a sequential scheme keeps the order visible without colour names.
@@ -487,14 +487,15 @@ def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url:
     rows = []
     for stratum in [s for s in synthesis.strata if s.partner_class == partner_name]:
         analysis = synthesis.analysis(stratum, measure)
-        if analysis is None or not analysis.estimates:
+        shown = analysis.primary if analysis is not None else None
+        if shown is None:
             continue
-        shown = next((e for e in analysis.estimates if e.method == POOLED_METHOD), analysis.estimates[0])
         label = PRIOR_ANTI_CD38_STATUSES[stratum.prior_status].label
         k, patients = shown.k, shown.patients
         fits = "; ".join(
-            f"{e.method_label}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}), 95% prediction interval"
-            f" {e.pi_low:.1f}–{e.pi_high:.1f}, I² {e.i2:.0f}%, τ² {e.tau2:.3g}" for e in analysis.estimates)
+            f"{e.method_label}{'' if e is shown else ' (sensitivity)'}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}),"
+            f" 95% prediction interval {e.pi_low:.1f}–{e.pi_high:.1f}, τ² {e.tau2:.3g}" for e in analysis.estimates)
+        fits += f"; I² {shown.i2:.0f}%"
         cohorts = ", ".join(entry.key for entry in analysis.used)
         rows.append(ForestRow(
             label=f"{SUBGROUP_MARK}{label} (k={k}, n={patients})", panel=POOLED, study_id="", cohort_id="",

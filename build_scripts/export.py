@@ -21,12 +21,12 @@ from .model import Outcome, Study
 from .responses import cohort_outcomes
 from .retreated import retreated
 from .synthesis import (
-    CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Exclusion,
+    CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Estimate, Exclusion,
     MedianRange, Synthesis, synthesise,
 )
 from .vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    PARTNER_JOIN, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
+    PARTNER_JOIN, POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
     STATUSES, SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS,
 )
 
@@ -154,11 +154,28 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("p_value", "string", "P value as printed, with its comparison."),
 )
 
+PRIMARY_LABEL = POOLING_METHODS[PRIMARY_POOLING_METHOD]
+SENSITIVITY_METHODS: tuple[str, ...] = tuple(m for m in POOLING_METHODS if m != PRIMARY_POOLING_METHOD)
 SYNTHESIS_METHODS: dict[str, str] = {
-    **{name: f"random-effects pooled estimate, tau-squared by {label}" for name, label in POOLING_METHODS.items()},
+    PRIMARY_POOLING_METHOD: f"pooled: the main columns hold the {PRIMARY_LABEL} estimate, the columns starting "
+                            + " and ".join(f"'{m}_'" for m in SENSITIVITY_METHODS) + " the sensitivity analyses",
     "not_pooled": "no pooled estimate (see note)",
     "range": "range of the medians (never pooled)",
 }
+
+
+def _sensitivity_columns(method: str) -> tuple[Column, ...]:
+    label = POOLING_METHODS[method]
+    return (
+        Column(f"{method}_value", "number", f"Sensitivity analysis: the pooled proportion by {label} (inverse-variance"
+                                            " random effects on continuity-corrected logits), per cent."),
+        Column(f"{method}_ci_low", "number", f"Lower bound of the {label} confidence interval (normal), per cent."),
+        Column(f"{method}_ci_high", "number", f"Upper bound of the {label} confidence interval, per cent."),
+        Column(f"{method}_pi_low", "number", f"Lower bound of the {label} prediction interval, per cent."),
+        Column(f"{method}_pi_high", "number", f"Upper bound of the {label} prediction interval, per cent."),
+        Column(f"{method}_tau2", "number", f"Tau-squared by {label}, logit scale."),
+    )
+
 
 SYNTHESIS_COLUMNS: tuple[Column, ...] = (
     Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv).", required=True,
@@ -175,18 +192,24 @@ SYNTHESIS_COLUMNS: tuple[Column, ...] = (
            enum=tuple(SYNTHESIS_METHODS)),
     Column("k", "integer", "Number of independent cohorts used.", required=True),
     Column("patients", "integer", "Patients in the cohorts used (the n each figure is based on).", required=True),
-    Column("value", "number", "Pooled proportion in per cent, back-transformed from the logit scale; empty when not"
-                              " pooled. Exploratory: not a substitute for a systematic review."),
-    Column("ci_low", "number", "Lower bound of the confidence interval of the pooled proportion, per cent."),
+    Column("value", "number", f"Pooled proportion in per cent by the {PRIMARY_LABEL}: random effects on the logit"
+                              " scale fitted by maximum likelihood from each cohort's exact binomial likelihood (no"
+                              " continuity correction), back-transformed; empty when not pooled. Exploratory: not a"
+                              " substitute for a systematic review."),
+    Column("ci_low", "number", "Lower bound of its confidence interval (Wald, on the logit scale, with the standard error"
+                               " from the observed information), per cent."),
     Column("ci_high", "number", "Upper bound of that interval, per cent."),
     Column("ci_level", "number", "Level of the confidence and prediction intervals, per cent."),
-    Column("pi_low", "number", "Lower bound of the prediction interval (t distribution, k-2 degrees of freedom), per"
-                               " cent: where a new cohort's proportion is expected to fall."),
+    Column("pi_low", "number", "Lower bound of its prediction interval (t distribution, k-2 degrees of freedom, with"
+                               " tau-squared and the standard error), per cent: where a new cohort's proportion is"
+                               " expected to fall."),
     Column("pi_high", "number", "Upper bound of the prediction interval, per cent."),
-    Column("i2", "number", "I-squared (Higgins and Thompson, from Cochran's Q), per cent: the share of the variation"
-                           " between cohorts not explained by chance."),
-    Column("tau2", "number", "Between-cohort variance tau-squared on the logit scale, by the row's method."),
-    Column("q", "number", "Cochran's Q heterogeneity statistic (k-1 degrees of freedom)."),
+    Column("i2", "number", "I-squared (Higgins and Thompson, from Cochran's Q of the continuity-corrected logits), per"
+                           " cent: the share of the variation between cohorts not explained by chance."),
+    Column("tau2", "number", f"Between-cohort variance tau-squared on the logit scale, by the {PRIMARY_LABEL}."),
+    Column("q", "number", "Cochran's Q heterogeneity statistic (k-1 degrees of freedom) of the continuity-corrected"
+                          " logits."),
+    *(column for method in SENSITIVITY_METHODS for column in _sensitivity_columns(method)),
     Column("range_low", "number", "Lowest figure among the cohorts used, as recorded (per cent, or months for medians)."),
     Column("range_high", "number", "Highest figure among the cohorts used."),
     Column("unit", "string", "Unit of value, intervals and range.", enum=tuple(UNITS)),
@@ -199,12 +222,14 @@ SYNTHESIS_COLUMNS: tuple[Column, ...] = (
                                          f" '{LIST_SEPARATOR}'. Reasons: " + "; ".join(
                                              f"{name} ({text})" for name, text in SYNTHESIS_EXCLUSIONS.items()) + "."),
     Column("continuity_corrected", "string", f"Cohorts with no or every patient responding, to whose counts"
-                                             f" {CONTINUITY_CORRECTION:g} was added before pooling, separated by"
+                                             f" {CONTINUITY_CORRECTION:g} was added for the sensitivity analyses (the"
+                                             f" {PRIMARY_LABEL} needs no correction), separated by"
                                              f" '{LIST_SEPARATOR}'."),
     Column("responders_derived", "string", "Cohorts whose responder count was computed from the rate and n (rounded"
                                            f" half up), separated by '{LIST_SEPARATOR}'."),
     Column("note", "string", f"Why there is no pooled estimate (at least {MIN_COHORTS} independent cohorts reporting"
-                             " responders and n are needed), where there is none."),
+                             f" responders and n are needed, and the {PRIMARY_LABEL} must have an estimate), where"
+                             " there is none."),
 )
 
 
@@ -421,20 +446,26 @@ def _stratum_cells(part: Analysis | MedianRange) -> dict[str, Any]:
     }
 
 
+def _estimate_cells(estimate: Estimate, prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}value": round(estimate.value, 2), f"{prefix}ci_low": round(estimate.ci_low, 2),
+            f"{prefix}ci_high": round(estimate.ci_high, 2), f"{prefix}pi_low": round(estimate.pi_low, 2),
+            f"{prefix}pi_high": round(estimate.pi_high, 2), f"{prefix}tau2": round(estimate.tau2, 6)}
+
+
 def synthesis_rows(synthesis: Synthesis) -> Iterable[dict[str, Any]]:
-    """One row per stratum, measure, analysis and method of the exploratory synthesis (synthesis.py)."""
+    """One row per stratum, measure and analysis of the exploratory synthesis (synthesis.py), every method in it."""
     for analysis in synthesis.analyses:
         base = {**_stratum_cells(analysis), "analysis": "sensitivity" if analysis.sensitivity else "primary",
                 "continuity_corrected": [e.key for e in analysis.used if e.corrected],
                 "responders_derived": [e.key for e in analysis.used if e.responders_derived]}
-        if not analysis.estimates:
+        primary = analysis.primary
+        if primary is None:
             yield {**base, "method": "not_pooled", "note": analysis.not_pooled}
-        for estimate in analysis.estimates:
-            yield {**base, "method": estimate.method, "value": round(estimate.value, 2),
-                   "ci_low": round(estimate.ci_low, 2), "ci_high": round(estimate.ci_high, 2),
-                   "ci_level": 100 * CONFIDENCE, "pi_low": round(estimate.pi_low, 2),
-                   "pi_high": round(estimate.pi_high, 2), "i2": round(estimate.i2, 2), "tau2": round(estimate.tau2, 6),
-                   "q": round(estimate.q, 6)}
+            continue
+        yield {**base, "method": primary.method, **_estimate_cells(primary), "ci_level": 100 * CONFIDENCE,
+               "i2": round(primary.i2, 2), "q": round(primary.q, 6),
+               **{key: value for e in analysis.sensitivity_estimates for key, value in
+                  _estimate_cells(e, f"{e.method}_").items()}}
     for median in synthesis.ranges:
         yield {**_stratum_cells(median), "analysis": "primary", "method": "range", "k": len(median.used) + len(
             median.not_reached), "cohorts_not_reached": [entry.key for entry in median.not_reached]}

@@ -31,7 +31,7 @@ from .pages import (
 from .synthesis import MIN_COHORTS, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     ANTIBODY_AXIS, COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_JOIN, POOLING_METHODS,
-    PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
+    PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
 )
 
 SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and prior anti-CD38 status: studies, patients,"
@@ -434,8 +434,8 @@ class PooledView:
 
     @property
     def estimate(self):  # noqa: ANN201 - synthesis.Estimate
-        """The estimate the table shows: the first pooling method's (vocabulary.POOLING_METHODS)."""
-        return self.analysis.estimates[0] if self.analysis.estimates else None
+        """The estimate the table shows: the primary pooling method's (vocabulary.PRIMARY_POOLING_METHOD)."""
+        return self.analysis.primary
 
 
 def pooled_view(evidence: Evidence, synthesis: Synthesis, stratum: Stratum, by_key: dict[str, Member],
@@ -875,6 +875,7 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "measures": [MEASURES[name] for name in SUMMARY_MEASURES],
         "pooled_measure": MEASURES[POOLED_MEASURE],
         "pooling_methods": POOLING_METHODS,
+        "primary_pooling_method": PRIMARY_POOLING_METHOD,
         "unsummarised": groups,
         "map": cells,
         "map_columns": list(EVIDENCE_TYPES.values()),

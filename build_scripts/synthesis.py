@@ -12,13 +12,16 @@ read `synthesise(evidence)`. The rules, in the order they are applied to every c
    two top-level cohorts of a study that are not arms, parts or dose levels, such as two data cuts, cohorts at
    successive lines of the same patients (`follows`, lines.py), and any cohorts of studies linked by
    `related_studies`) never enter together; the largest enters;
-4. a pooled estimate needs at least MIN_COHORTS cohorts; a cohort with no or every patient responding gets
-   CONTINUITY_CORRECTION added to both cells.
+4. a pooled estimate needs at least MIN_COHORTS cohorts.
 
-Proportions are pooled on the logit scale by inverse-variance random effects (statsmodels' combine_effects) with
-DerSimonian-Laird and Paule-Mandel estimates of tau-squared; each gives a 95% confidence interval (normal), I-squared
-(Higgins and Thompson, from Cochran's Q) and a 95% prediction interval (t with k-2 degrees of freedom). Medians of
-time-to-event measures are never pooled: MedianRange holds their range over the same kind of independent cohorts.
+Proportions are pooled on the logit scale (meta_analysis.py). The primary estimate is the binomial-normal
+random-effects model fitted by maximum likelihood, which uses each cohort's exact binomial likelihood (no continuity
+correction); where it has no estimate (no patient, or every patient, responded in every cohort), the analysis is not
+pooled. DerSimonian-Laird and Paule-Mandel inverse-variance pooling of logits (a cohort with no or every patient
+responding gets CONTINUITY_CORRECTION added to both cells) are sensitivity analyses. Each estimate has a 95% Wald
+confidence interval, tau-squared and a 95% prediction interval (t with k-2 degrees of freedom); I-squared (Higgins and
+Thompson) comes from Cochran's Q of the corrected logits. Medians of time-to-event measures are never pooled:
+MedianRange holds their range over the same kind of independent cohorts.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
 from .lines import in_one_line
+from .meta_analysis import (  # noqa: F401 - the numbers' own names, read from here by export.py and the tests
+    CONFIDENCE, CONTINUITY_CORRECTION, NotEstimable, RandomEffects, logit_proportion, pool, random_effects,
+)
 from .responses import cohort_outcomes
 from .vocabulary import (
-    MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
+    MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
 )
 
 if TYPE_CHECKING:
@@ -42,16 +48,12 @@ if TYPE_CHECKING:
 POOLED_MEASURES: tuple[str, ...] = ("orr", "vgpr_or_better", "cr_or_better")
 RANGE_MEASURES: tuple[str, ...] = ("pfs", "os")
 MIN_COHORTS = 3
-CONTINUITY_CORRECTION = 0.5
-CONFIDENCE = 0.95
 # Designs left out of the sensitivity analysis.
 CASE_DESIGNS: tuple[str, ...] = ("case_report", "case_series")
 # Cohorts with these roles under one parent (or at the top of one study) share no patient.
 PARTITION_ROLES: tuple[str, ...] = ("arm", "part", "dose_level")
 # Prior anti-CD38 statuses no patient has two of at one line: sibling cohorts defined by two of them share no patient.
 EXCLUSIVE_STATUSES: tuple[str, ...] = ("refractory", "exposed_not_refractory", "naive")
-# Paule-Mandel iterates; these keep it well inside the precision anything downstream prints.
-_PM_OPTIONS = {"atol": 1e-10, "maxiter": 1000}
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Entry:
     n: int | None
     responders_derived: bool  # computed here from the rate and n, rounded half up
     n_from_cohort: bool  # the figure gives no n, so the cohort's patient count is used
-    corrected: bool  # no or every patient responded: CONTINUITY_CORRECTION added to both cells
+    corrected: bool  # no or every patient responded: CONTINUITY_CORRECTION added to both cells (DL and PM only)
     figure_derived: bool  # the figure itself was derived by the curators (Outcome.derived)
     source: Source
     discrepancy: str | None  # the study's discrepancy this figure is part of, if any
@@ -116,23 +118,6 @@ class Exclusion:
     @property
     def label(self) -> str:
         return SYNTHESIS_EXCLUSIONS[self.reason]
-
-
-@dataclass(frozen=True)
-class RandomEffects:
-    """A random-effects pooled estimate on the scale of the effects given (here: logit of a proportion)."""
-
-    method: str  # a key of vocabulary.POOLING_METHODS
-    k: int
-    mean: float
-    se: float
-    ci_low: float
-    ci_high: float
-    tau2: float
-    q: float
-    i2: float  # per cent
-    pi_low: float | None  # 95% prediction interval; None when k < 3
-    pi_high: float | None
 
 
 @dataclass(frozen=True)
@@ -168,6 +153,15 @@ class Analysis:
     excluded: tuple[Exclusion, ...]
     estimates: tuple[Estimate, ...]  # one per POOLING_METHODS key, in its order; empty when not pooled
     not_pooled: str | None  # why there is no estimate, in words; None when pooled
+
+    @property
+    def primary(self) -> Estimate | None:
+        """The estimate of the primary method (PRIMARY_POOLING_METHOD); the others are sensitivity analyses."""
+        return next((e for e in self.estimates if e.method == PRIMARY_POOLING_METHOD), None)
+
+    @property
+    def sensitivity_estimates(self) -> tuple[Estimate, ...]:
+        return tuple(e for e in self.estimates if e.method != PRIMARY_POOLING_METHOD)
 
     @property
     def k(self) -> int:
@@ -227,67 +221,27 @@ class Synthesis:
         return next((r for r in self.ranges if r.stratum == stratum and r.measure == measure), None)
 
 
-# ---------------------------------------------------------------- pooling (pure numbers)
-
-def logit_proportion(responders: int, n: int) -> tuple[float, float, bool]:
-    """The logit of responders/n, its variance 1/a + 1/b, and whether the continuity correction was added."""
-    corrected = responders == 0 or responders == n
-    add = CONTINUITY_CORRECTION if corrected else 0.0
-    a, b = responders + add, n - responders + add
-    return math.log(a / b), 1 / a + 1 / b, corrected
-
-
-def random_effects(effects: Sequence[float], variances: Sequence[float], method: str) -> RandomEffects:
-    """Inverse-variance random-effects pooling (statsmodels' combine_effects) with tau-squared by `method`.
-
-    'dl' is DerSimonian-Laird, 'pm' Paule-Mandel. statsmodels leaves a negative DerSimonian-Laird tau-squared as it
-    is; it is truncated at zero here, as the estimator is defined, which makes the estimate the fixed-effect one.
-    """
-    import numpy as np
-    from scipy import stats
-    from statsmodels.stats.meta_analysis import combine_effects
-
-    effect, variance = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
-    k = len(effect)
-    options = _PM_OPTIONS if method == "pm" else {}
-    # statsmodels also computes a Knapp-Hartung variance, whose square root is undefined for a negative
-    # DerSimonian-Laird tau-squared, and an I-squared that divides by Q, which is zero when every cohort has
-    # the same proportion; neither figure is used here (I-squared is computed below).
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fitted = combine_effects(effect, variance, method_re={"dl": "dl", "pm": "pm"}[method], **options)
-    tau2, mean, se = float(fitted.tau2), float(fitted.mean_effect_re), float(fitted.sd_eff_w_re)
-    if tau2 < 0:
-        tau2, mean, se = 0.0, float(fitted.mean_effect_fe), float(fitted.sd_eff_w_fe)
-    q = float(fitted.q)
-    z = float(stats.norm.isf((1 - CONFIDENCE) / 2))
-    pi_low = pi_high = None
-    if k >= 3:
-        half = float(stats.t.isf((1 - CONFIDENCE) / 2, k - 2)) * math.sqrt(tau2 + se * se)
-        pi_low, pi_high = mean - half, mean + half
-    return RandomEffects(method=method, k=k, mean=mean, se=se, ci_low=mean - z * se, ci_high=mean + z * se,
-                         tau2=tau2, q=q, i2=100 * max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0,
-                         pi_low=pi_low, pi_high=pi_high)
-
+# ---------------------------------------------------------------- pooling
 
 def expit_percent(x: float) -> float:
     """A logit back on the per-cent scale."""
     return 100 / (1 + math.exp(-x))
 
 
-def pooled_estimates(used: Sequence[Entry]) -> tuple[Estimate, ...]:
-    """One Estimate per pooling method for cohorts with responders and n (continuity-corrected as they say)."""
-    cells = [logit_proportion(entry.responders, entry.n) for entry in used]  # type: ignore[arg-type]
-    effects, variances = [c[0] for c in cells], [c[1] for c in cells]
-    patients = sum(entry.n or 0 for entry in used)
-    estimates = []
-    for method in POOLING_METHODS:
-        fit = random_effects(effects, variances, method)
-        estimates.append(Estimate(
-            method=method, k=fit.k, patients=patients, value=expit_percent(fit.mean),
-            ci_low=expit_percent(fit.ci_low), ci_high=expit_percent(fit.ci_high),
-            pi_low=expit_percent(fit.pi_low), pi_high=expit_percent(fit.pi_high),  # type: ignore[arg-type]
-            tau2=fit.tau2, i2=fit.i2, q=fit.q, fit=fit))
-    return tuple(estimates)
+def pooled_estimates(used: Sequence[Entry]) -> tuple[Estimate, ...] | NotEstimable:
+    """One Estimate per pooling method, or why the primary method has none (then nothing is pooled)."""
+    responders, n = [entry.responders or 0 for entry in used], [entry.n or 0 for entry in used]
+    patients = sum(n)
+    fits = {method: pool(method, responders, n) for method in POOLING_METHODS}
+    primary = fits[PRIMARY_POOLING_METHOD]
+    if isinstance(primary, NotEstimable):
+        return primary
+    return tuple(Estimate(
+        method=method, k=fit.k, patients=patients, value=expit_percent(fit.mean),
+        ci_low=expit_percent(fit.ci_low), ci_high=expit_percent(fit.ci_high),
+        pi_low=expit_percent(fit.pi_low), pi_high=expit_percent(fit.pi_high),  # type: ignore[arg-type]
+        tau2=fit.tau2, i2=fit.i2, q=fit.q, fit=fit)
+        for method, fit in fits.items() if isinstance(fit, RandomEffects))
 
 
 # ---------------------------------------------------------------- which cohorts enter
@@ -465,7 +419,13 @@ def analyse(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study,
         not_pooled = f"fewer than {MIN_COHORTS} independent cohorts report responders and n (k={len(used)})"
     else:
         not_pooled = None
-    estimates = pooled_estimates(used) if not_pooled is None else ()
+    estimates: tuple[Estimate, ...] = ()
+    if not_pooled is None:
+        pooled = pooled_estimates(used)
+        if isinstance(pooled, NotEstimable):
+            not_pooled = f"the {POOLING_METHODS[pooled.method]} has no estimate: {pooled.reason}"
+        else:
+            estimates = pooled
     return Analysis(stratum=stratum, measure=measure, sensitivity=sensitivity, used=tuple(used),
                     excluded=tuple(excluded), estimates=estimates, not_pooled=not_pooled)
 

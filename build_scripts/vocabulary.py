@@ -390,11 +390,14 @@ SYNTHESIS_EXCLUSIONS: dict[str, str] = {
     "case_design": "case report or case series (left out of the sensitivity analysis)",
 }
 
-# Estimators of the between-cohort variance tau-squared used for pooling, in the order they are reported.
+# Methods of pooling proportions (build_scripts/meta_analysis.py), in the order they are reported: the primary
+# method first, then the sensitivity analyses.
 POOLING_METHODS: dict[str, str] = {
+    "bn": "binomial-normal model",
     "dl": "DerSimonian-Laird",
     "pm": "Paule-Mandel",
 }
+PRIMARY_POOLING_METHOD = "bn"
 
 SPREADS: dict[str, str] = {
     "range": "range",

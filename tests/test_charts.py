@@ -18,7 +18,7 @@ from build_scripts.facts import is_anti_cd38_retreatment, partners, prior_anti_c
 from build_scripts.svg import forest_svg, render_svgs
 from build_scripts.synthesis import synthesise
 from build_scripts.facts import partner_group_label, partner_group_order
-from build_scripts.vocabulary import MEASURES, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.vocabulary import MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES
 
 from conftest import ROOT, VALID
 
@@ -323,7 +323,8 @@ def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, en
     # the table row says how it was made
     table = {cells[0].text: cells for cells in chart.rows}
     row = table[f"{POOLED_LABEL}: {REFRACTORY} (k={refractory.k}, n={refractory.patients})"]
-    assert "DerSimonian-Laird" in row[-1] and "Paule-Mandel" in row[-1] and "prediction interval" in row[-1]
+    assert "DerSimonian-Laird (sensitivity)" in row[-1] and "Paule-Mandel (sensitivity)" in row[-1]
+    assert f"{POOLING_METHODS['bn']}: {estimate.value:.1f}" in row[-1] and "prediction interval" in row[-1]
     assert "No partner class and prior status has the three" not in chart.description
     assert "No partner class and prior status has the three" in cross_study_chart(
         pooled_tree, "cr_or_better", "charts/cr-or-better/", synthesis).description
