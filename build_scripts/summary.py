@@ -913,6 +913,13 @@ def table_cell(evidence: Evidence, member: Member, measure_name: str, page_url: 
     return TableCell(text, outcome.value, counts, source_view(evidence, outcome, page_url, study_url))
 
 
+def partner_sort_number(group: str) -> int:
+    """A partner group's place as one whole number, for the tables' numeric sort: its order's first part, then one
+    digit per class (each class's position plus one, so that a group sorts before the groups it is a start of)."""
+    first, *classes = partner_group_order(group)
+    return int(str(first) + "".join(str(position + 1) for position in classes).ljust(7, "0"))
+
+
 def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> list[dict[str, Any]]:
     """Rows of a regimen table: one per cohort, with its regimen, classes, patients and figures."""
     rows = []
@@ -924,7 +931,7 @@ def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> li
             "regimen": regimen.name if regimen else (member.cohort.regimen_as_stated or "not specified"),
             "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
             "partner": member.partner,
-            "partner_order": "-".join(f"{n:02d}" for n in partner_group_order(member.partner.name)),
+            "partner_order": partner_sort_number(member.partner.name),
             "antibody": member.antibody,
             "prior": member.prior.text,
             "prior_order": list(PRIOR_ANTI_CD38_STATUSES).index(member.prior.status),

@@ -325,3 +325,13 @@ def test_study_and_regimen_pages_show_the_axes():
     regimen_page = regimen_context(evidence, "daratumumab-pomalidomide-dexamethasone")
     assert regimen_page["partner"].name == "imid"
     assert {row["partner"].name for row in regimen_page["rows"]} == {"imid", "not_retreatment"}
+
+
+def test_the_tables_numeric_sort_of_partner_groups_keeps_their_order():
+    from build_scripts.summary import partner_sort_number
+
+    groups = ["unspecified", "imid+chemotherapy", "chemotherapy", "imid", "anti_cd38_monotherapy", "other",
+              "imid+proteasome_inhibitor+chemotherapy", "proteasome_inhibitor", "not_retreatment",
+              "imid+proteasome_inhibitor", "bispecific+chemotherapy", "proteasome_inhibitor+other"]
+    assert sorted(groups, key=partner_sort_number) == partner_groups_in_order(groups)
+    assert all(isinstance(partner_sort_number(g), int) and partner_sort_number(g) < 2 ** 53 for g in groups)
