@@ -285,7 +285,7 @@ PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
     for status in (
         PriorAntiCD38Status("refractory", "Refractory to anti-CD38", True,
                             "Every patient was refractory to an earlier anti-CD38 antibody."),
-        PriorAntiCD38Status("exposed_partly_refractory", "Exposed, partly refractory (share stated)", True,
+        PriorAntiCD38Status("exposed_partly_refractory", "Exposed, partly refractory", True,
                             "Every patient had an anti-CD38 antibody before, and the source states the share"
                             " refractory to it (more than 0% and less than 100%); the share is shown."),
         PriorAntiCD38Status("exposed_refractoriness_not_stated", "Exposed, refractoriness not stated", True,

@@ -8,6 +8,7 @@ import pytest
 from build_scripts.charts import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
 from build_scripts.checks import validate_tree
 from build_scripts.facts import is_anti_cd38_retreatment, partner_group_label
+from build_scripts.responses import cohort_outcomes
 
 from conftest import ROOT
 
@@ -18,14 +19,15 @@ def evidence():
 
 
 def expected_cohorts(evidence, measure):
-    """Retreatment cohorts that have a comparable figure with a value for the measure, counted from the records."""
+    """Retreatment cohorts that have a comparable figure with a value for the measure, counted from the records and
+    the rates computed from their patients' responses (responses.cohort_outcomes)."""
     return sum(
         1
         for study in evidence.studies.values()
         for cohort in study.cohorts
         if is_anti_cd38_retreatment(evidence, study, cohort) and any(
             o.measure == measure and o.value is not None and o.cross_study and o.status == "reported"
-            for o in cohort.outcomes)
+            for o in cohort_outcomes(cohort))
     )
 
 
