@@ -136,6 +136,12 @@ def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
         if cohort.role in _SAME_MAKE_UP or status.status in _EVERY_SUBSET:
             return status
         if defined and status.status.startswith("exposed_"):
+            # Every patient of the enclosing population was exposed; the cohort's own share, where recorded, says how
+            # many of its own were refractory (100% already made it refractory above).
+            share = anti_cd38_refractory_share(cohort.population)
+            if share is not None:
+                return PriorStatus("exposed_not_refractory" if share == 0 else "exposed_partly_refractory", share,
+                                   status.basis + f"; {number(share)}% refractory in this cohort")
             return PriorStatus("exposed_refractoriness_not_stated", None,
                                status.basis + "; this cohort's own share refractory is not stated")
     return PriorStatus("not_stated", None, "not stated for this cohort nor for any group that contains it")
@@ -421,30 +427,25 @@ def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
     return PartnerClass(group.name, group.reason, drugs)
 
 
-# Refractory classes that say a population was refractory to a drug: the drug's agent id, or its agent class.
-_REFRACTORY_COVERS: dict[str, tuple[str, ...]] = {
-    "imid": ("imid",),
-    "lenalidomide": ("lenalidomide",),
-    "pomalidomide": ("pomalidomide",),
-    "daratumumab_and_pomalidomide": ("pomalidomide",),
-    "proteasome_inhibitor": ("proteasome_inhibitor",),
-    "double_class": ("imid", "proteasome_inhibitor"),
-    "triple_class": ("imid", "proteasome_inhibitor"),
-    "penta": ("lenalidomide", "pomalidomide", "bortezomib", "carfilzomib"),
+# Refractory classes that name a partner drug itself (an agent id): only these say a population was refractory to
+# that drug. A class of drugs ('IMiD', 'triple-class', 'penta') does not say which of its drugs, nor that the patients
+# were refractory to the one given now.
+_REFRACTORY_TO_DRUG: dict[str, str] = {
+    "lenalidomide": "lenalidomide",
+    "pomalidomide": "pomalidomide",
+    "daratumumab_and_pomalidomide": "pomalidomide",
 }
 
 
 def partner_history(evidence: Evidence, study: Study, cohort: Cohort, agent_id: str) -> tuple[str, str]:
     """Whether a cohort's patients were refractory to a partner drug before, as its records state; else not stated.
 
-    Only a reported share of 100% refractory to the drug, or to a class that holds it, says it of every patient,
-    in the cohort's own population or in one that contains it.
+    Only a reported share of 100% refractory to that drug by name, which no discrepancy puts in doubt, says it of every
+    patient, in the cohort's own population or in one that contains it.
     """
-    agent = evidence.agents.get(agent_id)
-    names = {agent_id, agent.agent_class} if agent is not None else {agent_id}
     for population, where in [(cohort.population, "this cohort")] + list(_enclosing(study, cohort)):
         for item in population.refractory if population is not None else ():
-            if item.status != "reported" or not names & set(_REFRACTORY_COVERS.get(item.to, ())):
+            if item.status != "reported" or item.discrepancy or _REFRACTORY_TO_DRUG.get(item.to) != agent_id:
                 continue
             share = item.percent if item.percent is not None else (
                 100 * item.patients / item.n if item.patients is not None and item.n else None)

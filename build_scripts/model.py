@@ -461,8 +461,10 @@ class PriorAntiCD38(Sourced):
         examples=["daratumumab-refractory patients", "88% anti-CD38 exposed"])
     antibodies: list[Slug] = Field(
         default_factory=list, max_length=10,
-        description="Agent ids of the anti-CD38 antibodies the population had before, where the source names them"
-                    " (a switch of antibody, e.g. daratumumab then isatuximab, is derived from them). Leave it out"
+        description="Agent ids of the anti-CD38 antibodies every patient of the population had before, where the"
+                    " source names them (a switch of antibody, e.g. daratumumab then isatuximab, is derived from"
+                    " them). List an antibody only if every patient had it: for 'daratumumab or isatuximab', leave"
+                    " the field out. Leave it out"
                     " when the population's refractory share to a named antibody already says it, or when the source"
                     " does not name the antibody.",
         examples=[["daratumumab"], ["felzartamab"]])

@@ -130,15 +130,21 @@ def retreated(evidence: Evidence, study: Study) -> Retreated | None:
 
 def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retreatment_cohorts: list[Cohort]) -> bool:
     """A cohort given an anti-CD38 antibody that is not a retreatment only for want of knowledge: its prior status is
-    not stated, or it is partly naive without its retreated patients recorded as a cohort within it."""
+    not stated, or it is partly naive and its patients are not all accounted for by the cohorts directly within it
+    (their counts must add up to its own stated count), so some of its retreated patients may be in none of them."""
     found = retreatment(evidence, study, cohort)
     if found.value or not any(regimen_has_anti_cd38(evidence, r) for r in cohort_regimens(study, cohort)):
         return False
     if found.prior.status == "not_stated":
         return True
+    if found.prior.status != "partly_naive":
+        return False
     parents = {c.id: c.parent for c in study.cohorts}
-    return found.prior.status == "partly_naive" and not any(
-        cohort.id in _chain(parents, c.id) for c in retreatment_cohorts)
+    if not any(cohort.id in _chain(parents, c.id) for c in retreatment_cohorts):
+        return True
+    within = [_cohort_count(c) for c in study.cohorts if c.parent == cohort.id]
+    own = _patients(study, cohort)
+    return own is None or None in within or sum(within) != own  # type: ignore[arg-type]
 
 
 def _chain(parents: dict[str, str | None], cohort_id: str) -> list[str]:

@@ -156,9 +156,25 @@ def test_a_partner_the_patients_were_refractory_to_says_so_and_only_then(evidenc
     partly = population("refractory", refractory=[("daratumumab", 100), ("pomalidomide", 60)])
     built = study({"id": "c", "regimen": "dpd", "population": partly})
     assert partners(evidence, built, built.cohorts[0]).drugs[0].history == "not_stated"
-    by_class = population("refractory", refractory=[("daratumumab", 100), ("imid", 100)])
-    built = study({"id": "c", "regimen": "dpd", "population": by_class})
+    # a class says neither which of its drugs nor that it was the one given now
+    for refractory_class in ("imid", "double_class", "triple_class", "penta"):
+        by_class = population("refractory", refractory=[("daratumumab", 100), (refractory_class, 100)])
+        built = study({"id": "c", "regimen": "dpd", "population": by_class})
+        assert partners(evidence, built, built.cohorts[0]).drugs[0].history == "not_stated", refractory_class
+    both = population("refractory", refractory=[("daratumumab_and_pomalidomide", 100)])
+    built = study({"id": "c", "regimen": "dpd", "population": both})
     assert partners(evidence, built, built.cohorts[0]).drugs[0].history == "refractory"
+
+
+def test_a_refractory_share_in_doubt_marks_no_partner(evidence):
+    data = population("refractory", refractory=[("daratumumab", 100), ("pomalidomide", 100)])
+    data["refractory"][1]["discrepancy"] = "penta-share"
+    built = Study.model_validate({
+        "id": "s", "title": "S", "design": "single_arm", "publications": ["p"], "summary": "x",
+        "discrepancies": [{"id": "penta-share", "title": "Share", "summary": "Two figures.",
+                           "claims": [{"source": SOURCE, "says": "100%"}, {"source": SOURCE, "says": "7%"}]}],
+        "cohorts": [{"id": "c", "label": "c", "role": "overall", "regimen": "dpd", "population": data}]})
+    assert partners(evidence, built, built.cohorts[0]).drugs[0].history == "not_stated"
 
 
 # ------------------------------------------------------------ antibody: the same again, or a switch
@@ -251,6 +267,14 @@ def test_each_prior_status_rule_states_only_what_the_records_do(case, pop, statu
     found = status_of(pop)
     assert (found.status, found.text) == (status, text), case
     assert "partly refractory" not in found.text or found.refractory_share is not None, case
+
+
+@pytest.mark.parametrize("own, status", [(40, "exposed_partly_refractory"), (0, "exposed_not_refractory"),
+                                         (100, "refractory")])
+def test_a_subgroup_of_an_exposed_population_with_a_share_of_its_own_takes_it(own, status):
+    parent = population("exposed", refractory=[("daratumumab", 60)])
+    found = status_of(population(None, refractory=[("daratumumab", own)]), parent=parent, role="subgroup")
+    assert (found.status, found.refractory_share) == (status, own)
 
 
 def test_a_subgroup_of_an_exposed_population_has_its_own_share_not_stated():

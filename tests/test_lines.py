@@ -151,6 +151,20 @@ def test_derived_from_disjoint_retreatment_cohorts_nested_ones_counted_once(evid
     assert retreated_note(found, 293) == "78 retreated"
 
 
+@pytest.mark.parametrize("total, naive", [(None, 215), (293, None), (300, 215)])
+def test_a_partly_naive_cohort_whose_parts_do_not_add_up_to_it_makes_the_count_a_lower_bound(evidence, total, naive):
+    # Only when the cohorts within it account for every one of its stated patients is no retreated patient elsewhere.
+    record = study([
+        cohort("all", role="overall", regimen=DPD,
+               population={**(count(total) if total else {}), **status("partly_naive")}),
+        cohort("refractory", parent="all", regimen=DPD, population={**count(56), **status("refractory")}),
+        cohort("not-refractory", parent="all", regimen=DPD, population={**count(22), **status("exposed_not_refractory")}),
+        cohort("naive", parent="all", regimen=DPD, population={**(count(naive) if naive else {}), **status("naive")}),
+    ])
+    found = retreated(evidence, record)
+    assert (found.value, found.exact, found.text) == (78, False, "at least 78")
+
+
 def test_successive_lines_make_the_derived_count_a_lower_bound(evidence):
     found = retreated(evidence, study(TWO_PARTS, population=count(63)))
     assert (found.value, found.exact, found.text) == (50, False, "at least 50")
