@@ -47,15 +47,17 @@ class Retreated:
 
 
 def retreated_note(found: Retreated | None, total: int | None) -> str | None:
-    """What a list of studies says under a study's number of patients: '22 retreated', 'all retreated', 'at least 50
-    retreated', 'number retreated not reported' (only when recorded so); None when it would say nothing."""
+    """What a list of studies says under a study's number of patients: '22 retreated' (recorded), '78 retreated
+    (derived)', 'all retreated (derived)', 'at least 50 retreated (derived)', 'number retreated not reported' (only
+    when recorded so); None when it would say nothing. A number the atlas computed says so, as on the study page."""
     if found is None or (found.value is None and found.derived):
         return None
     if found.value is None:
         return "number retreated not reported"
+    derived = " (derived)" if found.derived else ""
     if found.exact and found.value == total:
-        return "all retreated"
-    return f"{found.text} retreated"
+        return f"all retreated{derived}"
+    return f"{found.text} retreated{derived}"
 
 
 def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:

@@ -148,7 +148,7 @@ def test_derived_from_disjoint_retreatment_cohorts_nested_ones_counted_once(evid
     found = retreated(evidence, record)
     assert (found.value, found.exact, found.derived) == (78, True, True)
     assert found.derivation == "56 + 22" and [c.id for c in found.cohorts] == ["refractory", "not-refractory"]
-    assert retreated_note(found, 293) == "78 retreated"
+    assert retreated_note(found, 293) == "78 retreated (derived)"
 
 
 @pytest.mark.parametrize("total, naive", [(None, 215), (293, None), (300, 215)])
@@ -186,7 +186,7 @@ def test_without_a_retreatment_cohort_or_a_count_there_is_no_number(evidence):
 
 def test_the_whole_study_retreated_reads_all(evidence):
     record = study([cohort("all", role="overall", regimen=DPD, population={**count(18), **status("refractory")})])
-    assert retreated_note(retreated(evidence, record), 18) == "all retreated"
+    assert retreated_note(retreated(evidence, record), 18) == "all retreated (derived)"
 
 
 # ---------------------------------------------------------------- cohorts that only group others
