@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .facts import antibody, partners, retreatment
+from .facts import antibody, defining_population, partners, retreatment
 from .links import relative, short_citation, url_of
 
 if TYPE_CHECKING:
     from .evidence import Evidence
-    from .model import Cohort, Population, Study
 
 AXES_AUDIT_URL = "derived-axes/"
-
-
-def _defining(study: Study, cohort: Cohort) -> tuple[Population | None, str]:
-    """The nearest population whose source defines its prior anti-CD38 therapy, and whose it is."""
-    by_id = {c.id: c for c in study.cohorts}
-    current, seen = cohort, set()
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        if current.population is not None and current.population.prior_anti_cd38 is not None:
-            return current.population, "this cohort" if current is cohort else f"cohort “{current.label}”"
-        current = by_id.get(current.parent) if current.parent else None
-    if study.population is not None and study.population.prior_anti_cd38 is not None:
-        return study.population, "the study population"
-    return None, ""
 
 
 def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, Any]:
@@ -34,7 +19,7 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
             found = retreatment(evidence, study, cohort)
-            population, whose = _defining(study, cohort)
+            population, whose = defining_population(study, cohort)
             defined = population.prior_anti_cd38 if population is not None else None
             publication = evidence.publications.get(defined.source.publication) if defined is not None else None
             rows.append({

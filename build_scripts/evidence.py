@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .model import Agent, Cohort, DiscussedStudy, Patient, PatientCount, Publication, Regimen, Review, Study
 from .vocabulary import DESIGNS
@@ -152,11 +153,17 @@ def patient_count(study: Study) -> tuple[PatientCount, Cohort | None] | None:
     A population has one home: the study's own count when it gives one, else that of the cohort standing for
     the whole study (see count_cohort); None when neither is recorded.
     """
-    if study.population is not None and study.population.n is not None:
-        return study.population.n, None
+    return home_figure(study, "n")
+
+
+def home_figure(study: Study, name: str) -> tuple[Any, Cohort | None] | None:
+    """A field of the study's population ('n', 'retreated') from its home: the study's own population when it gives
+    it, else that of the cohort standing for the whole study (count_cohort), with that cohort; None when neither."""
+    if study.population is not None and getattr(study.population, name) is not None:
+        return getattr(study.population, name), None
     cohort = count_cohort(study)
-    if cohort is not None and cohort.population is not None and cohort.population.n is not None:
-        return cohort.population.n, cohort
+    if cohort is not None and cohort.population is not None and getattr(cohort.population, name) is not None:
+        return getattr(cohort.population, name), cohort
     return None
 
 

@@ -117,6 +117,15 @@ def _enclosing(study: Study, cohort: Cohort) -> Iterator[tuple[Population | None
     yield study.population, "the study population"
 
 
+def defining_population(study: Study, cohort: Cohort) -> tuple[Population | None, str]:
+    """The nearest population whose source defines its prior anti-CD38 therapy (the cohort's own, a cohort containing
+    it, the study's) and where it is; (None, '') when none does."""
+    for population, where in [(cohort.population, "this cohort"), *_enclosing(study, cohort)]:
+        if population is not None and population.prior_anti_cd38 is not None:
+            return population, where
+    return None, ""
+
+
 def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
     """A cohort's prior anti-CD38 status: its own, else inherited along parent cohorts to the study population.
 

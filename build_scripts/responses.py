@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterator
 
-from .model import Cohort, Outcome, Source, Study
+from .model import Cohort, Outcome, Source
 from .vocabulary import MEASURES, RESPONSE_CATEGORIES
 
 # Best responses that are not a response assessment's result: never responders. A patient whose response is not

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .evidence import count_cohort, patient_count
+from .evidence import count_cohort, home_figure, patient_count
 from .facts import cohort_regimens, regimen_has_anti_cd38, retreatment
 from .synthesis import cohorts_may_share_patients
 
@@ -63,12 +63,7 @@ def retreated_note(found: Retreated | None, total: int | None) -> str | None:
 def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
     """The retreated count as recorded beside the study's own count, and the cohort it is recorded on (None: the
     study's population); None when it is not recorded."""
-    if study.population is not None and study.population.retreated is not None:
-        return study.population.retreated, None
-    home = count_cohort(study)
-    if home is not None and home.population is not None and home.population.retreated is not None:
-        return home.population.retreated, home
-    return None
+    return home_figure(study, "retreated")
 
 
 def _cohort_count(cohort: Cohort) -> int | None:

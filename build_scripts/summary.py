@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from .charts import preferred_outcome
 from .evidence import Evidence, count_cohort, evidence_type, patient_count
 from .facts import (
-    Antibody, PartnerClass, PriorStatus, antibody, cohort_regimens, partner_group_label, partner_group_order,
+    Antibody, PartnerClass, PriorStatus, antibody, cohort_regimens, defining_population, partner_group_label, partner_group_order,
     partner_groups_in_order, partners, retreatment,
 )
 from .lines import is_grouping
@@ -584,12 +584,7 @@ class Unsummarised:
 
 def defined_population(study: Study, cohort: Cohort) -> Population | None:
     """The nearest population (the cohort's, its parents', the study's) whose source defines its prior anti-CD38."""
-    by_id = {c.id: c for c in study.cohorts}
-    for cohort_id in [cohort.id] + ancestors(study, cohort.id):
-        population = by_id[cohort_id].population
-        if population is not None and population.prior_anti_cd38 is not None:
-            return population
-    return study.population if study.population and study.population.prior_anti_cd38 else None
+    return defining_population(study, cohort)[0]
 
 
 def not_given_reason(evidence: Evidence, member: Member) -> str:

@@ -14,7 +14,7 @@ from build_scripts.charts import (
     site_charts, study_charts,
 )
 from build_scripts.checks import validate_tree
-from build_scripts.facts import is_anti_cd38_retreatment, partners, prior_anti_cd38_status
+from build_scripts.facts import is_anti_cd38_retreatment, partners
 from build_scripts.svg import forest_svg, render_svgs
 from build_scripts.synthesis import synthesise
 from build_scripts.facts import partner_group_label, partner_group_order

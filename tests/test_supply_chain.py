@@ -4,7 +4,6 @@ contributed content a read-only token and no secrets, and run third-party action
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
