@@ -33,9 +33,10 @@ from jinja2 import Environment
 from .cache import Digests, TrackedDict, code_version, digest, load_store, note, save_store, tracked_evidence, \
     tracing, tree_digest
 from .charts import Chart, PageCharts
-from .checks import RecordCache, validate_tree
+from .checks import RecordCache
 from .evidence import Evidence
 from .export import DATA_FILES, DATA_FOLDER, NEEDS_SYNTHESIS, DownloadInputs
+from .guide import GUIDE_FILES, NO_GUIDE, Guide, TrackedGuide, validate_with_guide
 from .history import read_history
 from .linkcheck import BrokenLink, check_pages
 from .mkdocs_hooks import stash_data, stash_file
@@ -319,7 +320,7 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
 
     hand_written: dict[str, bytes] = {}
     for source in sorted(layout.content.rglob("*")):
-        if source.is_file():
+        if source.is_file() and source.relative_to(layout.content).as_posix() not in GUIDE_FILES:
             hand_written[source.relative_to(layout.content).as_posix()] = source.read_bytes()
     assets = layout.templates / "assets"
     if assets.is_dir():
@@ -383,7 +384,8 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
 def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSettings, release, history,
               page_charts: PageCharts, revisions) -> Iterable[PageJob]:
     """Every job of the site: the pages, What's new with its feed, the downloads and the Vega bundle."""
-    yield from page_jobs(evidence, environment, page_charts, settings, revisions, page_charts.synthesis)
+    yield from page_jobs(evidence, environment, page_charts, settings, revisions, page_charts.synthesis,
+                         page_charts.guide)
     changelog = (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8")
 
     def news() -> list[Page]:
@@ -668,16 +670,16 @@ def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, 
 
 
 def generate_docs(layout: Layout, evidence: Evidence, records: RecordCache, settings: SiteSettings, release,
-                  report: BuildReport) -> DocsFolder:
+                  report: BuildReport, guide: Guide = NO_GUIDE) -> DocsFolder:
     """Write the docs folder, running only the jobs whose reads changed since the last build."""
     environment = template_environment(layout.templates, settings.url, TracedEnvironment)
     history = read_history(layout.evidence)
     revisions = history.revisions()
     tracked = tracked_evidence(evidence)
-    page_charts = PageCharts(tracked)
+    page_charts = PageCharts(tracked, TrackedGuide(guide))
     digests = Digests(evidence, record_digests(evidence, records),
                       {"revisions": revisions, "history": {"changes": history},
-                       "templates": template_digests(layout.templates)})
+                       "templates": template_digests(layout.templates), "guide": {"files": guide.digest}})
     jobs = site_jobs(layout, tracked, environment, settings, release, history, page_charts,
                      TrackedDict("revisions", revisions))
     return write_docs(layout, jobs, digests, page_charts, environment, report)
@@ -690,7 +692,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     with report.step("validate"):
         records = RecordCache(layout.cache / "records.pickle")
         try:
-            evidence = validate_tree(layout.evidence, cache=records)
+            evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records)
         finally:
             records.save()
     report.records, report.records_reused = evidence.record_count(), records.reused
@@ -704,7 +706,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         raise BuildError("the data release is stated differently in different places:\n" + "\n".join(problems))
     try:
         with report.step("pages and write"):
-            docs = generate_docs(layout, evidence, records, settings, release, report)
+            docs = generate_docs(layout, evidence, records, settings, release, report, guide)
             report.files_written = docs.written
             report.pages = sum(path.endswith(".md") for path in docs.digests)
         with report.step("mkdocs"):

@@ -15,9 +15,9 @@ from .cache import Memo
 from .evidence import Evidence, evidence_type
 from .facts import antibody, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
 from .model import Cohort, Outcome, Study
-from .links import number, relative, short_citation
+from .links import QUESTIONS_URL, number, relative, short_citation
 from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
-from .synthesis import Synthesis, synthesise
+from .synthesis import Analysis, Answer, Synthesis, synthesise
 from .vocabulary import (
     EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS,
     RESPONSE_CATEGORIES, UNITS,
@@ -529,6 +529,71 @@ def with_pooled(rows: list[ForestRow], synthesis: Synthesis | None, measure: str
     return out
 
 
+def question_url(question_id: str) -> str:
+    return f"{QUESTIONS_URL}{question_id}/"
+
+
+def analysis_pooled_row(analysis: Analysis, label: str, page_url: str) -> ForestRow | None:
+    """The diamond of an analysis's primary estimate, with every method's fit in its source text; None if not pooled."""
+    shown = analysis.primary
+    if shown is None:
+        return None
+    k, patients = shown.k, shown.patients
+    fits = "; ".join(
+        f"{e.method_label}{'' if e is shown else ' (sensitivity)'}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}),"
+        f" 95% prediction interval {e.pi_low:.1f}–{e.pi_high:.1f}, τ² {e.tau2:.3g}" for e in analysis.estimates)
+    return ForestRow(
+        label=f"{label} (k={k}, n={patients})", panel=POOLED, study_id="", cohort_id="",
+        href=relative(page_url, METHODS_URL) + f"#{METHODS_POOLING_SECTION}",
+        value=round(shown.value, 1), ci_low=round(shown.ci_low, 1), ci_high=round(shown.ci_high, 1),
+        open_ended=False, ci_computed=False, ci_text=f"{shown.ci_low:.1f}–{shown.ci_high:.1f}", n_text=str(patients),
+        regimen=f"{k} independent cohorts", prior_status=label, prior_text=label,
+        source=f"Atlas synthesis of {', '.join(e.key for e in analysis.used)}, logit proportions; {fits};"
+               f" I² {shown.i2:.0f}%", status="pooled", kind="pooled",
+        extra={"table_label": f"{POOLED_LABEL} (k={k}, n={patients})"})
+
+
+def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_name: str = "orr") -> Chart | None:
+    """A question's forest plot: each cohort its answer uses with its exact interval, a randomised arm's control arm
+    beside it, and the pooled diamond where the synthesis pools; None when no cohort gives the measure."""
+    analysis = answer.analysis(measure_name)
+    if analysis is None or not analysis.used:
+        return None
+    rows: list[ForestRow] = []
+    cohorts = {e.key: next(c for c in evidence.studies[e.study_id].cohorts if c.id == e.cohort_id)
+               for e in analysis.used}
+    groups = {e.key: partners(evidence, evidence.studies[e.study_id], cohorts[e.key]).name for e in analysis.used}
+    order = {name: i for i, name in enumerate(partner_groups_in_order(set(groups.values())))}
+    for entry in sorted(analysis.used, key=lambda e: (order[groups[e.key]], -(e.value or 0), e.key)):
+        study, cohort = evidence.studies[entry.study_id], cohorts[entry.key]
+        if entry.outcome is None:
+            continue
+        row = forest_row(evidence, study, cohort, entry.outcome, page_url)
+        row.kind = "retreatment"
+        rows.append(row)
+        for control_id in _control_arms(study, cohort.id):
+            control = next((c for c in study.cohorts if c.id == control_id), None)
+            outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(control) if o.measure ==
+                                                          measure_name]) if control is not None else None
+            if outcome is not None:
+                shown = forest_row(evidence, study, control, outcome, page_url)
+                n = shown.n_text if shown.n_text != "NR" else None
+                shown.label = f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, row.partner
+                rows.append(shown)
+    pooled = analysis_pooled_row(analysis, POOLED_LABEL, page_url)
+    if pooled is not None:
+        pooled.partner = POOLED
+        rows.append(pooled)
+    measure = MEASURES[measure_name]
+    return forest_chart(
+        "chart-answer", rows, measure_name, f"{measure.label}: {answer.question.short}",
+        f"{measure.label} of each independent cohort that answers the question, with its 95% interval (exact where"
+        " the source gives none)" + (", and the exploratory pooled estimate" if pooled is not None else "") + ".",
+        panels=True, links=(Link("How the pooled estimates are made (Methods)",
+                                 relative(page_url, METHODS_URL) + f"#{METHODS_POOLING_SECTION}"),))
+
+
 # ---------------------------------------------------------------- chart builders
 
 def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
@@ -1014,8 +1079,9 @@ class PageCharts:
     The charts asked for since the last `take_requested` are kept, so the build can write their files.
     """
 
-    def __init__(self, evidence: Evidence):
+    def __init__(self, evidence: Evidence, guide=None):  # noqa: ANN001 - guide.Guide, or None for no questions
         self.evidence = evidence
+        self.guide = guide
         self._cross_study = {chart_page_url(name): name for name in CROSS_STUDY_MEASURES}
         self._memo = Memo()
         self._requested: dict[str, list[Chart]] = {}
@@ -1037,7 +1103,8 @@ class PageCharts:
 
     def synthesis(self) -> Synthesis:
         """The synthesis of the evidence, computed once per build (and charged to every job that uses it)."""
-        return self._memo.get("synthesis", lambda: synthesise(self.evidence))
+        return self._memo.get("synthesis", lambda: synthesise(
+            self.evidence, self.guide.questions.items if self.guide is not None else ()))
 
     def take_requested(self) -> dict[str, list[Chart]]:
         requested, self._requested = self._requested, {}
@@ -1048,6 +1115,10 @@ class PageCharts:
             measure_name = self._cross_study[url]
             # The synthesis is fetched inside: a chart served from the memo charges its reads too.
             return self._memo.get(url, lambda: [cross_study_chart(self.evidence, measure_name, url, self.synthesis())])
+        if url.startswith(QUESTIONS_URL) and url.count("/") == 2:
+            found = self.synthesis().answer(url[len(QUESTIONS_URL):-1])
+            chart = question_chart(self.evidence, found, url) if found is not None else None
+            return [chart] if chart is not None else []
         for kind in ("study", "regimen"):
             prefix = RECORD_KINDS[kind].url_prefix + "/"
             record_id = url[len(prefix):-1] if url.startswith(prefix) and url.endswith("/") else None

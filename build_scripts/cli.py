@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from .build import BuildError, BuildReport, Layout, build_site
 from .checks import validate_tree
+from .guide import validate_with_guide
 from .linkcheck import check_site
 from .problems import EvidenceError, Problem, warnings_report
 from .settings import SiteSettings
@@ -40,7 +41,7 @@ def _warn(warnings: list[Problem]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        evidence = validate_tree(Path(args.evidence))
+        evidence, _ = validate_with_guide(Path(args.evidence), Path(args.content))
     except EvidenceError as error:
         _report(error)
         return 1
@@ -157,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_scripts", description=__doc__)
     parser.add_argument("--evidence", default=str(ROOT / "evidence"), help="evidence folder (default: %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("validate", help="check every record; print every problem as path:line:col: field: message")
+    validate = commands.add_parser("validate", help="check every record, the questions and the bottom line; print"
+                                                    " every problem as path:line:col: field: message")
+    validate.add_argument("--content", default=str(ROOT / "content"))
     build = commands.add_parser("build", help="validate, generate pages and build the site into --site")
     build.add_argument("--content", default=str(ROOT / "content"))
     build.add_argument("--templates", default=str(ROOT / "templates"))

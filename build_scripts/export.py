@@ -18,11 +18,12 @@ from typing import Any, Callable, Iterable
 from .evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from .facts import antibody, partner_groups_in_order, partners, retreatment
 from .model import Outcome, Study
+from .questions import Question
 from .responses import cohort_outcomes
 from .retreated import retreated
 from .synthesis import (
     CONFIDENCE, CONTINUITY_CORRECTION, MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Estimate, Exclusion,
-    MedianRange, Synthesis, synthesise,
+    MedianRange, Stratum, Synthesis, synthesise,
 )
 from .vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
@@ -178,10 +179,14 @@ def _sensitivity_columns(method: str) -> tuple[Column, ...]:
 
 
 SYNTHESIS_COLUMNS: tuple[Column, ...] = (
-    Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv).", required=True,
-           pattern=PARTNER_GROUP_PATTERN),
-    Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv).",
-           required=True, enum=tuple(PRIOR_ANTI_CD38_STATUSES)),
+    Column("question", "string", "For a clinical question's answer: the question's id (its page is"
+                                 " questions/<id>/); empty for a stratum's row. A question's cohorts are those of"
+                                 " every stratum that match it, so its rows repeat patients of the stratum rows.",
+           pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+    Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv); empty for a"
+                                      " question's row.", pattern=PARTNER_GROUP_PATTERN),
+    Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv);"
+                                               " empty for a question's row.", enum=tuple(PRIOR_ANTI_CD38_STATUSES)),
     Column("measure", "string", "Outcome measure; response rates are pooled, median times only given as ranges.",
            required=True, enum=POOLED_MEASURES + RANGE_MEASURES),
     Column("analysis", "string", "'primary' uses every eligible cohort; 'sensitivity' leaves out case reports and case"
@@ -432,9 +437,11 @@ def _excluded_cell(exclusion: Exclusion) -> str:
 
 def _stratum_cells(part: Analysis | MedianRange) -> dict[str, Any]:
     used = part.used
+    group = part.stratum
     return {
-        "partner_class": part.stratum.partner_class,
-        "prior_anti_cd38_status": part.stratum.prior_status,
+        "question": group.id if isinstance(group, Question) else None,
+        "partner_class": group.partner_class if isinstance(group, Stratum) else None,
+        "prior_anti_cd38_status": group.prior_status if isinstance(group, Stratum) else None,
         "measure": part.measure,
         "k": len(used),
         "patients": part.patients,
@@ -453,8 +460,11 @@ def _estimate_cells(estimate: Estimate, prefix: str = "") -> dict[str, Any]:
 
 
 def synthesis_rows(synthesis: Synthesis) -> Iterable[dict[str, Any]]:
-    """One row per stratum, measure and analysis of the exploratory synthesis (synthesis.py), every method in it."""
-    for analysis in synthesis.analyses:
+    """One row per stratum (then per question), measure and analysis of the exploratory synthesis (synthesis.py),
+    every method in it."""
+    analyses = list(synthesis.analyses) + [a for answer in synthesis.answers for a in answer.analyses]
+    ranges = list(synthesis.ranges) + [r for answer in synthesis.answers for r in answer.ranges]
+    for analysis in analyses:
         base = {**_stratum_cells(analysis), "analysis": "sensitivity" if analysis.sensitivity else "primary",
                 "continuity_corrected": [e.key for e in analysis.used if e.corrected],
                 "responders_derived": [e.key for e in analysis.used if e.responders_derived]}
@@ -466,7 +476,7 @@ def synthesis_rows(synthesis: Synthesis) -> Iterable[dict[str, Any]]:
                "i2": round(primary.i2, 2), "q": round(primary.q, 6),
                **{key: value for e in analysis.sensitivity_estimates for key, value in
                   _estimate_cells(e, f"{e.method}_").items()}}
-    for median in synthesis.ranges:
+    for median in ranges:
         yield {**_stratum_cells(median), "analysis": "primary", "method": "range", "k": len(median.used) + len(
             median.not_reached), "cohorts_not_reached": [entry.key for entry in median.not_reached]}
 

@@ -9,6 +9,8 @@ from .vocabulary import RECORD_KINDS, TITLE_STATUSES
 
 # The pages that summarise the evidence across studies (summary.py builds them).
 SUMMARY_URL = "summary/"
+SUMMARY_DETAILS_URL = "summary/details/"  # the cohorts behind the summary's rows and marks, and the review beside it
+QUESTIONS_URL = "questions/"  # the clinical questions; each question's page is questions/<id>/
 REGIMEN_TABLES_URL = "regimen-tables/"
 
 

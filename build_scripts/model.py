@@ -698,6 +698,21 @@ class EligibilityCriterion(Sourced):
     kind: EligibilityKindName = Field("inclusion", description="Whether patients had to meet it or were excluded by it.")
 
 
+class ResponseCriteria(Sourced):
+    """The criteria a study's responses were judged by, as its source names them."""
+
+    criteria: OneLine = Field(description="The criteria as the source names them.", examples=["IMWG 2016"])
+
+
+class Appraisal(Sourced):
+    """A review's quality appraisal of its studies, as it reports it."""
+
+    tool: OneLine = Field(description="The appraisal tool.", examples=["Mixed Methods Appraisal Tool (MMAT)"])
+    appraised: Count = Field(description="How many studies the review appraised.", examples=[16])
+    judgement: LongText = Field(description="What the review judged of them, in the curators' words; say whether it"
+                                            " names the studies it appraised.")
+
+
 class Comparison(Sourced):
     """A between-arm comparison of one measure, with the statistic as the source gives it."""
 
@@ -868,6 +883,8 @@ class Study(Record):
         description="Publications that state some of this study's figures second-hand (a review, another study's"
                     " article) without being its own publications; figures may name them as their source.",
         examples=[["gay-2025-front-oncol"]])
+    response_criteria: ResponseCriteria | None = Field(
+        None, description="The response criteria, where a source states them; left out when none does.")
     trial_status: list[TrialStatus] = Field(
         default_factory=list, max_length=20,
         description="The trial's status as each source gives it, oldest first (the last is the latest known).")
@@ -1056,6 +1073,8 @@ class Review(Record):
     findings: list[ReviewFinding] = Field(
         default_factory=list, max_length=1000,
         description="Figures the review states across studies (ranges, counts, pooled estimates), as it states them.")
+    appraisal: Appraisal | None = Field(
+        None, description="The review's quality appraisal of its studies, where it reports one.")
     conclusions: list[ReviewConclusion] = Field(
         default_factory=list, max_length=100,
         description="Conclusions the review draws in words, restated by the curators, each with where the review"

@@ -35,7 +35,7 @@ from .settings import SiteSettings
 from .synthesis import Synthesis, synthesise
 from .urls import redirects
 from .links import (
-    REGIMEN_TABLES_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
+    QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, citation_with_title, number, relative, short_citation, title_after_citation,
     url_of,
 )
 from .search import filter_options, pin_files, pins, search_view
@@ -664,6 +664,7 @@ def review_context(evidence: Evidence, review_id: str) -> dict[str, Any]:
         "discrepancies": discrepancy_views(evidence, review.discrepancies, page_url),
         "curation": curation_view(review),
         "summary_href": relative(page_url, SUMMARY_URL),
+        "summary_details_href": relative(page_url, SUMMARY_DETAILS_URL),
     }
 
 
@@ -1070,23 +1071,30 @@ class PageJob:
 
 def generate_pages(evidence: Evidence, environment: Environment,
                    charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
-                   revisions: Mapping[Path, Revision] | None = None, synthesis: Synthesis | None = None) -> Iterable[Page]:
+                   revisions: Mapping[Path, Revision] | None = None, synthesis: Synthesis | None = None,
+                   guide=None) -> Iterable[Page]:  # noqa: ANN001 - guide.Guide
     """Every generated page of the site, in a stable order (the synthesis is computed when not given)."""
-    for job in page_jobs(evidence, environment, charts, settings, revisions, synthesis):
+    for job in page_jobs(evidence, environment, charts, settings, revisions, synthesis, guide):
         yield from job.make()
 
 
 def page_jobs(evidence: Evidence, environment: Environment,
               charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
               revisions: Mapping[Path, Revision] | None = None,
-              synthesis: Synthesis | Callable[[], Synthesis] | None = None) -> Iterable[PageJob]:
+              synthesis: Synthesis | Callable[[], Synthesis] | None = None, guide=None) -> Iterable[PageJob]:  # noqa: ANN001
     """The jobs that generate every page of the site, in a stable order: one per record page, index or chart page.
 
-    `synthesis` may be a function giving it, for a build that computes it once for several jobs."""
-    # summary.py builds on this module's views, so it is imported here rather than at the top.
+    `synthesis` may be a function giving it, for a build that computes it once for several jobs; `guide` is the
+    questions and bottom line of content/ (guide.Guide), none when not given."""
+    # summary.py and answers.py build on this module's views, so they are imported here rather than at the top.
+    from .answers import QUESTIONS_DESCRIPTION, answers_context, bottom_line_context, question_pages, review_quotes
+    from .guide import NO_GUIDE
     from .summary import (
-        REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, regimen_table_pages, regimen_tables_context, summary_pages,
+        REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, SUMMARY_DETAILS_DESCRIPTION, regimen_table_pages,
+        regimen_tables_context, summary_pages,
     )
+
+    guide = guide if guide is not None else NO_GUIDE
 
     charts = charts if charts is not None else {}
     settings = settings or SiteSettings("", "")
@@ -1131,12 +1139,28 @@ def page_jobs(evidence: Evidence, environment: Environment,
         return [render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
                        page_url=url, measure=MEASURES[measure_name])]
 
+    def synthesised() -> Synthesis:
+        return synthesis() if callable(synthesis) else synthesis if synthesis is not None else synthesise(
+            evidence, guide.questions.items)
+
     def summary() -> list[Page]:
         # Lists too long for the page go on over pages of their own, made here with it (so they share its trace).
-        context, more = summary_pages(evidence, synthesis() if callable(synthesis) else
-                                      synthesis if synthesis is not None else synthesise(evidence))
+        found = synthesised()
+        context, details, more = summary_pages(evidence, found)
+        context.update(answers=answers_context(evidence, found, SUMMARY_URL),
+                       bottom_line=bottom_line_context(evidence, guide, found, SUMMARY_URL),
+                       review_quotes=review_quotes(evidence, SUMMARY_URL),
+                       questions_href=relative(SUMMARY_URL, QUESTIONS_URL))
         return [render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION}, **context),
+                render(f"{SUMMARY_DETAILS_URL}index.md", "summary_details.md.j2",
+                       {"description": SUMMARY_DETAILS_DESCRIPTION}, **details),
                 *(render(path, "summary_list.md.j2", **list_context) for path, list_context in more)]
+
+    def questions() -> list[Page]:
+        return [render(path, "question.md.j2" if "view" in context else "questions_index.md.j2",
+                       {"description": context["view"].question.question if "view" in context else
+                        QUESTIONS_DESCRIPTION}, **context)
+                for path, context in question_pages(evidence, synthesised())]
 
     def regimen_tables() -> list[Page]:
         return [render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2",
@@ -1193,6 +1217,8 @@ def page_jobs(evidence: Evidence, environment: Environment,
         for measure_name in CROSS_STUDY_MEASURES:
             yield job(f"chart:{measure_name}", chart_page, measure_name, group="synthesis")
     yield job("summary", summary, group="synthesis")
+    if guide.questions.items:
+        yield job("questions", questions, group="synthesis")
     yield job("regimen-tables", regimen_tables)
     yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
     yield job("derived-axes", lambda: [render(f"{AXES_AUDIT_URL}index.md", "derived_axes.md.j2", page_url=AXES_AUDIT_URL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -21,14 +21,15 @@ from .facts import (
     partner_groups_in_order, partners, retreatment,
 )
 from .lines import is_grouping
-from .links import REGIMEN_TABLES_URL, SUMMARY_URL, number, relative, url_of
+from .links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
 from .responses import PatientDerivedOutcome, cohort_outcomes
 from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
 )
-from .synthesis import MIN_COHORTS, Analysis, Stratum, Synthesis, cohorts_may_share_patients
+from .profile import ProfileLine, arm_comparison, evidence_profile, follow_up_text
+from .synthesis import MIN_COHORTS, RANGE_MEASURES, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     ANTIBODY_AXIS, COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_JOIN, POOLING_METHODS,
     PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, STATUSES, SYNTHESIS_EXCLUSIONS, Measure,
@@ -36,6 +37,8 @@ from .vocabulary import (
 
 SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and prior anti-CD38 status: studies, patients,"
                        " response rates and median survival, each number linked to its source.")
+SUMMARY_DETAILS_DESCRIPTION = ("The cohorts behind each row and mark of the Evidence summary of anti-CD38 retreatment,"
+                               " those it leaves out and why, and a systematic review's conclusions beside them.")
 REGIMEN_TABLES_DESCRIPTION = ("Every cohort of the atlas by regimen, with its response rate, median PFS and OS, the"
                               " patients behind each figure and its source; randomised arms side by side.")
 # Columns of the summary-of-findings table, and of the regimen tables.
@@ -470,6 +473,10 @@ class SummaryRow:
     measures: dict[str, MeasureSummary]
     pooled: PooledView | None
     caveats: tuple[str, ...]
+    # per measure: what a reader needs beside its figures (whose cohort, a randomised arm's comparator and its trial's
+    # stop, a median's follow-up)
+    cell_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    profile: tuple[ProfileLine, ...] = ()
 
     @property
     def anchor(self) -> str:
@@ -543,6 +550,30 @@ def caveats(evidence: Evidence, group: Sequence[Member], patients: PatientTotal,
     return tuple(notes)
 
 
+def cell_notes(evidence: Evidence, group: Sequence[Member],
+               measures: dict[str, MeasureSummary]) -> dict[str, tuple[str, ...]]:
+    """For each measure's cell of a row: the cohort its figures come from where its neighbours' come from others,
+    a randomised arm's comparator with its figure and whether the trial stopped, and a median's follow-up."""
+    shown = {name: [f for f in {id(x): x for x in (s.low, s.high) if x is not None}.values()] + list(s.not_reached)
+             for name, s in measures.items()}
+    keys = {name: {f.member.key for f in figures} for name, figures in shown.items() if figures}
+    notes: dict[str, tuple[str, ...]] = {}
+    for name, figures in shown.items():
+        out = []
+        if len(group) > 1 and name in keys and any(other != keys[name] for n, other in keys.items() if n != name):
+            out.append("from " + " and ".join(dict.fromkeys(f"{f.member.study_name}: {f.member.cohort.label}"
+                                                          for f in figures)))
+        for f in figures:
+            arm = arm_comparison(evidence, f.member.study, f.member.cohort, name)
+            if arm is not None:
+                out.append(f"{f.member.cohort.label} ({arm.role} arm) against {arm.other.label}: {arm.figure}"
+                           + (f"; trial {arm.stopped.lower()}" if arm.stopped else ""))
+        for f in measures[name].not_reached:
+            out.append(f"not reached in {f.member.study_name}: {follow_up_text(f.member.study, f.member.cohort)}")
+        notes[name] = tuple(out)
+    return notes
+
+
 def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL,
                  everyone: Sequence[Member] | None = None) -> list[SummaryRow]:
     """One row per partner class and prior status of the anti-CD38 retreatment cohorts, in the vocabulary's order.
@@ -561,12 +592,17 @@ def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str 
         types = Counter(evidence_type(s) for s in studies)
         patients = patient_total(evidence, group)
         measures = {name: measure_summary(evidence, group, name, page_url) for name in SUMMARY_MEASURES}
+        pooled = pooled_view(evidence, synthesis, stratum, by_key, page_url) if synthesis is not None else None
+        ranges = [r for r in (synthesis.median_range(stratum, m) for m in RANGE_MEASURES) if r is not None] \
+            if synthesis is not None else []
         rows.append(SummaryRow(
             stratum=stratum, members=tuple(group), studies=studies,
             evidence_types=tuple((EVIDENCE_TYPES[t], types[t]) for t in EVIDENCE_TYPES if types[t]),
             patients=patients, measures=measures,
-            pooled=pooled_view(evidence, synthesis, stratum, by_key, page_url) if synthesis is not None else None,
-            caveats=caveats(evidence, group, patients, measures)))
+            pooled=pooled, caveats=caveats(evidence, group, patients, measures),
+            cell_notes=cell_notes(evidence, group, measures),
+            profile=evidence_profile(evidence, [(m.study, m.cohort) for m in group],
+                                     pooled.analysis if pooled is not None else None, ranges)))
     return rows
 
 
@@ -797,10 +833,14 @@ def summary_lists(rows: Sequence[SummaryRow], groups: dict[str, list[Unsummarise
     return lists
 
 
-def summary_pages(evidence: Evidence,
-                  synthesis: Synthesis | None) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-    """The Evidence summary's context, and the (path, context) of the pages of each of its lists too long for it."""
-    context = summary_context(evidence, synthesis)
+def summary_pages(evidence: Evidence, synthesis: Synthesis | None
+                  ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The Evidence summary's context, that of its page of details (the cohorts behind it), and the (path, context)
+    of the pages of each of its lists too long for the details page."""
+    main = summary_context(evidence, synthesis)
+    context = summary_context(evidence, synthesis, SUMMARY_DETAILS_URL)
+    main["details_href"], context["details_href"] = relative(SUMMARY_URL, SUMMARY_DETAILS_URL), ""
+    context["summary_href"] = relative(SUMMARY_DETAILS_URL, SUMMARY_URL)
     made = []
     for cohort_list in context["lists"]:
         more = context["long"].get(cohort_list.key)
@@ -815,8 +855,9 @@ def summary_pages(evidence: Evidence,
                 "n_texts": {m.key: n_text(m) for m in shown},
                 "measures": context["measures"],
                 "summary_href": relative(url, SUMMARY_URL),
+                "details_href": relative(url, SUMMARY_DETAILS_URL),
             }))
-    return context, made
+    return main, context, made
 
 
 # The Evidence summary lists at most this many cohorts in all; the lists after that go on pages of their own, as a list

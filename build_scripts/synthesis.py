@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
 from .lines import in_one_line
+from .questions import Question, matching
 from .meta_analysis import (  # noqa: F401 - the numbers' own names, read from here by export.py and the tests
     CONFIDENCE, CONTINUITY_CORRECTION, NotEstimable, RandomEffects, logit_proportion, pool, random_effects,
 )
@@ -78,6 +79,11 @@ class Stratum:
         return partner_group_order(self.partner_class), list(PRIOR_ANTI_CD38_STATUSES).index(self.prior_status)
 
 
+# The group an analysis is of: a stratum, or a clinical question (questions.Question), whose cohorts are all anti-CD38
+# retreatments by its definition.
+Group = Stratum | Question
+
+
 @dataclass(frozen=True)
 class Entry:
     """One cohort's figure as an analysis uses it (a rate with its counts, or a median in months)."""
@@ -94,6 +100,7 @@ class Entry:
     figure_derived: bool  # the figure itself was derived by the curators (Outcome.derived)
     source: Source
     discrepancy: str | None  # the study's discrepancy this figure is part of, if any
+    outcome: Outcome | None = None  # the figure as recorded
 
     @property
     def key(self) -> str:
@@ -144,9 +151,9 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Analysis:
-    """One measure in one stratum: the cohorts used, those left out and why, and the pooled estimates if allowed."""
+    """One measure in one stratum (or question): the cohorts used, those left out and why, the pooled estimates."""
 
-    stratum: Stratum
+    stratum: Group
     measure: str
     sensitivity: bool  # True: the analysis without case reports and case series
     used: tuple[Entry, ...]
@@ -183,9 +190,9 @@ class Analysis:
 
 @dataclass(frozen=True)
 class MedianRange:
-    """The range of a median time (PFS, OS) over one stratum's independent cohorts; never pooled."""
+    """The range of a median time (PFS, OS) over one stratum's (or question's) independent cohorts; never pooled."""
 
-    stratum: Stratum
+    stratum: Group
     measure: str
     used: tuple[Entry, ...]  # cohorts with a reported median
     not_reached: tuple[Entry, ...]  # cohorts whose median was not reached
@@ -205,12 +212,33 @@ class MedianRange:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """A clinical question's answer: the cohorts that match it, its analyses of each rate and ranges of medians."""
+
+    question: Question
+    members: tuple[tuple[str, str], ...]  # (study id, cohort id) of every matching cohort
+    analyses: tuple[Analysis, ...]  # per POOLED_MEASURES: the primary analysis, then the sensitivity one if it differs
+    ranges: tuple[MedianRange, ...]
+
+    def analysis(self, measure: str, sensitivity: bool = False) -> Analysis | None:
+        return next((a for a in self.analyses if a.measure == measure and a.sensitivity == sensitivity), None)
+
+    def median_range(self, measure: str) -> MedianRange | None:
+        return next((r for r in self.ranges if r.measure == measure), None)
+
+
+@dataclass(frozen=True)
 class Synthesis:
-    """Every stratum with cohorts, its analyses (primary, and sensitivity where it differs) and its median ranges."""
+    """Every stratum with cohorts, its analyses (primary, and sensitivity where it differs) and its median ranges;
+    and the answer to each clinical question."""
 
     strata: tuple[Stratum, ...]
     analyses: tuple[Analysis, ...]
     ranges: tuple[MedianRange, ...]
+    answers: tuple[Answer, ...] = ()
+
+    def answer(self, question_id: str) -> Answer | None:
+        return next((a for a in self.answers if a.question.id == question_id), None)
 
     def analysis(self, stratum: Stratum, measure: str, sensitivity: bool = False) -> Analysis | None:
         """The analysis of a measure in a stratum; the sensitivity one is None where it would not differ."""
@@ -256,10 +284,10 @@ def _control_arms(study: Study) -> set[str]:
     return {comparison.control for comparison in study.comparisons}
 
 
-def _eligibility(evidence: Evidence, stratum: Stratum, study: Study, cohort: Cohort,
+def _eligibility(evidence: Evidence, stratum: Group, study: Study, cohort: Cohort,
                  sensitivity: bool) -> Exclusion | None:
     """Why a cohort may not enter any analysis of its stratum, whatever it reports; None when it may."""
-    if not stratum.poolable:
+    if isinstance(stratum, Stratum) and not stratum.poolable:
         return Exclusion(study.id, cohort.id, "not_retreatment", partners(evidence, study, cohort).reason)
     if cohort.id in _control_arms(study):
         return Exclusion(study.id, cohort.id, "control_arm", "the control arm of a comparison recorded for the study")
@@ -320,7 +348,7 @@ def rate_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusion:
     return Entry(study_id=study.id, cohort_id=cohort.id, design=study.design, value=outcome.value,
                  responders=responders, n=n, responders_derived=outcome.responders is None,
                  n_from_cohort=outcome.n is None, corrected=responders in (0, n), figure_derived=outcome.derived,
-                 source=outcome.source, discrepancy=outcome.discrepancy)
+                 source=outcome.source, discrepancy=outcome.discrepancy, outcome=outcome)
 
 
 def median_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusion:
@@ -333,7 +361,8 @@ def median_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusio
     n = outcome.n if outcome.n is not None else _cohort_n(cohort)
     return Entry(study_id=study.id, cohort_id=cohort.id, design=study.design, value=outcome.value, responders=None,
                  n=n, responders_derived=False, n_from_cohort=outcome.n is None and n is not None, corrected=False,
-                 figure_derived=outcome.derived, source=outcome.source, discrepancy=outcome.discrepancy)
+                 figure_derived=outcome.derived, source=outcome.source, discrepancy=outcome.discrepancy,
+                 outcome=outcome)
 
 
 def _ancestry(study: Study, cohort_id: str) -> list[str]:
@@ -403,7 +432,7 @@ def independent(evidence: Evidence, entries: Iterable[Entry]) -> tuple[list[Entr
 
 # ---------------------------------------------------------------- analyses
 
-def analyse(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study, Cohort]], measure: str,
+def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]], measure: str,
             sensitivity: bool = False) -> Analysis:
     """One rate measure in one stratum: every member cohort used or excluded with its reason, pooled if allowed."""
     excluded: list[Exclusion] = []
@@ -413,7 +442,7 @@ def analyse(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study,
         (excluded if isinstance(found, Exclusion) else candidates).append(found)
     used, overlapping = independent(evidence, candidates)
     excluded.extend(overlapping)
-    if not stratum.poolable:
+    if isinstance(stratum, Stratum) and not stratum.poolable:
         not_pooled = "not an anti-CD38 retreatment stratum"
     elif len(used) < MIN_COHORTS:
         not_pooled = f"fewer than {MIN_COHORTS} independent cohorts report responders and n (k={len(used)})"
@@ -430,7 +459,7 @@ def analyse(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study,
                     excluded=tuple(excluded), estimates=estimates, not_pooled=not_pooled)
 
 
-def median_range(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[Study, Cohort]],
+def median_range(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]],
                  measure: str) -> MedianRange:
     """The range of a median time in one stratum, over cohorts chosen by the same rules as for pooling."""
     excluded: list[Exclusion] = []
@@ -445,8 +474,27 @@ def median_range(evidence: Evidence, stratum: Stratum, members: Sequence[tuple[S
                        not_reached=tuple(e for e in used if e.value is None), excluded=tuple(excluded))
 
 
-def synthesise(evidence: Evidence) -> Synthesis:
-    """Every stratum's analyses of POOLED_MEASURES and ranges of RANGE_MEASURES.
+def group_analyses(evidence: Evidence, group: Group, members: Sequence[tuple[Study, Cohort]]) -> list[Analysis]:
+    """A group's analysis of each of POOLED_MEASURES, each followed by its sensitivity analysis where that differs."""
+    analyses = []
+    for measure in POOLED_MEASURES:
+        primary = analyse(evidence, group, members, measure)
+        analyses.append(primary)
+        if any(entry.design in CASE_DESIGNS for entry in primary.used):
+            analyses.append(analyse(evidence, group, members, measure, sensitivity=True))
+    return analyses
+
+
+def answer(evidence: Evidence, question: Question) -> Answer:
+    """A question's answer: its matching cohorts analysed by the same rules as a stratum's."""
+    members = matching(evidence, question)
+    return Answer(question=question, members=tuple((study.id, cohort.id) for study, cohort in members),
+                  analyses=tuple(group_analyses(evidence, question, members)),
+                  ranges=tuple(median_range(evidence, question, members, measure) for measure in RANGE_MEASURES))
+
+
+def synthesise(evidence: Evidence, questions: Iterable[Question] = ()) -> Synthesis:
+    """Every stratum's analyses of POOLED_MEASURES and ranges of RANGE_MEASURES, and each question's answer.
 
     A sensitivity analysis (without case reports and case series) is listed only where the primary analysis uses
     a case report or case series; elsewhere it would be the same analysis.
@@ -459,10 +507,7 @@ def synthesise(evidence: Evidence) -> Synthesis:
     analyses: list[Analysis] = []
     ranges: list[MedianRange] = []
     for stratum in strata:
-        for measure in POOLED_MEASURES:
-            primary = analyse(evidence, stratum, members[stratum], measure)
-            analyses.append(primary)
-            if any(entry.design in CASE_DESIGNS for entry in primary.used):
-                analyses.append(analyse(evidence, stratum, members[stratum], measure, sensitivity=True))
+        analyses.extend(group_analyses(evidence, stratum, members[stratum]))
         ranges.extend(median_range(evidence, stratum, members[stratum], measure) for measure in RANGE_MEASURES)
-    return Synthesis(strata=strata, analyses=tuple(analyses), ranges=tuple(ranges))
+    return Synthesis(strata=strata, analyses=tuple(analyses), ranges=tuple(ranges),
+                     answers=tuple(answer(evidence, question) for question in questions))
