@@ -41,7 +41,9 @@ def _warn(warnings: list[Problem]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        evidence, _ = validate_with_guide(Path(args.evidence), Path(args.content))
+        # The guide checked is the one of --content, else the content folder beside the evidence folder, if any.
+        content = Path(args.content) if args.content else Path(args.evidence).resolve().parent / "content"
+        evidence, _ = validate_with_guide(Path(args.evidence), content)
     except EvidenceError as error:
         _report(error)
         return 1
@@ -160,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check every record, the questions and the bottom line; print"
                                                     " every problem as path:line:col: field: message")
-    validate.add_argument("--content", default=str(ROOT / "content"))
+    validate.add_argument("--content", help="content folder whose questions and bottom line are checked too"
+                                            " (default: the folder 'content' beside the evidence folder)")
     build = commands.add_parser("build", help="validate, generate pages and build the site into --site")
     build.add_argument("--content", default=str(ROOT / "content"))
     build.add_argument("--templates", default=str(ROOT / "templates"))

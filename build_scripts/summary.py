@@ -21,14 +21,14 @@ from .facts import (
     partner_groups_in_order, partners, retreatment,
 )
 from .lines import is_grouping
-from .links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, number, relative, url_of
+from .links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
 from .responses import PatientDerivedOutcome, cohort_outcomes
 from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
 )
-from .profile import ProfileLine, arm_comparison, evidence_profile, follow_up_text
+from .profile import ProfileLine, arm_comparison, evidence_profile, follow_up
 from .synthesis import MIN_COHORTS, RANGE_MEASURES, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     ANTIBODY_AXIS, COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_JOIN, POOLING_METHODS,
@@ -475,7 +475,7 @@ class SummaryRow:
     caveats: tuple[str, ...]
     # per measure: what a reader needs beside its figures (whose cohort, a randomised arm's comparator and its trial's
     # stop, a median's follow-up)
-    cell_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cell_notes: dict[str, tuple[CellNote, ...]] = field(default_factory=dict)
     profile: tuple[ProfileLine, ...] = ()
 
     @property
@@ -550,26 +550,44 @@ def caveats(evidence: Evidence, group: Sequence[Member], patients: PatientTotal,
     return tuple(notes)
 
 
-def cell_notes(evidence: Evidence, group: Sequence[Member],
-               measures: dict[str, MeasureSummary]) -> dict[str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class CellNote:
+    """A note under a figure of the summary table; its one number, if any, links to the cohort it comes from."""
+
+    before: str
+    figure: str | None = None
+    href: str | None = None
+    after: str = ""
+
+
+def cell_notes(evidence: Evidence, group: Sequence[Member], measures: dict[str, MeasureSummary],
+               page_url: str = SUMMARY_URL) -> dict[str, tuple[CellNote, ...]]:
     """For each measure's cell of a row: the cohort its figures come from where its neighbours' come from others,
     a randomised arm's comparator with its figure and whether the trial stopped, and a median's follow-up."""
     shown = {name: [f for f in {id(x): x for x in (s.low, s.high) if x is not None}.values()] + list(s.not_reached)
              for name, s in measures.items()}
     keys = {name: {f.member.key for f in figures} for name, figures in shown.items() if figures}
-    notes: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, tuple[CellNote, ...]] = {}
     for name, figures in shown.items():
         out = []
         if len(group) > 1 and name in keys and any(other != keys[name] for n, other in keys.items() if n != name):
-            out.append("from " + " and ".join(dict.fromkeys(f"{f.member.study_name}: {f.member.cohort.label}"
-                                                          for f in figures)))
+            out.append(CellNote("from " + " and ".join(dict.fromkeys(
+                f"{f.member.study_name}: {f.member.cohort.label}" for f in figures))))
         for f in figures:
             arm = arm_comparison(evidence, f.member.study, f.member.cohort, name)
             if arm is not None:
-                out.append(f"{f.member.cohort.label} ({arm.role} arm) against {arm.other.label}: {arm.figure}"
-                           + (f"; trial {arm.stopped.lower()}" if arm.stopped else ""))
+                out.append(CellNote(f"{f.member.cohort.label} ({arm.role} arm) against {arm.other.label}: ",
+                                    arm.figure, cohort_href(page_url, arm.other_study.id, arm.other.id),
+                                    f"; trial {arm.stopped.lower()}" if arm.stopped else ""))
         for f in measures[name].not_reached:
-            out.append(f"not reached in {f.member.study_name}: {follow_up_text(f.member.study, f.member.cohort)}")
+            found = follow_up(f.member.study, f.member.cohort)
+            if found is None:
+                out.append(CellNote(f"not reached in {f.member.study_name}: follow-up not stated"))
+            else:
+                outcome, holder = found
+                out.append(CellNote(f"not reached in {f.member.study_name}: median follow-up ",
+                                    f"{number(outcome.value)} months",
+                                    cohort_href(page_url, f.member.study.id, holder.id)))
         notes[name] = tuple(out)
     return notes
 
@@ -600,7 +618,7 @@ def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str 
             evidence_types=tuple((EVIDENCE_TYPES[t], types[t]) for t in EVIDENCE_TYPES if types[t]),
             patients=patients, measures=measures,
             pooled=pooled, caveats=caveats(evidence, group, patients, measures),
-            cell_notes=cell_notes(evidence, group, measures),
+            cell_notes=cell_notes(evidence, group, measures, page_url),
             profile=evidence_profile(evidence, [(m.study, m.cohort) for m in group],
                                      pooled.analysis if pooled is not None else None, ranges)))
     return rows
@@ -839,8 +857,6 @@ def summary_pages(evidence: Evidence, synthesis: Synthesis | None
     of the pages of each of its lists too long for the details page."""
     main = summary_context(evidence, synthesis)
     context = summary_context(evidence, synthesis, SUMMARY_DETAILS_URL)
-    main["details_href"], context["details_href"] = relative(SUMMARY_URL, SUMMARY_DETAILS_URL), ""
-    context["summary_href"] = relative(SUMMARY_DETAILS_URL, SUMMARY_URL)
     made = []
     for cohort_list in context["lists"]:
         more = context["long"].get(cohort_list.key)
@@ -904,6 +920,10 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "partner_labels": {row.stratum.partner_class: row.partner_label for row in rows},
         "min_cohorts": MIN_COHORTS,
         "page_url": page_url,
+        # the summary and its page of details link each other's parts
+        "details_href": "" if page_url == SUMMARY_DETAILS_URL else relative(page_url, SUMMARY_DETAILS_URL),
+        "summary_href": relative(page_url, SUMMARY_URL),
+        "questions_href": relative(page_url, QUESTIONS_URL),
         "rows": rows,
         # rows of one partner class, together (the table groups them under one header cell)
         "row_groups": [[r for r in rows if r.stratum.partner_class == partner]

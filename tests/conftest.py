@@ -59,8 +59,21 @@ def evidence_tree(tmp_path: Path, case: str | None = None) -> Path:
     return target
 
 
+GUIDE = FIXTURES / "guide"
+
+
+def fixture_content(base: Path) -> Path:
+    """The site's content folder with the fixture tree's questions and bottom line in place of the real ones."""
+    target = base / "content"
+    if not target.exists():
+        shutil.copytree(ROOT / "content", target)
+        for source in GUIDE.iterdir():
+            shutil.copyfile(source, target / source.name)
+    return target
+
+
 def fixture_layout(base: Path, evidence: Path) -> Layout:
-    return Layout(ROOT, evidence, ROOT / "content", ROOT / "templates", base / "build", base / "site")
+    return Layout(ROOT, evidence, fixture_content(base), ROOT / "templates", base / "build", base / "site")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from build_scripts.checks import RecordCache, validate_tree
 from build_scripts.linkcheck import check_pages
 from build_scripts.problems import EvidenceError
 
-from conftest import ROOT, VALID, broken_cases, evidence_tree
+from conftest import ROOT, VALID, broken_cases, evidence_tree, fixture_content
 
 STUDY = "fixture-dpd-retreatment"
 REGIMEN = "daratumumab-pomalidomide-dexamethasone"
@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Layout:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "  - Methods: methods.md\n" in config
     (root / "mkdocs.yml").write_text(config.replace("  - Methods: methods.md\n", "  - methods.md\n"), encoding="utf-8")
-    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copytree(fixture_content(tmp_path), root / "content")
     shutil.copytree(ROOT / "templates", root / "templates")
     shutil.copytree(VALID, root / "evidence")
     return Layout(root, root / "evidence", root / "content", root / "templates", tmp_path / "work", tmp_path / "site")

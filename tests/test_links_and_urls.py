@@ -9,7 +9,7 @@ from build_scripts.checks import validate_tree
 from build_scripts.linkcheck import check_site
 from build_scripts.urls import missing_from_ledger, update_ledger
 
-from conftest import ROOT, evidence_tree, fixture_layout
+from conftest import ROOT, evidence_tree, fixture_layout, fixture_content
 
 
 def write(path, text):
@@ -38,8 +38,7 @@ def test_link_checker_maps_root_relative_links_through_the_site_prefix(tmp_path)
 
 
 def build_with_content(tmp_path, page_text):
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content)
+    content = fixture_content(tmp_path)
     (content / "methods.md").write_text(page_text)
     layout = fixture_layout(tmp_path, evidence_tree(tmp_path))
     layout = type(layout)(layout.root, layout.evidence, content, layout.templates, layout.work, layout.site)
@@ -78,6 +77,8 @@ def test_moved_record_keeps_its_old_url_as_a_redirect(tmp_path):
     review = evidence / "reviews" / "fixture-review.yaml"
     review.write_text(review.read_text().replace("fixture-dpd-retreatment", "fixture-dpd-study"))
     layout = fixture_layout(tmp_path, evidence)
+    bottom = layout.content / "bottom-line.md"
+    bottom.write_text(bottom.read_text().replace("fixture-dpd-retreatment", "fixture-dpd-study"))
     build_site(layout)
     redirect = (layout.site / "studies" / "fixture-dpd-retreatment" / "index.html").read_text()
     assert 'http-equiv="refresh" content="0; url=../fixture-dpd-study/"' in redirect

@@ -8,7 +8,7 @@ import pytest
 
 from build_scripts import pages
 from build_scripts.checks import validate_tree
-from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_URL
+from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
 from build_scripts.pages import render_page, template_environment
 from build_scripts.summary import (
     REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
@@ -108,8 +108,9 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
 # ---------------------------------------------------------------- the Evidence summary
 
 def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_order(large, environment):
-    context, made = summary_pages(large, synthesise(large))
-    main = html_of(environment, "summary.md.j2", **context)
+    _, context, made = summary_pages(large, synthesise(large))
+    # the lists are on the summary's page of details
+    main = html_of(environment, "summary_details.md.j2", **context)
     long = context["long"]
     assert long and any(len(c.items) <= pages.TABLE_PAGE_SIZE for c in context["lists"])
     assert {c.kind for c in context["lists"] if c.key in long} >= {"cohorts", "counted", "not-summarised"}
@@ -123,15 +124,15 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
             continue
         more = long[cohort_list.key]
         assert pages_of_list == list(more.urls) and more.urls[0] == cohort_list.url
-        assert resolve(SUMMARY_URL, more.href)[0] == cohort_list.url and f'href="{more.href}"' in main
+        assert resolve(SUMMARY_DETAILS_URL, more.href)[0] == cohort_list.url and f'href="{more.href}"' in main
         listed = []
         for url in pages_of_list:
             page = by_url[url]
             html = html_of(environment, "summary_list.md.j2", **page)
             assert len(page["items"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
             listed += [item_member(item).key for item in page["items"]]
-            back = f'{page["summary_href"]}#{cohort_list.anchor}'
-            assert resolve(url, back) == (SUMMARY_URL, cohort_list.anchor) and f'href="{back}"' in html
+            back = f'{page["details_href"]}#{cohort_list.anchor}'
+            assert resolve(url, back) == (SUMMARY_DETAILS_URL, cohort_list.anchor) and f'href="{back}"' in html
             assert_pager_links_resolve(url, page["pager"], pages_of_list)
             member = item_member(page["items"][0])
             assert f'href="{"../" * url.count("/")}studies/{member.study.id}/#cohort-{member.cohort.id}"' in html
@@ -153,7 +154,7 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
 
 def test_lists_at_or_under_the_page_size_stay_on_their_page():
     evidence = validate_tree(VALID)
-    context, made = summary_pages(evidence, synthesise(evidence))
+    _, context, made = summary_pages(evidence, synthesise(evidence))
     assert made == [] and context["long"] == {}
     assert regimen_table_pages(evidence) == []
     tables = regimen_tables_context(evidence)
@@ -184,9 +185,9 @@ def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(m
     named = html_of(environment, "summary.md.j2", **summary_pages(evidence, synthesise(evidence))[0])
     assert re.search(r'not reached in <a href="[^"]+/a/#cohort-c" title="Study a: Cohort c">Study a</a>, <a ', named)
     monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
-    context, made = summary_pages(evidence, synthesise(evidence))
+    context, _, made = summary_pages(evidence, synthesise(evidence))
     counted = html_of(environment, "summary.md.j2", **context)
-    assert 'not reached in <a href="#cohorts-imid-refractory">2 cohorts</a>' in counted
+    assert 'not reached in <a href="details/#cohorts-imid-refractory">2 cohorts</a>' in counted
     assert "summary/imid-refractory/cohorts/2/index.md" in [path for path, _ in made]
 
 

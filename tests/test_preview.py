@@ -21,7 +21,7 @@ import pytest
 from build_scripts import preview
 from build_scripts.build import Layout
 
-from conftest import ROOT, evidence_tree
+from conftest import ROOT, evidence_tree, fixture_content
 
 STUDY = "studies/fixture-dpd-retreatment/"
 
@@ -200,7 +200,7 @@ def wait_until(condition, seconds: float, what: str) -> None:
 def test_preview_rebuilds_a_page_after_a_save_and_keeps_the_last_good_site_when_a_build_fails(tmp_path):
     evidence = evidence_tree(tmp_path)
     record = evidence / "studies" / "fixture-dpd-retreatment.yaml"
-    running = Running(["--evidence", str(evidence), "preview", "--content", str(ROOT / "content"),
+    running = Running(["--evidence", str(evidence), "preview", "--content", str(fixture_content(tmp_path)),
                        "--work", str(tmp_path / "build"), "--site", str(tmp_path / "site"), "--port", "0"])
     try:
         url = running.wait_for(r"Serving .* on (http://127\.0\.0\.1:\d+/)", 120).group(1)

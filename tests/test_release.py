@@ -11,7 +11,7 @@ import pytest
 from build_scripts.build import BuildError, Layout, build_site
 from build_scripts.release import ReleaseError, changelog_releases, disagreements, read_release
 
-from conftest import ROOT, evidence_tree
+from conftest import ROOT, evidence_tree, fixture_content
 
 CHANGELOG = """# Changelog
 
@@ -92,7 +92,8 @@ def test_a_build_whose_changelog_disagrees_with_citation_cff_fails_without_a_sit
     shutil.copyfile(ROOT / "CHANGELOG.md", root / "CHANGELOG.md")
     citation = (ROOT / "CITATION.cff").read_text()
     (root / "CITATION.cff").write_text(re.sub(r"^version: .*$", "version: 99.0.0", citation, flags=re.M))
-    layout = Layout(root, evidence_tree(tmp_path), ROOT / "content", ROOT / "templates", tmp_path / "b", tmp_path / "s")
+    layout = Layout(root, evidence_tree(tmp_path), fixture_content(tmp_path), ROOT / "templates", tmp_path / "b",
+                    tmp_path / "s")
     with pytest.raises(BuildError, match="CITATION.cff says 99.0.0"):
         build_site(layout)
     assert not layout.site.exists()

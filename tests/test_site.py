@@ -11,7 +11,7 @@ import pytest
 from build_scripts.build import build_site
 from build_scripts.problems import EvidenceError
 
-from conftest import ROOT, evidence_tree, fixture_layout
+from conftest import ROOT, evidence_tree, fixture_layout, fixture_content
 
 
 def page(site: Path, url: str) -> str:
@@ -149,8 +149,7 @@ def test_build_command_fails_without_writing_a_site(tmp_path):
 
 
 def test_mkdocs_strict_failure_stops_the_build(tmp_path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content)
+    content = fixture_content(tmp_path)
     (content / "methods.md").write_text("# Methods\n\n[broken](no-such-page.md)\n")
     result = run_cli("--evidence", str(evidence_tree(tmp_path)), "build", "--content", str(content),
                      "--work", str(tmp_path / "b"), "--site", str(tmp_path / "s"))

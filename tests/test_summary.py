@@ -9,6 +9,7 @@ import pytest
 from build_scripts.checks import validate_tree
 from build_scripts.evidence import Evidence
 from build_scripts.model import Study
+from build_scripts.links import SUMMARY_DETAILS_URL
 from build_scripts.pages import render_page, template_environment
 from build_scripts.summary import (
     MARK_MAX, MARK_MIN, cohort_href, evidence_map, mark_size, measure_summary, members, patient_total,
@@ -196,10 +197,12 @@ def test_the_pooled_estimate_is_the_synthesis_one_with_its_cohorts_listed(fixtur
     assert row.pooled.anchor == "pooled-imid-refractory"
 
 
-def rendered_summary(evidence, synthesis):
+def rendered_summary(evidence, synthesis, details=False):
+    """The summary's HTML and heading ids; with `details`, those of its page of details."""
     environment = template_environment(ROOT / "templates")
-    text, blocks = render_page(environment.get_template("summary.md.j2"), charts=[], assets="../assets/",
-                               **summary_context(evidence, synthesis))
+    template, url = ("summary_details.md.j2", SUMMARY_DETAILS_URL) if details else ("summary.md.j2", "summary/")
+    text, blocks = render_page(environment.get_template(template), charts=[], assets="../assets/",
+                               **summary_context(evidence, synthesis, url))
     return "\n".join(blocks), set(re.findall(r"\{ #([\w-]+) \}", text))
 
 
@@ -217,7 +220,7 @@ class Cells(HTMLParser):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids.add(attrs["id"])
-        if tag == "table" and attrs.get("class") == "atlas-sof":
+        if tag == "table" and "atlas-sof" in (attrs.get("class") or "").split():
             self.in_table = True
         elif self.in_table and tag == "td":
             self.in_cell = True
@@ -246,14 +249,19 @@ def test_every_number_in_the_summary_table_is_a_link(fixture):
     assert parser.cells
     for text in parser.cells:
         assert not re.search(r"\d", text), text
-    # every fragment the page links to is on the page
+    # every fragment the page links to is on the page, or on its page of details
+    details, detail_headings = rendered_summary(evidence, synthesise(evidence), details=True)
+    detail_ids = Cells()
+    detail_ids.feed(details)
     for fragment in re.findall(r'href="#([^"]+)"', html):
         assert fragment in parser.ids | headings, fragment
-    assert re.search(r'<a class="atlas-pooled" href="#pooled-imid-refractory">pooled \d', html)
+    for fragment in re.findall(r'href="details/#([^"]+)"', html):
+        assert fragment in detail_ids.ids | detail_headings, fragment
+    assert re.search(r'<a class="atlas-pooled" href="details/#pooled-imid-refractory">pooled \d', html)
     # the detail ends with its row's section (its table sits in a scroll box, a div of its own)
-    detail = html.split('id="pooled-imid-refractory"', 1)[1].split("</section>", 1)[0]
+    detail = details.split('id="pooled-imid-refractory"', 1)[1].split("</section>", 1)[0]
     for key in ("a", "b", "d", "e"):
-        assert f'href="../studies/{key}/#cohort-c"' in detail
+        assert f'href="../../studies/{key}/#cohort-c"' in detail
     assert "exploratory" in detail.lower()
 
 

@@ -63,7 +63,8 @@ def test_a_failing_run_reports_its_warnings_too_but_counts_only_its_errors(tmp_p
 def test_build_prints_the_warning_and_still_builds_the_site(tmp_path, capsys):
     evidence = _with_uncited(tmp_path)
     layout = fixture_layout(tmp_path, evidence)
-    assert main(["--evidence", str(evidence), "build", "--work", str(layout.work), "--site", str(layout.site)]) == 0
+    assert main(["--evidence", str(evidence), "build", "--content", str(layout.content), "--work", str(layout.work),
+                 "--site", str(layout.site)]) == 0
     err = capsys.readouterr().err
     assert "publications/fixture-uncited.yaml:2:1: warning: id: no study or review cites" in err
     assert (layout.site / "publications" / "fixture-uncited" / "index.html").is_file()
