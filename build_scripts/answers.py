@@ -64,7 +64,12 @@ def figure_text(entry: Entry, measure_name: str) -> str:
             return "not reached"
         return f"{number(entry.value)} months" + (f" (n = {entry.n})" if entry.n else "")
     counts = f"{entry.responders}/{entry.n}" if entry.responders is not None and entry.n else None
+    if counts and (entry.n_from_cohort or entry.responders_derived):
+        # the source prints a rate only: say where the counts come from, never pass them off as printed
+        counts += "; n: cohort size" if entry.n_from_cohort else "; responders derived"
     shown = f"{number(entry.value)}%" if entry.value is not None else "?"
+    if entry.figure_derived:
+        shown += ", derived"
     return f"{shown} ({counts})" if counts else shown
 
 

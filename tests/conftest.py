@@ -21,6 +21,9 @@ WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 PAGE_TYPES = {
     "home": "",
     "evidence summary": "summary/",
+    "evidence summary details": "summary/details/",
+    "clinical questions": "questions/",
+    "clinical question": "questions/refractory-without-established-partner/",
     "studies index": "studies/",
     "trial": "studies/frerichs-2021-dara-atra/",
     "randomised trial": "studies/lynx/",

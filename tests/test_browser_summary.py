@@ -51,8 +51,8 @@ def test_a_mark_of_the_evidence_map_leads_to_its_cohorts(served_real_site, watch
     mark = page.locator("a.atlas-map-mark").first
     target = mark.get_attribute("href")
     mark.click()
-    assert page.url.endswith(target)
-    listed = page.locator(f"section{target} li a[href*='/studies/']")
+    assert page.url.endswith(target) and urlsplit(page.url).path == "/summary/details/"
+    listed = page.locator(f"section#{target.split('#', 1)[1]} li a[href*='/studies/']")
     assert listed.count() >= 1
     watched.assert_clean()
 
