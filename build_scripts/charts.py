@@ -590,7 +590,7 @@ def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_na
         "chart-answer", rows, measure_name, f"{measure.label}: {answer.question.short}",
         f"{measure.label} of each independent cohort that answers the question, with its 95% interval (exact where"
         " the source gives none)" + (", and the exploratory pooled estimate" if pooled is not None else "") + ".",
-        panels=True, links=(Link("How the pooled estimates are made (Methods)",
+        panels=False, links=(Link("How the pooled estimates are made (Methods)",
                                  relative(page_url, METHODS_URL) + f"#{METHODS_POOLING_SECTION}"),))
 
 
