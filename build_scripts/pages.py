@@ -1217,8 +1217,7 @@ def page_jobs(evidence: Evidence, environment: Environment,
         for measure_name in CROSS_STUDY_MEASURES:
             yield job(f"chart:{measure_name}", chart_page, measure_name, group="synthesis")
     yield job("summary", summary, group="synthesis")
-    if guide.questions.items:
-        yield job("questions", questions, group="synthesis")
+    yield job("questions", questions, group="synthesis")
     yield job("regimen-tables", regimen_tables)
     yield job("definitions", lambda: [render("definitions.md", "definitions.md.j2")])
     yield job("derived-axes", lambda: [render(f"{AXES_AUDIT_URL}index.md", "derived_axes.md.j2", page_url=AXES_AUDIT_URL,

@@ -65,18 +65,22 @@ def evidence_tree(tmp_path: Path, case: str | None = None) -> Path:
 GUIDE = FIXTURES / "guide"
 
 
-def fixture_content(base: Path) -> Path:
-    """The site's content folder with the fixture tree's questions and bottom line in place of the real ones."""
+def fixture_content(base: Path, guide: bool = True) -> Path:
+    """The site's content folder with the fixture tree's questions and bottom line in place of the real ones; with
+    `guide` False, with none (for evidence trees other than the fixture's, which the fixture guide cites)."""
     target = base / "content"
     if not target.exists():
         shutil.copytree(ROOT / "content", target)
         for source in GUIDE.iterdir():
-            shutil.copyfile(source, target / source.name)
+            if guide:
+                shutil.copyfile(source, target / source.name)
+            else:
+                (target / source.name).unlink()
     return target
 
 
-def fixture_layout(base: Path, evidence: Path) -> Layout:
-    return Layout(ROOT, evidence, fixture_content(base), ROOT / "templates", base / "build", base / "site")
+def fixture_layout(base: Path, evidence: Path, guide: bool = True) -> Layout:
+    return Layout(ROOT, evidence, fixture_content(base, guide), ROOT / "templates", base / "build", base / "site")
 
 
 @pytest.fixture(scope="session")

@@ -252,6 +252,10 @@ def scaffold(files: dict[str, Any]) -> None:
                                      "source": _source("Table 4")}]
     refractory["best_response"] = [{"category": "pr", "patients": 5, "n": 30, "source": _source("Table 2")}]
     study["population"]["retreated"] = {"value": 30, "source": _source("Table 1")}
+    study["response_criteria"] = {"criteria": "IMWG", "source": _source("Methods")}
+    review = files["reviews/fixture-review.yaml"]
+    review["appraisal"] = {"tool": "MMAT", "appraised": 1, "judgement": "Judged of sufficient quality.",
+                           "source": {"publication": review["publication"], "location": "Section 3"}}
     study["related_studies"] = [{"study": COMPANION, "relation": "same_patients"}]
     files[f"studies/{COMPANION}.yaml"] = {
         "id": COMPANION, "title": "Companion study", "design": "retrospective_real_world",

@@ -63,7 +63,7 @@ def big(tmp_path_factory):
         if short_name:
             record["short_name"] = short_name
         (tree / "studies" / f"{study_id}.yaml").write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
-    layout = fixture_layout(base, tree)
+    layout = fixture_layout(base, tree, guide=False)  # a tree of its own: the fixture guide cites other cohorts
     build_site(layout)
     with served(layout.site) as url:
         yield {"url": url, "evidence": validate_tree(tree), "site": layout.site}

@@ -150,9 +150,9 @@ import sys
 from pathlib import Path
 from build_scripts.build import Layout, build_site
 from build_scripts.problems import EvidenceError
-root, evidence, base = map(Path, sys.argv[1:4])
+root, evidence, base, content = map(Path, sys.argv[1:5])
 try:
-    build_site(Layout(root, evidence, root / "content", root / "templates", base / "build", base / "site"))
+    build_site(Layout(root, evidence, content, root / "templates", base / "build", base / "site"))
 except EvidenceError as error:
     sys.exit("the hostile tree was refused as a whole:\\n" + error.report())
 """
@@ -164,7 +164,8 @@ def _build(run: Run, base: Path, name: str, values: dict[int, str]) -> None:
     run.tree.write(evidence, values)
     layout = fixture_layout(base / name, evidence)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", BUILD, str(ROOT), str(evidence), str(base / name)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-c", BUILD, str(ROOT), str(evidence), str(base / name),
+                             str(layout.content)], cwd=ROOT,
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if result.returncode == 0:
         run.sites[name] = (layout.site, validate_tree(evidence))

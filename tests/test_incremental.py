@@ -100,6 +100,8 @@ def test_incremental_builds_equal_clean_builds_byte_for_byte(project: Layout, tm
     (layout.evidence / "studies" / "fixture-dpd-study.yaml").write_text(text)
     review = layout.evidence / "reviews" / "fixture-review.yaml"
     review.write_text(review.read_text().replace(STUDY, "fixture-dpd-study"))
+    bottom = layout.content / "bottom-line.md"  # the bottom line cites the study by its id, as the review does
+    bottom.write_text(bottom.read_text().replace(STUDY, "fixture-dpd-study"))
     rebuild(layout)
     assert "url=../fixture-dpd-study/" in (layout.site / "studies" / STUDY / "index.html").read_text()
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-3"))
@@ -125,6 +127,16 @@ def test_incremental_builds_equal_clean_builds_byte_for_byte(project: Layout, tm
     assert report.pages_rendered == report.pages
     assert "How the atlas is made" in (layout.site / "studies" / "fixture-dpd-study" / "index.html").read_text()
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-6"))
+
+    # Add a clinical question: its page appears and the summary lists it; no study page is generated again.
+    questions = layout.content / "questions.yaml"
+    questions.write_text(questions.read_text() + "  - id: exposed-not-refractory\n    question: Exposed only?\n"
+                         "    short: Exposed\n    where: {prior_status: [exposed_not_refractory]}\n")
+    report = rebuild(layout)
+    assert (layout.site / "questions" / "exposed-not-refractory" / "index.html").is_file()
+    assert "Exposed only?" in (layout.site / "summary" / "index.html").read_text()
+    assert 0 < report.jobs_run < report.jobs_run + report.jobs_skipped
+    assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-7"))
 
 
 # ---------------------------------------------------------------- validation
@@ -384,9 +396,9 @@ def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, m
     assert 'href="all-regimens/"' in (site / "regimen-tables" / "index.html").read_text()
     tables = (site / "regimen-tables" / "all-regimens" / "2" / "index.html").read_text()
     assert "Cohorts 2–2 of" in tables and 'href="../../#all-regimens"' in tables
-    assert 'href="imid-refractory/cohorts/"' in (site / "summary" / "index.html").read_text()
+    assert 'href="../imid-refractory/cohorts/"' in (site / "summary" / "details" / "index.html").read_text()
     cohorts = (site / "summary" / "imid-refractory" / "cohorts" / "2" / "index.html").read_text()
-    assert "Cohorts 2–2 of" in cohorts and 'href="../../../#cohorts-imid-refractory"' in cohorts
+    assert "Cohorts 2–2 of" in cohorts and 'href="../../../details/#cohorts-imid-refractory"' in cohorts
 
 
 EDITS = {"studies": ("title: ", "title: Edited "), "publications": ("title: ", "title: Edited "),

@@ -248,3 +248,50 @@ def test_the_guide_files_are_not_published_as_they_stand(fixture_site):
     assert not (fixture_site / "bottom-line.md").exists()
     assert (fixture_site / "questions" / "refractory-with-imid" / "index.html").is_file()
 
+
+
+HOSTILE = '<img src=x onerror="alert(document.domain)"><script>alert(document.cookie)</script>'
+
+
+def test_hostile_question_and_statement_text_shows_as_text(tmp_path):
+    content = fixture_content(tmp_path)
+    questions = (content / "questions.yaml").read_text()
+    questions = questions.replace("question: Refractory, does retreatment with an IMiD work?",
+                                  f"question: '{HOSTILE} works?'").replace(
+        "short: Refractory; IMiD", f"short: '{HOSTILE}'\n    note: '{HOSTILE} **bold** &amp;'")
+    (content / "questions.yaml").write_text(questions)
+    bottom = (content / "bottom-line.md").read_text().replace("Naive patients", f"{HOSTILE} Naive patients")
+    (content / "bottom-line.md").write_text(bottom)
+    layout = fixture_layout(tmp_path, evidence_tree(tmp_path))
+    build_site(layout)
+    pages = [layout.site / "summary" / "index.html", layout.site / "questions" / "index.html",
+             layout.site / "questions" / "refractory-with-imid" / "index.html"]
+    for page in pages:
+        html = page.read_text()
+        assert "<script>alert" not in html and "<img src=x" not in html, page
+        assert "&lt;script&gt;alert(document.cookie)" in html, page
+
+
+def test_the_summary_keeps_a_randomised_arm_with_its_comparator_and_a_median_with_its_follow_up(real_site):
+    html = (real_site / "summary" / "index.html").read_text()
+    row = html.split('data-partner="proteasome_inhibitor"', 1)[1].split("</tr>", 1)[0]
+    assert "(experimental arm) against Carfilzomib + dexamethasone (control): " in row
+    assert '<a href="../studies/lynx/#cohort-kd">10.6 months</a>; trial terminated early: futility' in row
+    assert ('not reached in FUSION-MM-005: median follow-up <a href="../studies/fusion-mm-005/#cohort-all-patients">'
+            '2.9 months</a>') in html
+    # a cell whose figure comes from another cohort than its neighbours' names it
+    assert "atlas-cell-note\">from " in html
+
+
+def test_every_summary_row_and_question_has_an_evidence_profile(real_site):
+    summary = (real_site / "summary" / "index.html").read_text()
+    details = (real_site / "summary" / "details" / "index.html").read_text()
+    assert details.count('class="atlas-profile"') == summary.count("data-partner=") > 0
+    for question in ("refractory-without-established-partner", "exposed-not-refractory"):
+        page = (real_site / "questions" / question / "index.html").read_text()
+        profile = page.split('class="atlas-profile"', 1)[1].split("</table>", 1)[0]
+        for label in ("Studies and designs", "Follow-up", "Review appraisal", "Response criteria",
+                      "Randomised comparisons", "Certainty"):
+            assert f'<th scope="row">{label}</th>' in profile, (question, label)
+    pooled = (real_site / "questions" / "refractory-without-established-partner" / "index.html").read_text()
+    assert "Heterogeneity" in pooled and "MMAT" in pooled and "not rated" in pooled
