@@ -15,7 +15,8 @@ from .facts import antibody, partners, prior_anti_cd38_status
 from .links import QUESTIONS_URL, number, relative, url_of
 from .pages import SourceView, source_view
 from .profile import ArmComparison, ProfileLine, arm_comparison, evidence_profile, follow_up_text
-from .synthesis import Analysis, Answer, Entry, MedianRange, Synthesis
+from .summary import cohort_href
+from .synthesis import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
 from .vocabulary import DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 QUESTIONS_DESCRIPTION = ("Clinical questions on anti-CD38 retreatment in myeloma, each answered from the atlas's"
                          " records: the cohorts, their figures, pooled estimates where they can be made.")
 ANSWER_MEASURE = "orr"  # the rate each answer leads with; medians of RANGE_MEASURES follow
-
-
-def cohort_href(page_url: str, study_id: str, cohort_id: str) -> str:
-    return relative(page_url, url_of("study", study_id)) + f"#cohort-{cohort_id}"
 
 
 def _find(evidence: Evidence, study_id: str, cohort_id: str) -> tuple[Study, Cohort]:
@@ -95,6 +92,18 @@ def cohort_view(evidence: Evidence, entry: Entry, measure_name: str, page_url: s
         follow_up=follow_up_text(study, cohort))
 
 
+def comparisons_text(figures: tuple[CohortFigureView, ...]) -> str:
+    """'; LYNX, experimental arm against Kd: 10.6 months, trial terminated early: futility' for each figure of a
+    randomised arm: the comparator and the trial's stop go wherever the arm's figure goes."""
+    out = ""
+    for f in figures:
+        c = f.comparison
+        if c is not None:
+            out += (f"; {study_name(f.study)}, {c.role} arm against {c.other.label}: {c.figure}"
+                    + (f", trial {c.stopped.lower()}" if c.stopped else ""))
+    return out
+
+
 @dataclass(frozen=True)
 class LeftOut:
     name: str
@@ -118,8 +127,13 @@ class RangeView:
         return len(self.figures) + len(self.not_reached)
 
     @property
-    def patients(self) -> int:
-        return sum(f.entry.n or 0 for f in self.figures + self.not_reached)
+    def patients_text(self) -> str:
+        """'56 patients'; 'at least 56 patients' or 'patients not reported' where cohorts do not report theirs."""
+        counts = [f.entry.n for f in self.figures + self.not_reached]
+        known, missing = sum(n for n in counts if n is not None), counts.count(None)
+        if missing == len(counts):
+            return "patients not reported"
+        return f"at least {known} patients" if missing else f"{known} patients"
 
     @property
     def headline(self) -> str:
@@ -132,7 +146,8 @@ class RangeView:
             parts.append(span)
         if self.not_reached:
             parts.append(f"not reached in {len(self.not_reached)}")
-        return f"median {self.measure.short} " + "; ".join(parts) + f" (k = {self.k}, {self.patients} patients)"
+        return (f"median {self.measure.short} " + "; ".join(parts) + f" (k = {self.k}, {self.patients_text})"
+                + comparisons_text(self.figures + self.not_reached))
 
 
 @dataclass(frozen=True)
@@ -162,19 +177,17 @@ class AnswerView:
     def headline(self) -> str:
         """The answer in one line: the pooled estimate, else the range or the one figure, with k and patients."""
         a, short = self.analysis, self.measure.short
+        arms = comparisons_text(self.cohorts)
         if a.primary is not None:
             e = a.primary
             return (f"{short} pooled {e.value:.1f}% (95% CI {e.ci_low:.1f}–{e.ci_high:.1f}; k = {a.k},"
-                    f" {a.patients} patients; exploratory)")
+                    f" {a.patients} patients; exploratory){arms}")
         if not a.used:
             return f"no cohort gives {short} with its patients"
         if a.k == 1:
-            return f"{short} {self.cohorts[0].text} in one cohort (k = 1, {a.patients} patients; not pooled)"
+            return f"{short} {self.cohorts[0].text} in one cohort (k = 1, {a.patients} patients; not pooled){arms}"
         return (f"{short} {number(a.low)}–{number(a.high)}% across cohorts (k = {a.k}, {a.patients} patients;"
-                f" not pooled: {MIN_TEXT})")
-
-
-MIN_TEXT = "fewer than three independent cohorts"
+                f" not pooled: fewer than {MIN_COHORTS} independent cohorts){arms}")
 
 
 def range_view(evidence: Evidence, part: MedianRange, page_url: str) -> RangeView:
@@ -248,7 +261,8 @@ def bottom_figure(evidence: Evidence, figure: CohortFigure | QuestionFigure, pag
     unit = "%" if MEASURES[figure.reference.measure].family == "rate" else " months"
     span = f"{number(low)}{unit}" if low == high else f"{number(low)}–{number(high)}{unit}"
     k = len(part.used) + len(getattr(part, "not_reached", ()))
-    return BottomFigure(f"{span} (k = {k}, n = {part.patients})", answer_href, figure.answer.question.question,
+    n = "n not reported" if part.patients is None else f"n = {part.patients}"
+    return BottomFigure(f"{span} (k = {k}, {n})", answer_href, figure.answer.question.question,
                         number(low), None)
 
 

@@ -196,7 +196,8 @@ SYNTHESIS_COLUMNS: tuple[Column, ...] = (
         f"{name}: {text}" for name, text in SYNTHESIS_METHODS.items()) + ".", required=True,
            enum=tuple(SYNTHESIS_METHODS)),
     Column("k", "integer", "Number of independent cohorts used.", required=True),
-    Column("patients", "integer", "Patients in the cohorts used (the n each figure is based on).", required=True),
+    Column("patients", "integer", "Patients in the cohorts used (the n each figure is based on); empty for a range of"
+                                  " medians when a cohort used does not report its number of patients."),
     Column("value", "number", f"Pooled proportion in per cent by the {PRIMARY_LABEL}: random effects on the logit"
                               " scale fitted by maximum likelihood from each cohort's exact binomial likelihood (no"
                               " continuity correction), back-transformed; empty when not pooled. Exploratory: not a"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from .evidence import evidence_type
 from .facts import (
     ANTI_CD38_AGENT_CLASS, antibody, cohort_regimens, partner_group_classes, partners, prior_anti_cd38_status,
     retreatment,
@@ -125,7 +126,6 @@ def _design(evidence: Evidence, study: Study, cohort: Cohort, established: tuple
 
 
 def _evidence_type(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
-    from .evidence import evidence_type
     return (evidence_type(study),)
 
 

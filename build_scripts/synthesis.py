@@ -207,8 +207,20 @@ class MedianRange:
         return max((e.value for e in self.used if e.value is not None), default=None)
 
     @property
-    def patients(self) -> int:
-        return sum(entry.n or 0 for entry in self.used + self.not_reached)
+    def patients(self) -> int | None:
+        """Patients behind the medians; None when a cohort used does not report its number (never counted as 0)."""
+        counts = [entry.n for entry in self.used + self.not_reached]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+
+    @property
+    def patients_known(self) -> int:
+        """Patients of the cohorts used that report their number."""
+        return sum(entry.n for entry in self.used + self.not_reached if entry.n is not None)
+
+    @property
+    def unreported(self) -> int:
+        """Cohorts used that do not report their number of patients."""
+        return sum(entry.n is None for entry in self.used + self.not_reached)
 
 
 @dataclass(frozen=True)

@@ -295,3 +295,11 @@ def test_every_summary_row_and_question_has_an_evidence_profile(real_site):
             assert f'<th scope="row">{label}</th>' in profile, (question, label)
     pooled = (real_site / "questions" / "refractory-without-established-partner" / "index.html").read_text()
     assert "Heterogeneity" in pooled and "MMAT" in pooled and "not rated" in pooled
+
+
+def test_a_question_card_keeps_a_randomised_arm_with_its_comparator_and_never_counts_unknown_patients(real_site):
+    html = (real_site / "summary" / "index.html").read_text()
+    card = html.split('id="answer-with-proteasome-inhibitor"', 1)[1].split("</article>", 1)[0]
+    assert ("median PFS 10.7 months (k = 1, patients not reported); LYNX, experimental arm against Carfilzomib +"
+            " dexamethasone (control): 10.6 months, trial terminated early: futility") in card
+    assert "0 patients" not in html
