@@ -4,6 +4,7 @@ Each ```yaml block follows a marker comment (invisible on GitHub):
 
     <!-- example record: evidence/studies/x.yaml -->     a whole record; all of them are validated together
     <!-- example fields: Cohort -->                     some fields of one model, each validated as that field
+    <!-- example question: content/questions.yaml -->   a clinical question, read and answered from the evidence
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from build_scripts import model as model_module
 from build_scripts.checks import validate_tree, walk_parts
 from build_scripts.fieldref import field_reference
+from build_scripts.guide import validate_with_guide
 from build_scripts.problems import EvidenceError
+from build_scripts.synthesis import synthesise
 
 from conftest import ROOT
 
 GUIDE = ROOT / "CONTRIBUTING.md"
 REFERENCE_URL = "https://anti-cd38-atlas.github.io/atlas/contribute/fields/"
-MARKER = re.compile(r"<!--\s*example (record|fields):\s*(\S+)\s*-->")
+MARKER = re.compile(r"<!--\s*example (record|fields|question):\s*(\S+)\s*-->")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 
 
@@ -37,8 +40,8 @@ class Example:
     """One YAML block of the guide and what its marker says it is."""
 
     line: int
-    kind: str | None         # "record", "fields" or None when unmarked
-    target: str | None       # a path under evidence/ for a record, a model name for fields
+    kind: str | None         # "record", "fields", "question" or None when unmarked
+    target: str | None       # a path under evidence/ for a record, a model name for fields, the questions file
     text: str
 
 
@@ -68,7 +71,20 @@ def test_every_yaml_block_of_the_guide_is_a_checked_example():
     unmarked = [e.line for e in GUIDE_EXAMPLES if e.kind is None]
     assert not unmarked, f"CONTRIBUTING.md has ```yaml blocks without an example marker at lines {unmarked}"
     kinds = {e.kind for e in GUIDE_EXAMPLES}
-    assert kinds == {"record", "fields"}
+    assert kinds == {"record", "fields", "question"}
+
+
+@pytest.mark.parametrize("example", [e for e in GUIDE_EXAMPLES if e.kind == "question"], ids=lambda e: f"line-{e.line}")
+def test_worked_example_questions_are_answered_from_the_real_evidence(example, tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    real = (ROOT / example.target).read_text(encoding="utf-8")
+    header = real.split("\nquestions:\n", 1)[0]
+    (content / "questions.yaml").write_text(header + "\nquestions:\n" + textwrap.indent(example.text, "  ") + "\n",
+                                            encoding="utf-8")
+    evidence, guide = validate_with_guide(ROOT / "evidence", content)
+    [question] = guide.questions.items
+    assert synthesise(evidence, [question]).answers[0].members
 
 
 def test_the_extractor_finds_blocks_and_their_markers():
