@@ -28,7 +28,7 @@ from .pages import (
     SourceView, arms_view, comparison_view, count_text, finding_figure, fits_on_page, source_view, table_page_items,
     table_page_urls, table_pager,
 )
-from .profile import ProfileLine, arm_comparison, evidence_profile, follow_up
+from .profile import ProfileLine, arm_comparison, evidence_profile, follow_up, follow_up_text
 from .synthesis import MIN_COHORTS, RANGE_MEASURES, Analysis, Stratum, Synthesis, cohorts_may_share_patients
 from .vocabulary import (
     ANTIBODY_AXIS, COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PARTNER_JOIN, POOLING_METHODS,
@@ -143,6 +143,11 @@ class Member:
     def row_anchor(self) -> str:
         """The id of the summary table's row this cohort belongs to (retreatment cohorts only)."""
         return stratum_anchor("row", self.stratum)
+
+    @property
+    def follow_up(self) -> str:
+        """'median follow-up 2.9 months', or 'follow-up not stated': shown beside a median not reached."""
+        return follow_up_text(self.study, self.cohort)
 
 
 def members(evidence: Evidence) -> list[Member]:
@@ -966,6 +971,8 @@ def table_cell(evidence: Evidence, member: Member, measure_name: str, page_url: 
         counts = f"{outcome.responders}/{outcome.n}"
     else:
         counts = f"n = {outcome.n}" if outcome.n is not None else "n not reported"
+    if outcome.status == "not_reached":  # a median not reached says little without how long patients were followed
+        counts += "; " + follow_up_text(member.study, member.cohort)
     return TableCell(text, outcome.value, counts, source_view(evidence, outcome, page_url, study_url))
 
 
