@@ -38,8 +38,11 @@ site: $(STAMP)
 	$(PY) -m build_scripts validate
 	$(PY) -m build_scripts build
 
+# The test files run in TEST_WORKERS processes (pytest-xdist), each file whole in one of them so that its fixtures
+# are built once; CI has two cores. TEST_WORKERS=0 runs them all in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests
 
 serve: site
 	@echo "Serving site/ on http://127.0.0.1:$(PORT)/"
