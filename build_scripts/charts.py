@@ -13,7 +13,10 @@ import altair as alt
 
 from .cache import Memo
 from .evidence import Evidence, evidence_type
-from .facts import antibody, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
+from .facts import (
+    antibody, is_arm, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment,
+    stopping,
+)
 from .model import Cohort, Outcome, Study
 from .links import QUESTIONS_URL, number, relative, short_citation
 from .responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
@@ -328,8 +331,11 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
     publication = evidence.publications[outcome.source.publication]
     n = outcome.n or (cohort.population.n.value if cohort.population and cohort.population.n else None)
     prior = prior_anti_cd38_status(study, cohort)
+    stopped = stopping(study) if is_arm(study, cohort) else None
     return ForestRow(
-        label=label or cohort_label(study, cohort, evidence) + _n_text(n),
+        # an arm of a trial that stopped early says so wherever it is drawn
+        label=(label or cohort_label(study, cohort, evidence) + _n_text(n))
+        + (f"; trial {stopped.lower()}" if stopped else ""),
         panel=EVIDENCE_TYPES[evidence_type(study)],
         study_id=study.id,
         cohort_id=cohort.id,
@@ -454,7 +460,8 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
             if outcome is not None:
                 shown = forest_row(evidence, study, control, outcome, page_url)
                 n = shown.n_text if shown.n_text != "NR" else None
-                shown.label = f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.label = (f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                               + (f"; trial {stopping(study).lower()}" if stopping(study) else ""))
                 shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, partner
                 node.controls.append(shown)
                 shown_controls.add((study.id, control_id))
@@ -578,7 +585,8 @@ def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_na
             if outcome is not None:
                 shown = forest_row(evidence, study, control, outcome, page_url)
                 n = shown.n_text if shown.n_text != "NR" else None
-                shown.label = f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.label = (f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                               + (f"; trial {stopping(study).lower()}" if stopping(study) else ""))
                 shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, row.partner
                 rows.append(shown)
     pooled = analysis_pooled_row(analysis, POOLED_LABEL, page_url)

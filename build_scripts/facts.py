@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from .links import number
 from .vocabulary import (
     ANTI_CD38_REFRACTORY_CLASSES, ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    PARTNER_HISTORY, PARTNER_JOIN, PRIOR_ANTI_CD38_STATUSES, REFRACTORY_CLASS_AGENTS,
+    PARTNER_HISTORY, PARTNER_JOIN, PRIOR_ANTI_CD38_STATUSES, REFRACTORY_CLASS_AGENTS, TRIAL_STATUSES,
 )
 
 if TYPE_CHECKING:
@@ -520,3 +520,21 @@ def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
 
 def _agent_names(evidence: Evidence, agent_ids: frozenset[str] | set[str]) -> str:
     return " and ".join(sorted(evidence.agents[a].name for a in agent_ids))
+
+
+# Trial statuses that mean a trial ended before it was meant to.
+STOPPED_STATUSES = ("terminated", "suspended", "withdrawn")
+
+
+def stopping(study: Study) -> str | None:
+    """Whether and why the trial stopped early, as its latest stopping status gives it; None when no source says so."""
+    stopped = [s for s in study.trial_status if s.status in STOPPED_STATUSES]
+    if not stopped:
+        return None
+    latest = stopped[-1]
+    return TRIAL_STATUSES[latest.status] + (f" early: {latest.reason}" if latest.reason else "")
+
+
+def is_arm(study: Study, cohort: Cohort) -> bool:
+    """Whether a cohort is an arm of one of its study's recorded comparisons."""
+    return any(cohort.id in (c.experimental, c.control) for c in study.comparisons)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from .charts import clopper_pearson, preferred_outcome, study_name
+from .facts import stopping
 from .links import number
 from .responses import cohort_outcomes
 from .vocabulary import DESIGNS, MEASURES, POOLING_METHODS, TRIAL_STATUSES
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
     from .evidence import Evidence
     from .model import Cohort, Outcome, Study
     from .synthesis import Analysis, Entry, MedianRange
-
-# Trial statuses that mean a trial ended before it was meant to.
-STOPPED_STATUSES = ("terminated", "suspended", "withdrawn")
-
 
 def _cohort(study: Study, cohort_id: str) -> Cohort | None:
     return next((c for c in study.cohorts if c.id == cohort_id), None)
@@ -51,15 +48,6 @@ def follow_up_text(study: Study, cohort: Cohort) -> str:
     outcome, holder = found
     whose = "" if holder.id == cohort.id else f" (of {holder.label})"
     return f"median follow-up {number(outcome.value)} months{whose}"
-
-
-def stopping(study: Study) -> str | None:
-    """Whether and why the trial stopped early, as its latest stopping status gives it; None when no source says so."""
-    stopped = [s for s in study.trial_status if s.status in STOPPED_STATUSES]
-    if not stopped:
-        return None
-    latest = stopped[-1]
-    return TRIAL_STATUSES[latest.status] + (f" early: {latest.reason}" if latest.reason else "")
 
 
 @dataclass(frozen=True)

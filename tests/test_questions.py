@@ -304,3 +304,12 @@ def test_a_question_card_keeps_a_randomised_arm_with_its_comparator_and_never_co
     assert ("median PFS 10.7 months (k = 1, patients not reported); LYNX, experimental arm against Carfilzomib +"
             " dexamethasone (control): 10.6 months, trial terminated early: futility") in card
     assert not re.search(r"[^0-9,]0 patients", html)
+
+
+def test_a_chart_draws_a_stopped_trials_arms_together_each_saying_the_trial_stopped(real_site):
+    chart = (real_site / "charts" / "pfs" / "index.html").read_text()
+    arm = chart.index("LYNX: Daratumumab + carfilzomib + dexamethasone (n=NR); trial terminated early: futility")
+    control = chart.index("LYNX, control arm, not retreatment: Carfilzomib + dexamethasone (control) (n=NR); trial"
+                          " terminated early: futility")
+    # the control arm's row follows its arm's in the chart's table
+    assert 0 < control - arm < 2000
