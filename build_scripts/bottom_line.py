@@ -214,9 +214,14 @@ def resolve(statements: tuple[Statement, ...], shown: str, evidence: Evidence,
             study = evidence.studies.get(study_id)
             cohort = next((c for c in study.cohorts if c.id == cohort_id), None) if study is not None else None
             if cohort is None:
-                problem(part, f"{part.target!r} names no cohort: write study-id/cohort-id as the study record"
-                              " spells them" if study is None or cohort_id else
-                              f"{part.target!r} names a study, not a cohort: add '/' and the cohort's id")
+                moved = next((s.id for s in evidence.studies.values() if study_id in s.moved_from), None)
+                if study is None and moved is not None:  # a renamed study: say its new id, never follow silently
+                    problem(part, f"{part.target!r} names no cohort: study {study_id!r} is now {moved!r}; write"
+                                  f" {moved}/{cohort_id or 'cohort-id'}")
+                else:
+                    problem(part, f"{part.target!r} names no cohort: write study-id/cohort-id as the study record"
+                                  " spells them" if study is None or cohort_id else
+                                  f"{part.target!r} names a study, not a cohort: add '/' and the cohort's id")
                 continue
             found = (rate_entry if part.measure in POOLED_MEASURES else median_entry)(study, cohort, part.measure)
             if isinstance(found, Exclusion):

@@ -22,6 +22,7 @@ PAGE_TYPES = {
     "home": "",
     "evidence summary": "summary/",
     "evidence summary details": "summary/details/",
+    "derived axes": "derived-axes/",
     "clinical questions": "questions/",
     "clinical question": "questions/refractory-without-established-partner/",
     "studies index": "studies/",

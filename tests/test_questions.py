@@ -313,3 +313,18 @@ def test_a_chart_draws_a_stopped_trials_arms_together_each_saying_the_trial_stop
                           " terminated early: futility")
     # the control arm's row follows its arm's in the chart's table
     assert 0 < control - arm < 2000
+
+
+def test_a_reference_to_a_renamed_study_names_its_new_id(tmp_path):
+    evidence = evidence_tree(tmp_path)
+    old = evidence / "studies" / "fixture-dpd-retreatment.yaml"
+    text = old.read_text().replace("id: fixture-dpd-retreatment",
+                                   "id: fixture-dpd-study\nmoved_from: [fixture-dpd-retreatment]")
+    old.unlink()
+    (evidence / "studies" / "fixture-dpd-study.yaml").write_text(text)
+    review = evidence / "reviews" / "fixture-review.yaml"
+    review.write_text(review.read_text().replace("fixture-dpd-retreatment", "fixture-dpd-study"))
+    with pytest.raises(EvidenceError) as caught:
+        validate_with_guide(evidence, fixture_content(tmp_path))
+    assert "study 'fixture-dpd-retreatment' is now 'fixture-dpd-study'; write fixture-dpd-study/refractory" in str(
+        caught.value)
