@@ -55,7 +55,7 @@ preview: $(STAMP)
 # Builds synthetic evidence at 100, 1,000 and 10,000 studies; results are appended to bench/results.jsonl.
 # `make bench BENCH_ARGS=--with-tests` also times `make test`; `BENCH_ARGS="--studies 1000"` picks one size.
 bench: $(STAMP) browser
-	$(PY) -m build_scripts bench --studies 100 1000 10000 $(BENCH_ARGS)
+	$(PY) -m tools.bench --studies 100 1000 10000 $(BENCH_ARGS)
 
 clean:
 	rm -rf build site

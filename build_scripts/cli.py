@@ -146,16 +146,6 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run
-
-    results_file = Path(args.results)
-    results_file.parent.mkdir(parents=True, exist_ok=True)
-    run(args.studies, Path(args.work), results_file, args.with_tests, args.repeat)
-    print(f"Results appended to {results_file}.")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_scripts", description=__doc__)
     parser.add_argument("--evidence", default=str(ROOT / "evidence"), help="evidence folder (default: %(default)s)")
@@ -184,14 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     new = commands.add_parser("new", help="write a commented template for a new record")
     new.add_argument("kind", choices=NEW_KINDS)
     new.add_argument("id", help="the new record's id, which becomes its URL")
-    bench = commands.add_parser("bench", help="time builds of synthetic evidence against plain mkdocs-material")
-    bench.add_argument("--studies", type=int, nargs="*", default=[100, 1000, 10000],
-                       help="sizes of synthetic evidence; 0 benchmarks a copy of the real evidence")
-    bench.add_argument("--work", default=str(ROOT / "build" / "bench"))
-    bench.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))
-    bench.add_argument("--with-tests", action="store_true", help="also time `make test` (otherwise the last time is shown)")
-    bench.add_argument("--repeat", type=int, default=1, help="benchmark each size this many times")
     args = parser.parse_args(argv)
-    handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new,
-                "bench": cmd_bench}
+    handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new}
     return handlers[args.command](args)

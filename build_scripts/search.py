@@ -209,12 +209,6 @@ def write_pins(bundle: Path, names: dict[str, list[str]]) -> None:
         (folder / f"{number}.json").write_text(text, encoding="utf-8")
 
 
-def index_site(site: Path, names: dict[str, list[str]] | None = None, bundle: Path | None = None) -> str:
-    """Write the search index into site/pagefind/ (or into `bundle`, published as site/pagefind/), byte-stable,
-    with the exact-name map; returns Pagefind's summary."""
-    return finish_index(start_index(site, bundle), site / SEARCH_FOLDER if bundle is None else bundle, names)
-
-
 @dataclass
 class IndexRun:
     """Pagefind indexing in a process of its own; its output goes to a file, so a long run never fills a pipe."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from build_scripts.build import Layout, build_site
-from build_scripts.localsite import launch_chromium, served
+from tools.localsite import launch_chromium, served
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

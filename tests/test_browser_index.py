@@ -17,8 +17,8 @@ from build_scripts.evidence import patient_count
 from build_scripts.retreated import retreated, retreated_note
 from build_scripts.export import neutralise
 from build_scripts.facts import antibody, partners, prior_anti_cd38_status
-from build_scripts.localsite import served
-from build_scripts.synthetic import generate
+from tools.localsite import served
+from tools.synthetic import generate
 from build_scripts.vocabulary import DESIGNS
 
 from conftest import ROOT, fixture_layout

@@ -142,7 +142,7 @@ def test_a_regimen_page_head_cites_the_sources_of_its_own_page_and_its_downloads
     from build_scripts import pages
     from build_scripts.checks import validate_tree
     from build_scripts.settings import SiteSettings
-    from build_scripts.synthetic import generate
+    from tools.synthetic import generate
 
     generate(tmp_path / "evidence", 30, ROOT / "evidence")
     evidence = validate_tree(tmp_path / "evidence")

@@ -35,7 +35,7 @@ from bibtexparser.middlewares import SeparateCoAuthors
 import hostile
 from build_scripts.checks import validate_tree
 from build_scripts.evidence import Evidence
-from build_scripts.localsite import served
+from tools.localsite import served
 from build_scripts.problems import EvidenceError
 from build_scripts.vocabulary import RECORD_KINDS
 from conftest import ROOT, VALID, PageWatch, fixture_layout

@@ -14,7 +14,7 @@ from build_scripts.summary import (
     REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
 )
 from build_scripts.synthesis import synthesise
-from build_scripts.synthetic import generate
+from tools.synthetic import generate
 
 from conftest import ROOT, VALID
 

@@ -6,7 +6,7 @@ import hashlib
 from build_scripts import pages
 from build_scripts.build import build_site
 from build_scripts.checks import validate_tree
-from build_scripts.synthetic import generate
+from tools.synthetic import generate
 
 from conftest import ROOT, VALID, evidence_tree, fixture_layout
 

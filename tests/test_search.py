@@ -20,7 +20,7 @@ from build_scripts.search_bundle import SIGNATURE, cbor_decode, cbor_encode, rea
 from build_scripts.vocabulary import SEARCH_FILTERS
 
 from build_scripts.build import build_site
-from build_scripts.localsite import served
+from tools.localsite import served
 from conftest import VALID, PageWatch, evidence_tree, fixture_layout
 
 

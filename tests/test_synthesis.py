@@ -17,7 +17,7 @@ from build_scripts.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_fi
 from build_scripts.synthesis import (
     CONTINUITY_CORRECTION, MIN_COHORTS, Stratum, cohorts_may_share_patients, logit_proportion, synthesise,
 )
-from build_scripts.synthetic import generate
+from tools.synthetic import generate
 from build_scripts.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
 
 from conftest import FIXTURES, ROOT

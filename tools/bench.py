@@ -1,7 +1,11 @@
-"""Benchmark the build on synthetic evidence at several sizes, against plain mkdocs-material on as many pages."""
+"""Benchmark the build on synthetic evidence at several sizes, against plain mkdocs-material on as many pages.
+
+Run as `python -m tools.bench` (or `make bench`); results are appended to bench/results.jsonl.
+"""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import os
@@ -410,3 +414,24 @@ def run(sizes: list[int], work: Path, results_file: Path, with_tests: bool = Fal
 def _commit() -> str:
     result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     return result.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--studies", type=int, nargs="*", default=[100, 1000, 10000],
+                        help="sizes of synthetic evidence; 0 benchmarks a copy of the real evidence")
+    parser.add_argument("--work", default=str(ROOT / "build" / "bench"))
+    parser.add_argument("--results", default=str(ROOT / "bench" / "results.jsonl"))
+    parser.add_argument("--with-tests", action="store_true",
+                        help="also time `make test` (otherwise the last time is shown)")
+    parser.add_argument("--repeat", type=int, default=1, help="benchmark each size this many times")
+    args = parser.parse_args(argv)
+    results_file = Path(args.results)
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    run(args.studies, Path(args.work), results_file, args.with_tests, args.repeat)
+    print(f"Results appended to {results_file}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
