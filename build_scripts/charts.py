@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import altair as alt
 
 from .cache import Memo
-from .evidence import Evidence, evidence_type
+from .evidence import Evidence, evidence_type, parent_chain
 from .facts import (
     antibody, is_arm, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment,
     stopping,
@@ -436,11 +436,9 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
     for study, cohort, row in members:
         node = nodes[(study.id, cohort.id)]
         by_id = {c.id: c for c in study.cohorts}
-        parent, seen = cohort.parent, {cohort.id}
-        while parent is not None and parent not in seen and (study.id, parent) not in nodes:
-            seen.add(parent)
-            parent = by_id[parent].parent if parent in by_id else None
-        if parent is not None and parent not in seen:
+        # the nearest cohort containing it that is charted in the group
+        parent = next((c.id for c in parent_chain(study, cohort.id) if (study.id, c.id) in nodes), None)
+        if parent is not None:
             nodes[(study.id, parent)].children.append(node)
         elif cohort.parent is not None and cohort.parent in by_id:
             key = (study.id, cohort.parent)

@@ -121,6 +121,20 @@ _INVERSE_RELATION = {
 }
 
 
+def parent_chain(study: Study, cohort_id: str) -> list[Cohort]:
+    """The cohorts a cohort is nested in, nearest first: its parent, that one's parent, and so on. The one walk up
+    the parent chain; a parent that names no cohort ends it, and a cycle (a validation error) is stopped."""
+    by_id = {c.id: c for c in study.cohorts}
+    chain: list[Cohort] = []
+    seen = {cohort_id}
+    current = by_id[cohort_id].parent if cohort_id in by_id else None
+    while current is not None and current in by_id and current not in seen:
+        seen.add(current)
+        chain.append(by_id[current])
+        current = by_id[current].parent
+    return chain
+
+
 def evidence_type(study: Study) -> str:
     """The evidence type a study's design belongs to."""
     return DESIGNS[study.design].evidence_type

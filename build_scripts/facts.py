@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from .evidence import parent_chain
 from .links import number
 from .vocabulary import (
     ANTI_CD38_REFRACTORY_CLASSES, ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
@@ -107,13 +108,8 @@ def population_status(population: Population | None, where: str) -> tuple[PriorS
 
 def _enclosing(study: Study, cohort: Cohort) -> Iterator[tuple[Population | None, str]]:
     """The populations that contain a cohort's patients, nearest first: parent cohorts, then the study."""
-    by_id = {c.id: c for c in study.cohorts}
-    seen = {cohort.id}
-    current = by_id.get(cohort.parent) if cohort.parent else None
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
+    for current in parent_chain(study, cohort.id):
         yield current.population, f"cohort '{current.id}', which contains it"
-        current = by_id.get(current.parent) if current.parent else None
     yield study.population, "the study population"
 
 
@@ -210,13 +206,7 @@ _MAIN_ROLES = ("overall", "arm", "part")
 
 
 def _depth(study: Study, cohort: Cohort) -> int:
-    by_id, depth, seen = {c.id: c for c in study.cohorts}, 0, {cohort.id}
-    current = by_id.get(cohort.parent) if cohort.parent else None
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        depth += 1
-        current = by_id.get(current.parent) if current.parent else None
-    return depth
+    return len(parent_chain(study, cohort.id))
 
 
 def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .evidence import parent_chain
+
 if TYPE_CHECKING:
     from .model import Cohort, Study
 
 
 def ancestors(study: Study, cohort_id: str) -> list[str]:
-    """The ids of the cohorts a cohort is nested in, nearest first (a cycle, a validation error, is stopped)."""
-    parents = {c.id: c.parent for c in study.cohorts}
-    chain = [cohort_id]
-    while (parent := parents.get(chain[-1])) is not None and parent not in chain:
-        chain.append(parent)
-    return chain[1:]
+    """The ids of the cohorts a cohort is nested in, nearest first (evidence.parent_chain)."""
+    return [c.id for c in parent_chain(study, cohort_id)]
 
 
 def earlier_lines(study: Study, cohort_id: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from .charts import clopper_pearson, preferred_outcome, study_name
+from .evidence import parent_chain
 from .facts import stopping
 from .links import number
 from .responses import cohort_outcomes
@@ -29,14 +30,10 @@ def _cohort(study: Study, cohort_id: str) -> Cohort | None:
 
 def follow_up(study: Study, cohort: Cohort) -> tuple[Outcome, Cohort] | None:
     """The median follow-up of a cohort's patients: its own, else that of the nearest cohort containing it."""
-    seen: set[str] = set()
-    current: Cohort | None = cohort
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
+    for current in [cohort, *parent_chain(study, cohort.id)]:
         found = next((o for o in current.outcomes if o.measure == "follow_up" and o.value is not None), None)
         if found is not None:
             return found, current
-        current = _cohort(study, current.parent) if current.parent else None
     return None
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .evidence import count_cohort, home_figure, patient_count
+from .evidence import count_cohort, home_figure, parent_chain, patient_count
 from .facts import cohort_regimens, regimen_has_anti_cd38, retreatment
+from .lines import ancestors
 from .synthesis import cohorts_may_share_patients
 
 if TYPE_CHECKING:
@@ -106,16 +107,9 @@ def retreated(evidence: Evidence, study: Study) -> Retreated | None:
     if not added:
         return Retreated(None, False, None, ())
     ids = {c.id for c in added}
-    parents = {c.id: c.parent for c in study.cohorts}
 
     def within_added(cohort_id: str) -> bool:
-        seen = set()
-        while cohort_id is not None and cohort_id not in seen:
-            if cohort_id in ids:
-                return True
-            seen.add(cohort_id)
-            cohort_id = parents.get(cohort_id)
-        return False
+        return cohort_id in ids or any(c.id in ids for c in parent_chain(study, cohort_id))
 
     exact = all(within_added(c.id) for c in cohorts) and not any(
         _may_hold_retreated(evidence, study, c, cohorts) and not within_added(c.id) for c in study.cohorts)
@@ -136,21 +130,11 @@ def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retrea
         return True
     if found.prior.status != "partly_naive":
         return False
-    parents = {c.id: c.parent for c in study.cohorts}
-    if not any(cohort.id in _chain(parents, c.id) for c in retreatment_cohorts):
+    if not any(cohort.id in ancestors(study, c.id) for c in retreatment_cohorts):
         return True
     within = [_cohort_count(c) for c in study.cohorts if c.parent == cohort.id]
     own = _patients(study, cohort)
     return own is None or None in within or sum(within) != own  # type: ignore[arg-type]
-
-
-def _chain(parents: dict[str, str | None], cohort_id: str) -> list[str]:
-    chain: list[str] = []
-    current = parents.get(cohort_id)
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
 
 
 def retreated_problems(study: Study) -> list[tuple[tuple, str]]:

@@ -20,7 +20,7 @@ from .facts import (
     Antibody, PartnerClass, PriorStatus, antibody, cohort_regimens, defining_population, partner_group_label, partner_group_order,
     partner_groups_in_order, partners, retreatment,
 )
-from .lines import is_grouping
+from .lines import ancestors, is_grouping
 from .links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, number, relative, url_of
 from .model import Cohort, Outcome, PatientCount, Population, Review, Study
 from .responses import PatientDerivedOutcome, cohort_outcomes
@@ -159,17 +159,6 @@ def members(evidence: Evidence) -> list[Member]:
             found.append(Member(study, cohort, partners(evidence, study, cohort), derived.prior,
                                 antibody(evidence, study, cohort)))
     return found
-
-
-def ancestors(study: Study, cohort_id: str) -> list[str]:
-    """The ids of the cohorts a cohort is nested in, nearest first (cycles are validation errors; stopped anyway)."""
-    parents = {c.id: c.parent for c in study.cohorts}
-    chain: list[str] = []
-    current = parents.get(cohort_id)
-    while current is not None and current not in chain and current != cohort_id:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
 
 
 def nested_in(inner: Member, outer: Member) -> bool:

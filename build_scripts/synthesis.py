@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .facts import partner_group_label, partner_group_order, partners, prior_anti_cd38_status
-from .lines import in_one_line
+from .lines import ancestors, in_one_line
 from .questions import Question, matching
 from .meta_analysis import (  # noqa: F401 - the numbers' own names, read from here by export.py and the tests
     CONFIDENCE, CONTINUITY_CORRECTION, NotEstimable, RandomEffects, logit_proportion, pool, random_effects,
@@ -378,12 +378,8 @@ def median_entry(study: Study, cohort: Cohort, measure: str) -> Entry | Exclusio
 
 
 def _ancestry(study: Study, cohort_id: str) -> list[str]:
-    """A cohort's id followed by its parents' ids, nearest first (cycles are validation errors; stopped anyway)."""
-    parents = {c.id: c.parent for c in study.cohorts}
-    chain = [cohort_id]
-    while (parent := parents.get(chain[-1])) is not None and parent not in chain:
-        chain.append(parent)
-    return chain
+    """A cohort's id followed by its parents' ids, nearest first."""
+    return [cohort_id, *ancestors(study, cohort_id)]
 
 
 def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study_b: Study, b: str) -> bool:

@@ -235,3 +235,16 @@ def test_a_grouping_is_a_bold_heading_in_the_live_chart_and_the_static_one(evide
     bold = re.findall(r'<text class="row heading"[^>]*font-weight="bold"[^>]*>(.*?)</text>', svg, re.S)
     assert any("Retreated" in re.sub(r"<[^>]+>", "", text) for text in bold)
     assert not re.search(r'<text class="row retreatment"[^>]*font-weight', svg)
+
+
+# ---------------------------------------------------------------- the one walk up the parent chain
+
+def test_the_parent_chain_is_nearest_first_and_stops_at_a_cycle_or_a_parent_that_names_no_cohort():
+    from build_scripts.evidence import parent_chain
+    nested = study([cohort("all", role="overall"), cohort("sub", parent="all"), cohort("subsub", parent="sub")])
+    assert [c.id for c in parent_chain(nested, "subsub")] == ["sub", "all"]
+    assert parent_chain(nested, "all") == [] and parent_chain(nested, "nobody") == []
+    # a cycle and a dangling parent are validation errors; the walk still ends
+    looped = study([cohort("a", parent="b"), cohort("b", parent="a"), cohort("c", parent="gone")])
+    assert [c.id for c in parent_chain(looped, "a")] == ["b"]
+    assert parent_chain(looped, "c") == []
