@@ -43,7 +43,8 @@ from .mkdocs_hooks import stash_data, stash_file
 from .mkdocs_run import NAV_CHANGED
 from .news import news_pages
 from .jobs import page_jobs
-from .pages import Page, PageJob, template_environment
+from .pages import Page, PageJob
+from .templating import template_environment
 from .release import CHANGELOG_FILE, CITATION_FILE, ReleaseError, disagreements, read_release
 from .search import SEARCH_FOLDER, SearchIndexError, finish_index, pins, start_index
 from .settings import SiteSettings

@@ -25,8 +25,9 @@ from .pages import (
     FIELD_REFERENCE_PAGE, INDEX_TEMPLATES, STUDIES_INDEX_DATA, Page, PageJob, agent_context, chart_description,
     chart_pages_context, chart_table_pages, chart_views, citation_context,
     index_description, index_pages, page_description, publication_context, regimen_context, regimen_page_urls,
-    render_page, review_context, studies_index_json, study_context,
+    review_context, studies_index_json, study_context,
 )
+from .templating import render_page
 from .search import filter_options, pin_files, pins, search_view
 from .settings import SiteSettings
 from .summary import (

@@ -117,7 +117,7 @@ def _check_markdown(value: str) -> str:
     return value
 
 
-# The renderer's Markdown (pages.render_markdown uses the same library with no extensions); reused because
+# The renderer's Markdown (templating.render_markdown uses the same library with no extensions); reused because
 # building an instance costs more than converting a field.
 _MARKDOWN = markdown_lib.Markdown(extensions=[], output_format="html")
 # Every Markdown link (inline, reference-style, autolink) and raw HTML anchor needs one of these.

@@ -13,7 +13,8 @@ from jinja2 import Environment
 from .evidence import Evidence
 from .history import Change, History
 from .links import citation_with_title, relative, url_of
-from .pages import Page, render_page
+from .pages import Page
+from .templating import render_page
 from .release import Release
 from .settings import SiteSettings
 from .vocabulary import RECORD_KINDS

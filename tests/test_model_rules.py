@@ -321,7 +321,7 @@ class _Hrefs(HTMLParser):
 
 @pytest.mark.parametrize("text", ALLOWED + [text for text, _ in REFUSED])
 def test_the_links_checked_include_every_link_the_renderer_prints(text):
-    from build_scripts.pages import render_markdown
+    from build_scripts.templating import render_markdown
 
     parser = _Hrefs()
     parser.feed(str(render_markdown(text)))

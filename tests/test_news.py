@@ -17,7 +17,7 @@ from build_scripts.build import build_site
 from build_scripts.checks import validate_tree
 from build_scripts.history import Change, History, parse_log, read_history
 from build_scripts.news import news_pages
-from build_scripts.pages import template_environment
+from build_scripts.templating import template_environment
 from build_scripts.release import Release, read_release
 from build_scripts.settings import SiteSettings
 

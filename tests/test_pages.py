@@ -15,9 +15,9 @@ from mkdocs.exceptions import PluginError
 
 from build_scripts.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks, stash_data, stash_file
 from build_scripts.model import Outcome, Source
-from build_scripts.pages import (
-    MARKDOWN_ESCAPABLE, figure_text, interval_text, markdown_escape, relative, render_markdown, render_page,
-    template_environment,
+from build_scripts.pages import figure_text, interval_text, relative
+from build_scripts.templating import (
+    MARKDOWN_ESCAPABLE, markdown_escape, render_markdown, render_page, template_environment,
 )
 
 SOURCE = Source(publication="p", location="Table 1")

@@ -9,7 +9,7 @@ import pytest
 from build_scripts import pages
 from build_scripts.checks import validate_tree
 from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
-from build_scripts.pages import render_page, template_environment
+from build_scripts.templating import render_page, template_environment
 from build_scripts.summary import (
     REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
 )
