@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .bottom_line import CohortFigure, QuestionFigure, resolve
-from .charts import clopper_pearson, question_url, study_name
+from .charts import question_url, study_name
+from .exact import clopper_pearson
 from .facts import antibody, partners, prior_anti_cd38_status
 from .links import QUESTIONS_URL, number, relative, url_of
 from .pages import SourceView, source_view

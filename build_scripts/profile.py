@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from .charts import clopper_pearson, preferred_outcome, study_name
+from .charts import preferred_outcome, study_name
+from .exact import clopper_pearson
 from .evidence import parent_chain
 from .facts import stopping
 from .links import number

@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from build_scripts.exact import clopper_pearson
 from build_scripts.charts import (
     CONTROL_ARM, CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
-    PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url, clopper_pearson, cross_study_chart, cross_study_rows,
+    PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url, cross_study_chart, cross_study_rows,
     site_charts, study_charts,
 )
 from build_scripts.checks import validate_tree

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from build_scripts.charts import clopper_pearson, cross_study_rows
+from build_scripts.charts import cross_study_rows
+from build_scripts.exact import clopper_pearson
 from build_scripts.checks import validate_tree
 from build_scripts.export import outcome_rows
 from build_scripts.indexes import key_result
