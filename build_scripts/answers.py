@@ -55,7 +55,7 @@ class CohortFigureView:
     follow_up: str
 
 
-def figure_text(entry: Entry, measure_name: str) -> str:
+def entry_text(entry: Entry, measure_name: str) -> str:
     measure = MEASURES[measure_name]
     if measure.family == "time":
         if entry.value is None:
@@ -80,7 +80,7 @@ def cohort_view(evidence: Evidence, entry: Entry, measure_name: str, page_url: s
     elif entry.responders is not None and entry.n:
         low, high = clopper_pearson(entry.responders, entry.n)
         interval = f"{low:.1f}–{high:.1f}% (exact, computed)"
-    text = figure_text(entry, measure_name)
+    text = entry_text(entry, measure_name)
     if MEASURES[measure_name].family == "time" and entry.value is None:
         text += f" ({follow_up_text(study, cohort)})"
     return CohortFigureView(

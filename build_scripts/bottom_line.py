@@ -68,9 +68,14 @@ def _statement_parts(text: str, starts: list[tuple[int, int, int]], shown: str,
         return line, column + offset - base
 
     parts: list[str | Reference] = []
+    texts: list[tuple[int, str]] = []  # each plain-text piece with its offset in `text`
     position = 0
-    for match in REFERENCE.finditer(text):
-        parts.append(text[position:match.start()])
+    for match in list(REFERENCE.finditer(text)) + [None]:
+        end = match.start() if match is not None else len(text)
+        texts.append((position, text[position:end]))
+        parts.append(text[position:end])
+        if match is None:
+            break
         line, column = where(match.start())
         words = match.group(1).split()
         if len(words) != 2:
@@ -79,13 +84,9 @@ def _statement_parts(text: str, starts: list[tuple[int, int, int]], shown: str,
         else:
             parts.append(Reference(words[0], words[1], line, column))
         position = match.end()
-    parts.append(text[position:])
-    for index, part in enumerate(parts):
-        if not isinstance(part, str):
-            continue
-        offset = sum(len(p) if isinstance(p, str) else 0 for p in parts[:index])  # approximate: for the message only
-        for typed in TYPED_NUMBER.finditer(part):
-            line, column = where(min(offset + typed.start(), len(text) - 1))
+    for offset, piece in texts:
+        for typed in TYPED_NUMBER.finditer(piece):
+            line, column = where(offset + typed.start())
             problems.append(Problem(shown, line, column, "statement", f"the number {typed.group()!r} is typed: every"
                                     " figure is a reference ([[measure study-id/cohort-id]]) that the build renders"
                                     " from the records; spell out other numbers in words"))
