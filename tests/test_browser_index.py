@@ -97,7 +97,9 @@ def choose(page, name, value):
 
 def type_into(page, name, value):
     page.fill(f"#studies-filters [name='{name}']", str(value))
-    page.wait_for_timeout(300)  # the inputs wait for a pause in typing
+    # The inputs wait for a pause in typing, then record the view in the address: wait for that, not for a time.
+    page.wait_for_function("([name, value]) => new URL(location.href).searchParams.get(name) === value",
+                           arg=[name, str(value).strip()], timeout=15_000)
 
 
 # ---------------------------------------------------------------- what each filter should leave, from the records
@@ -160,7 +162,7 @@ def test_ranges_of_years_and_patients_leave_out_studies_without_one(served_real_
     assert 0 < len(by_year) < len(evidence.studies)
     assert shown_ids(page) == by_year
     page.click("#studies-filters button[type=reset]")
-    page.wait_for_timeout(100)
+    page.wait_for_function("() => location.search === ''", timeout=15_000)
     assert len(shown_ids(page)) == len(evidence.studies)
     type_into(page, "n_min", 5)
     type_into(page, "n_max", 40)

@@ -208,6 +208,20 @@ PAGE_PROBE = """() => {
 }""" % json.dumps(sorted(JS_TYPES))
 
 
+CHARTS_SETTLED = """() => {
+  if (document.readyState !== "complete") return false;
+  const margin = 400;
+  for (const view of document.querySelectorAll(".atlas-chart-view[data-spec]")) {
+    if (window.matchMedia(view.dataset.narrow).matches) continue;
+    const box = view.getBoundingClientRect();
+    if (box.bottom < -margin || box.top > window.innerHeight + margin) continue;
+    const done = ["atlas-chart-ready", "atlas-chart-static-only", "atlas-chart-failed"];
+    if (!done.some(name => view.classList.contains(name))) return false;
+  }
+  return true;
+}"""
+
+
 def _visit(run: Run, browser, name: str, site: Path) -> None:
     """Open every page of a site in one browser context, recording dialogs, scripts and dangerous attributes."""
     started = time.perf_counter()
@@ -223,6 +237,9 @@ def _visit(run: Run, browser, name: str, site: Path) -> None:
                 watch.console_errors.clear()
                 watch.page.goto(f"{base}/{url}", wait_until="load")
                 watch.page.wait_for_timeout(50)  # autofocus and its focus event come after load
+                # The chart script adds the Vega bundle itself once a wide chart nears the viewport: wait until every
+                # such chart has settled, so that a page is compared at the same state in every build.
+                watch.page.wait_for_function(CHARTS_SETTLED, timeout=15_000)
                 probe = watch.page.evaluate(PAGE_PROBE)
                 console = [re.sub(r"http://127\.0\.0\.1:\d+", "", text) for text in watch.console_errors]
                 results[url] = PageResult(probe["scripts"], probe["bad"], list(watch.page_errors), console)
