@@ -10,13 +10,13 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .build import BuildError, BuildReport, Layout, build_site
-from .checks import validate_tree
-from .guide import validate_with_guide
-from .linkcheck import check_site
-from .problems import EvidenceError, Problem, warnings_report
-from .settings import SiteSettings
-from .urls import LEDGER_NAME, missing_from_ledger, update_ledger
+from build_scripts.publish.build import BuildError, BuildReport, Layout, build_site
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.guide import validate_with_guide
+from build_scripts.publish.linkcheck import check_site
+from build_scripts.load.problems import EvidenceError, Problem, warnings_report
+from build_scripts.load.settings import SiteSettings
+from build_scripts.derive.ledger import LEDGER_NAME, missing_from_ledger, update_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +81,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from .preview import preview
+    from build_scripts.publish.preview import preview
 
     return preview(_layout(args), args.port)
 
@@ -128,8 +128,8 @@ NEW_KINDS = ("study", "publication", "regimen", "agent")
 def cmd_new(args: argparse.Namespace) -> int:
     import re
 
-    from .model import SLUG_MAX, SLUG_PATTERN
-    from .vocabulary import RECORD_KINDS
+    from build_scripts.load.model import SLUG_MAX, SLUG_PATTERN
+    from build_scripts.load.vocabulary import RECORD_KINDS
 
     if not re.match(SLUG_PATTERN, args.id) or len(args.id) > SLUG_MAX:
         print(f"'{args.id}' is not a valid id: use lower-case letters, digits and single hyphens, at most {SLUG_MAX}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.build import Layout, build_site
+from build_scripts.publish.build import Layout, build_site
 from tools.localsite import launch_chromium, served
 
 ROOT = Path(__file__).resolve().parent.parent

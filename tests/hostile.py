@@ -19,8 +19,8 @@ from typing import Annotated, Any, Iterator, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, TypeAdapter
 
-from build_scripts import model
-from build_scripts.vocabulary import RECORD_KINDS
+from build_scripts.load import model
+from build_scripts.load.vocabulary import RECORD_KINDS
 
 LIST = "[]"  # stands for any index in a field pattern
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

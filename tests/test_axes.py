@@ -7,17 +7,17 @@ import re
 
 import pytest
 
-from build_scripts.checks import validate_tree
-from build_scripts.evidence import Evidence
-from build_scripts.export import OUTCOME_COLUMNS, STUDY_COLUMNS, data_files
-from build_scripts.facts import (
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.evidence import Evidence
+from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, data_files
+from build_scripts.derive.facts import (
     antibody, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status,
     prior_antibodies, regimen_partner_class,
 )
-from build_scripts.model import Agent, Regimen, Study
-from build_scripts.pages import regimen_context, study_context
-from build_scripts.export import PARTNER_GROUP_PATTERN
-from build_scripts.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.model import Agent, Regimen, Study
+from build_scripts.render.pages import regimen_context, study_context
+from build_scripts.render.export import PARTNER_GROUP_PATTERN
+from build_scripts.load.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
 
 from conftest import VALID
 
@@ -352,7 +352,7 @@ def test_study_and_regimen_pages_show_the_axes():
 
 
 def test_the_tables_numeric_sort_of_partner_groups_keeps_their_order():
-    from build_scripts.summary import partner_sort_number
+    from build_scripts.render.summary import partner_sort_number
 
     groups = ["unspecified", "imid+chemotherapy", "chemotherapy", "imid", "anti_cd38_monotherapy", "other",
               "imid+proteasome_inhibitor+chemotherapy", "proteasome_inhibitor", "not_retreatment",

@@ -6,7 +6,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from build_scripts.guide import read_guide
+from build_scripts.derive.guide import read_guide
 
 from conftest import ROOT, WIDTHS
 

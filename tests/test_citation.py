@@ -11,7 +11,7 @@ import rispy
 import yaml
 from citeproc.source.json import CiteProcJSON
 
-from build_scripts.citations import doi_url, json_ld_text
+from build_scripts.render.citations import doi_url, json_ld_text
 
 from conftest import ROOT
 
@@ -139,9 +139,9 @@ def test_doi_urls_keep_the_whole_doi_in_the_path(doi, url):
 
 
 def test_a_regimen_page_head_cites_the_sources_of_its_own_page_and_its_downloads_cite_all(monkeypatch, tmp_path):
-    from build_scripts import pages
-    from build_scripts.checks import validate_tree
-    from build_scripts.settings import SiteSettings
+    from build_scripts.render import pages
+    from build_scripts.derive.checks import validate_tree
+    from build_scripts.load.settings import SiteSettings
     from tools.synthetic import generate
 
     generate(tmp_path / "evidence", 30, ROOT / "evidence")

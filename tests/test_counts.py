@@ -1,8 +1,8 @@
 """A population has one home: the study's patient count every page, download and chart shows comes from one function."""
 
-from build_scripts.checks import validate_tree
-from build_scripts.evidence import count_cohort, patient_count, patient_count_value
-from build_scripts.model import Study
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.evidence import count_cohort, patient_count, patient_count_value
+from build_scripts.load.model import Study
 
 from conftest import VALID
 

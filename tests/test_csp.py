@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import csp
+from build_scripts.publish import csp
 from conftest import PAGE_TYPES, SEARCH_QUERY, WIDTHS
 
 # Chromium reports a refusal on the console and as a securitypolicyviolation event; the page records the events.

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.checks import validate_tree
-from build_scripts.citations import publication_item
-from build_scripts.export import outcome_rows
-from build_scripts.links import cited_title, publication_title, short_citation
-from build_scripts.model import Outcome, Publication
-from build_scripts.pages import figure_text, publication_context
-from build_scripts.summary import measure_summary, members
-from build_scripts.synthesis import rate_entry
-from build_scripts.vocabulary import STATUSES
+from build_scripts.derive.checks import validate_tree
+from build_scripts.render.citations import publication_item
+from build_scripts.render.export import outcome_rows
+from build_scripts.render.links import cited_title, publication_title, short_citation
+from build_scripts.load.model import Outcome, Publication
+from build_scripts.render.pages import figure_text, publication_context
+from build_scripts.render.summary import measure_summary, members
+from build_scripts.derive.synthesis import rate_entry
+from build_scripts.load.vocabulary import STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = {"publication": "x", "location": "Figure 2C (image; value not stated in the text)"}

@@ -8,13 +8,13 @@ from html import unescape as html_unescape
 import pytest
 from frictionless import Package, validate
 
-from build_scripts.checks import validate_tree
-from build_scripts.export import (
+from build_scripts.derive.checks import validate_tree
+from build_scripts.render.export import (
     FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number, outcome_row, outcome_rows,
 )
-from build_scripts.vocabulary import PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
-from build_scripts.links import number
+from build_scripts.load.numbers import number
 
 from conftest import VALID, evidence_tree
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from build_scripts.evidence import Evidence
-from build_scripts.facts import (
+from build_scripts.load.evidence import Evidence
+from build_scripts.derive.facts import (
     PriorStatus, anti_cd38_refractory_share, cohort_regimens, is_anti_cd38_retreatment, prior_anti_cd38_status,
     retreatment,
 )
-from build_scripts.model import Agent, Population, Regimen, Study
-from build_scripts.vocabulary import PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.model import Agent, Population, Regimen, Study
+from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
 SOURCE = {"publication": "p", "location": "Table 1"}
 

@@ -33,11 +33,11 @@ import rispy
 from bibtexparser.middlewares import SeparateCoAuthors
 
 import hostile
-from build_scripts.checks import validate_tree
-from build_scripts.evidence import Evidence
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.evidence import Evidence
 from tools.localsite import served
-from build_scripts.problems import EvidenceError
-from build_scripts.vocabulary import RECORD_KINDS
+from build_scripts.load.problems import EvidenceError
+from build_scripts.load.vocabulary import RECORD_KINDS
 from conftest import ROOT, VALID, PageWatch, fixture_layout
 from hostile import SHAPES, HostileTree, Shape, Slot
 
@@ -148,8 +148,8 @@ def _classify(run: Run, base: Path) -> None:
 BUILD = """
 import sys
 from pathlib import Path
-from build_scripts.build import Layout, build_site
-from build_scripts.problems import EvidenceError
+from build_scripts.publish.build import Layout, build_site
+from build_scripts.load.problems import EvidenceError
 root, evidence, base, content = map(Path, sys.argv[1:5])
 try:
     build_site(Layout(root, evidence, content, root / "templates", base / "build", base / "site"))

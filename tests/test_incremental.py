@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.build import BuildReport, Layout, build_site
-from build_scripts.cache import Digests, Memo, TrackedDict, tracing, tracked_evidence
-from build_scripts.checks import RecordCache, validate_tree
-from build_scripts.linkcheck import check_pages
-from build_scripts.problems import EvidenceError
+from build_scripts.publish.build import BuildReport, Layout, build_site
+from build_scripts.load.cache import Digests, Memo, TrackedDict, tracing, tracked_evidence
+from build_scripts.derive.checks import RecordCache, validate_tree
+from build_scripts.publish.linkcheck import check_pages
+from build_scripts.load.problems import EvidenceError
 
 from conftest import ROOT, VALID, broken_cases, evidence_tree, fixture_content
 
@@ -179,7 +179,7 @@ def test_a_code_change_discards_the_validation_cache(tmp_path, monkeypatch):
     first = RecordCache(store)
     validate_tree(evidence, cache=first)
     first.save()
-    monkeypatch.setattr("build_scripts.checks.code_version", lambda: "other code")
+    monkeypatch.setattr("build_scripts.derive.checks.code_version", lambda: "other code")
     second = RecordCache(store)
     validate_tree(evidence, cache=second)
     assert second.reused == 0
@@ -338,7 +338,7 @@ def test_link_check_reads_changed_pages_and_rechecks_links_to_what_changed(tmp_p
 PARALLEL_BUILD = """
 import sys
 from pathlib import Path
-from build_scripts import build
+from build_scripts.publish import build
 build.PARALLEL_SECONDS, build.PARALLEL_PAGES = 0, 1
 shared = []
 run_all = build.JobRunner.run_all
@@ -374,7 +374,7 @@ def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout
 
 
 def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, monkeypatch):
-    from build_scripts import pages
+    from build_scripts.render import pages
 
     monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
     rebuild(project)  # the link check passes: every link of the continuation pages resolves
@@ -407,9 +407,9 @@ EDITS = {"studies": ("title: ", "title: Edited "), "publications": ("title: ", "
 
 
 def _docs(layout: Layout) -> dict[str, bytes]:
-    from build_scripts.build import generate_docs
-    from build_scripts.release import read_release
-    from build_scripts.settings import SiteSettings
+    from build_scripts.publish.build import generate_docs
+    from build_scripts.load.release import read_release
+    from build_scripts.load.settings import SiteSettings
 
     records = RecordCache(layout.cache / "records.pickle")
     evidence = validate_tree(layout.evidence, cache=records)

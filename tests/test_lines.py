@@ -7,14 +7,14 @@ import re
 import pytest
 from jinja2 import Environment, FileSystemLoader
 
-from build_scripts.charts import cross_study_chart
-from build_scripts.checks import validate_tree
-from build_scripts.lines import in_one_line, is_grouping, line_number, lines_of_patients
-from build_scripts.model import Study
-from build_scripts.retreated import retreated, retreated_note
-from build_scripts.summary import measure_summary, members
-from build_scripts.svg import forest_svg
-from build_scripts.synthesis import cohorts_may_share_patients
+from build_scripts.render.charts import cross_study_chart
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.lines import in_one_line, is_grouping, line_number, lines_of_patients
+from build_scripts.load.model import Study
+from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.render.summary import measure_summary, members
+from build_scripts.render.svg import forest_svg
+from build_scripts.derive.synthesis import cohorts_may_share_patients
 
 from conftest import ROOT, VALID
 
@@ -110,7 +110,7 @@ def test_lines_are_listed_in_order_and_numbered():
 def test_successive_lines_are_never_pooled_together(evidence):
     """Three lines of the same patients in one stratum: only the largest enters, the others overlap it (as parts,
     they would otherwise be taken as partitions of the study)."""
-    from build_scripts.synthesis import Stratum, analyse
+    from build_scripts.derive.synthesis import Stratum, analyse
     lines = [cohort("first", role="part", regimen=DPD, population={**count(30), **status("refractory")}, outcomes=orr(9, 30)),
              cohort("second", role="part", follows="first", regimen=DPD, population={**count(20), **status("refractory")},
                     outcomes=orr(4, 20)),
@@ -118,7 +118,7 @@ def test_successive_lines_are_never_pooled_together(evidence):
                     outcomes=orr(1, 10))]
     record = study(lines)
     with_study(evidence, record)
-    from build_scripts.synthesis import stratum_of
+    from build_scripts.derive.synthesis import stratum_of
     stratum = stratum_of(evidence, record, record.cohorts[0])
     assert all(stratum_of(evidence, record, c) == stratum for c in record.cohorts)
     analysis = analyse(evidence, stratum, [(record, c) for c in record.cohorts], "orr")
@@ -240,7 +240,7 @@ def test_a_grouping_is_a_bold_heading_in_the_live_chart_and_the_static_one(evide
 # ---------------------------------------------------------------- the one walk up the parent chain
 
 def test_the_parent_chain_is_nearest_first_and_stops_at_a_cycle_or_a_parent_that_names_no_cohort():
-    from build_scripts.evidence import parent_chain
+    from build_scripts.load.evidence import parent_chain
     nested = study([cohort("all", role="overall"), cohort("sub", parent="all"), cohort("subsub", parent="sub")])
     assert [c.id for c in parent_chain(nested, "subsub")] == ["sub", "all"]
     assert parent_chain(nested, "all") == [] and parent_chain(nested, "nobody") == []

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import urls
-from build_scripts.checks import validate_tree
-from build_scripts.load import MAX_DEPTH, NON_RECORD_FILES, format_field, load_tree, parse_yaml
-from build_scripts.problems import EvidenceError
+from build_scripts.derive import ledger as urls
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.reader import MAX_DEPTH, NON_RECORD_FILES, format_field, load_tree, parse_yaml
+from build_scripts.load.problems import EvidenceError
 
 from conftest import ROOT, evidence_tree
 
@@ -97,7 +97,7 @@ def test_deep_block_nesting_is_refused_too():
 
 def test_nesting_that_crashes_libyamls_composer_is_refused_before_any_composing():
     # libyaml's composer recurses in C and kills the process on deep nesting; run it apart to survive that.
-    script = ("from build_scripts.load import parse_yaml; "
+    script = ("from build_scripts.load.reader import parse_yaml; "
               f"print(parse_yaml('a: ' + '[' * 300_000, 'deep.yaml')[2][0].message)")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

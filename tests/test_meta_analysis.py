@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from build_scripts.meta_analysis import (
+from build_scripts.derive.meta_analysis import (
     NotEstimable, binomial_normal, binomial_normal_loglik, paule_mandel_tau2, pool, random_effects,
 )
 from meta_reference import (

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from build_scripts import model
-from build_scripts.checks import _parent_cycles, validate_tree
-from build_scripts.model import (
+from build_scripts.load import model
+from build_scripts.derive.checks import _parent_cycles, validate_tree
+from build_scripts.load.model import (
     RECORD_MODELS, Agent, LongText, OneLine, Outcome, PatientAttribute, SearchWindow, Study, TextField,
     markdown_links, validation_messages,
 )
-from build_scripts.problems import EvidenceError
+from build_scripts.load.problems import EvidenceError
 
 from conftest import VALID, evidence_tree
 
@@ -321,7 +321,7 @@ class _Hrefs(HTMLParser):
 
 @pytest.mark.parametrize("text", ALLOWED + [text for text, _ in REFUSED])
 def test_the_links_checked_include_every_link_the_renderer_prints(text):
-    from build_scripts.templating import render_markdown
+    from build_scripts.render.templating import render_markdown
 
     parser = _Hrefs()
     parser.feed(str(render_markdown(text)))

@@ -13,10 +13,11 @@ from jinja2 import nodes
 from markupsafe import escape
 from mkdocs.exceptions import PluginError
 
-from build_scripts.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks, stash_data, stash_file
-from build_scripts.model import Outcome, Source
-from build_scripts.pages import figure_text, interval_text, relative
-from build_scripts.templating import (
+from build_scripts.publish.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks
+from build_scripts.render.blocks import stash_data, stash_file
+from build_scripts.load.model import Outcome, Source
+from build_scripts.render.pages import figure_text, interval_text, relative
+from build_scripts.render.templating import (
     MARKDOWN_ESCAPABLE, markdown_escape, render_markdown, render_page, template_environment,
 )
 
@@ -228,8 +229,8 @@ def test_hook_restores_each_block_once_and_sets_the_head(tmp_path):
 
 
 def test_curation_note_is_shown_in_the_curators_words_through_the_sanitiser():
-    from build_scripts.model import Regimen
-    from build_scripts.pages import curation_view
+    from build_scripts.load.model import Regimen
+    from build_scripts.render.pages import curation_view
 
     # built without validation: the page must be safe even for text the model would refuse
     regimen = Regimen.model_construct(id="r", name="R", agents=["a"], curators=["A. Curator"],
@@ -241,8 +242,8 @@ def test_curation_note_is_shown_in_the_curators_words_through_the_sanitiser():
 
 
 def test_review_figures_read_as_the_review_states_them():
-    from build_scripts.model import ReviewFinding
-    from build_scripts.pages import estimate_text, finding_figure
+    from build_scripts.load.model import ReviewFinding
+    from build_scripts.render.pages import estimate_text, finding_figure
 
     def finding(**fields):
         return ReviewFinding.model_validate({"id": "f", "topic": "t", "evidence_type": "all",
@@ -258,8 +259,8 @@ def test_review_figures_read_as_the_review_states_them():
 
 
 def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag():
-    from build_scripts.checks import validate_tree
-    from build_scripts.pages import study_context
+    from build_scripts.derive.checks import validate_tree
+    from build_scripts.render.pages import study_context
 
     from conftest import VALID
 

@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from build_scripts import pages
-from build_scripts.checks import validate_tree
-from build_scripts.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
-from build_scripts.templating import render_page, template_environment
-from build_scripts.summary import (
+from build_scripts.render import pages
+from build_scripts.derive.checks import validate_tree
+from build_scripts.render.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
+from build_scripts.render.templating import render_page, template_environment
+from build_scripts.render.summary import (
     REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
 )
-from build_scripts.synthesis import synthesise
+from build_scripts.derive.synthesis import synthesise
 from tools.synthetic import generate
 
 from conftest import ROOT, VALID
@@ -192,7 +192,7 @@ def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(m
 
 
 def test_a_linked_list_says_how_many_cohorts_and_pages_in_good_english():
-    from build_scripts.summary import LongList
+    from build_scripts.render.summary import LongList
     assert LongList(("a/",), 1, "a/").text == "1 cohort, on 1 page"
     assert LongList(("a/",), 40, "a/").text == "40 cohorts, on 1 page"
     assert LongList(("a/", "a/2/"), 1234, "a/").text == "1,234 cohorts, on 2 pages"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import preview
-from build_scripts.build import Layout
+from build_scripts.publish import preview
+from build_scripts.publish.build import Layout
 
 from conftest import ROOT, evidence_tree, fixture_content
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from build_scripts.checks import validate_tree
+from build_scripts.derive.checks import validate_tree
 from build_scripts.cli import main
-from build_scripts.problems import EvidenceError, Problem, display_path, printable
+from build_scripts.load.problems import EvidenceError, Problem, display_path, printable
 
 from conftest import evidence_tree
 

@@ -3,9 +3,9 @@
 import hashlib
 
 
-from build_scripts import pages
-from build_scripts.build import build_site
-from build_scripts.checks import validate_tree
+from build_scripts.render import pages
+from build_scripts.publish.build import build_site
+from build_scripts.derive.checks import validate_tree
 from tools.synthetic import generate
 
 from conftest import ROOT, VALID, evidence_tree, fixture_layout

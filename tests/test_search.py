@@ -11,15 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from build_scripts import search_bundle
-from build_scripts.checks import validate_tree
-from build_scripts.search import (
-    PINS_FOLDER, SEARCH_FOLDER, filter_options, pin_file, pin_files, pin_key, pins, search_view, write_pins,
-)
-from build_scripts.search_bundle import SIGNATURE, cbor_decode, cbor_encode, read_index, stabilise
-from build_scripts.vocabulary import SEARCH_FILTERS
+from build_scripts.publish import search_bundle
+from build_scripts.derive.checks import validate_tree
+from build_scripts.publish.pagefind import PINS_FOLDER, SEARCH_FOLDER, write_pins
+from build_scripts.render.search import filter_options, pin_file, pin_files, pin_key, pins, search_view
+from build_scripts.publish.search_bundle import SIGNATURE, cbor_decode, cbor_encode, read_index, stabilise
+from build_scripts.load.vocabulary import SEARCH_FILTERS
 
-from build_scripts.build import build_site
+from build_scripts.publish.build import build_site
 from tools.localsite import served
 from conftest import VALID, PageWatch, evidence_tree, fixture_layout
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.build import build_site
-from build_scripts.problems import EvidenceError
+from build_scripts.publish.build import build_site
+from build_scripts.load.problems import EvidenceError
 
 from conftest import ROOT, evidence_tree, fixture_layout, fixture_content
 
@@ -230,7 +230,7 @@ def test_study_page_says_per_cohort_its_prior_status_and_which_are_not_retreatme
 
 
 def test_a_cohort_population_description_is_shown(real_site):
-    from build_scripts.checks import validate_tree
+    from build_scripts.derive.checks import validate_tree
     from conftest import ROOT
 
     evidence = validate_tree(ROOT / "evidence")

@@ -6,16 +6,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-from build_scripts.checks import validate_tree
-from build_scripts.evidence import Evidence
-from build_scripts.model import Study
-from build_scripts.links import SUMMARY_DETAILS_URL
-from build_scripts.templating import render_page, template_environment
-from build_scripts.summary import (
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.evidence import Evidence
+from build_scripts.load.model import Study
+from build_scripts.render.links import SUMMARY_DETAILS_URL
+from build_scripts.render.templating import render_page, template_environment
+from build_scripts.render.summary import (
     MARK_MAX, MARK_MIN, cohort_href, evidence_map, mark_size, measure_summary, members, patient_total,
     regimen_tables_context, review_views, summary_context, summary_rows, unsummarised,
 )
-from build_scripts.synthesis import Stratum, synthesise
+from build_scripts.derive.synthesis import Stratum, synthesise
 
 from conftest import ROOT, VALID
 

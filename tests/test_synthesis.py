@@ -12,13 +12,13 @@ import math
 
 import pytest
 
-from build_scripts.checks import validate_tree
-from build_scripts.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json
-from build_scripts.synthesis import (
+from build_scripts.derive.checks import validate_tree
+from build_scripts.render.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json
+from build_scripts.derive.synthesis import (
     CONTINUITY_CORRECTION, MIN_COHORTS, Stratum, cohorts_may_share_patients, logit_proportion, synthesise,
 )
 from tools.synthetic import generate
-from build_scripts.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
+from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
 
 from conftest import FIXTURES, ROOT
 from meta_reference import (
@@ -210,7 +210,7 @@ def test_which_cohorts_may_share_patients(evidence):
 
 
 def test_sibling_subgroups_are_taken_to_share_patients_but_parts_and_dose_levels_not(evidence):
-    from build_scripts.model import Study
+    from build_scripts.load.model import Study
 
     built = Study.model_validate({
         "id": "s", "title": "S", "design": "single_arm", "publications": ["p"], "summary": "x",

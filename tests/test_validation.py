@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.checks import validate_tree
-from build_scripts.problems import EvidenceError
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.problems import EvidenceError
 
 from conftest import BROKEN, VALID, broken_cases, evidence_tree
 

@@ -20,12 +20,12 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from build_scripts import model as model_module
-from build_scripts.checks import validate_tree, walk_parts
-from build_scripts.fieldref import field_reference
-from build_scripts.guide import validate_with_guide
-from build_scripts.problems import EvidenceError
-from build_scripts.synthesis import synthesise
+from build_scripts.load import model as model_module
+from build_scripts.derive.checks import validate_tree, walk_parts
+from build_scripts.render.fieldref import field_reference
+from build_scripts.derive.guide import validate_with_guide
+from build_scripts.load.problems import EvidenceError
+from build_scripts.derive.synthesis import synthesise
 
 from conftest import ROOT
 

@@ -319,7 +319,7 @@ def compare_rendering(build: Path) -> dict[str, float]:
     plan.update(pages=[page], changed=[page], theme=False, templates=True, result=str(build / "cache" / "compare.json"))
     plan_file = build / "cache" / "compare-plan.json"
     plan_file.write_text(json.dumps(plan))
-    dirty = timed([sys.executable, "-m", "build_scripts.mkdocs_run", str(plan_file)], ROOT)
+    dirty = timed([sys.executable, "-m", "build_scripts.publish.mkdocs_run", str(plan_file)], ROOT)
     direct = timed([sys.executable, "-c", DIRECT_RENDER, plan["config"], page], ROOT)
     return {"dirty_build_seconds": dirty.seconds, "direct_render_seconds": direct.seconds}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from build_scripts.vocabulary import MEASURES
+from build_scripts.load.vocabulary import MEASURES
 
 DESIGNS = ("single_arm", "randomised", "retrospective_real_world", "retrospective_real_world",
            "prospective_real_world", "case_series")

@@ -6,7 +6,7 @@
 
   // ---------------------------------------------------------------- CSV, with export.py's formula rule
 
-  // The same rule as neutralise() in build_scripts/export.py (OWASP "CSV injection"): a guard quote goes at the
+  // The same rule as neutralise() in build_scripts/render/export.py (OWASP "CSV injection"): a guard quote goes at the
   // start of a cell, and after each in-cell separator, when what follows, past whitespace and invisible format
   // characters, is a character a spreadsheet starts a formula with (or folds into one under NFKC, like full-width ＝).
   const FORMULA = "=+-@\t\r\0";

@@ -1,0 +1,156 @@
+"""How many of a study's patients were retreated with an anti-CD38 antibody: as recorded, or derived from its cohorts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
+from build_scripts.derive.facts import cohort_regimens, regimen_has_anti_cd38, retreatment
+from build_scripts.derive.lines import ancestors
+from build_scripts.derive.synthesis import cohorts_may_share_patients
+
+if TYPE_CHECKING:
+    from build_scripts.load.evidence import Evidence
+    from build_scripts.load.model import Cohort, PatientCount, Study
+
+
+@dataclass(frozen=True)
+class Retreated:
+    """A study's retreated patients: a recorded count (with its source), or one derived from retreatment cohorts."""
+
+    value: int | None  # None: not reported
+    exact: bool  # False: at least `value` (a cohort's number is not reported, or two cohorts may share patients)
+    recorded: PatientCount | None  # the count as recorded (Population.retreated), with its source
+    cohorts: tuple[Cohort, ...]  # derived: the cohorts whose numbers are added
+    counts: tuple[int, ...] = ()  # derived: their numbers, in the same order
+
+    @property
+    def derived(self) -> bool:
+        return self.recorded is None
+
+    @property
+    def derivation(self) -> str:
+        """How a derived count was made (the cohorts are in `cohorts`): '56 + 22', or 'one retreatment cohort's count'."""
+        if not self.derived or self.value is None:
+            return ""
+        ending = "" if self.exact else ", and more patients may have been retreated"
+        if len(self.cohorts) == 1:
+            return "the number of patients of its retreatment cohort" + ending
+        return " + ".join(map(str, self.counts)) + ending
+
+    @property
+    def text(self) -> str:
+        """'22', 'at least 50', or 'Not reported'."""
+        if self.value is None:
+            return "Not reported"
+        return str(self.value) if self.exact else f"at least {self.value}"
+
+
+def retreated_note(found: Retreated | None, total: int | None) -> str | None:
+    """What a list of studies says under a study's number of patients: '22 retreated' (recorded), '78 retreated
+    (derived)', 'all retreated (derived)', 'at least 50 retreated (derived)', 'number retreated not reported' (only
+    when recorded so); None when it would say nothing. A number the atlas computed says so, as on the study page."""
+    if found is None or (found.value is None and found.derived):
+        return None
+    if found.value is None:
+        return "number retreated not reported"
+    derived = " (derived)" if found.derived else ""
+    if found.exact and found.value == total:
+        return f"all retreated{derived}"
+    return f"{found.text} retreated{derived}"
+
+
+def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
+    """The retreated count as recorded beside the study's own count, and the cohort it is recorded on (None: the
+    study's population); None when it is not recorded."""
+    return home_figure(study, "retreated")
+
+
+def _cohort_count(cohort: Cohort) -> int | None:
+    count = cohort.population.n if cohort.population is not None else None
+    return count.value if count is not None else None
+
+
+def _patients(study: Study, cohort: Cohort) -> int | None:
+    """A cohort's number of patients: its own, or the study's when the cohort stands for the whole study."""
+    own = _cohort_count(cohort)
+    if own is not None:
+        return own
+    found = patient_count(study)
+    home = count_cohort(study)
+    if found is not None and home is not None and home.id == cohort.id:
+        return found[0].value
+    return None
+
+
+def retreated(evidence: Evidence, study: Study) -> Retreated | None:
+    """A study's retreated patients (see the module); None when no cohort of it is a retreatment and none is recorded.
+
+    Derived, retreatment cohorts are added largest first, each only when it shares no patient with one already added
+    (synthesis.cohorts_may_share_patients: nested cohorts, successive lines, siblings not told apart); the sum is
+    exact only when every retreatment cohort is added or nested in one added, and is never a count of zero patients.
+    """
+    found = recorded_retreated(study)
+    if found is not None:
+        count = found[0]
+        return Retreated(count.value, True, count, ())
+    cohorts = [c for c in study.cohorts if retreatment(evidence, study, c).value]
+    if not cohorts:
+        return None
+    numbered = sorted(((n, i, c) for i, c in enumerate(cohorts) if (n := _patients(study, c)) is not None),
+                      key=lambda item: (-item[0], item[1]))
+    added: list[Cohort] = []
+    for _, _, cohort in numbered:
+        if not any(cohorts_may_share_patients(evidence, study, cohort.id, study, other.id) for other in added):
+            added.append(cohort)
+    if not added:
+        return Retreated(None, False, None, ())
+    ids = {c.id for c in added}
+
+    def within_added(cohort_id: str) -> bool:
+        return cohort_id in ids or any(c.id in ids for c in parent_chain(study, cohort_id))
+
+    exact = all(within_added(c.id) for c in cohorts) and not any(
+        _may_hold_retreated(evidence, study, c, cohorts) and not within_added(c.id) for c in study.cohorts)
+    order = {c.id: i for i, c in enumerate(study.cohorts)}
+    added.sort(key=lambda c: order[c.id])
+    counts = tuple(_patients(study, c) for c in added)
+    return Retreated(sum(counts), exact, None, tuple(added), counts)  # type: ignore[arg-type]
+
+
+def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retreatment_cohorts: list[Cohort]) -> bool:
+    """A cohort given an anti-CD38 antibody that is not a retreatment only for want of knowledge: its prior status is
+    not stated, or it is partly naive and its patients are not all accounted for by the cohorts directly within it
+    (their counts must add up to its own stated count), so some of its retreated patients may be in none of them."""
+    found = retreatment(evidence, study, cohort)
+    if found.value or not any(regimen_has_anti_cd38(evidence, r) for r in cohort_regimens(study, cohort)):
+        return False
+    if found.prior.status == "not_stated":
+        return True
+    if found.prior.status != "partly_naive":
+        return False
+    if not any(cohort.id in ancestors(study, c.id) for c in retreatment_cohorts):
+        return True
+    within = [_cohort_count(c) for c in study.cohorts if c.parent == cohort.id]
+    own = _patients(study, cohort)
+    return own is None or None in within or sum(within) != own  # type: ignore[arg-type]
+
+
+def retreated_problems(study: Study) -> list[tuple[tuple, str]]:
+    """(field path, message) for a retreated count recorded away from the study's own count, or twice."""
+    home = count_cohort(study)
+    problems = []
+    study_has = study.population is not None and study.population.retreated is not None
+    for i, cohort in enumerate(study.cohorts):
+        if cohort.population is None or cohort.population.retreated is None:
+            continue
+        path = ("cohorts", i, "population", "retreated")
+        if home is None or cohort.id != home.id:
+            where = (f"in the study's 'population' or in that of cohort '{home.id}', which stands for the whole study"
+                     if home is not None else "in the study's 'population'")
+            problems.append((path, f"the number of retreated patients is the study's: record it once, {where}"))
+        elif study_has:
+            problems.append((path, "the number of retreated patients is given twice, here and in the study's"
+                                   " 'population'; a fact has one home, so keep one"))
+    return problems
