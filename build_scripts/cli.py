@@ -10,13 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from build_scripts.publish.build import BuildError, BuildReport, Layout, build_site
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.guide import validate_with_guide
-from build_scripts.publish.linkcheck import check_site
+from build_scripts.derive.ledger import LEDGER_NAME, missing_from_ledger, update_ledger
 from build_scripts.load.problems import EvidenceError, Problem, warnings_report
 from build_scripts.load.settings import SiteSettings
-from build_scripts.derive.ledger import LEDGER_NAME, missing_from_ledger, update_ledger
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import BuildError, BuildReport, Layout
+from build_scripts.publish.linkcheck import check_site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +129,7 @@ NEW_KINDS = ("study", "publication", "regimen", "agent")
 def cmd_new(args: argparse.Namespace) -> int:
     import re
 
-    from build_scripts.load.model import SLUG_MAX, SLUG_PATTERN
+    from build_scripts.load.fields import SLUG_MAX, SLUG_PATTERN
     from build_scripts.load.vocabulary import RECORD_KINDS
 
     if not re.match(SLUG_PATTERN, args.id) or len(args.id) > SLUG_MAX:

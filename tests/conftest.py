@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.publish.build import Layout, build_site
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import Layout
 from tools.localsite import launch_chromium, served
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Test tooling, not product: hostile evidence trees in which every text field of every record holds attack shapes.
 
-The text fields are found by introspection of the record models (a str whose metadata holds model.TextField), so a
+The text fields are found by introspection of the record models (a str whose metadata holds fields.TextField), so a
 new text field is attacked without editing this file. The fixture tree is extended by a small scaffold (an adverse
 event, a related study, a cohort population...) so that every text field has a place to sit; the test fails, naming
 the field, when one has none.
@@ -19,7 +19,7 @@ from typing import Annotated, Any, Iterator, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, TypeAdapter
 
-from build_scripts.load import model
+from build_scripts.load import fields, model
 from build_scripts.load.vocabulary import RECORD_KINDS
 
 LIST = "[]"  # stands for any index in a field pattern
@@ -61,7 +61,7 @@ def text_fields() -> list[TextFieldSpec]:
     found: list[TextFieldSpec] = []
     for record, record_model in model.RECORD_MODELS.items():
         for path, metadata in _str_fields(record_model):
-            marks = [m for m in metadata if isinstance(m, model.TextField)]
+            marks = [m for m in metadata if isinstance(m, fields.TextField)]
             if marks:
                 found.append(TextFieldSpec(record, path, marks[0].kind, _max_length(metadata)))
     return found
@@ -72,7 +72,7 @@ def unmarked_free_text() -> list[str]:
     unmarked = []
     for record, record_model in model.RECORD_MODELS.items():
         for path, metadata in _str_fields(record_model):
-            if any(isinstance(m, model.TextField) for m in metadata):
+            if any(isinstance(m, fields.TextField) for m in metadata):
                 continue
             try:
                 TypeAdapter(Annotated[(str, *metadata)] if metadata else str).validate_python("Free text, in a sentence.")

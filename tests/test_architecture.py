@@ -116,3 +116,9 @@ def test_tools_stay_outside_the_pipeline_and_the_pipeline_never_imports_them_or_
                                                                                                   "conftest"):
                 wrong.append(f"{name} imports {node.module}")
     assert wrong == []
+
+
+def test_every_module_stays_small_enough_to_read_in_one_sitting():
+    long = {name: n for name, path in modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINE_BUDGET}
+    assert long == {}

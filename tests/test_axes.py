@@ -8,16 +8,17 @@ import re
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.evidence import Evidence
-from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, data_files
-from build_scripts.derive.facts import (
-    antibody, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_anti_cd38_status,
-    prior_antibodies, regimen_partner_class,
+from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.partners import (
+    antibody, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_antibodies,
+    regimen_partner_class,
 )
+from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Agent, Regimen, Study
-from build_scripts.render.pages import regimen_context, study_context
-from build_scripts.render.export import PARTNER_GROUP_PATTERN
 from build_scripts.load.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, data_files
+from build_scripts.render.export import PARTNER_GROUP_PATTERN
+from build_scripts.render.record_pages import regimen_context, study_context
 
 from conftest import VALID
 
@@ -352,7 +353,7 @@ def test_study_and_regimen_pages_show_the_axes():
 
 
 def test_the_tables_numeric_sort_of_partner_groups_keeps_their_order():
-    from build_scripts.render.summary import partner_sort_number
+    from build_scripts.render.regimen_tables import partner_sort_number
 
     groups = ["unspecified", "imid+chemotherapy", "chemotherapy", "imid", "anti_cd38_monotherapy", "other",
               "imid+proteasome_inhibitor+chemotherapy", "proteasome_inhibitor", "not_retreatment",

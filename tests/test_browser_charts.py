@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from build_scripts.render.charts import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import is_anti_cd38_retreatment, partner_group_label
+from build_scripts.derive.facts import is_anti_cd38_retreatment
+from build_scripts.derive.partners import partner_group_label
 from build_scripts.derive.responses import cohort_outcomes
+from build_scripts.render.chart_base import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
 
 from conftest import ROOT
 

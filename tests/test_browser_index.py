@@ -11,15 +11,16 @@ import unicodedata
 import pytest
 import yaml
 
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.evidence import patient_count
+from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.partners import antibody, partners
 from build_scripts.derive.retreated import retreated, retreated_note
-from build_scripts.render.export import neutralise
-from build_scripts.derive.facts import antibody, partners, prior_anti_cd38_status
+from build_scripts.load.evidence import patient_count
+from build_scripts.load.vocabulary import DESIGNS
+from build_scripts.publish.build import build_site
+from build_scripts.render.csv_cells import neutralise
 from tools.localsite import served
 from tools.synthetic import generate
-from build_scripts.load.vocabulary import DESIGNS
 
 from conftest import ROOT, fixture_layout
 

@@ -8,18 +8,21 @@ import xml.etree.ElementTree as ET
 import pytest
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from build_scripts.derive.exact import clopper_pearson
-from build_scripts.render.charts import (
-    CONTROL_ARM, CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
-    PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url, cross_study_chart, cross_study_rows,
-    site_charts, study_charts,
-)
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import is_anti_cd38_retreatment, partners
-from build_scripts.render.svg import forest_svg, render_svgs
+from build_scripts.derive.exact import clopper_pearson
+from build_scripts.derive.facts import is_anti_cd38_retreatment
+from build_scripts.derive.partners import partners
+from build_scripts.derive.partners import partner_group_label, partner_group_order
 from build_scripts.derive.synthesis import synthesise
-from build_scripts.derive.facts import partner_group_label, partner_group_order
 from build_scripts.load.vocabulary import MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.render.chart_base import (
+    CONTROL_ARM, CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
+    PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url,
+)
+from build_scripts.render.charts import site_charts, study_charts
+from build_scripts.render.forest import cross_study_chart
+from build_scripts.render.forest_rows import cross_study_rows
+from build_scripts.render.svg import forest_svg, render_svgs
 
 from conftest import ROOT, VALID
 
@@ -142,7 +145,8 @@ def test_the_studys_own_publication_is_preferred_over_a_second_source(evidence):
 
 
 def test_open_ended_interval_reaches_the_axis_end():
-    from build_scripts.render.charts import forest_chart, ForestRow
+    from build_scripts.render.forest import forest_chart
+    from build_scripts.render.chart_base import ForestRow
 
     row = ForestRow("a", "Real-world study", "s", "c", "../", 8.4, 2.8, None, True, False, "2.8–not estimable", "22",
                     "R", "Prior anti-CD38 not stated", "Prior anti-CD38 not stated", "X, Table 1", "reported")
@@ -293,7 +297,7 @@ def test_subgroup_indentation_is_in_the_spec_and_the_static_chart(pooled_tree, e
 
 def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, environment):
     synthesis = synthesise(pooled_tree)
-    from build_scripts.derive.synthesis import Stratum
+    from build_scripts.derive.synthesis_types import Stratum
 
     refractory = synthesis.analysis(Stratum("imid", "refractory"), "orr")
     mixed = synthesis.analysis(Stratum("imid", "exposed_partly_refractory"), "orr")

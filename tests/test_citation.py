@@ -139,9 +139,9 @@ def test_doi_urls_keep_the_whole_doi_in_the_path(doi, url):
 
 
 def test_a_regimen_page_head_cites_the_sources_of_its_own_page_and_its_downloads_cite_all(monkeypatch, tmp_path):
-    from build_scripts.render import pages
     from build_scripts.derive.checks import validate_tree
     from build_scripts.load.settings import SiteSettings
+    from build_scripts.render import paging, record_pages
     from tools.synthetic import generate
 
     generate(tmp_path / "evidence", 30, ROOT / "evidence")
@@ -155,9 +155,9 @@ def test_a_regimen_page_head_cites_the_sources_of_its_own_page_and_its_downloads
     def cited(head):
         return {value for name, value in head["meta"] if name == "citation_reference"}
 
-    _, files, whole = pages.citation_context(evidence, "regimen", regimen, settings, None)
-    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)  # only the first cohort is on the regimen's page
-    _, files_paged, head = pages.citation_context(evidence, "regimen", regimen, settings, None)
+    _, files, whole = record_pages.citation_context(evidence, "regimen", regimen, settings, None)
+    monkeypatch.setattr(paging, "TABLE_PAGE_SIZE", 1)  # only the first cohort is on the regimen's page
+    _, files_paged, head = record_pages.citation_context(evidence, "regimen", regimen, settings, None)
     assert len(cited(whole)) == len(every) and len(cited(head)) == len(first)
     assert len(json.loads(head["jsonld"])["citation"]) == len(first)
     assert files_paged == files  # the downloads cite every source either way

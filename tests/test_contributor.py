@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.problems import EvidenceError
+from build_scripts.publish.build import build_site
 
 from conftest import ROOT, evidence_tree, fixture_layout
 

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.entries import rate_entry
+from build_scripts.load.model import Publication
+from build_scripts.load.parts import Outcome
+from build_scripts.load.vocabulary import STATUSES
 from build_scripts.render.citations import publication_item
 from build_scripts.render.export import outcome_rows
 from build_scripts.render.links import cited_title, publication_title, short_citation
-from build_scripts.load.model import Outcome, Publication
-from build_scripts.render.pages import figure_text, publication_context
-from build_scripts.render.summary import measure_summary, members
-from build_scripts.derive.synthesis import rate_entry
-from build_scripts.load.vocabulary import STATUSES
+from build_scripts.render.members import measure_summary, members
+from build_scripts.render.pages import figure_text
+from build_scripts.render.record_pages import publication_context
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = {"publication": "x", "location": "Figure 2C (image; value not stated in the text)"}

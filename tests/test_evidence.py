@@ -9,11 +9,12 @@ import pytest
 from pydantic import BaseModel
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.evidence import evidence_type, patient_count
-from build_scripts.derive.retreated import retreated, retreated_note
 from build_scripts.derive.facts import retreatment
-from build_scripts.load.model import Review, Source, Study
 from build_scripts.derive.responses import cohort_outcomes
+from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.load.evidence import evidence_type, patient_count
+from build_scripts.load.model import Review, Study
+from build_scripts.load.parts import Source
 from build_scripts.load.vocabulary import RECORD_KINDS
 
 from conftest import ROOT

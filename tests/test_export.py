@@ -9,9 +9,8 @@ import pytest
 from frictionless import Package, validate
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.export import (
-    FORMULA_CHARACTER_NAMES, FORMULA_GUARD, OUTCOME_COLUMNS, STUDY_COLUMNS, csv_number, outcome_row, outcome_rows,
-)
+from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, outcome_row, outcome_rows
+from build_scripts.render.csv_cells import FORMULA_CHARACTER_NAMES, FORMULA_GUARD, csv_number
 from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
 from build_scripts.load.numbers import number

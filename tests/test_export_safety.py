@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.render.citations import CitationItem, Person, csl_item, to_bibtex, to_csl_json, to_ris
-from build_scripts.render.export import Column, csv_cell, csv_number, data_files, table_schema, to_csv
+from build_scripts.render.csv_cells import Column, csv_cell, csv_number, to_csv
+from build_scripts.render.export import data_files, table_schema
 
 from conftest import ROOT, evidence_tree
 

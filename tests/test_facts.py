@@ -2,12 +2,13 @@
 
 import pytest
 
-from build_scripts.load.evidence import Evidence
 from build_scripts.derive.facts import (
     PriorStatus, anti_cd38_refractory_share, cohort_regimens, is_anti_cd38_retreatment, prior_anti_cd38_status,
     retreatment,
 )
-from build_scripts.load.model import Agent, Population, Regimen, Study
+from build_scripts.load.evidence import Evidence
+from build_scripts.load.model import Agent, Regimen, Study
+from build_scripts.load.parts import Population
 from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
 
 SOURCE = {"publication": "p", "location": "Table 1"}

@@ -33,11 +33,12 @@ import rispy
 from bibtexparser.middlewares import SeparateCoAuthors
 
 import hostile
+
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.evidence import Evidence
-from tools.localsite import served
 from build_scripts.load.problems import EvidenceError
 from build_scripts.load.vocabulary import RECORD_KINDS
+from tools.localsite import served
 from conftest import ROOT, VALID, PageWatch, fixture_layout
 from hostile import SHAPES, HostileTree, Shape, Slot
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.publish.build import BuildReport, Layout, build_site
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.record_checks import RecordCache
 from build_scripts.load.cache import Digests, Memo, TrackedDict, tracing, tracked_evidence
-from build_scripts.derive.checks import RecordCache, validate_tree
-from build_scripts.publish.linkcheck import check_pages
 from build_scripts.load.problems import EvidenceError
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import BuildReport, Layout
+from build_scripts.publish.linkcheck import check_pages
 
 from conftest import ROOT, VALID, broken_cases, evidence_tree, fixture_content
 
@@ -179,7 +181,7 @@ def test_a_code_change_discards_the_validation_cache(tmp_path, monkeypatch):
     first = RecordCache(store)
     validate_tree(evidence, cache=first)
     first.save()
-    monkeypatch.setattr("build_scripts.derive.checks.code_version", lambda: "other code")
+    monkeypatch.setattr("build_scripts.derive.record_checks.code_version", lambda: "other code")
     second = RecordCache(store)
     validate_tree(evidence, cache=second)
     assert second.reused == 0
@@ -338,17 +340,18 @@ def test_link_check_reads_changed_pages_and_rechecks_links_to_what_changed(tmp_p
 PARALLEL_BUILD = """
 import sys
 from pathlib import Path
-from build_scripts.publish import build
-build.PARALLEL_SECONDS, build.PARALLEL_PAGES = 0, 1
+from build_scripts.publish import build, docs, mkdocs_step
+from build_scripts.publish.layout import BuildReport, Layout
+docs.PARALLEL_SECONDS, mkdocs_step.PARALLEL_PAGES = 0, 1
 shared = []
-run_all = build.JobRunner.run_all
+run_all = docs.JobRunner.run_all
 def sharing(runner, jobs, estimates):
-    shared.append(build._single_threaded() and len(jobs) > 1)
+    shared.append(docs._single_threaded() and len(jobs) > 1)
     return run_all(runner, jobs, estimates)
-build.JobRunner.run_all = sharing
+docs.JobRunner.run_all = sharing
 root, work, site = (Path(arg) for arg in sys.argv[1:])
-report = build.BuildReport()
-build.build_site(build.Layout(root, root / "evidence", root / "content", root / "templates", work, site), report)
+report = BuildReport()
+build.build_site(Layout(root, root / "evidence", root / "content", root / "templates", work, site), report)
 assert shared == [True] and report.pages_rendered >= 1, (shared, report)
 """
 
@@ -374,9 +377,9 @@ def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout
 
 
 def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, monkeypatch):
-    from build_scripts.render import pages
+    from build_scripts.render import paging
 
-    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
+    monkeypatch.setattr(paging, "TABLE_PAGE_SIZE", 1)
     rebuild(project)  # the link check passes: every link of the continuation pages resolves
     site = project.site
     regimen = site / "regimens" / "daratumumab-pomalidomide-dexamethasone"

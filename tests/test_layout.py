@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.bench import CHART_PAGE_BUDGET_KB, page_weight
-from build_scripts.render.charts import (
-    FONT_SIZE, LABEL_LINE_CHARACTERS, NARROW_BELOW, NARROW_WIDTH, WIDE_MAX_WIDTH, chart_page_url, label_lines,
-    site_charts,
-)
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.evidence import evidence_type
+from build_scripts.render.chart_base import FONT_SIZE, LABEL_LINE_CHARACTERS, chart_page_url, label_lines
+from build_scripts.render.charts import NARROW_BELOW, NARROW_WIDTH, WIDE_MAX_WIDTH, site_charts
+from tools.bench import CHART_PAGE_BUDGET_KB, page_weight
 from tools.localsite import served
 
 from conftest import ROOT, VALID

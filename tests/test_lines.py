@@ -7,14 +7,14 @@ import re
 import pytest
 from jinja2 import Environment, FileSystemLoader
 
-from build_scripts.render.charts import cross_study_chart
 from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.lines import in_one_line, is_grouping, line_number, lines_of_patients
-from build_scripts.load.model import Study
 from build_scripts.derive.retreated import retreated, retreated_note
-from build_scripts.render.summary import measure_summary, members
+from build_scripts.load.model import Study
+from build_scripts.render.forest import cross_study_chart
+from build_scripts.render.members import measure_summary, members
 from build_scripts.render.svg import forest_svg
-from build_scripts.derive.synthesis import cohorts_may_share_patients
 
 from conftest import ROOT, VALID
 
@@ -110,7 +110,8 @@ def test_lines_are_listed_in_order_and_numbered():
 def test_successive_lines_are_never_pooled_together(evidence):
     """Three lines of the same patients in one stratum: only the largest enters, the others overlap it (as parts,
     they would otherwise be taken as partitions of the study)."""
-    from build_scripts.derive.synthesis import Stratum, analyse
+    from build_scripts.derive.synthesis import analyse
+    from build_scripts.derive.synthesis_types import Stratum
     lines = [cohort("first", role="part", regimen=DPD, population={**count(30), **status("refractory")}, outcomes=orr(9, 30)),
              cohort("second", role="part", follows="first", regimen=DPD, population={**count(20), **status("refractory")},
                     outcomes=orr(4, 20)),
@@ -118,7 +119,7 @@ def test_successive_lines_are_never_pooled_together(evidence):
                     outcomes=orr(1, 10))]
     record = study(lines)
     with_study(evidence, record)
-    from build_scripts.derive.synthesis import stratum_of
+    from build_scripts.derive.entries import stratum_of
     stratum = stratum_of(evidence, record, record.cohorts[0])
     assert all(stratum_of(evidence, record, c) == stratum for c in record.cohorts)
     analysis = analyse(evidence, stratum, [(record, c) for c in record.cohorts], "orr")

@@ -4,10 +4,11 @@ import shutil
 
 import pytest
 
-from build_scripts.publish.build import BuildError, build_site
 from build_scripts.derive.checks import validate_tree
-from build_scripts.publish.linkcheck import check_site
 from build_scripts.derive.ledger import missing_from_ledger, update_ledger
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import BuildError
+from build_scripts.publish.linkcheck import check_site
 
 from conftest import ROOT, evidence_tree, fixture_layout, fixture_content
 

@@ -11,8 +11,8 @@ import pytest
 
 from build_scripts.derive import ledger as urls
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.reader import MAX_DEPTH, NON_RECORD_FILES, format_field, load_tree, parse_yaml
 from build_scripts.load.problems import EvidenceError
+from build_scripts.load.reader import MAX_DEPTH, NON_RECORD_FILES, format_field, load_tree, parse_yaml
 
 from conftest import ROOT, evidence_tree
 

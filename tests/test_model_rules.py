@@ -9,13 +9,14 @@ import pytest
 import yaml
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from build_scripts.load import model
-from build_scripts.derive.checks import _parent_cycles, validate_tree
-from build_scripts.load.model import (
-    RECORD_MODELS, Agent, LongText, OneLine, Outcome, PatientAttribute, SearchWindow, Study, TextField,
-    markdown_links, validation_messages,
-)
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.record_checks import _parent_cycles
+from build_scripts.load import fields, model
+from build_scripts.load.fields import LongText, OneLine, TextField, markdown_links
+from build_scripts.load.model import RECORD_MODELS, Agent, Study, validation_messages
+from build_scripts.load.parts import Outcome, PatientAttribute
 from build_scripts.load.problems import EvidenceError
+from build_scripts.load.study_parts import SearchWindow
 
 from conftest import VALID, evidence_tree
 
@@ -161,8 +162,8 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 @pytest.mark.parametrize("type_, good", [
-    (model.Doi, "10.1182/bloodadvances.2021005220"), (model.Pmid, "34625791"), (model.Pmcid, "PMC9153006"),
-    (model.RegistryId, "NCT02751255"), (model.RegistryId, "2016-001234-56"), (model.RegistryId, "ISRCTN12345678"),
+    (fields.Doi, "10.1182/bloodadvances.2021005220"), (fields.Pmid, "34625791"), (fields.Pmcid, "PMC9153006"),
+    (fields.RegistryId, "NCT02751255"), (fields.RegistryId, "2016-001234-56"), (fields.RegistryId, "ISRCTN12345678"),
 ])
 def test_identifiers_take_ascii_digits_only(type_, good):
     adapter = TypeAdapter(type_)
@@ -177,7 +178,7 @@ def test_identifiers_take_ascii_digits_only(type_, good):
 @pytest.mark.parametrize("doi", ["10.1000/a\x00b", "10.1000/a\u202eb", "10.1000/a b", "10.1000/é"])
 def test_a_doi_holds_printable_ascii_only(doi):
     with pytest.raises(ValidationError):
-        TypeAdapter(model.Doi).validate_python(doi)
+        TypeAdapter(fields.Doi).validate_python(doi)
 
 
 def test_a_registry_id_in_other_digits_cannot_dodge_the_duplicate_check(tmp_path):

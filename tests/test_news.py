@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.render import news
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.history import Change, History, parse_log, read_history
-from build_scripts.render.news import news_pages
-from build_scripts.render.templating import template_environment
 from build_scripts.load.release import Release, read_release
 from build_scripts.load.settings import SiteSettings
+from build_scripts.publish.build import build_site
+from build_scripts.render import news
+from build_scripts.render.news import news_pages
+from build_scripts.render.templating import template_environment
 
 from conftest import ROOT, VALID, fixture_layout
 

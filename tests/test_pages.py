@@ -13,9 +13,9 @@ from jinja2 import nodes
 from markupsafe import escape
 from mkdocs.exceptions import PluginError
 
+from build_scripts.load.parts import Outcome, Source
 from build_scripts.publish.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks
 from build_scripts.render.blocks import stash_data, stash_file
-from build_scripts.load.model import Outcome, Source
 from build_scripts.render.pages import figure_text, interval_text, relative
 from build_scripts.render.templating import (
     MARKDOWN_ESCAPABLE, markdown_escape, render_markdown, render_page, template_environment,
@@ -242,7 +242,7 @@ def test_curation_note_is_shown_in_the_curators_words_through_the_sanitiser():
 
 
 def test_review_figures_read_as_the_review_states_them():
-    from build_scripts.load.model import ReviewFinding
+    from build_scripts.load.study_parts import ReviewFinding
     from build_scripts.render.pages import estimate_text, finding_figure
 
     def finding(**fields):
@@ -260,7 +260,7 @@ def test_review_figures_read_as_the_review_states_them():
 
 def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag():
     from build_scripts.derive.checks import validate_tree
-    from build_scripts.render.pages import study_context
+    from build_scripts.render.record_pages import study_context
 
     from conftest import VALID
 

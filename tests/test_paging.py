@@ -6,14 +6,17 @@ import re
 
 import pytest
 
-from build_scripts.render import pages
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
-from build_scripts.render.templating import render_page, template_environment
-from build_scripts.render.summary import (
-    REGIMEN_TABLES_LISTED_AT_MOST, SUMMARY_LISTED_AT_MOST, item_member, members, regimen_table_pages, regimen_table_url, regimen_tables_context, summary_pages, table_groups,
-)
 from build_scripts.derive.synthesis import synthesise
+from build_scripts.render import paging
+from build_scripts.render.links import REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL
+from build_scripts.render.long_lists import regimen_table_url
+from build_scripts.render.members import members
+from build_scripts.render.regimen_tables import (
+    REGIMEN_TABLES_LISTED_AT_MOST, regimen_table_pages, regimen_tables_context, table_groups,
+)
+from build_scripts.render.summary import SUMMARY_LISTED_AT_MOST, item_member, summary_pages
+from build_scripts.render.templating import render_page, template_environment
 from tools.synthetic import generate
 
 from conftest import ROOT, VALID
@@ -62,14 +65,14 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
     made = regimen_table_pages(large)
     by_url = {path.removesuffix("index.md"): page for path, page in made}
     groups = table_groups(members(large))
-    long_groups = [g for g in groups if len(g.members) > pages.TABLE_PAGE_SIZE]
-    assert long_groups and any(len(g.members) <= pages.TABLE_PAGE_SIZE for g in groups)
+    long_groups = [g for g in groups if len(g.members) > paging.TABLE_PAGE_SIZE]
+    assert long_groups and any(len(g.members) <= paging.TABLE_PAGE_SIZE for g in groups)
     shown = {"all-regimens": (context["all_rows"], context["all_more"]),
              **{s["label"]: (s["rows"], s["more"]) for s in context["sections"]}}
     for group in groups:
         rows, more = shown["all-regimens" if group.slug == "all-regimens" else group.label]
         if more is None:  # listed on the page, as before
-            assert len(group.members) <= pages.TABLE_PAGE_SIZE
+            assert len(group.members) <= paging.TABLE_PAGE_SIZE
             assert [r["member"].key for r in rows] == [m.key for m in group.members]
             assert not any(url.startswith(regimen_table_url(group.slug)) for url in by_url)
             continue
@@ -82,7 +85,7 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
         for url in urls:
             page = by_url[url]
             html = html_of(environment, "regimen_table_page.md.j2", **page)
-            assert len(page["rows"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
+            assert len(page["rows"]) == body_rows(html) <= paging.TABLE_PAGE_SIZE
             listed += [r["member"].key for r in page["rows"]]
             assert resolve(url, page["back_href"]) == (REGIMEN_TABLES_URL, group.back)
             assert f'href="{page["back_href"]}"' in html and ('class="atlas-pager"' in html) == (len(urls) > 1)
@@ -98,10 +101,10 @@ def test_long_regimen_tables_go_on_over_pages_of_their_own_each_cohort_once_in_o
     listed = 0
     for group in groups:
         rows, more = shown["all-regimens" if group.slug == "all-regimens" else group.label]
-        if more is not None and len(group.members) <= pages.TABLE_PAGE_SIZE:
+        if more is not None and len(group.members) <= paging.TABLE_PAGE_SIZE:
             assert listed + len(group.members) > REGIMEN_TABLES_LISTED_AT_MOST
         listed += len(rows)
-    assert any(more is not None and len(rows) == 0 and more.total <= pages.TABLE_PAGE_SIZE
+    assert any(more is not None and len(rows) == 0 and more.total <= paging.TABLE_PAGE_SIZE
                for rows, more in shown.values())
 
 
@@ -112,7 +115,7 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
     # the lists are on the summary's page of details
     main = html_of(environment, "summary_details.md.j2", **context)
     long = context["long"]
-    assert long and any(len(c.items) <= pages.TABLE_PAGE_SIZE for c in context["lists"])
+    assert long and any(len(c.items) <= paging.TABLE_PAGE_SIZE for c in context["lists"])
     assert {c.kind for c in context["lists"] if c.key in long} >= {"cohorts", "counted", "not-summarised"}
     by_url = {path.removesuffix("index.md"): page for path, page in made}
     for cohort_list in context["lists"]:
@@ -120,7 +123,7 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
         assert f'id="{cohort_list.anchor}"' in main, cohort_list.anchor
         pages_of_list = [url for url, page in by_url.items() if page["list"].key == cohort_list.key]
         if cohort_list.key not in long:
-            assert len(cohort_list.items) <= pages.TABLE_PAGE_SIZE and not pages_of_list
+            assert len(cohort_list.items) <= paging.TABLE_PAGE_SIZE and not pages_of_list
             continue
         more = long[cohort_list.key]
         assert pages_of_list == list(more.urls) and more.urls[0] == cohort_list.url
@@ -129,7 +132,7 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
         for url in pages_of_list:
             page = by_url[url]
             html = html_of(environment, "summary_list.md.j2", **page)
-            assert len(page["items"]) == body_rows(html) <= pages.TABLE_PAGE_SIZE
+            assert len(page["items"]) == body_rows(html) <= paging.TABLE_PAGE_SIZE
             listed += [item_member(item).key for item in page["items"]]
             back = f'{page["details_href"]}#{cohort_list.anchor}'
             assert resolve(url, back) == (SUMMARY_DETAILS_URL, cohort_list.anchor) and f'href="{back}"' in html
@@ -142,11 +145,11 @@ def test_long_summary_lists_go_on_over_pages_of_their_own_each_cohort_once_in_or
     listed = 0
     for cohort_list in context["lists"]:
         total = len(cohort_list.items)
-        if cohort_list.key in long and total <= pages.TABLE_PAGE_SIZE:
+        if cohort_list.key in long and total <= paging.TABLE_PAGE_SIZE:
             assert listed + total > SUMMARY_LISTED_AT_MOST
         listed += 0 if cohort_list.key in long else total
     assert listed <= SUMMARY_LISTED_AT_MOST
-    assert any(c.key in long and len(c.items) <= pages.TABLE_PAGE_SIZE for c in context["lists"])
+    assert any(c.key in long and len(c.items) <= paging.TABLE_PAGE_SIZE for c in context["lists"])
     # a row whose cohorts are too many has no table of them on the summary
     rows = [c for c in context["lists"] if c.kind == "cohorts"]
     assert main.count('class="atlas-row-table"') == sum(c.key not in long for c in rows) < len(rows)
@@ -164,7 +167,7 @@ def test_lists_at_or_under_the_page_size_stay_on_their_page():
 def test_the_page_size_is_the_one_table_page_size(monkeypatch):
     evidence = validate_tree(VALID)
     cohorts = len(members(evidence))
-    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", cohorts - 1)
+    monkeypatch.setattr(paging, "TABLE_PAGE_SIZE", cohorts - 1)
     made = regimen_table_pages(evidence)
     assert [path for path, _ in made][:2] == ["regimen-tables/all-regimens/index.md",
                                               "regimen-tables/all-regimens/2/index.md"]
@@ -184,7 +187,7 @@ def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(m
     assert len(row.measures["pfs"].not_reached) == 2 and row.measures["pfs"].lists_not_reached
     named = html_of(environment, "summary.md.j2", **summary_pages(evidence, synthesise(evidence))[0])
     assert re.search(r'not reached in <a href="[^"]+/a/#cohort-c" title="Study a: Cohort c">Study a</a>, <a ', named)
-    monkeypatch.setattr(pages, "TABLE_PAGE_SIZE", 1)
+    monkeypatch.setattr(paging, "TABLE_PAGE_SIZE", 1)
     context, _, made = summary_pages(evidence, synthesise(evidence))
     counted = html_of(environment, "summary.md.j2", **context)
     assert 'not reached in <a href="details/#cohorts-imid-refractory">2 cohorts</a>' in counted
@@ -192,7 +195,7 @@ def test_a_cell_counts_rather_than_names_the_cohorts_not_reached_when_too_many(m
 
 
 def test_a_linked_list_says_how_many_cohorts_and_pages_in_good_english():
-    from build_scripts.render.summary import LongList
+    from build_scripts.render.long_lists import LongList
     assert LongList(("a/",), 1, "a/").text == "1 cohort, on 1 page"
     assert LongList(("a/",), 40, "a/").text == "40 cohorts, on 1 page"
     assert LongList(("a/", "a/2/"), 1234, "a/").text == "1,234 cohorts, on 2 pages"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from build_scripts.publish import preview
-from build_scripts.publish.build import Layout
+from build_scripts.publish.layout import Layout
 
 from conftest import ROOT, evidence_tree, fixture_content
 

@@ -8,13 +8,15 @@ import io
 import pytest
 
 from build_scripts.derive.bottom_line import CohortFigure, QuestionFigure, parse_bottom_line, resolve
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.export import SYNTHESIS_COLUMNS, synthesis_rows, to_csv
 from build_scripts.derive.guide import read_guide, validate_with_guide
-from build_scripts.load.problems import EvidenceError
 from build_scripts.derive.questions import parse_questions, read_questions
-from build_scripts.derive.synthesis import MIN_COHORTS, synthesise
+from build_scripts.derive.synthesis import synthesise
+from build_scripts.derive.synthesis_types import MIN_COHORTS
+from build_scripts.load.problems import EvidenceError
+from build_scripts.publish.build import build_site
+from build_scripts.render.csv_cells import to_csv
+from build_scripts.render.export import SYNTHESIS_COLUMNS, synthesis_rows
 
 from conftest import GUIDE, ROOT, VALID, evidence_tree, fixture_content, fixture_layout
 from meta_reference import Z95, expit, hand_binomial_normal, hand_dersimonian_laird, hand_paule_mandel, logit_cells, \

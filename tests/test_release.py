@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from build_scripts.publish.build import BuildError, Layout, build_site
 from build_scripts.load.release import ReleaseError, changelog_releases, disagreements, read_release
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import BuildError, Layout
 
 from conftest import ROOT, evidence_tree, fixture_content
 

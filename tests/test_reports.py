@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from build_scripts.derive.checks import validate_tree
 from build_scripts.cli import main
+from build_scripts.derive.checks import validate_tree
 from build_scripts.load.problems import EvidenceError, Problem, display_path, printable
 
 from conftest import evidence_tree

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from build_scripts.render.charts import cross_study_rows
-from build_scripts.derive.exact import clopper_pearson
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.export import outcome_rows
-from build_scripts.render.indexes import key_result
-from build_scripts.load.model import Cohort
+from build_scripts.derive.exact import clopper_pearson
 from build_scripts.derive.responses import PatientDerivedOutcome, cohort_outcomes, derived_rates, rate_counts
-from build_scripts.render.summary import measure_summary, members
+from build_scripts.load.parts import Cohort
+from build_scripts.render.export import outcome_rows
+from build_scripts.render.forest_rows import cross_study_rows
+from build_scripts.render.indexes import key_result
+from build_scripts.render.members import measure_summary, members
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = {"publication": "fixture-2020-journal", "location": "Table 1"}
@@ -186,7 +186,7 @@ def test_every_charted_count_gets_an_exact_interval_marked_computed(evidence, me
 def test_rate_counts_derive_responders_from_the_rate_only_when_unstated():
     cohort = _cohort(n=12)
     stated = {"measure": "orr", "value": 33, "unit": "percent", "source": SOURCE}
-    from build_scripts.load.model import Outcome
+    from build_scripts.load.parts import Outcome
     counts = rate_counts(Outcome.model_validate(stated), cohort)
     assert (counts.responders, counts.n, counts.responders_derived, counts.n_from_cohort) == (4, 12, True, True)
     with_counts = Outcome.model_validate(stated | {"value": 25, "responders": 3, "n": 12})
@@ -195,7 +195,7 @@ def test_rate_counts_derive_responders_from_the_rate_only_when_unstated():
 
 
 def test_the_studies_index_says_a_key_result_is_computed_from_per_patient_responses(evidence):
-    from build_scripts.render.pages import key_result_view
+    from build_scripts.render.index_pages import key_result_view
     case = key_result_view(key_result(evidence, evidence.studies["pom-pad-dara-after-mor202-case"]))
     assert case["orr"] == "100% (computed from per-patient responses)"
     reported = key_result_view(key_result(evidence, evidence.studies["uk-isapomdex-case-series"]))

@@ -3,9 +3,9 @@
 import hashlib
 
 
-from build_scripts.render import pages
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
+from build_scripts.publish.build import build_site
+from build_scripts.render import index_pages as index_module
 from tools.synthetic import generate
 
 from conftest import ROOT, VALID, evidence_tree, fixture_layout
@@ -30,9 +30,9 @@ def test_two_builds_of_the_same_evidence_are_byte_identical(tmp_path):
 
 
 def test_index_pages_split_into_pages_that_link_each_other(monkeypatch):
-    monkeypatch.setattr(pages, "INDEX_PAGE_SIZE", 2)
+    monkeypatch.setattr(index_module, "INDEX_PAGE_SIZE", 2)
     evidence = validate_tree(VALID)
-    index = list(pages.index_pages(evidence, "publication"))
+    index = list(index_module.index_pages(evidence, "publication"))
     assert [path for path, _ in index] == ["publications/index.md", "publications/page/2/index.md"]
     first, second = index[0][1], index[1][1]
     assert len(first["items"]) == 2 and len(second["items"]) == 1

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.publish.build import build_site
 from build_scripts.load.problems import EvidenceError
+from build_scripts.publish.build import build_site
 
 from conftest import ROOT, evidence_tree, fixture_layout, fixture_content
 

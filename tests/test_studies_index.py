@@ -9,12 +9,13 @@ import re
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.evidence import Evidence, patient_count, patient_count_value, study_regimens
-from build_scripts.derive.retreated import retreated, retreated_note
 from build_scripts.derive.facts import main_retreatment_cohort
+from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.load.evidence import Evidence, patient_count, patient_count_value, study_regimens
+from build_scripts.load.model import Agent, Publication, Regimen, Study
+from build_scripts.load.parts import Patient
+from build_scripts.render.index_pages import STUDY_INDEX_FIELDS, studies_index_json
 from build_scripts.render.indexes import headline_outcome, key_result, regimen_uses, study_facts
-from build_scripts.load.model import Agent, Patient, Publication, Regimen, Study
-from build_scripts.render.pages import STUDY_INDEX_FIELDS, studies_index_json
 
 from conftest import ROOT
 

@@ -7,15 +7,18 @@ from html.parser import HTMLParser
 import pytest
 
 from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.synthesis import synthesise
+from build_scripts.derive.synthesis_types import Stratum
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Study
+from build_scripts.render.evidence_map import MARK_MAX, MARK_MIN
+from build_scripts.render.evidence_map import evidence_map, mark_size, review_views
 from build_scripts.render.links import SUMMARY_DETAILS_URL
+from build_scripts.render.long_lists import cohort_href
+from build_scripts.render.members import measure_summary, members, patient_total
+from build_scripts.render.regimen_tables import regimen_tables_context
+from build_scripts.render.summary import summary_context, summary_rows, unsummarised
 from build_scripts.render.templating import render_page, template_environment
-from build_scripts.render.summary import (
-    MARK_MAX, MARK_MIN, cohort_href, evidence_map, mark_size, measure_summary, members, patient_total,
-    regimen_tables_context, review_views, summary_context, summary_rows, unsummarised,
-)
-from build_scripts.derive.synthesis import Stratum, synthesise
 
 from conftest import ROOT, VALID
 

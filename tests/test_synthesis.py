@@ -13,12 +13,12 @@ import math
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json
-from build_scripts.derive.synthesis import (
-    CONTINUITY_CORRECTION, MIN_COHORTS, Stratum, cohorts_may_share_patients, logit_proportion, synthesise,
-)
-from tools.synthetic import generate
+from build_scripts.derive.entries import cohorts_may_share_patients
+from build_scripts.derive.synthesis import CONTINUITY_CORRECTION, logit_proportion, synthesise
+from build_scripts.derive.synthesis_types import MIN_COHORTS, Stratum
 from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
+from build_scripts.render.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json
+from tools.synthetic import generate
 
 from conftest import FIXTURES, ROOT
 from meta_reference import (

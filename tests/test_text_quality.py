@@ -18,17 +18,18 @@ from typing import Iterator
 import pytest
 import yaml
 
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.record_checks import model_record
 from build_scripts.load import vocabulary
-from build_scripts.derive.checks import model_record, validate_tree
-from build_scripts.render.citations import CitationItem, Person, formatted_citation
-from build_scripts.render.links import publication_title, short_citation
-from build_scripts.load.numbers import number
-from build_scripts.load.reader import load_file
-from build_scripts.publish.mkdocs_hooks import nav_tab
 from build_scripts.load.model import Publication
+from build_scripts.load.numbers import number
 from build_scripts.load.numbers import PrintedFloat, decimals_of
-from build_scripts.render.pages import page_description
+from build_scripts.load.reader import load_file
 from build_scripts.load.vocabulary import KIND_BY_FOLDER, RECORD_KINDS
+from build_scripts.publish.mkdocs_hooks import nav_tab
+from build_scripts.render.citations import CitationItem, Person, formatted_citation
+from build_scripts.render.descriptions import page_description
+from build_scripts.render.links import publication_title, short_citation
 
 from conftest import ROOT
 from hostile import LIST, text_fields

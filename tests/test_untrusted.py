@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from build_scripts.publish.build import build_site
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.reader import parse_yaml
 from build_scripts.load.problems import EvidenceError
+from build_scripts.load.reader import parse_yaml
+from build_scripts.publish.build import build_site
 
 from conftest import VALID, evidence_tree, fixture_layout
 

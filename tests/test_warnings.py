@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.derive.checks import validate_tree
 from build_scripts.cli import main
+from build_scripts.derive.checks import validate_tree
 from build_scripts.load.problems import WARNING, EvidenceError
 
 from conftest import VALID, evidence_tree, fixture_layout

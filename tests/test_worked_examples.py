@@ -20,12 +20,13 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from build_scripts.load import model as model_module
-from build_scripts.derive.checks import validate_tree, walk_parts
-from build_scripts.render.fieldref import field_reference
+from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.guide import validate_with_guide
-from build_scripts.load.problems import EvidenceError
+from build_scripts.derive.record_checks import walk_parts
 from build_scripts.derive.synthesis import synthesise
+from build_scripts.load import model as model_module
+from build_scripts.load.problems import EvidenceError
+from build_scripts.render.fieldref import field_reference
 
 from conftest import ROOT
 

@@ -6,7 +6,7 @@ A statement is a list item in plain words. Every figure in it is a reference, ne
     [[orr question:refractory-with-imid]]        a clinical question's answer (questions.yaml)
 
 The build renders each with its value, its k and n and a link to where it comes from, by the synthesis's own rules
-(synthesis.rate_entry and median_entry choose the same figure the analyses use); a reference that does not resolve,
+(entries.rate_entry and median_entry choose the same figure the analyses use); a reference that does not resolve,
 or whose measure the cohort or question does not give, stops the build naming file, line and column.
 """
 
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from build_scripts.load.reader import read_regular_file
+from build_scripts.derive.entries import median_entry, rate_entry
+from build_scripts.derive.synthesis_types import POOLED_MEASURES, RANGE_MEASURES, Answer, Entry, Exclusion
 from build_scripts.load.problems import Problem, display_path
-from build_scripts.derive.synthesis import POOLED_MEASURES, RANGE_MEASURES, Answer, Entry, Exclusion, median_entry, rate_entry
+from build_scripts.load.reader import read_regular_file
 from build_scripts.load.vocabulary import MEASURES, SYNTHESIS_EXCLUSIONS
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class QuestionFigure:
         return MEASURES[self.reference.measure]
 
     @property
-    def analysis(self):  # noqa: ANN201 - synthesis.Analysis or MedianRange
+    def analysis(self):  # noqa: ANN201 - synthesis_types.Analysis or MedianRange
         if self.reference.measure in POOLED_MEASURES:
             return self.answer.analysis(self.reference.measure)
         return self.answer.median_range(self.reference.measure)

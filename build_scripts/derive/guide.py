@@ -11,13 +11,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.load.cache import note
 from build_scripts.derive.bottom_line import BOTTOM_LINE_FILE, Statement, read_bottom_line, resolve
 from build_scripts.derive.checks import validate_tree
-from build_scripts.load.evidence import Evidence
-from build_scripts.load.problems import EvidenceError, Problem
 from build_scripts.derive.questions import NO_QUESTIONS, QUESTIONS_FILE, Questions, evidence_problems, read_questions
 from build_scripts.derive.synthesis import answer
+from build_scripts.load.cache import note
+from build_scripts.load.evidence import Evidence
+from build_scripts.load.problems import EvidenceError, Problem
 
 # Files of content/ that the build reads as data; they are not pages and are not published as they stand.
 GUIDE_FILES: tuple[str, ...] = (QUESTIONS_FILE, BOTTOM_LINE_FILE)
@@ -64,7 +64,7 @@ def guide_problems(guide: Guide, evidence: Evidence) -> list[Problem]:
     by_id = guide.questions.by_id()
     answered: dict[str, object] = {}
 
-    def answer_of(question_id: str):  # noqa: ANN202 - synthesis.Answer | None
+    def answer_of(question_id: str):  # noqa: ANN202 - synthesis_types.Answer | None
         if question_id not in answered and question_id in by_id:
             answered[question_id] = answer(evidence, by_id[question_id])
         return answered.get(question_id)

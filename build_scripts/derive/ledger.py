@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from build_scripts.load.evidence import Evidence
-from build_scripts.load.reader import LEDGER_NAME, read_regular_file
 from build_scripts.load.problems import EvidenceError, Problem, display_path
+from build_scripts.load.reader import LEDGER_NAME, read_regular_file
 from build_scripts.load.vocabulary import RECORD_KINDS
 
 # About 40 bytes a URL: room for some 100,000 record pages.

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from build_scripts.load.evidence import parent_chain
 
 if TYPE_CHECKING:
-    from build_scripts.load.model import Cohort, Study
+    from build_scripts.load.model import Study
+    from build_scripts.load.parts import Cohort
 
 
 def ancestors(study: Study, cohort_id: str) -> list[str]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # numpy and scipy are imported inside the functions: importing numpy starts OpenBLAS's threads, and a build forks
-# its job processes only from a single-threaded process (build._single_threaded).
+# its job processes only from a single-threaded process (docs._single_threaded).
 
 CONFIDENCE = 0.95
 CONTINUITY_CORRECTION = 0.5

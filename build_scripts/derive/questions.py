@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from build_scripts.derive.facts import ANTI_CD38_AGENT_CLASS, cohort_regimens, prior_anti_cd38_status, retreatment
+from build_scripts.derive.partners import antibody, partner_group_classes, partners
 from build_scripts.load.evidence import evidence_type
-from build_scripts.derive.facts import (
-    ANTI_CD38_AGENT_CLASS, antibody, cohort_regimens, partner_group_classes, partners, prior_anti_cd38_status,
-    retreatment,
-)
-from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
-from build_scripts.load.model import LongText, OneLine, Slug, validation_messages
+from build_scripts.load.fields import LongText, OneLine, Slug
+from build_scripts.load.model import validation_messages
 from build_scripts.load.problems import Problem, display_path
+from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
     PRIOR_ANTI_CD38_STATUSES,
@@ -29,7 +28,8 @@ from build_scripts.load.vocabulary import (
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
-    from build_scripts.load.model import Cohort, Study
+    from build_scripts.load.model import Study
+    from build_scripts.load.parts import Cohort
 
 QUESTIONS_FILE = "questions.yaml"  # in content/; read by the build, never published as it stands
 MAX_QUESTIONS_BYTES = 200_000

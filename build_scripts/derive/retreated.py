@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
+from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.facts import cohort_regimens, regimen_has_anti_cd38, retreatment
 from build_scripts.derive.lines import ancestors
-from build_scripts.derive.synthesis import cohorts_may_share_patients
+from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
-    from build_scripts.load.model import Cohort, PatientCount, Study
+    from build_scripts.load.model import Study
+    from build_scripts.load.parts import Cohort, PatientCount
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def retreated(evidence: Evidence, study: Study) -> Retreated | None:
     """A study's retreated patients (see the module); None when no cohort of it is a retreatment and none is recorded.
 
     Derived, retreatment cohorts are added largest first, each only when it shares no patient with one already added
-    (synthesis.cohorts_may_share_patients: nested cohorts, successive lines, siblings not told apart); the sum is
+    (entries.cohorts_may_share_patients: nested cohorts, successive lines, siblings not told apart); the sum is
     exact only when every retreatment cohort is added or nested in one added, and is never a count of zero patients.
     """
     found = recorded_retreated(study)

@@ -8,7 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from build_scripts.load.model import Agent, Cohort, DiscussedStudy, Patient, PatientCount, Publication, Regimen, Review, Study
+from build_scripts.load.model import Agent, Publication, Regimen, Review, Study
+from build_scripts.load.parts import Cohort, Patient, PatientCount
+from build_scripts.load.study_parts import DiscussedStudy
 from build_scripts.load.vocabulary import DESIGNS
 
 

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.load.model import _NOT_ONE_LINE
+from build_scripts.load.fields import NOT_ONE_LINE
 
 # git's one-letter change types; with --no-renames a renamed file is one removed and one added.
 ACTIONS = {"A": "added", "M": "changed", "T": "changed", "D": "removed"}
@@ -85,7 +85,7 @@ def parse_log(log: str, root: Path) -> list[Change]:
         commit, time, subject = (tokens[position:position + 3] + ["", ""])[:3]
         if not _COMMIT.fullmatch(commit) or not time:
             raise ValueError(f"unexpected git log output near {commit[:60]!r}")
-        subject = _NOT_ONE_LINE.sub("\ufffd", subject).strip()
+        subject = NOT_ONE_LINE.sub("\ufffd", subject).strip()
         position += 3
         # A change type, then its path; a merge commit lists none, and the next commit's hash follows.
         while position + 1 < len(tokens) and _STATUS.fullmatch(tokens[position]):

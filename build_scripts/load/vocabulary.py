@@ -338,10 +338,10 @@ PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
 ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "isatuximab")
 
 # Refractory classes that name one antibody, with the agent record of that antibody: a population refractory to
-# it had it before (facts.prior_antibodies reads this when a population does not list its antibodies).
+# it had it before (partners.prior_antibodies reads this when a population does not list its antibodies).
 REFRACTORY_CLASS_AGENTS: dict[str, str] = {"daratumumab": "daratumumab", "isatuximab": "isatuximab"}
 
-# The partner axis: what an anti-CD38 retreatment is given with, from its regimen's agents (facts.partners holds the
+# The partner axis: what an anti-CD38 retreatment is given with, from its regimen's agents (partners.partners holds the
 # rules). A regimen's partner group is the set of these classes among its partners, none hidden behind another:
 # Pom-PAD-Dara is '+ IMiD, proteasome inhibitor and chemotherapy'. Ordered as groups and their names list them.
 PARTNER_CLASSES: dict[str, str] = {

@@ -1,6 +1,6 @@
 """Run MkDocs on the docs folder, rendering only the pages a plan names, into a folder that persists between builds.
 
-`python -m build_scripts.publish.mkdocs_run PLAN` reads a JSON plan written by build.render_site:
+`python -m build_scripts.publish.mkdocs_run PLAN` reads a JSON plan written by mkdocs_step.render_site:
     config      the generated mkdocs.yml
     pages       docs files (src_uri) this process renders or copies; every other file keeps its output
     changed     every docs file to render or copy, when two processes share them

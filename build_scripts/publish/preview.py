@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from build_scripts.publish.build import BuildError, BuildReport, Layout, build_site
 from build_scripts.load.problems import EvidenceError
 from build_scripts.load.release import CHANGELOG_FILE, CITATION_FILE
+from build_scripts.publish.build import build_site
+from build_scripts.publish.layout import BuildError, BuildReport, Layout
 
 POLL_SECONDS = 0.5
 # A save often comes as a burst (editors write a temporary file, then rename it; `git checkout` touches many

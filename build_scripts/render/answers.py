@@ -10,21 +10,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from build_scripts.derive.bottom_line import CohortFigure, QuestionFigure, resolve
-from build_scripts.render.charts import question_url, study_name
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.derive.facts import antibody, partners, prior_anti_cd38_status
-from build_scripts.render.links import QUESTIONS_URL, relative, url_of
+from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.partners import antibody, partners
+from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
 from build_scripts.load.numbers import number
+from build_scripts.load.vocabulary import DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS
+from build_scripts.render.forest_rows import question_url, study_name
+from build_scripts.render.links import QUESTIONS_URL, relative, url_of
+from build_scripts.render.long_lists import cohort_href
 from build_scripts.render.pages import SourceView, source_view
 from build_scripts.render.profile import ArmComparison, ProfileLine, arm_comparison, evidence_profile, follow_up_text
-from build_scripts.render.summary import cohort_href
-from build_scripts.derive.synthesis import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
-from build_scripts.load.vocabulary import DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
     from build_scripts.derive.guide import Guide
-    from build_scripts.load.model import Cohort, Study
+    from build_scripts.load.model import Study
+    from build_scripts.load.parts import Cohort
 
 QUESTIONS_DESCRIPTION = ("Clinical questions on anti-CD38 retreatment in myeloma, each answered from the atlas's"
                          " records: the cohorts, their figures, pooled estimates where they can be made.")
@@ -172,7 +174,7 @@ class AnswerView:
         return self.answer.question
 
     @property
-    def pooled(self):  # noqa: ANN201 - synthesis.Estimate
+    def pooled(self):  # noqa: ANN201 - synthesis_types.Estimate
         return self.analysis.primary
 
     @property

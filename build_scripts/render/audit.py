@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from build_scripts.derive.facts import antibody, defining_population, partners, retreatment
+from build_scripts.derive.facts import defining_population, retreatment
+from build_scripts.derive.partners import antibody, partners
 from build_scripts.render.links import relative, short_citation, url_of
 
 if TYPE_CHECKING:

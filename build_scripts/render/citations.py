@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.history import Revision
-from build_scripts.render.links import author_surname, cited_title
 from build_scripts.load.model import Publication, Record, Study
 from build_scripts.load.vocabulary import RECORD_KINDS
+from build_scripts.render.links import author_surname, cited_title
 
 ATLAS_AUTHOR = "Anti-CD38 Retreatment Atlas contributors"
 

@@ -14,9 +14,10 @@ from markdown.extensions.toc import slugify
 from pydantic import BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 
-from build_scripts.load.model import (
-    DOI_PATTERN, PMCID_PATTERN, PMID_PATTERN, RECORD_MODELS, REGISTRY_PATTERN, SLUG_PATTERN, Choice, TextField,
+from build_scripts.load.fields import (
+    DOI_PATTERN, PMCID_PATTERN, PMID_PATTERN, REGISTRY_PATTERN, SLUG_PATTERN, Choice, TextField,
 )
+from build_scripts.load.model import RECORD_MODELS
 from build_scripts.load.vocabulary import RECORD_KINDS, RecordKind
 
 # What a curator calls each kind of value: (one, several).

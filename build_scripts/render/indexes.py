@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from build_scripts.load.evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
-from build_scripts.derive.facts import antibody, main_retreatment_cohort, partner_groups_in_order, partners, prior_anti_cd38_status, retreatment
-from build_scripts.load.model import Cohort, Outcome, Study
+from build_scripts.derive.facts import main_retreatment_cohort, prior_anti_cd38_status, retreatment
+from build_scripts.derive.partners import antibody, partner_groups_in_order, partners
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.retreated import Retreated, retreated
+from build_scripts.load.evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
+from build_scripts.load.model import Study
+from build_scripts.load.parts import Cohort, Outcome
 from build_scripts.load.vocabulary import ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES
 
 

@@ -12,32 +12,35 @@ from typing import Any, Callable, Iterable, Mapping
 
 from jinja2 import Environment
 
+from build_scripts.derive.guide import NO_GUIDE
+from build_scripts.derive.ledger import redirects
+from build_scripts.derive.synthesis import synthesise
+from build_scripts.derive.synthesis_types import Synthesis
+from build_scripts.load.evidence import Evidence
+from build_scripts.load.history import Revision
+from build_scripts.load.numbers import number
+from build_scripts.load.settings import SiteSettings
+from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
 from build_scripts.render.answers import QUESTIONS_DESCRIPTION, answers_context, bottom_line_context, question_pages, review_quotes
 from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit
-from build_scripts.render.charts import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
-from build_scripts.load.evidence import Evidence
+from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
+from build_scripts.render.chart_views import chart_pages_context, chart_table_pages, chart_views
+from build_scripts.render.descriptions import chart_description, index_description, page_description
 from build_scripts.render.export import dictionary_context
 from build_scripts.render.fieldref import field_reference
-from build_scripts.derive.guide import NO_GUIDE
-from build_scripts.load.history import Revision
+from build_scripts.render.index_pages import (
+    FIELD_REFERENCE_PAGE, INDEX_TEMPLATES, STUDIES_INDEX_DATA, index_pages, studies_index_json,
+)
 from build_scripts.render.links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, relative
-from build_scripts.load.numbers import number
-from build_scripts.render.pages import (
-    FIELD_REFERENCE_PAGE, INDEX_TEMPLATES, STUDIES_INDEX_DATA, Page, PageJob, agent_context, chart_description,
-    chart_pages_context, chart_table_pages, chart_views, citation_context,
-    index_description, index_pages, page_description, publication_context, regimen_context, regimen_page_urls,
-    review_context, studies_index_json, study_context,
+from build_scripts.render.pages import Page, PageJob
+from build_scripts.render.record_pages import (
+    agent_context, citation_context, publication_context, regimen_context, regimen_page_urls, review_context,
+    study_context,
 )
-from build_scripts.render.templating import render_page
+from build_scripts.render.regimen_tables import REGIMEN_TABLES_DESCRIPTION, regimen_table_pages, regimen_tables_context
 from build_scripts.render.search import filter_options, pin_files, pins, search_view
-from build_scripts.load.settings import SiteSettings
-from build_scripts.render.summary import (
-    REGIMEN_TABLES_DESCRIPTION, SUMMARY_DESCRIPTION, SUMMARY_DETAILS_DESCRIPTION, regimen_table_pages,
-    regimen_tables_context, summary_pages,
-)
-from build_scripts.derive.synthesis import Synthesis, synthesise
-from build_scripts.derive.ledger import redirects
-from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
+from build_scripts.render.summary import SUMMARY_DESCRIPTION, SUMMARY_DETAILS_DESCRIPTION, summary_pages
+from build_scripts.render.templating import render_page
 
 
 def page_jobs(evidence: Evidence, environment: Environment,

@@ -12,12 +12,12 @@ from jinja2 import Environment
 
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.history import Change, History
-from build_scripts.render.links import citation_with_title, relative, url_of
-from build_scripts.render.pages import Page
-from build_scripts.render.templating import render_page
 from build_scripts.load.release import Release
 from build_scripts.load.settings import SiteSettings
 from build_scripts.load.vocabulary import RECORD_KINDS
+from build_scripts.render.links import citation_with_title, relative, url_of
+from build_scripts.render.pages import Page
+from build_scripts.render.templating import render_page
 
 NEWS_URL = "whats-new/"
 NEWS_PAGE = "whats-new.md"

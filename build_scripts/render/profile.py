@@ -12,18 +12,19 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from build_scripts.render.charts import preferred_outcome, study_name
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.load.evidence import parent_chain
 from build_scripts.derive.facts import stopping
-from build_scripts.load.numbers import number
 from build_scripts.derive.responses import cohort_outcomes
+from build_scripts.load.evidence import parent_chain
+from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import DESIGNS, MEASURES, POOLING_METHODS, TRIAL_STATUSES
+from build_scripts.render.forest_rows import preferred_outcome, study_name
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
-    from build_scripts.load.model import Cohort, Outcome, Study
-    from build_scripts.derive.synthesis import Analysis, Entry, MedianRange
+    from build_scripts.load.model import Study
+    from build_scripts.load.parts import Cohort, Outcome
+    from build_scripts.derive.synthesis_types import Analysis, Entry, MedianRange
 
 def _cohort(study: Study, cohort_id: str) -> Cohort | None:
     return next((c for c in study.cohorts if c.id == cohort_id), None)

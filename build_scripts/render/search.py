@@ -8,13 +8,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
+from build_scripts.derive.facts import cohort_regimens, prior_anti_cd38_status
+from build_scripts.derive.partners import antibody, partner_group_classes, partners, regimen_partner_class
 from build_scripts.load.evidence import Evidence
-from build_scripts.derive.facts import antibody, cohort_regimens, partner_group_classes, partners, prior_anti_cd38_status, regimen_partner_class
-from build_scripts.render.links import url_of
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PRIOR_ANTI_CD38_STATUSES,
     RECORD_KINDS, SEARCH_FILTERS,
 )
+from build_scripts.render.links import url_of
 
 # The partner facet: each partner class on its own (a regimen with an IMiD and chemotherapy is found under both),
 # and the groups that are no set of classes.

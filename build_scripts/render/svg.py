@@ -13,10 +13,11 @@ from typing import Any
 import vl_convert
 from jinja2 import Environment
 
-from build_scripts.render.charts import (
-    CHART_WIDTH, FONT_SIZE, INDENT_PIXELS, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, NARROW_WIDTH,
-    PUBLISHED_INTERVAL, Chart, ForestRow, label_lines, row_step,
+from build_scripts.render.chart_base import (
+    CHART_WIDTH, FONT_SIZE, INDENT_PIXELS, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, PUBLISHED_INTERVAL, Chart,
+    ForestRow, label_lines, row_step,
 )
+from build_scripts.render.charts import NARROW_WIDTH
 
 VEGA_LITE_VERSION = "6.4"
 
@@ -107,7 +108,7 @@ def forest_svg(chart: Chart, environment: Environment, narrow: bool = False) -> 
     It draws what the Vega-Lite spec draws, from the same rows in the same order: a heading per partner class
     (chart.panels), subgroups indented by their label, points coloured and shaped from the chart's legends, control
     arms and pooled diamonds; only the x axis is drawn once, below all groups, where Vega repeats it per group. Labels
-    wrap where the live chart wraps them (charts.label_lines), and rows are as tall as their panel's longest label.
+    wrap where the live chart wraps them (chart_base.label_lines), and rows are as tall as their panel's longest label.
     Narrow (NARROW_WIDTH, for small screens), each label is written above its row's interval instead of beside it.
     """
     if narrow:

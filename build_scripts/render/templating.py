@@ -14,8 +14,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from build_scripts.load.numbers import number
-from build_scripts.render.blocks import placeholder
 from build_scripts.load.vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STATUSES, UNITS
+from build_scripts.render.blocks import placeholder
 
 # Tags a curator's Markdown may produce; anything else (script, iframe, style, event handlers) is dropped.
 ALLOWED_TAGS = {"p", "em", "strong", "ul", "ol", "li", "a", "code", "br", "sup", "sub", "blockquote"}

@@ -1,0 +1,107 @@
+"""Where a build reads and writes (the Layout), its report, and writing files only when their bytes change."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a build reads from and writes to."""
+
+    root: Path           # holds mkdocs.yml
+    evidence: Path
+    content: Path
+    templates: Path
+    work: Path           # git-ignored build folder: generated docs, caches, staging site
+    site: Path           # final output
+
+    @property
+    def docs(self) -> Path:
+        return self.work / "docs"
+
+    @property
+    def blocks(self) -> Path:
+        return self.work / "blocks"
+
+    @property
+    def cache(self) -> Path:
+        return self.work / "cache"
+
+    @property
+    def output(self) -> Path:
+        """MkDocs' output, kept between builds so that unchanged pages are not rendered again."""
+        return self.work / "out"
+
+    @property
+    def search(self) -> Path:
+        """Pagefind's bundle, kept between builds and published as site/pagefind/."""
+        return self.work / "search"
+
+    @property
+    def staging_site(self) -> Path:
+        return self.work / "site-next"
+
+    @property
+    def mkdocs_config(self) -> Path:
+        return self.work / "mkdocs.yml"
+
+    @classmethod
+    def default(cls, root: Path) -> "Layout":
+        return cls(root, root / "evidence", root / "content", root / "templates", root / "build", root / "site")
+
+
+class BuildError(Exception):
+    """MkDocs or a build step failed; the message says which and why."""
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write a file only when its bytes differ, so unchanged pages keep their timestamps."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
+
+
+def remove_emptied(path: Path, stop: Path) -> None:
+    """Remove a file and the folders it leaves empty, up to `stop`."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    folder = path.parent
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+@dataclass
+class BuildReport:
+    """What a build did and how long each step took, in seconds."""
+
+    records: int = 0
+    records_reused: int = 0
+    pages: int = 0
+    charts: int = 0
+    charts_rendered: int = 0
+    files_written: int = 0
+    jobs_run: int = 0
+    jobs_skipped: int = 0
+    ran: list[str] = field(default_factory=list)
+    pages_rendered: int = 0
+    searched: bool = False
+    search_peak_rss_mib: float | None = None  # Pagefind's peak memory, when it ran
+    peak_rss_mib: float = 0.0  # the build's own main process
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started

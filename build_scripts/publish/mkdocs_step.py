@@ -1,0 +1,133 @@
+"""MkDocs over the docs folder: its configuration, its runs in parallel parts, and what each rendered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from build_scripts.load.cache import code_version, digest, load_store, save_store, tree_digest
+from build_scripts.publish.layout import BuildError, Layout, remove_emptied, write_if_changed
+from build_scripts.publish.mkdocs_run import NAV_CHANGED
+
+# From this many pages to render, MkDocs runs in two processes, each rendering half of them.
+PARALLEL_PAGES = 200
+
+
+def write_mkdocs_config(layout: Layout) -> str:
+    """A config that inherits the project's mkdocs.yml but reads and writes inside the build folder."""
+    text = (
+        f"INHERIT: {(layout.root / 'mkdocs.yml').resolve().as_posix()}\n"
+        f"docs_dir: {layout.docs.resolve().as_posix()}\n"
+        f"site_dir: {layout.output.resolve().as_posix()}\n"
+        "theme:\n"
+        "  name: material\n"
+        f"  custom_dir: {(layout.templates / 'overrides').resolve().as_posix()}\n"
+        "hooks:\n"
+        f"  - {(Path(__file__).parent / 'mkdocs_hooks.py').resolve().as_posix()}\n"
+    )
+    write_if_changed(layout.mkdocs_config, text.encode("utf-8"))
+    return text
+
+
+def source_date_epoch(root: Path) -> str:
+    """Commit time of HEAD in seconds, or 0 outside a git checkout."""
+    result = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=root, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "0"
+
+
+@dataclass
+class SiteOutput:
+    """MkDocs' output folder after a build: every file's digest, and which pages were rendered."""
+
+    digests: dict[str, str]
+    rendered: int = 0
+
+
+def _run_parts(layout: Layout, plans: list[dict[str, Any]], epoch: str) -> list[dict[str, Any]] | None:
+    """Run MkDocs once per plan, at the same time; None when the navigation changed and everything must render."""
+    # MkDocs stamps the sitemap with the build date unless SOURCE_DATE_EPOCH says otherwise: use the
+    # date of the commit being built, so two builds of one commit are byte-identical.
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+    processes = []
+    for number, plan in enumerate(plans):
+        plan_file = layout.cache / f"mkdocs-plan-{number}.json"
+        plan["result"] = str((layout.cache / f"mkdocs-result-{number}.json").resolve())
+        plan_file.write_text(json.dumps(plan), encoding="utf-8")
+        processes.append(subprocess.Popen([sys.executable, "-m", "build_scripts.publish.mkdocs_run", str(plan_file)],
+                                          cwd=Path(__file__).resolve().parents[2], env=environment,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outcomes = [(process, *process.communicate()) for process in processes]
+    if any(process.returncode == NAV_CHANGED for process, _, _ in outcomes):
+        return None
+    failed = [(out, err) for process, out, err in outcomes if process.returncode != 0]
+    if failed:
+        raise BuildError("mkdocs build --strict failed:\n" + "\n".join(err or out for out, err in failed))
+    return [json.loads(Path(plan["result"]).read_text(encoding="utf-8")) for plan in plans]
+
+
+def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
+    """Bring MkDocs' persistent output up to date with the docs folder, rendering only what changed."""
+    config = write_mkdocs_config(layout)
+    store_path = layout.cache / "mkdocs.pickle"
+    key = digest(code_version(), config, tree_digest(layout.root / "mkdocs.yml", layout.templates / "overrides"))
+    state = load_store(store_path, key)
+    full = not state or not layout.output.is_dir()
+    if full:
+        shutil.rmtree(layout.output, ignore_errors=True)
+        state = {"sources": {}, "destinations": {}, "nav": None, "outputs": {}}
+    sources: dict[str, str] = state["sources"]
+    destinations: dict[str, str] = state["destinations"]
+    outputs: dict[str, str] = state["outputs"]
+    for uri in [uri for uri in sources if uri not in docs]:
+        destination = destinations.pop(uri, None)
+        sources.pop(uri)
+        if destination is not None:
+            outputs.pop(destination, None)
+            remove_emptied(layout.output / destination, layout.output)
+    changed = sorted(uri for uri, value in docs.items() if sources.get(uri) != value)
+    epoch = source_date_epoch(layout.root)
+    if not changed and state.get("epoch") == epoch:
+        return SiteOutput(dict(outputs), 0)
+    for uri in changed:
+        sources.pop(uri, None)  # forgotten until rendered, in case this run fails half-way
+    state["epoch"] = None
+    save_store(store_path, key, state)
+
+    written = _render(layout, changed, full, state["nav"], epoch)
+    if written is None:  # the navigation changed: every page shows it
+        full = True
+        written = _render(layout, sorted(docs), True, None, epoch)
+    results, rendered = written
+    for result in results:
+        destinations.update(result["destinations"])
+        if result["nav"]:
+            state["nav"] = result["nav"]
+    for destination in {path for result in results for path in result["written"]}:
+        try:
+            outputs[destination] = digest((layout.output / destination).read_bytes())
+        except FileNotFoundError:  # a template that rendered nothing
+            outputs.pop(destination, None)
+    sources.update({uri: docs[uri] for uri in (docs if full else changed)})
+    state["epoch"] = epoch
+    save_store(store_path, key, state)
+    return SiteOutput(dict(outputs), rendered)
+
+
+def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | None,
+            epoch: str) -> tuple[list[dict[str, Any]], int] | None:
+    pages = [uri for uri in changed if uri.endswith(".md")]
+    others = [uri for uri in changed if not uri.endswith(".md")]
+    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav, "changed": changed}
+    if len(pages) >= PARALLEL_PAGES and (os.cpu_count() or 1) > 1:
+        plans = [{**common, "pages": others + pages[0::2], "theme": full, "templates": True},
+                 {**common, "pages": pages[1::2], "theme": False, "templates": False}]
+    else:
+        plans = [{**common, "pages": changed, "theme": full, "templates": True}]
+    results = _run_parts(layout, plans, epoch)
+    return None if results is None else (results, len(pages))
