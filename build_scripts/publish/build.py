@@ -32,6 +32,7 @@ from build_scripts.publish.docs import DocsFolder, site_jobs, write_docs
 from build_scripts.publish.layout import BuildError, BuildReport, Layout
 from build_scripts.publish.mkdocs_step import render_site
 from build_scripts.publish.staging import SearchUpdate, check_links, publish, stage
+from build_scripts.publish.theme import PATCHES_FILE
 from build_scripts.render.charts import PageCharts
 from build_scripts.render.search import pins
 from build_scripts.render.templating import template_environment
@@ -59,11 +60,11 @@ class TracedEnvironment(Environment):
 
 
 def template_digests(templates: Path) -> dict[str, str]:
-    """The digest of every page template (the theme's overrides and the assets are not jobs' templates)."""
+    """The digest of every page template (the theme's own files, its patches and the assets are not jobs' templates)."""
     if not templates.is_dir():
         return {}
     return {path.relative_to(templates).as_posix(): digest(path.read_bytes()) for path in sorted(templates.rglob("*"))
-            if path.is_file() and path.relative_to(templates).parts[0] not in ("overrides", "assets")}
+            if path.is_file() and path.relative_to(templates).parts[0] not in ("overrides", "assets", PATCHES_FILE)}
 
 
 def record_digests(evidence: Evidence, records: RecordCache) -> dict[tuple[str, str], str]:

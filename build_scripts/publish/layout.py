@@ -46,6 +46,11 @@ class Layout:
         return self.work / "site-next"
 
     @property
+    def theme(self) -> Path:
+        """The theme folder MkDocs renders with: the atlas's theme files and Material's patched partials."""
+        return self.work / "theme"
+
+    @property
     def mkdocs_config(self) -> Path:
         return self.work / "mkdocs.yml"
 

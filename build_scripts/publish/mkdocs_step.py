@@ -14,6 +14,7 @@ from typing import Any
 from build_scripts.load.cache import code_version, digest, load_store, save_store, tree_digest
 from build_scripts.publish.layout import BuildError, Layout, remove_emptied, write_if_changed
 from build_scripts.publish.mkdocs_run import NAV_CHANGED
+from build_scripts.publish.theme import ThemePatchError, theme_files, write_theme
 
 # From this many pages to render, MkDocs runs in two processes, each rendering half of them.
 PARALLEL_PAGES = 200
@@ -27,7 +28,7 @@ def write_mkdocs_config(layout: Layout) -> str:
         f"site_dir: {layout.output.resolve().as_posix()}\n"
         "theme:\n"
         "  name: material\n"
-        f"  custom_dir: {(layout.templates / 'overrides').resolve().as_posix()}\n"
+        f"  custom_dir: {layout.theme.resolve().as_posix()}\n"
         "hooks:\n"
         f"  - {(Path(__file__).parent / 'mkdocs_hooks.py').resolve().as_posix()}\n"
     )
@@ -73,9 +74,15 @@ def _run_parts(layout: Layout, plans: list[dict[str, Any]], epoch: str) -> list[
 
 def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
     """Bring MkDocs' persistent output up to date with the docs folder, rendering only what changed."""
+    try:
+        theme = theme_files(layout.templates)
+    except ThemePatchError as error:
+        raise BuildError(f"the theme could not be assembled:\n{error}") from error
+    write_theme(theme, layout.theme)
     config = write_mkdocs_config(layout)
     store_path = layout.cache / "mkdocs.pickle"
-    key = digest(code_version(), config, tree_digest(layout.root / "mkdocs.yml", layout.templates / "overrides"))
+    key = digest(code_version(), config, tree_digest(layout.root / "mkdocs.yml"),
+                 *(part for name, data in sorted(theme.items()) for part in (name, data)))
     state = load_store(store_path, key)
     full = not state or not layout.output.is_dir()
     if full:
