@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.guide import validate_with_guide
-from build_scripts.derive.ledger import LEDGER_NAME, missing_from_ledger, update_ledger
+from build_scripts.derive.ledger import missing_from_ledger, update_ledger
 from build_scripts.load.problems import EvidenceError, Problem, warnings_report
+from build_scripts.load.reader import LEDGER_NAME
 from build_scripts.load.settings import SiteSettings
 from build_scripts.publish.build import build_site
 from build_scripts.publish.layout import BuildError, BuildReport, Layout

@@ -16,7 +16,8 @@ from mkdocs.exceptions import PluginError
 from build_scripts.load.parts import Outcome, Source
 from build_scripts.publish.mkdocs_hooks import on_page_content, on_page_markdown, restore_blocks
 from build_scripts.render.blocks import stash_data, stash_file
-from build_scripts.render.pages import figure_text, interval_text, relative
+from build_scripts.render.links import relative
+from build_scripts.render.pages import figure_text, interval_text
 from build_scripts.render.templating import (
     MARKDOWN_ESCAPABLE, markdown_escape, render_markdown, render_page, template_environment,
 )

@@ -14,7 +14,8 @@ import pytest
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.entries import cohorts_may_share_patients
-from build_scripts.derive.synthesis import CONTINUITY_CORRECTION, logit_proportion, synthesise
+from build_scripts.derive.meta_analysis import CONTINUITY_CORRECTION, logit_proportion
+from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Stratum
 from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
 from build_scripts.render.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json

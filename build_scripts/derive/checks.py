@@ -7,7 +7,6 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-
 from build_scripts.derive.facts import ANTI_CD38_AGENT_CLASS, cohort_regimens, retreatment
 from build_scripts.derive.ledger import ledger_problems
 from build_scripts.derive.record_checks import RecordCache, future_problems, all_sources, check_file, record_sources

@@ -8,6 +8,7 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, get_args
+
 from pydantic import BaseModel, ValidationError
 
 from build_scripts.derive.facts import anti_cd38_refractory_share

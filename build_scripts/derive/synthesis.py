@@ -30,9 +30,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from build_scripts.derive.entries import eligibility, independent, median_entry, rate_entry, stratum_of
-from build_scripts.derive.meta_analysis import (
-    CONFIDENCE, CONTINUITY_CORRECTION, NotEstimable, RandomEffects, logit_proportion, pool,
-)
+from build_scripts.derive.meta_analysis import NotEstimable, RandomEffects, pool
 from build_scripts.derive.questions import Question, matching
 from build_scripts.derive.synthesis_types import (
     Analysis, Answer, CASE_DESIGNS, Entry, Estimate, Exclusion, Group, MIN_COHORTS, MedianRange, POOLED_MEASURES,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+
 import markdown as markdown_lib
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WrapValidator
 
@@ -20,31 +21,16 @@ from build_scripts.load.vocabulary import (
 
 # Patterns spell digits [0-9]: \d would also match Arabic-Indic, full-width and other Unicode digits.
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-
-
 SLUG_MAX = 80
-
-
 # Printable ASCII after the prefix: old DOIs hold <, >, ; and parentheses, but never spaces or controls.
 DOI_PATTERN = r"^10\.[0-9]{4,9}/[!-~]+$"
-
-
 PMID_PATTERN = r"^[1-9][0-9]{0,8}$"
-
-
 PMCID_PATTERN = r"^PMC[0-9]{1,9}$"
-
-
 NCT_PATTERN = r"^NCT[0-9]{8}$"
-
-
 # Registry ids other than ClinicalTrials.gov: EudraCT and ISRCTN.
 REGISTRY_PATTERN = r"^(NCT[0-9]{8}|[0-9]{4}-[0-9]{6}-[0-9]{2}|ISRCTN[0-9]{8})$"
 
-
 MAX_TEXT = 20_000
-
-
 MAX_SHORT = 500
 
 
@@ -57,16 +43,10 @@ class TextField:
 
 # What str.splitlines() splits on: any of them would end the line wherever the text is printed.
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
 # Embedding, override and isolate controls: they make text display in an order other than the one stored.
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-
-
 # C0 (NUL and TAB included), DEL and C1 are Unicode's control characters (category Cc); line breaks as above.
 NOT_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_LINE_BREAKS}{_BIDI_CONTROLS}]")
-
-
 # Markdown keeps its ordinary line ends (LF, CR) and tabs.
 _NOT_MARKDOWN = re.compile(f"[\\x00-\\x08\\x0b-\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029{_BIDI_CONTROLS}]")
 
@@ -110,8 +90,6 @@ def _check_markdown(value: str) -> str:
 # The renderer's Markdown (templating.render_markdown uses the same library with no extensions); reused because
 # building an instance costs more than converting a field.
 _MARKDOWN = markdown_lib.Markdown(extensions=[], output_format="html")
-
-
 # Every Markdown link (inline, reference-style, autolink) and raw HTML anchor needs one of these.
 _LINK_SYNTAX = re.compile(r"[\[<]")
 
@@ -148,41 +126,19 @@ def _is_allowed_link(link: str) -> bool:
 
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=SLUG_MAX)]
-
-
 OneLine = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SHORT, strip_whitespace=True),
                     BeforeValidator(_check_one_line), TextField("one_line")]
-
-
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_check_markdown),
                      TextField("markdown")]
-
-
 Doi = Annotated[str, StringConstraints(pattern=DOI_PATTERN, max_length=MAX_SHORT)]
-
-
 Pmid = Annotated[str, StringConstraints(pattern=PMID_PATTERN)]
-
-
 Pmcid = Annotated[str, StringConstraints(pattern=PMCID_PATTERN)]
-
-
 RegistryId = Annotated[str, StringConstraints(pattern=REGISTRY_PATTERN)]
-
-
 # Every float field is a Number: one read from a record keeps the decimals its source printed (numbers.py).
 Number = Annotated[float, WrapValidator(keep_printed)]
-
-
 NonNegative = Annotated[Number, Field(ge=0)]
-
-
 Percent = Annotated[Number, Field(ge=0, le=100)]
-
-
 Level = Annotated[Number, Field(gt=0, lt=100)]
-
-
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -212,57 +168,21 @@ def _choice(name: str, options: dict[str, Any]) -> Any:
 
 
 MeasureName = _choice("measure", MEASURES)
-
-
 UnitName = _choice("unit", UNITS)
-
-
 StatusName = _choice("status", STATUSES)
-
-
 ResponseName = _choice("response category", RESPONSE_CATEGORIES)
-
-
 DesignName = _choice("design", DESIGNS)
-
-
 RoleName = _choice("cohort role", COHORT_ROLES)
-
-
 PublicationTypeName = _choice("publication type", PUBLICATION_TYPES)
-
-
 AgentClassName = _choice("agent class", AGENT_CLASSES)
-
-
 RefractoryClassName = _choice("refractory class", REFRACTORY_CLASSES)
-
-
 GradeName = _choice("adverse event grade", ADVERSE_EVENT_GRADES)
-
-
 SpreadName = _choice("kind of spread", SPREADS)
-
-
 TrialStatusName = _choice("trial status", TRIAL_STATUSES)
-
-
 EligibilityKindName = _choice("kind of criterion", ELIGIBILITY_KINDS)
-
-
 EffectMeasureName = _choice("effect measure", EFFECT_MEASURES)
-
-
 FindingScopeName = _choice("evidence type of a review finding", FINDING_SCOPES)
-
-
 FindingStatisticName = _choice("statistic", FINDING_STATISTICS)
-
-
 FindingUnitName = _choice("unit of a review finding", FINDING_UNITS)
-
-
 PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
-
-
 TitleStatusName = _choice("title status", TITLE_STATUSES)

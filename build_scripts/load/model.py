@@ -7,7 +7,6 @@ from typing import Annotated, Any, Iterator
 
 from pydantic import Field, ValidationError, field_validator
 
-
 from build_scripts.load.fields import (
     AgentClassName, DOI_PATTERN, DesignName, Doi, LongText, OneLine, PMCID_PATTERN, PMID_PATTERN, Pmcid, Pmid,
     PublicationTypeName, REGISTRY_PATTERN, RegistryId, SLUG_PATTERN, Slug, TitleStatusName,

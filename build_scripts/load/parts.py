@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Iterator, Literal, Union
+
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from build_scripts.load.fields import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Iterator, Literal
+
 from pydantic import Field
 
 from build_scripts.load.fields import (

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from build_scripts.derive.facts import retreatment
+from build_scripts.derive.meta_analysis import CONFIDENCE, CONTINUITY_CORRECTION
 from build_scripts.derive.partners import antibody, partner_groups_in_order, partners
 from build_scripts.derive.questions import Question
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.retreated import retreated
-from build_scripts.derive.synthesis import CONFIDENCE, CONTINUITY_CORRECTION, synthesise
+from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import (
     MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES, Analysis, Estimate, Exclusion, MedianRange, Stratum, Synthesis,
 )

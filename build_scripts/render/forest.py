@@ -6,6 +6,7 @@ import json
 import math
 from functools import lru_cache
 from typing import Any, Iterable
+
 import altair as alt
 
 from build_scripts.derive.facts import stopping

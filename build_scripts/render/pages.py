@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-
 from build_scripts.derive.facts import retreatment
 from build_scripts.derive.lines import line_number, lines_of_patients
 from build_scripts.derive.partners import antibody, partners
