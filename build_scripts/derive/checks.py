@@ -1,4 +1,5 @@
-"""Turn raw records into a validated Evidence base: per-record models, then checks across records."""
+"""Turn raw records into a validated Evidence base: each record checked on its own (record_checks.py), then the
+checks across records; every problem of a run reported together."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its three axes: its prior
-anti-CD38 status, its antibody (the same again, or a switch) and its partners (what the antibody is given with).
+"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its prior anti-CD38 status
+(its two other axes, the antibody and the partners, are partners.py's).
 
 Curators record what a source says (a regimen's agents, how the source defines a population, the share
 refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.

@@ -1,4 +1,5 @@
-"""The record types and their per-record validation (pydantic; unknown fields are errors)."""
+"""The record kinds (publication, study, regimen, agent, review) and their per-record validation (pydantic; unknown
+fields are errors), built from the parts in parts.py and study_parts.py and the field types in fields.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Vega-Lite charts (built with Altair) from the validated evidence, with the table each chart stands for."""
+"""The charts of each page: a study's, a regimen's and the cross-study ones (Vega-Lite, built with Altair, each with
+the table it stands for), computed when a page asks for them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Page contexts from the validated evidence, and their rendering through the Jinja templates."""
+"""Views of a record's parts as pages show them (figures, sources, populations, cohorts, comparisons, review findings),
+and the Page and PageJob every page family makes."""
 
 from __future__ import annotations
 

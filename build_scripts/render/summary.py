@@ -1,7 +1,8 @@
-"""The Evidence summary and the regimen tables: what the evidence says per partner class and prior anti-CD38 status.
+"""The Evidence summary: what the evidence says per partner class and prior anti-CD38 status.
 
 Pure functions from the evidence (and the exploratory synthesis, synthesis.py) to page contexts, which the templates
-summary.md.j2 and regimen_tables.md.j2 render. Every figure carries a link to the cohort section of the study page it
+summary.md.j2 and summary_details.md.j2 render (the cohorts and their patients come from members.py, the evidence
+map from evidence_map.py, the regimen tables are regimen_tables.py's). Every figure carries a link to the cohort section of the study page it
 comes from; every cohort that does not report a measure is counted, never dropped; patients are counted once (a cohort
 is added only when it shares no patient with those already counted, by the synthesis's rule).
 """
