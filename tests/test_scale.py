@@ -49,3 +49,18 @@ def test_synthetic_evidence_is_valid_deterministic_and_sized(tmp_path):
     assert len(evidence.studies) == counts["studies"] == 25
     assert len(evidence.publications) == counts["publications"]
     assert all(len(s.cohorts) >= 1 and s.cohorts[0].outcomes for s in evidence.studies.values())
+
+
+def test_the_benchmark_builds_synthetic_evidence_with_the_projects_content(tmp_path):
+    # `make bench` is not run by CI: this keeps its build inputs in step with what a build requires (the bottom
+    # line of content/ cites the real atlas's cohorts, so the synthetic runs leave it out).
+    import subprocess
+
+    from tools.bench import prepare
+
+    command, counts = prepare(8, tmp_path / "n8")
+    assert counts["studies"] == 8
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "n8" / "site" / "questions" / "index.html").is_file()
+    assert not (tmp_path / "n8" / "content" / "bottom-line.md").exists()

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from build_scripts.derive.bottom_line import BOTTOM_LINE_FILE
+
 from .localsite import CHROMIUM, launch_chromium, served
 from .synthetic import generate
 
@@ -247,24 +249,36 @@ def edit_record(evidence: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def prepare(studies: int, base: Path) -> tuple[list[str], dict[str, int]]:
+    """The inputs of a benchmark run under `base` (synthetic evidence of `studies` studies, or a copy of the real
+    evidence when 0; copies of the templates and content) and the build command; with the record counts."""
+    evidence, build, site, report = base / "evidence", base / "build", base / "site", base / "report.json"
+    templates, content = base / "templates", base / "content"
+    for path in (build, site, templates, evidence, content):
+        if path.exists():
+            shutil.rmtree(path)
+    shutil.copytree(ROOT / "templates", templates)
+    shutil.copytree(ROOT / "content", content)
+    if studies:
+        counts = generate(evidence, studies, ROOT / "evidence")
+        # The bottom line's statements cite the real atlas's cohorts; the questions match synthetic cohorts too.
+        (content / BOTTOM_LINE_FILE).unlink()
+    else:
+        shutil.copytree(ROOT / "evidence", evidence)
+        counts = {folder.name: len(list(folder.glob("*.yaml"))) for folder in evidence.iterdir() if folder.is_dir()}
+    command = [sys.executable, "-m", "build_scripts", "--evidence", str(evidence), "build", "--work", str(build),
+               "--site", str(site), "--templates", str(templates), "--content", str(content), "--report", str(report)]
+    return command, counts
+
+
 def bench_size(studies: int, work: Path) -> Result:
     """Time, on synthetic evidence (or a copy of the real evidence when `studies` is 0): a clean build, a warm one,
     and builds after editing one record, adding one study and editing the template of study pages; then the
     floor, in the same run."""
     base = work / (f"n{studies}" if studies else "real")
-    evidence, build, site, report = base / "evidence", base / "build", base / "site", base / "report.json"
-    templates = base / "templates"
-    for path in (build, site, templates, evidence):
-        if path.exists():
-            shutil.rmtree(path)
-    shutil.copytree(ROOT / "templates", templates)
-    if studies:
-        counts = generate(evidence, studies, ROOT / "evidence")
-    else:
-        shutil.copytree(ROOT / "evidence", evidence)
-        counts = {folder.name: len(list(folder.glob("*.yaml"))) for folder in evidence.iterdir() if folder.is_dir()}
-    command = [sys.executable, "-m", "build_scripts", "--evidence", str(evidence), "build", "--work", str(build),
-               "--site", str(site), "--templates", str(templates), "--report", str(report)]
+    evidence, build, site, report, templates = (base / "evidence", base / "build", base / "site", base / "report.json",
+                                                base / "templates")
+    command, counts = prepare(studies, base)
     clean = timed(command, ROOT, report)
     pages = json.loads(report.read_text())["pages"]
     warm = timed(command, ROOT, report)
@@ -297,7 +311,7 @@ config.plugins.on_startup(command="build", dirty=True)
 config = config.plugins.on_config(config)
 uris = [item for entry in config.nav for item in entry.values()] + [sys.argv[2]]
 files = Files([File(uri, config.docs_dir, config.site_dir, config.use_directory_urls) for uri in uris])
-env = config.theme.get_env()
+env = config.plugins.on_env(config.theme.get_env(), config=config, files=files)  # the CSP's hashes, as a build has them
 nav = get_navigation(files, config)
 page = files.get_file_from_path(sys.argv[2]).page
 page.read_source(config)
