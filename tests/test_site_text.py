@@ -30,3 +30,19 @@ def test_the_text_is_what_a_reader_reads_and_a_change_of_it_is_found():
     before = {"pages": {"a.html": "1", "b.html": "2"}, "data": {"data/x.csv": "3"}}
     after = {"pages": {"a.html": "1", "b.html": "9", "c.html": "4"}, "data": {}}
     assert differences(after, before) == ["changed pages: b.html", "added pages: c.html", "gone data: data/x.csv"]
+
+
+def test_what_the_git_history_says_is_left_out(tmp_path):
+    def site(name: str, revision: str) -> dict:
+        folder = tmp_path / name
+        (folder / "studies" / "a").mkdir(parents=True)
+        (folder / "studies" / "a" / "index.html").write_text(f"<p>ORR 42%.</p><p>{revision}</p>", encoding="utf-8")
+        (folder / "whats-new").mkdir()
+        (folder / "whats-new" / "index.html").write_text(revision, encoding="utf-8")
+        return site_text(folder)
+
+    one = site("one", "Record added 2026-11-21; last changed 2026-12-06.")
+    assert one == site("two", "Record added 2025-01-02; last changed 2026-12-07.")
+    assert one == site("three", "This record is not yet in the repository's history.")
+    assert one != site("four", "Record added 2026-11-21; last changed 2026-12-06. ORR 43%.")
+    assert list(one["pages"]) == ["studies/a/index.html"]

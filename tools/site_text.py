@@ -23,6 +23,8 @@ DATA_SUFFIXES = (".csv", ".json", ".svg", ".xml", ".bib", ".ris")
 SKIPPED_FOLDERS = ("pagefind/", "assets/", "search/", "whats-new/")
 SKIPPED_FILES = ("sitemap.xml", "feed.xml", "cite.bib", "cite.ris", "cite.json")
 ISO_DATE = re.compile(rb"\b(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]\b")
+# A record page's revision line, which says something else outside a git checkout.
+REVISION = re.compile(rb"Record added DATE; last changed DATE\.|This record is not yet in the repository's history\.")
 
 
 class _Text(HTMLParser):
@@ -67,7 +69,8 @@ def site_text(site: Path) -> dict[str, dict[str, str]]:
         if not path.is_file() or relative.startswith(SKIPPED_FOLDERS) or path.name in SKIPPED_FILES:
             continue
         if relative.endswith(".html"):
-            pages[relative] = _digest(ISO_DATE.sub(b"DATE", page_text(path.read_text(encoding="utf-8")).encode("utf-8")))
+            text = ISO_DATE.sub(b"DATE", page_text(path.read_text(encoding="utf-8")).encode("utf-8"))
+            pages[relative] = _digest(REVISION.sub(b"REVISION", text))
         elif relative.endswith(DATA_SUFFIXES):
             data[relative] = _digest(ISO_DATE.sub(b"DATE", path.read_bytes()))
     return {"pages": pages, "data": data}
