@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -318,8 +318,3 @@ def matching(evidence: Evidence, question: Question) -> list[tuple[Study, Cohort
     """The cohorts that answer a question, studies in id order and cohorts in their study's order."""
     return [(study, cohort) for study in sorted(evidence.studies.values(), key=lambda s: s.id)
             for cohort in study.cohorts if question.matches(evidence, study, cohort)]
-
-
-def axis_values(evidence: Evidence, study: Study, cohort: Cohort, established: Iterable[str]) -> dict[str, Any]:
-    """Every axis's values for a cohort (for tests and the audit of a question's members)."""
-    return {name: axis.of(evidence, study, cohort, tuple(established)) for name, axis in AXES.items()}

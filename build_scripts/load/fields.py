@@ -26,8 +26,7 @@ SLUG_MAX = 80
 DOI_PATTERN = r"^10\.[0-9]{4,9}/[!-~]+$"
 PMID_PATTERN = r"^[1-9][0-9]{0,8}$"
 PMCID_PATTERN = r"^PMC[0-9]{1,9}$"
-NCT_PATTERN = r"^NCT[0-9]{8}$"
-# Registry ids other than ClinicalTrials.gov: EudraCT and ISRCTN.
+# Trial registry ids: ClinicalTrials.gov (NCT), EudraCT and ISRCTN.
 REGISTRY_PATTERN = r"^(NCT[0-9]{8}|[0-9]{4}-[0-9]{6}-[0-9]{2}|ISRCTN[0-9]{8})$"
 
 MAX_TEXT = 20_000
