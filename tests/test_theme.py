@@ -101,6 +101,7 @@ def test_a_patch_whose_text_occurs_more_often_than_it_says_is_refused(tmp_path):
     (PATCH + "      colour: red\n", r"replace.0.colour: Extra inputs are not permitted"),
     (PATCH.replace("partials/content.html:", "../outside.html:"), r"not a path under Material's partials/"),
     ("- just a list\n", r"must map each partial's path to its patch"),
+    (PATCH + PATCH.replace("escaped.", "escaped twice."), r":6:1: .*duplicate"),
 ])
 def test_a_malformed_patch_file_names_what_is_wrong(tmp_path, patches, message):
     templates, material = _theme(tmp_path, patches)
@@ -126,3 +127,12 @@ def test_the_typeset_plugin_whose_titles_are_markup_is_not_used():
     config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
     names = [p if isinstance(p, str) else next(iter(p)) for p in config.get("plugins", [])]
     assert "plugins" in config and not any("typeset" in name for name in names)
+
+
+def test_a_problem_in_the_patches_names_its_line(tmp_path):
+    templates, material = _theme(tmp_path, PATCH.replace('new: "{{ page.title | e }}"', "colour: red"))
+    with pytest.raises(ThemePatchError, match=r"theme-patches.yaml:4:\d+: partials/content.html: replace.0"):
+        theme_files(templates, material)
+    templates, material = _theme(tmp_path / "other", PATCH, partial="<h1>{{ page.title | upper }}</h1>\n")
+    with pytest.raises(ThemePatchError, match=r"theme-patches.yaml:4:\d+: partials/content.html: replace\[0\]"):
+        theme_files(templates, material)

@@ -3,13 +3,15 @@ templates/theme-patches.yaml changes, each patch checked to match the installed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import material
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from build_scripts.load.problems import Problem, display_path
+from build_scripts.load.reader import FieldPath, Location, parse_yaml
 
 PATCHES_FILE = "theme-patches.yaml"
 OWN_THEME_FOLDER = "overrides"
@@ -41,29 +43,40 @@ class PartialPatch(BaseModel):
 class Patch:
     partial: str  # its path under Material's templates folder, e.g. partials/header.html
     patch: PartialPatch
+    locations: dict[FieldPath, Location] = field(default_factory=dict, compare=False)  # of the patches file
 
 
 def read_patches(path: Path) -> list[Patch]:
-    """The patches of a theme-patches.yaml file, checked; a problem names the file and the partial."""
+    """The patches of a theme-patches.yaml file, read as safely as records are (no duplicate keys, tags or aliases)
+    and checked; each problem names the file, the line and column, the partial and the field."""
+    shown = display_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ThemePatchError(f"{path}: cannot be read: {error}") from error
-    if not isinstance(data, dict):
-        raise ThemePatchError(f"{path}: must map each partial's path to its patch")
-    patches, problems = [], []
-    for partial, body in data.items():
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ThemePatchError(f"{shown}: cannot be read: {error}") from error
+    data, locations, problems = parse_yaml(text, shown)
+
+    def problem(field_path: FieldPath, field_name: str, message: str) -> Problem:
+        place = tuple(field_path)
+        while place and place not in locations:
+            place = place[:-1]
+        return Problem(shown, *locations.get(place, (1, 1)), field_name, message)
+
+    if not problems and not isinstance(data, dict):
+        problems.append(problem((), "(file)", "must map each partial's path to its patch"))
+    patches = []
+    for partial, body in (data.items() if not problems else ()):
         if not isinstance(partial, str) or not partial.startswith("partials/") or ".." in partial.split("/"):
-            problems.append(f"{path}: {partial!r}: not a path under Material's partials/")
+            problems.append(problem((partial,), repr(partial), "not a path under Material's partials/"))
             continue
         try:
-            patches.append(Patch(partial, PartialPatch.model_validate(body)))
+            patches.append(Patch(partial, PartialPatch.model_validate(body), locations))
         except ValidationError as error:
             for item in error.errors():
                 where = ".".join(str(part) for part in item["loc"])
-                problems.append(f"{path}: {partial}: {where}: {item['msg']}")
+                problems.append(problem((partial, *item["loc"]), partial, f"{where}: {item['msg']}"))
     if problems:
-        raise ThemePatchError("\n".join(problems))
+        raise ThemePatchError("\n".join(map(str, problems)))
     return patches
 
 
@@ -73,10 +86,11 @@ def patched(text: str, patch: Patch, theme_version: str) -> str:
         found = text.count(replacement.old)
         if found != replacement.count:
             first_line = replacement.old.strip().splitlines()[0]
+            line, column = patch.locations.get((patch.partial, "replace", number), (1, 1))
             raise ThemePatchError(
-                f"{PATCHES_FILE}: {patch.partial}: replace[{number}]: the text {first_line!r} occurs {found} times in"
-                f" Material {theme_version}'s {patch.partial}, not {replacement.count}: update the patch to the"
-                " theme's new text")
+                f"{PATCHES_FILE}:{line}:{column}: {patch.partial}: replace[{number}]: the text {first_line!r} occurs"
+                f" {found} times in Material {theme_version}'s {patch.partial}, not {replacement.count}: update the"
+                " patch to the theme's new text")
         text = text.replace(replacement.old, replacement.new)
     return text
 
