@@ -4,6 +4,7 @@ modules that say what they are for, and the tools kept apart from the pipeline."
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 from conftest import ROOT
@@ -16,6 +17,7 @@ ENTRY_POINTS = {"__init__", "__main__", "cli"}
 MODULE_LINE_BUDGET = 500
 
 
+@lru_cache(maxsize=None)
 def modules() -> dict[str, Path]:
     """Every module of the pipeline by its dotted name."""
     found = {}

@@ -21,7 +21,8 @@ DERIVABLE_MEASURES = tuple(name for name, measure in MEASURES.items() if measure
 # What a summary of figures says after a rate no source states, which the atlas computed from per-patient responses.
 COMPUTED_FROM_PATIENTS = " (computed from per-patient responses)"
 
-# A printed rate may differ from responders/n by half a point through rounding (as record_checks.RATE_ROUNDING_TOLERANCE).
+# A printed rate may differ from responders/n by half a point through rounding
+# (as record_checks.RATE_ROUNDING_TOLERANCE).
 ROUNDING_TOLERANCE = 0.5 + 1e-9
 
 

@@ -40,7 +40,8 @@ def digest(*parts: bytes | str) -> str:
 
 @lru_cache(maxsize=None)
 def code_version() -> str:
-    """Digest of the build's code (every .py under build_scripts/, the vocabulary included) and of the packages it uses."""
+    """Digest of the build's code (every .py under build_scripts/, the vocabulary included) and of the packages it
+    uses."""
     parts: list[bytes | str] = [sys.version]
     for path in sorted(CODE_FOLDER.rglob("*.py")):
         parts += [path.relative_to(CODE_FOLDER).as_posix(), path.read_bytes()]
