@@ -1,5 +1,4 @@
-"""The partner and antibody axes of a retreatment: its partner drugs and their class, and the antibody before and
-now."""
+"""The partner and antibody axes of a retreatment: its partner drugs and their class, the antibody before and now."""
 
 from __future__ import annotations
 
