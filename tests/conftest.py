@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from build_scripts.load.topic import read_topic
+from build_scripts.load.topic_model import activate
 from build_scripts.publish.build import build_site
 from build_scripts.publish.layout import Layout
 from tools.localsite import launch_chromium, served
@@ -15,6 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VALID = FIXTURES / "valid"
 BROKEN = FIXTURES / "broken"
+
+def activate_fixture_topic() -> None:
+    """Make the valid fixture tree's topic the topic of the run, as reading that tree would."""
+    topic, problems = read_topic(VALID)
+    assert topic is not None, problems
+    activate(topic)
+
+
+# Tests that model records without reading a tree (Study.model_validate(...)) check them against this topic.
+activate_fixture_topic()
+
+
+@pytest.fixture(autouse=True)
+def _fixture_topic():
+    """Every test starts with the fixture topic active, whichever topic the test before it read."""
+    activate_fixture_topic()
+
 
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 # One page of each kind, named as a reader would; the trial pages are a single-arm trial with charts and a

@@ -8,16 +8,16 @@ import re
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.facts import exposure_status
 from build_scripts.derive.partners import (
     antibody, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_antibodies,
     regimen_partner_class,
 )
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Agent, Regimen, Study
-from build_scripts.load.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, PRIOR_ANTI_CD38_STATUSES
-from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, data_files
-from build_scripts.render.export import PARTNER_GROUP_PATTERN
+from build_scripts.load.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, EXPOSURE_STATUSES
+from build_scripts.render.export import data_files
+from build_scripts.render.export_columns import OUTCOME_COLUMNS, STUDY_COLUMNS, partner_group_pattern
 from build_scripts.render.record_pages import regimen_context, study_context
 
 from conftest import VALID
@@ -74,9 +74,9 @@ def evidence():
 
 
 def population(status="refractory", antibodies=None, refractory=None):
-    data = {"prior_anti_cd38": {"status": status, "source": SOURCE}} if status else {}
+    data = {"prior_exposure": {"status": status, "source": SOURCE}} if status else {}
     if antibodies is not None:
-        data["prior_anti_cd38"]["antibodies"] = antibodies
+        data["prior_exposure"]["antibodies"] = antibodies
     if refractory is not None:
         data["refractory"] = [{"to": to, "percent": share, "source": SOURCE} for to, share in refractory]
     return data
@@ -130,7 +130,7 @@ COMPOSITION = [
 def test_a_retreatments_partners_come_from_its_regimens_agent_classes(evidence, regimen, expected):
     assert class_of(evidence, regimen) == expected
     assert regimen_partner_class(evidence, regimen).name == expected
-    assert re.fullmatch(PARTNER_GROUP_PATTERN, expected)
+    assert re.fullmatch(partner_group_pattern(), expected)
 
 
 def test_a_group_names_every_class_in_order_and_lists_its_drugs(evidence):
@@ -243,7 +243,7 @@ def status_of(pop, parent=None, role="overall"):
     if parent is not None:
         cohorts = [{"id": "p", "regimen": "dpd", "population": parent}] + [{**cohorts[0], "parent": "p"}]
     built = study(*cohorts)
-    return prior_anti_cd38_status(built, built.cohorts[-1])
+    return exposure_status(built, built.cohorts[-1])
 
 
 @pytest.mark.parametrize("case, pop, status, text", [
@@ -287,7 +287,7 @@ def test_a_subgroup_of_an_exposed_population_has_its_own_share_not_stated():
 
 
 def test_every_status_is_reached_and_only_exposed_ones_are_retreatment():
-    assert [name for name, s in PRIOR_ANTI_CD38_STATUSES.items() if s.retreatment] == [
+    assert [name for name, s in EXPOSURE_STATUSES.items() if s.in_question] == [
         "refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated", "exposed_not_refractory"]
 
 
@@ -331,7 +331,7 @@ def test_outcomes_and_studies_downloads_carry_the_axes():
     by_cohort = {row["cohort_id"]: row for row in outcomes}
     assert by_cohort["refractory"]["partner_class"] == "imid"
     assert by_cohort["refractory"]["antibody"] in ANTIBODY_AXIS
-    assert all(re.fullmatch(PARTNER_GROUP_PATTERN, row["partner_class"]) for row in outcomes)
+    assert all(re.fullmatch(partner_group_pattern(), row["partner_class"]) for row in outcomes)
     studies = {row["study_id"]: row["partner_classes"] for row in csv.DictReader(io.StringIO(files["studies.csv"]))}
     assert studies["fixture-dpd-retreatment"] == "imid;not_retreatment"
     names = [c.name for c in OUTCOME_COLUMNS]

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import is_anti_cd38_retreatment
+from build_scripts.derive.facts import is_in_question
 from build_scripts.derive.partners import partner_group_label
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.render.chart_base import CROSS_STUDY_MEASURES, PRIOR_STATUS_COLOURS, SUBGROUP_MARK, chart_page_url
@@ -26,7 +26,7 @@ def expected_cohorts(evidence, measure):
         1
         for study in evidence.studies.values()
         for cohort in study.cohorts
-        if is_anti_cd38_retreatment(evidence, study, cohort) and any(
+        if is_in_question(evidence, study, cohort) and any(
             o.measure == measure and o.value is not None and o.cross_study and o.status == "reported"
             for o in cohort_outcomes(cohort))
     )

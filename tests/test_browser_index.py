@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.facts import exposure_status
 from build_scripts.derive.partners import antibody, partners
 from build_scripts.derive.retreated import retreated, retreated_note
 from build_scripts.load.evidence import patient_count
@@ -125,7 +125,7 @@ FILTERS = {
     "partner": lambda ev, s, v: any(partners(ev, s, c).name == v for c in s.cohorts),
     "antibody": lambda ev, s, v: any(antibody(ev, s, c).name == v for c in s.cohorts),
     "regimen": lambda ev, s, v: any(c.regimen == v for c in s.cohorts),
-    "prior": lambda ev, s, v: any(prior_anti_cd38_status(s, c).status == v for c in s.cohorts),
+    "prior": lambda ev, s, v: any(exposure_status(s, c).status == v for c in s.cohorts),
     "design": lambda ev, s, v: s.design == v,
     "type": lambda ev, s, v: DESIGNS[s.design].evidence_type == v,
 }

@@ -10,11 +10,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.derive.facts import is_anti_cd38_retreatment
+from build_scripts.derive.facts import is_in_question
 from build_scripts.derive.partners import partners
 from build_scripts.derive.partners import partner_group_label, partner_group_order
 from build_scripts.derive.synthesis import synthesise
-from build_scripts.load.vocabulary import MEASURES, POOLING_METHODS, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import MEASURES, POOLING_METHODS, EXPOSURE_STATUSES
 from build_scripts.render.chart_base import (
     CONTROL_ARM, CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
     PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url,
@@ -27,8 +27,8 @@ from build_scripts.render.svg import forest_svg, render_svgs
 from conftest import ROOT, VALID
 
 SVG = "{http://www.w3.org/2000/svg}"
-REFRACTORY = PRIOR_ANTI_CD38_STATUSES["refractory"].label
-PARTLY_REFRACTORY = PRIOR_ANTI_CD38_STATUSES["exposed_partly_refractory"].label
+REFRACTORY = EXPOSURE_STATUSES["refractory"].label
+PARTLY_REFRACTORY = EXPOSURE_STATUSES["exposed_partly_refractory"].label
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +61,10 @@ def _study(study_id, design, cohorts, short_name=None):
             lines.append(f"    parent: {parent}")
         lines += ["    population:", f"      n: {{value: {n}, source: {source}}}"]
         if isinstance(prior, str):
-            lines.append(f"      prior_anti_cd38: {{status: {prior}, source: {source}}}")
+            lines.append(f"      prior_exposure: {{status: {prior}, source: {source}}}")
         else:
             lines += [f"      refractory: [{{to: daratumumab, percent: {prior}, source: {source}}}]",
-                      f"      prior_anti_cd38: {{status: exposed, source: {source}}}"]
+                      f"      prior_exposure: {{status: exposed, source: {source}}}"]
         if orr:
             responders, total = orr
             lines += ["    outcomes:", f"      - {{measure: orr, value: {100 * responders / total:g}, unit: percent,"
@@ -124,7 +124,7 @@ def test_cross_study_rows_take_retreatment_cohorts_with_the_figure(evidence):
 def test_cross_study_rows_follow_the_derived_flag_not_a_typed_one(evidence):
     study = evidence.studies["fixture-dpd-retreatment"]
     naive = next(c for c in study.cohorts if c.id == "naive")
-    typed = study.model_copy(update={"cohorts": [naive.model_copy(update={"anti_cd38_retreatment": True})]})
+    typed = study.model_copy(update={"cohorts": [naive.model_copy(update={"answers_question": True})]})
     evidence.studies["fixture-dpd-retreatment"] = typed
     try:
         assert cross_study_rows(evidence, "pfs", "charts/pfs/") == []
@@ -161,7 +161,7 @@ def test_open_ended_interval_reaches_the_axis_end():
 
 def test_every_row_of_every_cross_study_chart_has_a_partner_class_and_a_prior_status(real):
     synthesis = synthesise(real)
-    status_labels = {s.label for s in PRIOR_ANTI_CD38_STATUSES.values()}
+    status_labels = {s.label for s in EXPOSURE_STATUSES.values()}
     for measure in CROSS_STUDY_MEASURES:
         chart = cross_study_chart(real, measure, chart_page_url(measure), synthesis)
         assert chart.forest, measure
@@ -199,10 +199,10 @@ def test_no_cohort_that_is_not_retreatment_is_drawn_as_one(real):
             study = real.studies[row.study_id]
             cohort = next(c for c in study.cohorts if c.id == row.cohort_id)
             if row.kind == "retreatment":
-                assert is_anti_cd38_retreatment(real, study, cohort)
+                assert is_in_question(real, study, cohort)
                 assert row.partner == partners(real, study, cohort).label != partner_group_label("not_retreatment")
             else:
-                assert not is_anti_cd38_retreatment(real, study, cohort)
+                assert not is_in_question(real, study, cohort)
                 assert any(c.control == cohort.id for c in study.comparisons)
                 assert row.colour_key == CONTROL_ARM and CONTROL_ARM.lower() in row.label
         # in the spec, a control arm is only ever in the controls layer, never among the estimates
@@ -349,7 +349,7 @@ def test_no_diamond_for_medians(pooled_tree):
 
 def test_every_measure_the_retreatment_cohorts_report_has_a_chart_or_a_reason(real):
     reported = {o.measure for study in real.studies.values() for cohort in study.cohorts
-                if is_anti_cd38_retreatment(real, study, cohort)
+                if is_in_question(real, study, cohort)
                 for o in cohort.outcomes if o.cross_study and o.status == "reported"}
     assert "vgpr_or_better" in CROSS_STUDY_MEASURES and "time_to_retreatment" in CROSS_STUDY_MEASURES
     assert reported <= set(CROSS_STUDY_MEASURES) | set(NOT_CHARTED_ACROSS_STUDIES)
@@ -367,7 +367,7 @@ def test_exact_intervals_are_mentioned_only_for_rates(evidence):
 
 
 def test_every_prior_status_has_its_own_colour_and_the_legend_lists_only_those_shown(evidence):
-    assert set(PRIOR_STATUS_COLOURS) == set(PRIOR_ANTI_CD38_STATUSES)
+    assert set(PRIOR_STATUS_COLOURS) == set(EXPOSURE_STATUSES)
     assert len(set(PRIOR_STATUS_COLOURS.values())) == len(PRIOR_STATUS_COLOURS)
     chart = cross_study_chart(evidence, "pfs", "charts/pfs/")
     assert chart.legend == ((REFRACTORY, PRIOR_STATUS_COLOURS["refractory"]),)

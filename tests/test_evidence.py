@@ -56,10 +56,10 @@ def test_lynx_arms_status_and_eligibility(evidence):
     arms = {c.id: c for c in lynx.cohorts if c.role == "arm"}
     assert set(arms) == {"dkd", "kd"}
     # every patient had daratumumab before, so the daratumumab arm is a retreatment and the control is not
-    assert lynx.population.prior_anti_cd38.status == "exposed"
-    assert lynx.population.prior_anti_cd38.source.publication == "gay-2025-front-oncol"
+    assert lynx.population.prior_exposure.status == "exposed"
+    assert lynx.population.prior_exposure.source.publication == "gay-2025-front-oncol"
     assert retreatment(evidence, lynx, arms["dkd"]).value and not retreatment(evidence, lynx, arms["kd"]).value
-    assert all(arm.anti_cd38_retreatment is None for arm in arms.values())  # derived, never typed
+    assert all(arm.answers_question is None for arm in arms.values())  # derived, never typed
     for arm in arms.values():
         assert {o.measure for o in arm.outcomes} == {"vgpr_or_better", "pfs"}
         assert arm.population.n.status == "not_reported" and arm.population.n.value is None

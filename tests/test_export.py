@@ -9,9 +9,10 @@ import pytest
 from frictionless import Package, validate
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.render.export import OUTCOME_COLUMNS, STUDY_COLUMNS, outcome_row, outcome_rows
+from build_scripts.render.export import outcome_row, outcome_rows
+from build_scripts.render.export_columns import OUTCOME_COLUMNS, STUDY_COLUMNS
 from build_scripts.render.csv_cells import FORMULA_CHARACTER_NAMES, FORMULA_GUARD, csv_number
-from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import EXPOSURE_STATUSES
 
 from build_scripts.load.numbers import number
 
@@ -63,15 +64,15 @@ def test_outcomes_csv_gives_the_derived_retreatment_flag_and_prior_status(fixtur
 
 def test_the_prior_status_column_is_described_with_every_status_and_its_label():
     column = next(c for c in OUTCOME_COLUMNS if c.name == "prior_anti_cd38_status")
-    assert column.enum == tuple(PRIOR_ANTI_CD38_STATUSES)
-    assert all(f"{name} ({status.label})" in column.description for name, status in PRIOR_ANTI_CD38_STATUSES.items())
+    assert column.enum == tuple(EXPOSURE_STATUSES)
+    assert all(f"{name} ({status.label})" in column.description for name, status in EXPOSURE_STATUSES.items())
 
 
 def test_outcome_rows_read_the_facts_not_the_typed_field():
     evidence = validate_tree(VALID)
     study = evidence.studies["fixture-dpd-retreatment"]
     naive = next(c for c in study.cohorts if c.id == "naive")
-    typed = naive.model_copy(update={"anti_cd38_retreatment": True})
+    typed = naive.model_copy(update={"answers_question": True})
     row = outcome_row(evidence, study, typed, typed.outcomes[0])
     assert row["anti_cd38_retreatment"] is False and row["prior_anti_cd38_status"] == "naive"
     mixed = next(c for c in study.cohorts if c.id == "exposed-mixed")

@@ -3,13 +3,13 @@
 import pytest
 
 from build_scripts.derive.facts import (
-    PriorStatus, anti_cd38_refractory_share, cohort_regimens, is_anti_cd38_retreatment, prior_anti_cd38_status,
+    PriorStatus, anti_cd38_refractory_share, cohort_regimens, is_in_question, exposure_status,
     retreatment,
 )
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Agent, Regimen, Study
 from build_scripts.load.parts import Population
-from build_scripts.load.vocabulary import PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import EXPOSURE_STATUSES
 
 SOURCE = {"publication": "p", "location": "Table 1"}
 
@@ -18,7 +18,7 @@ def population(status=None, share=None, to="daratumumab"):
     """A population defined as `status` (or not) with `share` per cent refractory to `to` (or none recorded)."""
     data = {}
     if status is not None:
-        data["prior_anti_cd38"] = {"status": status, "source": SOURCE}
+        data["prior_exposure"] = {"status": status, "source": SOURCE}
     if share is not None:
         data["refractory"] = [{"to": to, "percent": share, "source": SOURCE}]
     return data
@@ -34,7 +34,7 @@ def study(*cohorts, study_population=None):
 
 
 def status_of(built: Study, cohort_id: str) -> PriorStatus:
-    return prior_anti_cd38_status(built, next(c for c in built.cohorts if c.id == cohort_id))
+    return exposure_status(built, next(c for c in built.cohorts if c.id == cohort_id))
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_a_cohort_without_a_regimen_takes_its_arms_when_every_arm_has_one():
     assert cohort_regimens(built, built.cohorts[0]) == ()  # subgroups need not make up the whole
 
 
-@pytest.mark.parametrize("status", list(PRIOR_ANTI_CD38_STATUSES))
+@pytest.mark.parametrize("status", list(EXPOSURE_STATUSES))
 def test_only_cohorts_every_patient_of_which_had_an_antibody_are_retreatment(evidence, status):
     definitions = {"refractory": ("refractory", None), "exposed_partly_refractory": ("exposed", 40),
                    "exposed_refractoriness_not_stated": ("exposed", None),
@@ -157,7 +157,7 @@ def test_only_cohorts_every_patient_of_which_had_an_antibody_are_retreatment(evi
     built = study({"id": "c", "population": population(*definitions[status])})
     found = retreatment(evidence, built, built.cohorts[0])
     assert found.prior.status == status
-    assert found.value is PRIOR_ANTI_CD38_STATUSES[status].retreatment
+    assert found.value is EXPOSURE_STATUSES[status].in_question
     assert found.value is (status in ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
                                       "exposed_not_refractory"))
 
@@ -167,9 +167,9 @@ def test_a_control_arm_or_a_cohort_without_a_regimen_record_is_never_retreatment
                                                                       "regimen_as_stated": "Dara-based therapy"},
                   study_population=population("refractory"))
     control, words = built.cohorts
-    assert not is_anti_cd38_retreatment(evidence, built, control)
+    assert not is_in_question(evidence, built, control)
     assert "holds no anti-CD38 antibody" in retreatment(evidence, built, control).reason
-    assert not is_anti_cd38_retreatment(evidence, built, words)
+    assert not is_in_question(evidence, built, words)
     assert "no regimen record" in retreatment(evidence, built, words).reason
 
 
@@ -177,12 +177,12 @@ def test_a_trial_is_retreatment_as_a_whole_only_when_every_arm_holds_an_anti_cd3
     both = study({"id": "trial", "role": "overall", "regimen": None},
                  {"id": "a", "role": "arm", "parent": "trial"}, {"id": "b", "role": "arm", "parent": "trial"},
                  study_population=population("refractory"))
-    assert is_anti_cd38_retreatment(evidence, both, both.cohorts[0])
+    assert is_in_question(evidence, both, both.cohorts[0])
     with_control = study({"id": "trial", "role": "overall", "regimen": None},
                          {"id": "a", "role": "arm", "parent": "trial"},
                          {"id": "b", "role": "arm", "parent": "trial", "regimen": "pd"},
                          study_population=population("refractory"))
-    assert not is_anti_cd38_retreatment(evidence, with_control, with_control.cohorts[0])
+    assert not is_in_question(evidence, with_control, with_control.cohorts[0])
 
 
 def test_the_status_text_gives_the_share_and_never_claims_a_split_it_does_not_know():

@@ -11,7 +11,8 @@ import yaml
 from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from build_scripts.load.fields import _choice, Count, DesignName, LongText, NonNegative, OneLine, Slug
+from build_scripts.load.choices import _choice, DesignName
+from build_scripts.load.fields import Count, LongText, NonNegative, OneLine, Slug
 from build_scripts.load.model import RECORD_MODELS, Study
 from build_scripts.load.vocabulary import DESIGNS, RECORD_KINDS
 from build_scripts.render.fieldref import field_reference, part_anchor, part_title, record_anchor, type_view, yaml_text

@@ -31,7 +31,7 @@ def count(n):
 
 
 def status(name, **more):
-    return {"prior_anti_cd38": {"status": name, "source": source()}, **more}
+    return {"prior_exposure": {"status": name, "source": source()}, **more}
 
 
 def orr(responders, n):

@@ -12,7 +12,7 @@ import pytest
 from build_scripts.derive import ledger as urls
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.problems import EvidenceError
-from build_scripts.load.reader import MAX_DEPTH, NON_RECORD_FILES, format_field, load_tree, parse_yaml
+from build_scripts.load.reader import MAX_DEPTH, NON_RECORD_FILES, TOPIC_NAME, format_field, load_tree, parse_yaml
 
 from conftest import ROOT, evidence_tree
 
@@ -239,7 +239,7 @@ def test_ledger_lines_are_numbered_as_editors_number_them(tmp_path):
 
 
 def test_the_non_record_files_are_named_once_and_the_ledger_is_one_of_them():
-    assert set(NON_RECORD_FILES) == {urls.LEDGER_NAME}
+    assert set(NON_RECORD_FILES) == {urls.LEDGER_NAME, TOPIC_NAME}
     assert all(NON_RECORD_FILES.values())
 
 

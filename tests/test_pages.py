@@ -270,7 +270,7 @@ def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag(
     naive = next(c for c in study.cohorts if c.id == "naive")
     # a typed flag is not what the page reads
     typed = study.model_copy(update={"cohorts": [*study.cohorts, naive.model_copy(
-        update={"id": "typed-true", "anti_cd38_retreatment": True})]})
+        update={"id": "typed-true", "answers_question": True})]})
     context = study_context(evidence, typed)
     assert {c["id"]: (c["prior"], c["retreatment"]) for c in context["cohorts"]} == {
         "refractory": ("Refractory to anti-CD38", True),

@@ -16,7 +16,8 @@ from build_scripts.derive.synthesis_types import MIN_COHORTS
 from build_scripts.load.problems import EvidenceError
 from build_scripts.publish.build import build_site
 from build_scripts.render.csv_cells import to_csv
-from build_scripts.render.export import SYNTHESIS_COLUMNS, synthesis_rows
+from build_scripts.render.export import synthesis_rows
+from build_scripts.render.export_columns import SYNTHESIS_COLUMNS
 
 from conftest import GUIDE, ROOT, VALID, evidence_tree, fixture_content, fixture_layout
 from meta_reference import Z95, expit, hand_binomial_normal, hand_dersimonian_laird, hand_paule_mandel, logit_cells, \

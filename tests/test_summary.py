@@ -40,7 +40,7 @@ def with_studies(base: Evidence, *studies: Study) -> Evidence:
 
 def cohort(cohort_id, n=None, orr=None, pfs=None, role="overall", parent=None, status="refractory"):
     """A DPd cohort ('+ IMiD') of the given prior status; orr is (responders, n), pfs a median in months."""
-    population = {"prior_anti_cd38": {"status": status, "source": SOURCE}}
+    population = {"prior_exposure": {"status": status, "source": SOURCE}}
     if n is not None:
         population["n"] = {"value": n, "source": SOURCE}
     outcomes = []

@@ -18,7 +18,8 @@ from build_scripts.derive.meta_analysis import CONTINUITY_CORRECTION, logit_prop
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Stratum
 from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
-from build_scripts.render.export import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS, data_files, datapackage_json
+from build_scripts.render.export import data_files, datapackage_json
+from build_scripts.render.export_columns import SENSITIVITY_METHODS, SYNTHESIS_COLUMNS
 from tools.synthetic import generate
 
 from conftest import FIXTURES, ROOT

@@ -221,7 +221,7 @@ def write_hostile_records(evidence: Path) -> None:
                               "doi": f"10.9999/hostile.{index}", "note": HOSTILE_MARKDOWN})
         data = _swap(_swap(study, "fixture-2020-journal", record_id), "daratumumab-pomalidomide-dexamethasone", record_id)
         data.update(id=record_id, title=text("study"), short_name=text("short name"), aliases=[text("study alias")],
-                    summary=HOSTILE_MARKDOWN, prior_anti_cd38=HOSTILE_MARKDOWN)
+                    summary=HOSTILE_MARKDOWN, prior_exposure=HOSTILE_MARKDOWN)
         data.pop("registry_ids")
         for cohort in data["cohorts"]:
             cohort["label"] = text(f"cohort {cohort['id']}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from build_scripts.load.reader import TOPIC_NAME
 from build_scripts.load.vocabulary import MEASURES
 
 DESIGNS = ("single_arm", "randomised", "retrospective_real_world", "retrospective_real_world",
@@ -42,12 +43,13 @@ def _outcome(rng: random.Random, measure: str, publication: str, n: int) -> dict
 
 
 def generate(target: Path, studies: int, real_evidence: Path, seed: int = 38) -> dict[str, int]:
-    """Write a synthetic evidence tree with the real agents and regimens; returns record counts."""
+    """Write a synthetic evidence tree with the real topic, agents and regimens; returns record counts."""
     rng = random.Random(seed)
     if target.exists():
         shutil.rmtree(target)
     for folder in ("agents", "regimens"):
         shutil.copytree(real_evidence / folder, target / folder)
+    shutil.copyfile(real_evidence / TOPIC_NAME, target / TOPIC_NAME)
     (target / "publications").mkdir(parents=True)
     (target / "studies").mkdir()
     regimens = sorted(path.stem for path in (target / "regimens").glob("*.yaml"))

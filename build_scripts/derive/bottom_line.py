@@ -21,7 +21,7 @@ from build_scripts.derive.entries import median_entry, rate_entry
 from build_scripts.derive.synthesis_types import POOLED_MEASURES, RANGE_MEASURES, Answer, Entry, Exclusion
 from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import read_regular_file
-from build_scripts.load.vocabulary import MEASURES, SYNTHESIS_EXCLUSIONS
+from build_scripts.load.vocabulary import MEASURES, SYNTHESIS_EXCLUSIONS, TopicList
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
@@ -34,7 +34,7 @@ QUESTION_PREFIX = "question:"
 REFERENCE = re.compile(r"\[\[\s*([^\]\n]*?)\s*\]\]")
 # A number standing on its own (not part of a name such as CD38 or MOR202): a figure typed instead of referenced.
 TYPED_NUMBER = re.compile(r"(?<![A-Za-z0-9_-])\d+(?:[.,]\d+)?")
-MEASURES_REFERABLE = POOLED_MEASURES + RANGE_MEASURES
+MEASURES_REFERABLE = TopicList(lambda: POOLED_MEASURES + RANGE_MEASURES)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,25 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from build_scripts.derive.facts import ANTI_CD38_AGENT_CLASS, cohort_regimens, retreatment
+from build_scripts.derive.facts import cohort_regimens, retreatment
 from build_scripts.derive.ledger import ledger_problems
 from build_scripts.derive.record_checks import RecordCache, future_problems, all_sources, check_file, record_sources
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Record, Study
 from build_scripts.load.problems import WARNING, EvidenceError, Problem
 from build_scripts.load.reader import DeferredRaw, FieldPath, RawRecord, read_record_bytes, record_files
-from build_scripts.load.vocabulary import RECORD_KINDS
+from build_scripts.load.topic import read_topic
+from build_scripts.load.topic_model import activate
+from build_scripts.load.vocabulary import RECORD_KINDS, index_class
+
+
+def use_topic(evidence_dir: Path) -> None:
+    """Read the evidence folder's topic and make it the topic of the run; raise EvidenceError if it is invalid."""
+    topic, problems = read_topic(evidence_dir)
+    if topic is None:
+        # Records and the guide are checked against the topic's vocabularies: without it there is nothing to check.
+        raise EvidenceError(problems, [])
+    activate(topic)
 
 
 def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: RecordCache | None = None) -> Evidence:
@@ -26,6 +37,7 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     again: its record and its own problems come from the cache, and only the checks across records run anew.
     """
     today = today or dt.date.today()
+    use_topic(evidence_dir)
     problems: list[Problem] = []
     modelled: list[tuple[RawRecord | DeferredRaw, Record]] = []
     # Records that cannot be read or modelled are still known by id, so references to them are not
@@ -113,14 +125,14 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
                         exists("regimen", line.regimen, raw, ("cohorts", i, "patients", j, "lines", k, "regimen"))
         for path, population in (("population",), study.population), *(
                 (("cohorts", i, "population"), c.population) for i, c in enumerate(study.cohorts)):
-            if population is None or population.prior_anti_cd38 is None:
+            if population is None or population.prior_exposure is None:
                 continue
-            for j, agent_id in enumerate(population.prior_anti_cd38.antibodies):
-                where = path + ("prior_anti_cd38", "antibodies", j)
+            for j, agent_id in enumerate(population.prior_exposure.antibodies):
+                where = path + ("prior_exposure", "antibodies", j)
                 agent = evidence.agents.get(agent_id)
                 if agent is None:
                     exists("agent", agent_id, raw, where)
-                elif agent.agent_class != ANTI_CD38_AGENT_CLASS:
+                elif agent.agent_class != index_class():
                     problems.append(raw.problem(where, f"agent '{agent_id}' is not an anti-CD38 antibody (its class is"
                                                        f" '{agent.agent_class}'); list only anti-CD38 antibodies here"))
         for i, link in enumerate(study.related_studies):
@@ -187,23 +199,23 @@ def _status_order(evidence: Evidence, raw: RawRecord, study: Study) -> list[Prob
 
 
 def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
-    """A typed anti_cd38_retreatment that contradicts what the regimen and the prior status make of the cohort."""
+    """A typed answers_question that contradicts what the regimen and the prior status make of the cohort."""
     problems = []
     for study in evidence.studies.values():
         for i, cohort in enumerate(study.cohorts):
-            if cohort.anti_cd38_retreatment is None:
+            if cohort.answers_question is None:
                 continue
             regimens = [evidence.regimens.get(r) for r in cohort_regimens(study, cohort)]
             if any(r is None or any(a not in evidence.agents for a in r.agents) for r in regimens):
                 continue  # a missing or invalid regimen or agent is reported on its own
             found = retreatment(evidence, study, cohort)
-            if found.value != cohort.anti_cd38_retreatment:
-                typed = "true" if cohort.anti_cd38_retreatment else "false"
+            if found.value != cohort.answers_question:
+                typed = "true" if cohort.answers_question else "false"
                 problems.append(raws[("study", study.id)].problem(
-                    ("cohorts", i, "anti_cd38_retreatment"),
+                    ("cohorts", i, "answers_question"),
                     f"typed {typed}, but this cohort is {'an' if found.value else 'not an'} anti-CD38 retreatment:"
                     f" {found.reason}. The flag is derived; delete it, or correct the regimen or the population's"
-                    " prior_anti_cd38"))
+                    " prior_exposure"))
     return problems
 
 

@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable
 
-from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.facts import exposure_status
 from build_scripts.derive.lines import ancestors, in_one_line
 from build_scripts.derive.partners import partners
 from build_scripts.derive.responses import cohort_outcomes
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def stratum_of(evidence: Evidence, study: Study, cohort: Cohort) -> Stratum:
     """A cohort's stratum: its partner group and prior anti-CD38 status (both from facts.py). The antibody axis does
     not divide strata: the same antibody again and a switch are pooled together, each cohort's antibody listed."""
-    return Stratum(partners(evidence, study, cohort).name, prior_anti_cd38_status(study, cohort).status)
+    return Stratum(partners(evidence, study, cohort).name, exposure_status(study, cohort).status)
 
 
 def _control_arms(study: Study) -> set[str]:
@@ -141,8 +141,8 @@ def _exclusive_statuses(study: Study, a: str, b: str) -> bool:
     by_id = {c.id: c for c in study.cohorts}
     if a not in by_id or b not in by_id:
         return False
-    status_a = prior_anti_cd38_status(study, by_id[a]).status
-    status_b = prior_anti_cd38_status(study, by_id[b]).status
+    status_a = exposure_status(study, by_id[a]).status
+    status_b = exposure_status(study, by_id[b]).status
     return status_a != status_b and {status_a, status_b} <= set(EXCLUSIVE_STATUSES)
 
 

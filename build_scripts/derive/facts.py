@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Iterator
 
 from build_scripts.load.evidence import parent_chain
 from build_scripts.load.numbers import number
-from build_scripts.load.vocabulary import ANTI_CD38_REFRACTORY_CLASSES, PRIOR_ANTI_CD38_STATUSES, TRIAL_STATUSES
+from build_scripts.load.vocabulary import (
+    EXPOSURE_STATUSES, INDEX_REFRACTORY_CLASSES, KEY_MEASURES, TRIAL_STATUSES, index_class,
+)
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
     from build_scripts.load.model import Study
     from build_scripts.load.parts import Cohort, Population
-
-ANTI_CD38_AGENT_CLASS = "anti_cd38_antibody"
 
 # Statuses that hold for every subset of a population: a subgroup, part or dose level inherits them.
 _EVERY_SUBSET = ("refractory", "exposed_not_refractory", "naive")
@@ -37,11 +37,11 @@ class PriorStatus:
 
     @property
     def label(self) -> str:
-        return PRIOR_ANTI_CD38_STATUSES[self.status].label
+        return EXPOSURE_STATUSES[self.status].label
 
     @property
     def retreatment(self) -> bool:
-        return PRIOR_ANTI_CD38_STATUSES[self.status].retreatment
+        return EXPOSURE_STATUSES[self.status].in_question
 
     @property
     def text(self) -> str:
@@ -67,7 +67,7 @@ def anti_cd38_refractory_share(population: Population | None) -> float | None:
     if population is None:
         return None
     for item in population.refractory:
-        if item.to in ANTI_CD38_REFRACTORY_CLASSES and item.status == "reported":
+        if item.to in INDEX_REFRACTORY_CLASSES and item.status == "reported":
             if item.percent is not None:
                 return item.percent
             if item.patients is not None and item.n:
@@ -87,7 +87,7 @@ def population_status(population: Population | None, where: str) -> tuple[PriorS
         return None
     share = anti_cd38_refractory_share(population)
     shown = f"{number(share)}%" if share is not None else ""
-    defined = population.prior_anti_cd38
+    defined = population.prior_exposure
     if defined is not None:
         status = defined.status
         basis = f"as the source defines {where}"
@@ -115,12 +115,12 @@ def defining_population(study: Study, cohort: Cohort) -> tuple[Population | None
     """The nearest population whose source defines its prior anti-CD38 therapy (the cohort's own, a cohort containing
     it, the study's) and where it is; (None, '') when none does."""
     for population, where in [(cohort.population, "this cohort"), *_enclosing(study, cohort)]:
-        if population is not None and population.prior_anti_cd38 is not None:
+        if population is not None and population.prior_exposure is not None:
             return population, where
     return None, ""
 
 
-def prior_anti_cd38_status(study: Study, cohort: Cohort) -> PriorStatus:
+def exposure_status(study: Study, cohort: Cohort) -> PriorStatus:
     """A cohort's prior anti-CD38 status: its own, else inherited along parent cohorts to the study population.
 
     An overall cohort or a randomised arm takes an enclosing status as it is. A subgroup, part or dose level
@@ -164,7 +164,7 @@ def regimen_has_anti_cd38(evidence: Evidence, regimen_id: str) -> bool:
     """Whether a regimen record holds an agent of the anti-CD38 antibody class."""
     regimen = evidence.regimens.get(regimen_id)
     return regimen is not None and any(
-        agent_id in evidence.agents and evidence.agents[agent_id].agent_class == ANTI_CD38_AGENT_CLASS
+        agent_id in evidence.agents and evidence.agents[agent_id].agent_class == index_class()
         for agent_id in regimen.agents)
 
 
@@ -173,7 +173,7 @@ def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment
 
     Unknown, partly naive and naive cohorts are never retreatment, so that they are never mixed with it.
     """
-    prior = prior_anti_cd38_status(study, cohort)
+    prior = exposure_status(study, cohort)
     regimens = cohort_regimens(study, cohort)
     if not regimens:
         return Retreatment(False, "it has no regimen record (regimen_as_stated alone names no agents)", prior)
@@ -192,13 +192,11 @@ def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...])
     return f"its regimen {names} holds" if len(regimen_ids) == 1 else f"its regimens {names} each hold"
 
 
-def is_anti_cd38_retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
+def is_in_question(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
     """True when the cohort is an anti-CD38 retreatment (see retreatment)."""
     return retreatment(evidence, study, cohort).value
 
 
-# The measures whose reported figure makes a cohort a study's headline (the studies index's key result).
-KEY_MEASURES = ("orr", "pfs")
 # Roles that stand for a whole population or one of its main divisions, before dose levels and subgroups.
 _MAIN_ROLES = ("overall", "arm", "part")
 

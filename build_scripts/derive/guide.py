@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.derive.bottom_line import BOTTOM_LINE_FILE, Statement, read_bottom_line, resolve
-from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.checks import use_topic, validate_tree
 from build_scripts.derive.questions import NO_QUESTIONS, QUESTIONS_FILE, Questions, evidence_problems, read_questions
 from build_scripts.derive.synthesis import answer
 from build_scripts.load.cache import note
@@ -75,6 +75,7 @@ def guide_problems(guide: Guide, evidence: Evidence) -> list[Problem]:
 
 def validate_with_guide(evidence_dir: Path, content_dir: Path, cache=None) -> tuple[Evidence, Guide]:  # noqa: ANN001
     """The records and the guide, checked together: raises EvidenceError listing every problem of both."""
+    use_topic(evidence_dir)
     guide, problems = read_guide(content_dir)
     try:
         evidence = validate_tree(evidence_dir, cache=cache)

@@ -127,7 +127,7 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
                     problems.append((("cohorts", index[first], "follows"),
                                      f"successive lines form a cycle ({' -> '.join(cycle + [first])}); a line cannot"
                                      " come after itself"))
-        defined = cohort.population.prior_anti_cd38 if cohort.population is not None else None
+        defined = cohort.population.prior_exposure if cohort.population is not None else None
         if defined is None or defined.status != "naive":
             continue
         enclosing = [(by_id[a].population, f"cohort '{a}'") for a in ancestors(study, cohort.id) if a in by_id]
@@ -139,8 +139,8 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
                 continue
             status, was_defined = found
             if status.status in _ALL_EXPOSED:
-                shown = population.prior_anti_cd38.status if was_defined else status.status  # type: ignore[union-attr]
-                problems.append((("cohorts", i, "population", "prior_anti_cd38", "status"),
+                shown = population.prior_exposure.status if was_defined else status.status  # type: ignore[union-attr]
+                problems.append((("cohorts", i, "population", "prior_exposure", "status"),
                                  f"a naive cohort cannot sit within {where}, whose patients all had an anti-CD38"
                                  f" antibody before ('{shown}'); if they are the same patients at an earlier"
                                  " line (first use), record that line as a cohort of its own outside it, and name it"

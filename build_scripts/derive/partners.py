@@ -6,36 +6,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from build_scripts.derive.facts import (
-    ANTI_CD38_AGENT_CLASS, _enclosing, cohort_regimens, regimen_has_anti_cd38, retreatment,
+    _enclosing, cohort_regimens, regimen_has_anti_cd38, retreatment,
 )
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
-    REFRACTORY_CLASS_AGENTS,
+    REFRACTORY_CLASS_AGENTS, TopicList, TopicTable, index_class,
 )
+from build_scripts.load.topic_model import active
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
     from build_scripts.load.model import Study
     from build_scripts.load.parts import Cohort, Population
 
 
-# Agent classes that are never partners: the antibody itself, and corticosteroids, which accompany almost every
-# regimen and so tell regimens apart by nothing.
-NOT_PARTNERS = (ANTI_CD38_AGENT_CLASS, "corticosteroid")
-
-
-# The partner class an agent class gives a regimen; an agent class not listed (BCL-2 inhibitor, CELMoD, XPO1 or
-# HDAC inhibitor, another monoclonal antibody, 'other') gives 'other'.
-PARTNER_OF_AGENT_CLASS: dict[str, str] = {
-    "imid": "imid",
-    "proteasome_inhibitor": "proteasome_inhibitor",
-    "bispecific_antibody": "bispecific",
-    "checkpoint_inhibitor": "checkpoint_inhibitor",
-    "retinoid": "retinoid",
-    "alkylating_agent": "chemotherapy",
-    "anthracycline": "chemotherapy",
-    "topoisomerase_inhibitor": "chemotherapy",
-    "platinum": "chemotherapy",
-}
+# Agent classes that are never partners: the index class itself, and the topic's never_partners.
+NOT_PARTNERS = TopicList(lambda: (index_class(), *active().never_partners))
+# The partner class an agent class gives a regimen (the topic's partner_class_of_agent; 'other' when not listed).
+PARTNER_OF_AGENT_CLASS = TopicTable(lambda topic: topic.partner_class_of_agent)
 
 
 def partner_group_key(classes: Iterable[str]) -> str:
@@ -150,7 +137,7 @@ def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set
     named, complete = set(), True
     for agent_id in agent_ids:
         agent = evidence.agents.get(agent_id)
-        if agent is None or agent.agent_class != ANTI_CD38_AGENT_CLASS:
+        if agent is None or agent.agent_class != index_class():
             continue
         if agent.placeholder:
             complete = False
@@ -166,7 +153,7 @@ def _population_antibodies(evidence: Evidence, population: Population | None) ->
     """
     if population is None:
         return None
-    defined = population.prior_anti_cd38
+    defined = population.prior_exposure
     if defined is not None and defined.antibodies:
         named, complete = _named_antibodies(evidence, defined.antibodies)
         return frozenset(named) if complete and named else None

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable
+from typing import TYPE_CHECKING, Annotated, Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from build_scripts.derive.facts import ANTI_CD38_AGENT_CLASS, cohort_regimens, prior_anti_cd38_status, retreatment
+from build_scripts.derive.facts import cohort_regimens, exposure_status, retreatment
 from build_scripts.derive.partners import antibody, partner_group_classes, partners
 from build_scripts.load.evidence import evidence_type
 from build_scripts.load.fields import LongText, OneLine, Slug
@@ -23,7 +23,7 @@ from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    PRIOR_ANTI_CD38_STATUSES,
+    EXPOSURE_STATUSES, TopicTable, index_class,
 )
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class Axis:
 
 
 def _status(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
-    return (prior_anti_cd38_status(study, cohort).status,)
+    return (exposure_status(study, cohort).status,)
 
 
 def _antibody(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
@@ -101,7 +101,7 @@ def _antibody(evidence: Evidence, study: Study, cohort: Cohort, established: tup
 def _antibody_given(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
     agents = [a for r in cohort_regimens(study, cohort) for a in evidence.regimens[r].agents]
     return tuple(sorted({a for a in agents if a in evidence.agents
-                         and evidence.agents[a].agent_class == ANTI_CD38_AGENT_CLASS}))
+                         and evidence.agents[a].agent_class == index_class()}))
 
 
 def _partner_group(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
@@ -129,9 +129,9 @@ def _evidence_type(evidence: Evidence, study: Study, cohort: Cohort, established
     return (evidence_type(study),)
 
 
-AXES: dict[str, Axis] = {
+AXES: Mapping[str, Axis] = TopicTable(lambda topic: {
     "prior_status": Axis("Prior anti-CD38 status",
-                         {k: s.label for k, s in PRIOR_ANTI_CD38_STATUSES.items() if s.retreatment}, False, _status),
+                         {k: s.label for k, s in EXPOSURE_STATUSES.items() if s.in_question}, False, _status),
     "antibody": Axis("Antibody", {k: v for k, v in ANTIBODY_AXIS.items() if k != "not_retreatment"}, False,
                      _antibody),
     "antibody_given": Axis("Antibody given", None, True, _antibody_given),
@@ -140,7 +140,7 @@ AXES: dict[str, Axis] = {
     "partner_novelty": Axis("Partner novelty", PARTNER_NOVELTY, False, _partner_novelty),
     "design": Axis("Design", {k: d.label for k, d in DESIGNS.items()}, False, _design),
     "evidence_type": Axis("Evidence type", dict(EVIDENCE_TYPES), False, _evidence_type),
-}
+})
 
 
 @dataclass(frozen=True)
@@ -307,7 +307,7 @@ def evidence_problems(questions: Questions, evidence: Evidence) -> list[Problem]
                 continue
             for position, value in enumerate(values):
                 agent = evidence.agents.get(value)
-                if agent is None or agent.agent_class != ANTI_CD38_AGENT_CLASS:
+                if agent is None or agent.agent_class != index_class():
                     at = ("questions", index, "where", name) + ((mode,) if mode != "in" else ()) + (position,)
                     problems.append(questions.problem(at, f"{value!r} is not the id of an anti-CD38 antibody's"
                                                           " agent record"))

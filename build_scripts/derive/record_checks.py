@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import pickle
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, get_args
 
@@ -56,11 +57,18 @@ class RecordCache:
 
     def __init__(self, path: Path):
         self.path = path
-        self.key = code_version()
-        self.stored: dict[str, tuple[str, bytes]] = load_store(path, self.key)
         self.current: dict[str, tuple[str, bytes]] = {}
         self.file_digests: dict[Path, str] = {}
         self.reused = 0
+
+    @cached_property
+    def key(self) -> str:
+        # Read at first use, once the run's topic (part of the code version) is known.
+        return code_version()
+
+    @cached_property
+    def stored(self) -> dict[str, tuple[str, bytes]]:
+        return load_store(self.path, self.key)
 
     def check(self, path: Path, kind: RecordKind, raw_bytes: bytes) -> FileCheck:
         # Problems name the file as display_path shows it, which follows from the path and the working folder.
@@ -254,7 +262,7 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
     for path, population in populations:
         message = _prior_status_conflict(population)
         if message:
-            problems.append(raw.problem(path + ("prior_anti_cd38", "status"), message))
+            problems.append(raw.problem(path + ("prior_exposure", "status"), message))
     for i, cycle in _parent_cycles(study):
         problems.append(raw.problem(("cohorts", i, "parent"), f"cohort parents form a cycle ({' -> '.join(cycle)});"
                                                               " a cohort cannot be nested inside itself"))
@@ -343,9 +351,9 @@ def _count_given_twice(raw: RawRecord, study: Study) -> list[Problem]:
 
 def _prior_status_conflict(population: Population | None) -> str | None:
     """A population defined one way while its own anti-CD38 refractory share says another."""
-    if population is None or population.prior_anti_cd38 is None or population.prior_anti_cd38.discrepancy:
+    if population is None or population.prior_exposure is None or population.prior_exposure.discrepancy:
         return None
-    status, share = population.prior_anti_cd38.status, anti_cd38_refractory_share(population)
+    status, share = population.prior_exposure.status, anti_cd38_refractory_share(population)
     if share is None:
         return None
     conflict = {"refractory": share < 100, "exposed_not_refractory": share > 0, "naive": share > 0,

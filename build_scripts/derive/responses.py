@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from build_scripts.load.parts import Cohort, Outcome, Source
-from build_scripts.load.vocabulary import MEASURES, RESPONSE_CATEGORIES
+from build_scripts.load.vocabulary import MEASURES, RESPONSE_CATEGORIES, TopicList
 
 # Best responses that are not a response assessment's result: never responders. A patient whose response is not
 # evaluable was treated and assessed, so is kept in the denominator (as an IMWG response rate does); one whose
 # response the source does not report is left out of it, since counting them either way would infer a result.
 NOT_EVALUABLE, NOT_REPORTED = "ne", "unknown"
-assert {NOT_EVALUABLE, NOT_REPORTED} <= set(RESPONSE_CATEGORIES)
 
 # The rates computed from best responses, in vocabulary order: those whose measure names its threshold category.
-DERIVABLE_MEASURES = tuple(name for name, measure in MEASURES.items() if measure.at_least is not None)
+DERIVABLE_MEASURES = TopicList(lambda: tuple(name for name, measure in MEASURES.items() if measure.at_least is not None))
 
 # What a summary of figures says after a rate no source states, which the atlas computed from per-patient responses.
 COMPUTED_FROM_PATIENTS = " (computed from per-patient responses)"

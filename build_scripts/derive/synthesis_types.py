@@ -10,16 +10,10 @@ from build_scripts.derive.meta_analysis import RandomEffects
 from build_scripts.derive.partners import partner_group_label, partner_group_order
 from build_scripts.derive.questions import Question
 from build_scripts.load.vocabulary import (
-    POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES, SYNTHESIS_EXCLUSIONS,
+    EXPOSURE_STATUSES, POOLED_MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, RANGE_MEASURES, SYNTHESIS_EXCLUSIONS,
 )
 if TYPE_CHECKING:
     from build_scripts.load.parts import Outcome, Source
-
-
-POOLED_MEASURES: tuple[str, ...] = ("orr", "vgpr_or_better", "cr_or_better")
-
-
-RANGE_MEASURES: tuple[str, ...] = ("pfs", "os")
 
 
 MIN_COHORTS = 3
@@ -39,24 +33,24 @@ EXCLUSIVE_STATUSES: tuple[str, ...] = ("refractory", "exposed_not_refractory", "
 
 @dataclass(frozen=True)
 class Stratum:
-    """A partner group (partners.partner_group_key) and a prior anti-CD38 status (PRIOR_ANTI_CD38_STATUSES)."""
+    """A partner group (partners.partner_group_key) and a prior anti-CD38 status (EXPOSURE_STATUSES)."""
 
     partner_class: str
     prior_status: str
 
     @property
     def label(self) -> str:
-        return f"{partner_group_label(self.partner_class)}; {PRIOR_ANTI_CD38_STATUSES[self.prior_status].label}"
+        return f"{partner_group_label(self.partner_class)}; {EXPOSURE_STATUSES[self.prior_status].label}"
 
     @property
     def poolable(self) -> bool:
         """Whether the stratum is an anti-CD38 retreatment, so that its cohorts may be pooled at all."""
-        return self.partner_class != "not_retreatment" and PRIOR_ANTI_CD38_STATUSES[self.prior_status].retreatment
+        return self.partner_class != "not_retreatment" and EXPOSURE_STATUSES[self.prior_status].in_question
 
     @property
     def order(self) -> tuple:
         """Sort key: partner groups in their order, then statuses in the vocabulary's."""
-        return partner_group_order(self.partner_class), list(PRIOR_ANTI_CD38_STATUSES).index(self.prior_status)
+        return partner_group_order(self.partner_class), list(EXPOSURE_STATUSES).index(self.prior_status)
 
 
 # The group an analysis is of: a stratum, or a clinical question (questions.Question), whose cohorts are all anti-CD38

@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from build_scripts.load.topic_model import active
+
 CODE_FOLDER = Path(__file__).resolve().parent.parent  # build_scripts/, every stage
 # Packages whose behaviour shapes the output; a new version of any of them starts every cache afresh.
 PACKAGES = ("mkdocs", "mkdocs-material", "Jinja2", "MarkupSafe", "Markdown", "pydantic", "pydantic_core", "PyYAML",
@@ -38,10 +40,14 @@ def digest(*parts: bytes | str) -> str:
     return hasher.hexdigest()
 
 
-@lru_cache(maxsize=None)
 def code_version() -> str:
-    """Digest of the build's code (every .py under build_scripts/, the vocabulary included) and of the packages it
-    uses."""
+    """Digest of the build's code (every .py under build_scripts/, the vocabulary included), of the packages it
+    uses and of the run's topic, which every stage reads as if it were code."""
+    return digest(_code_digest(), active().digest)
+
+
+@lru_cache(maxsize=None)
+def _code_digest() -> str:
     parts: list[bytes | str] = [sys.version]
     for path in sorted(CODE_FOLDER.rglob("*.py")):
         parts += [path.relative_to(CODE_FOLDER).as_posix(), path.read_bytes()]

@@ -1,4 +1,4 @@
-"""The field types of the records: safe text, identifiers, numbers, and choices from the vocabulary."""
+"""The field types of the records: safe text, identifiers and numbers."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ import markdown as markdown_lib
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WrapValidator
 
 from build_scripts.load.numbers import keep_printed
-from build_scripts.load.vocabulary import (
-    ADVERSE_EVENT_GRADES, AGENT_CLASSES, COHORT_ROLES, DESIGNS, EFFECT_MEASURES, ELIGIBILITY_KINDS, FINDING_SCOPES,
-    FINDING_STATISTICS, FINDING_UNITS, MEASURES, PRIOR_ANTI_CD38_DEFINITIONS, PUBLICATION_TYPES, REFRACTORY_CLASSES,
-    RESPONSE_CATEGORIES, SPREADS, TITLE_STATUSES, STATUSES, TRIAL_STATUSES, UNITS,
-)
 
 
 # Patterns spell digits [0-9]: \d would also match Arabic-Indic, full-width and other Unicode digits.
@@ -139,49 +134,3 @@ NonNegative = Annotated[Number, Field(ge=0)]
 Percent = Annotated[Number, Field(ge=0, le=100)]
 Level = Annotated[Number, Field(gt=0, lt=100)]
 Count = Annotated[int, Field(ge=0)]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Marks a str type as one of a vocabulary's values, so the field reference can list them with their labels."""
-
-    name: str
-    options: tuple[tuple[str, str | None], ...]  # (value, label)
-
-
-def _label(entry: Any) -> str | None:
-    """A vocabulary entry's label: the entry itself when it is a plain string, None when it has no label."""
-    return entry if isinstance(entry, str) else getattr(entry, "label", None)
-
-
-def _choice(name: str, options: dict[str, Any]) -> Any:
-    """A str field restricted to a vocabulary's keys, with the options in the error message."""
-
-    def check(value: str) -> str:
-        if value not in options:
-            raise ValueError(f"'{value}' is not a known {name}; use one of: {', '.join(options)}")
-        return value
-
-    labelled = tuple((key, _label(entry)) for key, entry in options.items())
-    return Annotated[str, AfterValidator(check), Choice(name, labelled)]
-
-
-MeasureName = _choice("measure", MEASURES)
-UnitName = _choice("unit", UNITS)
-StatusName = _choice("status", STATUSES)
-ResponseName = _choice("response category", RESPONSE_CATEGORIES)
-DesignName = _choice("design", DESIGNS)
-RoleName = _choice("cohort role", COHORT_ROLES)
-PublicationTypeName = _choice("publication type", PUBLICATION_TYPES)
-AgentClassName = _choice("agent class", AGENT_CLASSES)
-RefractoryClassName = _choice("refractory class", REFRACTORY_CLASSES)
-GradeName = _choice("adverse event grade", ADVERSE_EVENT_GRADES)
-SpreadName = _choice("kind of spread", SPREADS)
-TrialStatusName = _choice("trial status", TRIAL_STATUSES)
-EligibilityKindName = _choice("kind of criterion", ELIGIBILITY_KINDS)
-EffectMeasureName = _choice("effect measure", EFFECT_MEASURES)
-FindingScopeName = _choice("evidence type of a review finding", FINDING_SCOPES)
-FindingStatisticName = _choice("statistic", FINDING_STATISTICS)
-FindingUnitName = _choice("unit of a review finding", FINDING_UNITS)
-PriorAntiCD38Name = _choice("prior anti-CD38 status", PRIOR_ANTI_CD38_DEFINITIONS)
-TitleStatusName = _choice("title status", TITLE_STATUSES)

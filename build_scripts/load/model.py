@@ -8,9 +8,10 @@ from typing import Annotated, Any, Iterator
 
 from pydantic import Field, ValidationError, field_validator
 
+from build_scripts.load.choices import AgentClassName, DesignName, PublicationTypeName, TitleStatusName
 from build_scripts.load.fields import (
-    AgentClassName, DOI_PATTERN, DesignName, Doi, LongText, OneLine, PMCID_PATTERN, PMID_PATTERN, Pmcid, Pmid,
-    PublicationTypeName, REGISTRY_PATTERN, RegistryId, SLUG_PATTERN, Slug, TitleStatusName,
+    DOI_PATTERN, Doi, LongText, OneLine, PMCID_PATTERN, PMID_PATTERN, Pmcid, Pmid, REGISTRY_PATTERN, RegistryId,
+    SLUG_PATTERN, Slug,
 )
 from build_scripts.load.parts import Cohort, Population, Strict
 from build_scripts.load.study_parts import (
@@ -125,8 +126,8 @@ class Study(Record):
                                           " treated, with what, and what was found.")
     population: Population | None = Field(None, description="The study's whole population, each figure with its"
                                                             " source.")
-    prior_anti_cd38: LongText | None = Field(None, description="More on the patients' earlier anti-CD38 therapy than"
-                                                               " the population's 'prior_anti_cd38' status says (which"
+    prior_exposure: LongText | None = Field(None, description="More on the patients' earlier anti-CD38 therapy than"
+                                                               " the population's 'prior_exposure' status says (which"
                                                                " antibody, how it ended, how long before), in the"
                                                                " curators' words; shown under Population.")
     cohorts: list[Cohort] = Field(min_length=1, max_length=200,

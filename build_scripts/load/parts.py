@@ -6,11 +6,13 @@ from typing import Annotated, Any, Iterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from build_scripts.load.fields import (
-    Count, GradeName, Level, LongText, MeasureName, NonNegative, Number, OneLine, Percent, PriorAntiCD38Name,
-    RefractoryClassName, ResponseName, RoleName, Slug, SpreadName, StatusName, UnitName,
+from build_scripts.load.choices import (
+    ExposureName, GradeName, MeasureName, RefractoryClassName, ResponseName, RoleName, SpreadName, StatusName, UnitName,
 )
-from build_scripts.load.vocabulary import MEASURES, PRIOR_ANTI_CD38_DEFINITIONS, STATUSES, UNITS
+from build_scripts.load.fields import (
+    Count, Level, LongText, NonNegative, Number, OneLine, Percent, Slug,
+)
+from build_scripts.load.vocabulary import MEASURES, STATUSES, UNITS
 
 
 class Strict(BaseModel):
@@ -244,12 +246,11 @@ class PatientCount(Sourced):
             yield "value", "a count marked not_reported must not have a 'value'; 'not reported' is never written as a number"
 
 
-class PriorAntiCD38(Sourced):
+class PriorExposure(Sourced):
     """Earlier anti-CD38 therapy of a population, as its source defines the population."""
 
-    status: PriorAntiCD38Name = Field(
-        description="How the source defines the population: " + "; ".join(
-            f"'{name}': {definition.text}" for name, definition in PRIOR_ANTI_CD38_DEFINITIONS.items()),
+    status: ExposureName = Field(
+        description="How the source defines the population, as one of the topic's exposure definitions.",
         examples=["refractory", "exposed", "naive"])
     as_stated: OneLine | None = Field(
         None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",
@@ -273,7 +274,7 @@ class Population(Strict):
     refractory: list[Refractoriness] = Field(default_factory=list, max_length=50,
                                              description="Shares of the population refractory to a drug or class of"
                                                          " drugs, one entry per drug or class the source reports.")
-    prior_anti_cd38: PriorAntiCD38 | None = Field(
+    prior_exposure: PriorExposure | None = Field(
         None, description="Earlier anti-CD38 therapy as the source defines the population. With the regimen's"
                           " agents it decides whether a cohort is an anti-CD38 retreatment; cohorts and groups"
                           " within the population inherit it where it holds for every subset.")
@@ -316,7 +317,7 @@ class TherapyLine(Strict):
                                                 examples=[4.5])
     best_response: ResponseName = Field("unknown", description="Best response to the line (IMWG); 'unknown' when the"
                                                                " source does not say.")
-    anti_cd38: bool = Field(False, description="True when the line contains an anti-CD38 antibody; such lines are"
+    index_drug: bool = Field(False, description="True when the line contains a drug of the index class; such lines are"
                                                " marked in the patient's lines and chart.")
     note: LongText | None = Field(None, description="What the source says about the line that the fields above cannot"
                                                     " hold (doses, dates, why it stopped), in the curators' words.")
@@ -391,7 +392,7 @@ class Cohort(Strict):
     regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words, shown beside the"
                                                                 " regimen; needed when 'regimen' is left out.",
                                               examples=["Dara-based therapy", "DPd"])
-    anti_cd38_retreatment: bool | None = Field(
+    answers_question: bool | None = Field(
         None, description="Optional. Whether the cohort is an anti-CD38 retreatment is derived from its regimen's"
                           " agents and its prior anti-CD38 status; a value typed here must agree with that"
                           " derivation, or validation fails.")

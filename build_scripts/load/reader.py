@@ -26,7 +26,9 @@ RECORD_SUFFIXES = (".yaml", ".yml")
 LEDGER_NAME = "published-urls.txt"
 # The only files in evidence/ besides the record folders. Anything else found there is reported, never skipped,
 # so that no record can be lost by being put in the wrong place.
-NON_RECORD_FILES = {LEDGER_NAME: "the ledger of every URL the site has published (build_scripts/derive/ledger.py)"}
+TOPIC_NAME = "topic.yaml"
+NON_RECORD_FILES = {LEDGER_NAME: "the ledger of every URL the site has published (build_scripts/derive/ledger.py)",
+                    TOPIC_NAME: "the atlas's topic: its measures, classes, statuses and axes (build_scripts/load/topic.py)"}
 
 
 @dataclass

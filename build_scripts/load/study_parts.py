@@ -7,10 +7,11 @@ from typing import Annotated, Iterator, Literal
 
 from pydantic import Field
 
-from build_scripts.load.fields import (
-    Count, EffectMeasureName, EligibilityKindName, FindingScopeName, FindingStatisticName, FindingUnitName, Level,
-    LongText, MeasureName, NonNegative, Number, OneLine, Slug, TrialStatusName,
+from build_scripts.load.choices import (
+    EffectMeasureName, EligibilityKindName, FindingScopeName, FindingStatisticName, FindingUnitName, MeasureName,
+    TrialStatusName,
 )
+from build_scripts.load.fields import Count, Level, LongText, NonNegative, Number, OneLine, Slug
 from build_scripts.load.parts import Source, Sourced, Strict
 from build_scripts.load.vocabulary import EFFECT_MEASURES, FINDING_STATISTICS, RATIO_EFFECT_MEASURES
 

@@ -7,6 +7,9 @@ none of them restates a label, a unit or a URL pattern.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from build_scripts.load.topic_model import ExposureDefinition, ExposureStatus, Measure, ResponseCategory, Topic, active
 
 
 @dataclass(frozen=True)
@@ -60,63 +63,6 @@ UNITS: dict[str, Unit] = {
 
 
 @dataclass(frozen=True)
-class Measure:
-    """An outcome measure: what it is called, what unit it takes and how it is summarised."""
-
-    name: str
-    label: str
-    short: str
-    unit: str
-    family: str  # "rate" (a proportion of patients) or "time" (a median time)
-    definition: str
-    phrase: str | None = None  # the label inside a sentence, where it reads otherwise ("overall response rate")
-    # For a rate of best responses: the shallowest response category it counts (RESPONSE_CATEGORIES' ranks
-    # define "or better"), so the rate can be computed from per-patient best responses (responses.py).
-    at_least: str | None = None
-
-    @property
-    def in_sentence(self) -> str:
-        """The label as it reads inside a sentence; never the label lowercased, which would lowercase 'VGPR'."""
-        return self.phrase or self.label
-
-
-_MEASURE_LIST = (
-    Measure("orr", "Overall response rate", "ORR", "percent", "rate",
-            "Partial response or better (IMWG).", "overall response rate", at_least="pr"),
-    Measure("cbr", "Clinical benefit rate", "CBR", "percent", "rate",
-            "Minimal response or better (IMWG).", "clinical benefit rate"),
-    Measure("dcr", "Disease control rate", "DCR", "percent", "rate",
-            "Stable disease or better (IMWG).", "disease control rate"),
-    Measure("vgpr_or_better", "VGPR or better", "≥VGPR", "percent", "rate",
-            "Very good partial response or better (IMWG).", at_least="vgpr"),
-    Measure("cr_or_better", "CR or better", "≥CR", "percent", "rate",
-            "Complete response or better (IMWG).", at_least="cr"),
-    Measure("pfs", "Median progression-free survival", "PFS", "months", "time",
-            "Median time from the start of the regimen to progression or death.",
-            "median progression-free survival"),
-    Measure("os", "Median overall survival", "OS", "months", "time",
-            "Median time from the start of the regimen to death from any cause.", "median overall survival"),
-    Measure("ttp", "Median time to progression", "TTP", "months", "time",
-            "Median time from the start of the regimen to progression.", "median time to progression"),
-    Measure("dor", "Median duration of response", "DoR", "months", "time",
-            "Median time from first response to progression or death, among responders.",
-            "median duration of response"),
-    Measure("follow_up", "Median follow-up", "Follow-up", "months", "time",
-            "Median duration of follow-up of the cohort.", "median follow-up"),
-    Measure("ttnt", "Median time to next treatment", "TTNT", "months", "time",
-            "Median time from the start of the regimen to the start of the next line of therapy.",
-            "median time to next treatment"),
-    Measure("time_to_retreatment", "Median time to anti-CD38 retreatment", "Time to retreatment", "months", "time",
-            "Median time from the previous anti-CD38 therapy to the start of anti-CD38 retreatment.",
-            "median time to anti-CD38 retreatment"),
-    Measure("treatment_duration", "Median duration of treatment", "Treatment duration", "months", "time",
-            "Median time on the regimen.", "median duration of treatment"),
-)
-
-MEASURES: dict[str, Measure] = {measure.name: measure for measure in _MEASURE_LIST}
-
-
-@dataclass(frozen=True)
 class Status:
     """Whether and how a figure was reported."""
 
@@ -135,34 +81,6 @@ STATUSES: dict[str, Status] = {
         # The source gives the figure, but not where the curators could read it (only in a chart image, a
         # supplement they did not have, a full text they knew only through its abstract): never 'not reported'.
         Status("not_available", "Not available to the curators", False),
-    )
-}
-
-
-@dataclass(frozen=True)
-class ResponseCategory:
-    """An IMWG best-response category, ordered from deepest to none."""
-
-    name: str
-    label: str
-    short: str
-    rank: int
-
-
-RESPONSE_CATEGORIES: dict[str, ResponseCategory] = {
-    category.name: category
-    for category in (
-        ResponseCategory("scr", "Stringent complete response", "sCR", 1),
-        ResponseCategory("cr", "Complete response", "CR", 2),
-        ResponseCategory("vgpr", "Very good partial response", "VGPR", 3),
-        ResponseCategory("pr", "Partial response", "PR", 4),
-        ResponseCategory("mr", "Minimal response", "MR", 5),
-        ResponseCategory("sd", "Stable disease", "SD", 6),
-        # Some sources report minimal response and stable disease together; the atlas keeps them together.
-        ResponseCategory("mr_or_sd", "Minimal response or stable disease (not separated by the source)", "MR/SD", 6),
-        ResponseCategory("pd", "Progressive disease", "PD", 7),
-        ResponseCategory("ne", "Not evaluable", "NE", 8),
-        ResponseCategory("unknown", "Not reported", "NR", 9),
     )
 }
 
@@ -232,154 +150,8 @@ TITLE_STATUSES: dict[str, TitleStatus] = {
     )
 }
 
-AGENT_CLASSES: dict[str, str] = {
-    "anti_cd38_antibody": "Anti-CD38 monoclonal antibody",
-    "imid": "Immunomodulatory drug (IMiD)",
-    "celmod": "Cereblon E3 ligase modulator (CELMoD)",
-    "proteasome_inhibitor": "Proteasome inhibitor",
-    "corticosteroid": "Corticosteroid",
-    "alkylating_agent": "Alkylating agent",
-    "anthracycline": "Anthracycline",
-    "topoisomerase_inhibitor": "Topoisomerase inhibitor",
-    "platinum": "Platinum compound",
-    "bcl2_inhibitor": "BCL-2 inhibitor",
-    "checkpoint_inhibitor": "Immune checkpoint inhibitor",
-    "bispecific_antibody": "Bispecific antibody",
-    "monoclonal_antibody": "Monoclonal antibody (other target)",
-    "retinoid": "Retinoid",
-    "xpo1_inhibitor": "XPO1 inhibitor",
-    "hdac_inhibitor": "HDAC inhibitor",
-    "other": "Other",
-}
-
-# Drug classes a cohort or population can be refractory to, as they read after "Refractory to" (pages never
-# change the case of a label: that would turn IMiD into "imid").
-REFRACTORY_CLASSES: dict[str, str] = {
-    "anti_cd38": "anti-CD38 antibody",
-    "daratumumab": "daratumumab",
-    "isatuximab": "isatuximab",
-    "imid": "IMiD",
-    "lenalidomide": "lenalidomide",
-    "pomalidomide": "pomalidomide",
-    "daratumumab_and_pomalidomide": "both daratumumab and pomalidomide",
-    "proteasome_inhibitor": "proteasome inhibitor",
-    "double_class": "two classes (IMiD and PI)",
-    "triple_class": "three classes (IMiD, PI and anti-CD38)",
-    "penta": "five drugs (penta-refractory)",
-}
-
-@dataclass(frozen=True)
-class PriorAntiCD38Status:
-    """What a cohort's patients had of anti-CD38 therapy before, and whether that makes the cohort a retreatment."""
-
-    name: str
-    label: str
-    retreatment: bool
-    definition: str
-
-
-# In the order pages, legends and filters list them. A status never claims more than the sources state: an exposed
-# population whose refractory share is not stated is "refractoriness not stated", never "partly refractory".
-PRIOR_ANTI_CD38_STATUSES: dict[str, PriorAntiCD38Status] = {
-    status.name: status
-    for status in (
-        PriorAntiCD38Status("refractory", "Refractory to anti-CD38", True,
-                            "Every patient was refractory to an earlier anti-CD38 antibody."),
-        PriorAntiCD38Status("exposed_partly_refractory", "Exposed, partly refractory", True,
-                            "Every patient had an anti-CD38 antibody before, and the source states the share"
-                            " refractory to it (more than 0% and less than 100%); the share is shown."),
-        PriorAntiCD38Status("exposed_refractoriness_not_stated", "Exposed, refractoriness not stated", True,
-                            "Every patient had an anti-CD38 antibody before; the source does not state how many"
-                            " were refractory to it."),
-        PriorAntiCD38Status("exposed_not_refractory", "Exposed, not refractory", True,
-                            "Every patient had an anti-CD38 antibody before, and none was refractory to it."),
-        PriorAntiCD38Status("partly_naive", "Includes anti-CD38-naive patients", False,
-                            "Some patients had never had an anti-CD38 antibody, so the cohort as a whole is not"
-                            " a retreatment."),
-        PriorAntiCD38Status("naive", "Anti-CD38-naive", False,
-                            "No patient had had an anti-CD38 antibody before."),
-        PriorAntiCD38Status("not_stated", "Prior anti-CD38 not stated", False,
-                            "The sources do not say what anti-CD38 therapy the patients had before; the atlas does"
-                            " not count the cohort as a retreatment."),
-    )
-}
-
-@dataclass(frozen=True)
-class PriorAntiCD38Definition:
-    """How a curator records a population's earlier anti-CD38 therapy, as its source defines the population."""
-
-    name: str
-    label: str
-    text: str
-
-
-# 'exposed' leaves the refractory split to the population's recorded refractory share; the two other 'exposed_'
-# statuses and 'not_stated' are only ever derived. The other four read as the status they give.
-PRIOR_ANTI_CD38_DEFINITIONS: dict[str, PriorAntiCD38Definition] = {
-    definition.name: definition
-    for definition in (
-        PriorAntiCD38Definition("refractory", PRIOR_ANTI_CD38_STATUSES["refractory"].label,
-                                "Every patient refractory to an earlier anti-CD38 antibody."),
-        PriorAntiCD38Definition("exposed_not_refractory", PRIOR_ANTI_CD38_STATUSES["exposed_not_refractory"].label,
-                                "Every patient given an anti-CD38 antibody before, none refractory to it."),
-        PriorAntiCD38Definition("exposed", "Exposed to anti-CD38",
-                                "Every patient given an anti-CD38 antibody before; whether they were refractory is"
-                                " taken from the population's refractory share (100%: refractory, 0%: not"
-                                " refractory, another share: exposed with that share refractory; none stated:"
-                                " refractoriness not stated)."),
-        PriorAntiCD38Definition("partly_naive", PRIOR_ANTI_CD38_STATUSES["partly_naive"].label,
-                                "Some patients had an anti-CD38 antibody before and some had not."),
-        PriorAntiCD38Definition("naive", PRIOR_ANTI_CD38_STATUSES["naive"].label,
-                                "No patient had an anti-CD38 antibody before."),
-    )
-}
-
-# Refractory classes whose share is the share refractory to anti-CD38 therapy.
-ANTI_CD38_REFRACTORY_CLASSES: tuple[str, ...] = ("anti_cd38", "daratumumab", "isatuximab")
-
-# Refractory classes that name one antibody, with the agent record of that antibody: a population refractory to
-# it had it before (partners.prior_antibodies reads this when a population does not list its antibodies).
-REFRACTORY_CLASS_AGENTS: dict[str, str] = {"daratumumab": "daratumumab", "isatuximab": "isatuximab"}
-
-# The partner axis: what an anti-CD38 retreatment is given with, from its regimen's agents (partners.partners holds the
-# rules). A regimen's partner group is the set of these classes among its partners, none hidden behind another:
-# Pom-PAD-Dara is '+ IMiD, proteasome inhibitor and chemotherapy'. Ordered as groups and their names list them.
-PARTNER_CLASSES: dict[str, str] = {
-    "imid": "IMiD",
-    "proteasome_inhibitor": "proteasome inhibitor",
-    "bispecific": "bispecific antibody",
-    "checkpoint_inhibitor": "checkpoint inhibitor",
-    "retinoid": "ATRA",
-    "chemotherapy": "chemotherapy",
-    "other": "other partner",
-}
-# Partner groups that are not a set of partner classes, with where they stand among the groups.
-PARTNER_GROUPS_FIRST: dict[str, str] = {"anti_cd38_monotherapy": "Anti-CD38 antibody alone"}
-PARTNER_GROUPS_LAST: dict[str, str] = {
-    "unspecified": "Partners not specified",
-    "not_retreatment": "Not an anti-CD38 retreatment",
-}
-# Joins the partner classes of one group in its key (imid+proteasome_inhibitor).
-PARTNER_JOIN = "+"
-
-# Whether a partner drug is new to a cohort's patients: derived only where the source says so.
-PARTNER_HISTORY: dict[str, str] = {
-    "refractory": "refractory to it before",
-    "not_stated": "earlier exposure not stated",
-}
-
-# The antibody axis: the anti-CD38 antibody of a retreatment against the one the patients had before.
-ANTIBODY_AXIS: dict[str, str] = {
-    "same": "Same antibody again",
-    "switch": "Switch to another antibody",
-    "not_stated": "Earlier antibody not stated",
-    "not_retreatment": "Not an anti-CD38 retreatment",
-}
-
 # Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
-SYNTHESIS_EXCLUSIONS: dict[str, str] = {
-    "not_retreatment": "not an anti-CD38 retreatment (no anti-CD38 antibody in the regimen, or anti-CD38-naive,"
-                       " partly naive or prior therapy not stated)",
+_GENERAL_EXCLUSIONS: dict[str, str] = {
     "control_arm": "control arm of a randomised comparison",
     "not_reported": "the measure is not reported",
     "not_available": "the source gives the measure, but not where the curators could read it",
@@ -473,13 +245,128 @@ FINDING_UNITS: dict[str, tuple[str, str]] = {
     "studies": ("study", "studies"),
 }
 
+
+class TopicTable(Mapping[str, Any]):
+    """A vocabulary the topic defines, read from the topic of the run (so a module can name it at import, before
+    any topic is read); what it picks is picked again only when another topic is active."""
+
+    def __init__(self, pick: Callable[[Topic], Mapping[str, Any]]):
+        self._pick = pick
+        self._picked: tuple[Topic, Mapping[str, Any]] | None = None
+
+    def _table(self) -> Mapping[str, Any]:
+        topic = active()
+        if self._picked is None or self._picked[0] is not topic:
+            self._picked = (topic, self._pick(topic))
+        return self._picked[1]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __repr__(self) -> str:
+        return f"TopicTable({dict(self._table())!r})"
+
+
+class TopicList(Sequence[Any]):
+    """A tuple made from the topic of the run, made again only when another topic is active (so a module can
+    define it at import, before any topic is read)."""
+
+    def __init__(self, make: Callable[[], Sequence[Any]]):
+        self._make = make
+        self._made: tuple[Topic, tuple[Any, ...]] | None = None
+
+    def _items(self) -> tuple[Any, ...]:
+        topic = active()
+        if self._made is None or self._made[0] is not topic:
+            self._made = (topic, tuple(self._make()))
+        return self._made[1]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items())
+
+    def __add__(self, other: Sequence[Any]) -> tuple[Any, ...]:
+        return self._items() + tuple(other)
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, (tuple, list, TopicList)) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return f"TopicList({self._items()!r})"
+
+
+MEASURES: Mapping[str, Measure] = TopicTable(lambda topic: topic.measures)
+RESPONSE_CATEGORIES: Mapping[str, ResponseCategory] = TopicTable(lambda topic: topic.response_categories)
+AGENT_CLASSES: Mapping[str, str] = TopicTable(lambda topic: topic.agent_classes)
+# Drug classes a cohort or population can be refractory to, as they read after "Refractory to" (pages never
+# change the case of a label).
+REFRACTORY_CLASSES: Mapping[str, str] = TopicTable(lambda topic: topic.refractory_classes)
+# In the order pages, legends and filters list them. A status never claims more than the sources state.
+EXPOSURE_STATUSES: Mapping[str, ExposureStatus] = TopicTable(lambda topic: topic.exposure_statuses)
+EXPOSURE_DEFINITIONS: Mapping[str, ExposureDefinition] = TopicTable(lambda topic: topic.exposure_definitions)
+# Refractory classes naming one agent of the index class, with that agent's record: a population refractory to
+# it had it before (partners.prior_antibodies reads this when a population does not list its antibodies).
+REFRACTORY_CLASS_AGENTS: Mapping[str, str] = TopicTable(lambda topic: topic.refractory_class_agents)
+# The partner axis: what a cohort in the question is given with, from its regimen's agents (partners.partners holds
+# the rules). A regimen's partner group is the set of these classes among its partners, none hidden behind another.
+PARTNER_CLASSES: Mapping[str, str] = TopicTable(lambda topic: topic.partner_classes)
+# Partner groups that are not a set of partner classes, with where they stand among the groups.
+PARTNER_GROUPS_FIRST: Mapping[str, str] = TopicTable(lambda topic: topic.partner_groups_first)
+PARTNER_GROUPS_LAST: Mapping[str, str] = TopicTable(lambda topic: topic.partner_groups_last)
+# Whether a partner drug is new to a cohort's patients: derived only where the source says so.
+PARTNER_HISTORY: Mapping[str, str] = TopicTable(lambda topic: topic.partner_history)
+# The antibody axis: the agent of the index class a cohort is given against the one its patients had before.
+ANTIBODY_AXIS: Mapping[str, str] = TopicTable(lambda topic: topic.antibody_axis)
+# Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
+SYNTHESIS_EXCLUSIONS: Mapping[str, str] = TopicTable(
+    lambda topic: {"not_retreatment": topic.not_in_question, **_GENERAL_EXCLUSIONS})
 # The search page's filters: the key Pagefind indexes each under (search.search_view gives each record its
 # values), with the label the page shows. Ordered as the page lists them.
-SEARCH_FILTERS: dict[str, str] = {
-    "type": "Record type",
-    "agent": "Agent",
-    "partner": "Partners",
-    "antibody": "Antibody",
-    "design": "Design",
-    "prior": "Prior anti-CD38",
-}
+SEARCH_FILTERS: Mapping[str, str] = TopicTable(lambda topic: topic.search_filters)
+
+
+# Refractory classes whose share is the share refractory to the index class.
+INDEX_REFRACTORY_CLASSES: Sequence[str] = TopicList(lambda: active().index_refractory_classes)
+
+
+def index_class() -> str:
+    """The agent class the atlas's question is about."""
+    return active().index_class
+
+
+def _role(name: str) -> TopicList:
+    return TopicList(lambda: getattr(active().measure_roles, name))
+
+
+# Which measures each part of the site pools, shows or charts (the topic's measure_roles).
+POOLED_MEASURES = _role("pooled")
+RANGE_MEASURES = _role("ranged")
+KEY_MEASURES = _role("key")
+SUMMARY_MEASURES = _role("summary")
+TABLE_MEASURES = _role("summary_table")
+CROSS_STUDY_MEASURES = _role("cross_study_charts")
+REGIMEN_MEASURES = _role("regimen_charts")
+STUDY_CHART_MEASURES = _role("study_charts")
+
+
+def summary_pooled_measure() -> str:
+    """The rate the summary pools."""
+    return active().measure_roles.summary_pooled
+
+
+# Joins the partner classes of one group in its key (imid+proteasome_inhibitor).
+PARTNER_JOIN = "+"

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from build_scripts.derive.bottom_line import CohortFigure, QuestionFigure, resolve
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.derive.facts import prior_anti_cd38_status
+from build_scripts.derive.facts import exposure_status
 from build_scripts.derive.partners import antibody, partners
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
 from build_scripts.load.numbers import number
-from build_scripts.load.vocabulary import DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS
+from build_scripts.load.vocabulary import (
+    DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS, summary_pooled_measure,
+)
 from build_scripts.render.forest_rows import question_url, study_name
 from build_scripts.render.links import QUESTIONS_URL, relative, url_of
 from build_scripts.render.long_lists import cohort_href
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
 
 QUESTIONS_DESCRIPTION = ("Clinical questions on anti-CD38 retreatment in myeloma, each answered from the atlas's"
                          " records: the cohorts, their figures, pooled estimates where they can be made.")
-ANSWER_MEASURE = "orr"  # the rate each answer leads with; medians of RANGE_MEASURES follow
 
 
 def _find(evidence: Evidence, study_id: str, cohort_id: str) -> tuple[Study, Cohort]:
@@ -91,7 +92,7 @@ def cohort_view(evidence: Evidence, entry: Entry, measure_name: str, page_url: s
         href=cohort_href(page_url, study.id, cohort.id), entry=entry, text=text, interval=interval,
         source=source_view(evidence, outcome, page_url, url_of("study", study.id)) if outcome is not None else None,
         partners=partners(evidence, study, cohort).drugs_text or partners(evidence, study, cohort).label,
-        antibody=antibody(evidence, study, cohort).text, prior=prior_anti_cd38_status(study, cohort).text,
+        antibody=antibody(evidence, study, cohort).text, prior=exposure_status(study, cohort).text,
         design=DESIGNS[study.design].label, comparison=arm_comparison(evidence, study, cohort, measure_name),
         follow_up=follow_up_text(study, cohort))
 
@@ -203,19 +204,20 @@ def range_view(evidence: Evidence, part: MedianRange, page_url: str) -> RangeVie
 
 
 def answer_view(evidence: Evidence, answer: Answer, page_url: str) -> AnswerView:
-    analysis = answer.analysis(ANSWER_MEASURE)
+    answer_measure = summary_pooled_measure()  # the rate each answer leads with; medians follow
+    analysis = answer.analysis(answer_measure)
     assert analysis is not None  # every answer analyses every pooled measure
     members = [_find(evidence, s, c) for s, c in answer.members]
     names = {(study.id, cohort.id): f"{study_name(study, evidence)}: {cohort.label}" for study, cohort in members}
-    cohorts = tuple(sorted((cohort_view(evidence, e, ANSWER_MEASURE, page_url) for e in analysis.used),
+    cohorts = tuple(sorted((cohort_view(evidence, e, answer_measure, page_url) for e in analysis.used),
                            key=lambda v: (-(v.entry.value or 0), v.name)))
     left_out = tuple(LeftOut(names.get((x.study_id, x.cohort_id), x.key),
                              cohort_href(page_url, x.study_id, x.cohort_id), SYNTHESIS_EXCLUSIONS[x.reason], x.detail)
                      for x in analysis.excluded)
     ranges = tuple(range_view(evidence, r, page_url) for r in answer.ranges)
     return AnswerView(answer=answer, href=relative(page_url, question_url(answer.question.id)),
-                      measure=MEASURES[ANSWER_MEASURE], analysis=analysis,
-                      sensitivity=answer.analysis(ANSWER_MEASURE, sensitivity=True), cohorts=cohorts,
+                      measure=MEASURES[answer_measure], analysis=analysis,
+                      sensitivity=answer.analysis(answer_measure, sensitivity=True), cohorts=cohorts,
                       left_out=left_out, ranges=ranges,
                       profile=evidence_profile(evidence, members, analysis, answer.ranges), members=len(members))
 

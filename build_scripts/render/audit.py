@@ -21,7 +21,7 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
         for cohort in study.cohorts:
             found = retreatment(evidence, study, cohort)
             population, whose = defining_population(study, cohort)
-            defined = population.prior_anti_cd38 if population is not None else None
+            defined = population.prior_exposure if population is not None else None
             publication = evidence.publications.get(defined.source.publication) if defined is not None else None
             rows.append({
                 "study": study, "cohort": cohort,

@@ -7,12 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from build_scripts.derive.partners import antibody
-from build_scripts.load.vocabulary import PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES
-
-
-# Measures with a cross-study chart, in the order the charts page shows them: every measure the review compares
-# across studies (response rates, survival and follow-up medians, the time to retreatment).
-CROSS_STUDY_MEASURES = ("orr", "vgpr_or_better", "cr_or_better", "pfs", "os", "time_to_retreatment", "follow_up")
+from build_scripts.load.vocabulary import (
+    CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, TopicList, TopicTable,
+)
 
 
 # Measures some retreatment cohort reports that get no cross-study chart, and why; they stay on the study pages.
@@ -25,9 +22,6 @@ NOT_CHARTED_ACROSS_STUDIES = {
 CHARTS_URL_PREFIX = "charts"
 
 
-REGIMEN_MEASURES = ("pfs", "os", "orr")
-
-
 METHODS_URL = "methods/"
 
 
@@ -38,13 +32,13 @@ METHODS_POOLING_SECTION = "exploratory-pooled-estimates"
 
 
 # A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for not stated.
-PRIOR_STATUS_COLOURS = {
-    "refractory": "#D55E00", "exposed_partly_refractory": "#E69F00", "exposed_refractoriness_not_stated": "#56B4E9",
-    "exposed_not_refractory": "#0072B2", "partly_naive": "#CC79A7", "naive": "#009E73", "not_stated": "#999999",
-}
+# (the topic's exposure_statuses give them).
+PRIOR_STATUS_COLOURS = TopicTable(lambda topic: {
+    name: status.colour for name, status in topic.exposure_statuses.items() if status.colour})
 
 
-PRIOR_STATUS_LEGEND = tuple((PRIOR_ANTI_CD38_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items())
+PRIOR_STATUS_LEGEND = TopicList(lambda: tuple(
+    (EXPOSURE_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items()))
 
 
 # Control arms are drawn grey. Grey also stands for 'prior anti-CD38 not stated', but a cohort of unknown status

@@ -14,7 +14,7 @@ from build_scripts.derive.synthesis_types import Synthesis
 from build_scripts.load.cache import Memo
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Study
-from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES
+from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STUDY_CHART_MEASURES
 from build_scripts.render.chart_base import (
     CHART_WIDTH, CROSS_STUDY_MEASURES, Chart, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, Link, REGIMEN_MEASURES,
     RESPONSE_COLOURS, ROW_STEP, chart_page_url, configured, label_expr, row_step,
@@ -40,7 +40,7 @@ def study_charts(evidence: Evidence, study: Study) -> list[Chart]:
     response = best_response_chart(study)
     if response is not None:
         charts.append(response)
-    for measure_name in ("pfs", "os"):
+    for measure_name in STUDY_CHART_MEASURES:
         rows = []
         for cohort in study.cohorts:
             for outcome in cohort.outcomes:
@@ -147,7 +147,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
                              "line": line.line, "start": line.line - 0.45,
                              "end": line.line + 0.45, "regimen": line.regimen_as_stated,
                              "response": category.short, "response_label": category.label,
-                             "anti_cd38": "Contains an anti-CD38 antibody" if line.anti_cd38 else "No anti-CD38 antibody",
+                             "anti_cd38": "Contains an anti-CD38 antibody" if line.index_drug else "No anti-CD38 antibody",
                              "cycles": "" if line.cycles is None else str(line.cycles),
                              "duration": "" if line.duration_months is None else f"{line.duration_months:g}"})
     if not rows:

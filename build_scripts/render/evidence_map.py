@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from build_scripts.derive.partners import partner_group_label, partner_groups_in_order
 from build_scripts.load.evidence import Evidence, evidence_type
 from build_scripts.load.model import Review
-from build_scripts.load.vocabulary import EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import EVIDENCE_TYPES, FINDING_SCOPES, MEASURES, EXPOSURE_STATUSES
 from build_scripts.render.links import SUMMARY_URL, relative, url_of
 from build_scripts.render.long_lists import anchor_name, cohort_href
 from build_scripts.render.members import (
@@ -106,7 +106,7 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
         for conclusion in review.conclusions:
             by_status = []
             if conclusion.measure is not None:
-                for status, definition in PRIOR_ANTI_CD38_STATUSES.items():
+                for status, definition in EXPOSURE_STATUSES.items():
                     group = [m for m in retreated if m.prior.status == status and _scope(m, conclusion.evidence_type)]
                     if group:
                         atlas = measure_summary(evidence, group, conclusion.measure, page_url)

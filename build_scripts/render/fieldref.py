@@ -14,8 +14,9 @@ from markdown.extensions.toc import slugify
 from pydantic import BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 
+from build_scripts.load.choices import Choice
 from build_scripts.load.fields import (
-    DOI_PATTERN, PMCID_PATTERN, PMID_PATTERN, REGISTRY_PATTERN, SLUG_PATTERN, Choice, TextField,
+    DOI_PATTERN, PMCID_PATTERN, PMID_PATTERN, REGISTRY_PATTERN, SLUG_PATTERN, TextField,
 )
 from build_scripts.load.model import RECORD_MODELS
 from build_scripts.load.vocabulary import RECORD_KINDS, RecordKind
@@ -138,7 +139,7 @@ def reachable_parts(models: Iterable[type[BaseModel]]) -> list[type[BaseModel]]:
 
 
 def _words(model: type[BaseModel]) -> list[str]:
-    """'PriorAntiCD38' -> ['Prior', 'Anti', 'CD38']: a run of capitals (an acronym) stays one word."""
+    """'PriorExposure' -> ['Prior', 'Anti', 'CD38']: a run of capitals (an acronym) stays one word."""
     return re.findall(r"[A-Z]+[0-9]*(?![a-z])|[A-Z][a-z0-9]*", model.__name__)
 
 
@@ -154,7 +155,7 @@ def heading_anchor(title: str) -> str:
 
 
 def part_anchor(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'prior-lines', 'PriorAntiCD38' -> 'prior-anti-cd38': the id of the part's heading."""
+    """'PriorLines' -> 'prior-lines', 'PriorExposure' -> 'prior-anti-cd38': the id of the part's heading."""
     return heading_anchor(part_title(model))
 
 

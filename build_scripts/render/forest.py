@@ -15,7 +15,7 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.synthesis_types import Answer, Synthesis
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
-from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, POOLING_METHODS, UNITS
+from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, POOLING_METHODS, UNITS, summary_pooled_measure
 from build_scripts.render.chart_base import (
     CHART_WIDTH, COMPUTED_INTERVAL, CONTROL_ARM, CONTROL_ARM_COLOUR, Chart, EVIDENCE_SHAPES, ForestRow, INDENT_OFFSET,
     LABEL_LIMIT, LINE_HEIGHT, Link, METHODS_POOLING_SECTION, METHODS_SECTION, METHODS_URL, POOLED, POOLED_LABEL,
@@ -28,9 +28,10 @@ from build_scripts.render.forest_rows import (
 from build_scripts.render.links import relative
 
 
-def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_name: str = "orr") -> Chart | None:
+def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_name: str | None = None) -> Chart | None:
     """A question's forest plot: each cohort its answer uses with its exact interval, a randomised arm's control arm
     beside it, and the pooled diamond where the synthesis pools; None when no cohort gives the measure."""
+    measure_name = measure_name or summary_pooled_measure()
     analysis = answer.analysis(measure_name)
     if analysis is None or not analysis.used:
         return None

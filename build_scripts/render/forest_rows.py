@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.derive.facts import is_arm, prior_anti_cd38_status, retreatment, stopping
+from build_scripts.derive.facts import is_arm, exposure_status, retreatment, stopping
 from build_scripts.derive.partners import antibody, partner_group_label, partner_groups_in_order, partners
 from build_scripts.derive.responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from build_scripts.derive.synthesis_types import Analysis, Synthesis
@@ -13,7 +13,7 @@ from build_scripts.load.evidence import Evidence, evidence_type, parent_chain
 from build_scripts.load.model import Study
 from build_scripts.load.numbers import number
 from build_scripts.load.parts import Cohort, Outcome
-from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS
+from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, EXPOSURE_STATUSES, RECORD_KINDS
 from build_scripts.render.chart_base import (
     CONTROL_ARM, ForestRow, INDENT, METHODS_POOLING_SECTION, METHODS_URL, POOLED, POOLED_LABEL, SUBGROUP_MARK,
 )
@@ -62,7 +62,7 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         ci_text = f"{ci_low:.1f}–{ci_high:.1f} (exact, computed)" if computed else f"{number(ci_low)}–{number(ci_high)}"
     publication = evidence.publications[outcome.source.publication]
     n = outcome.n or (cohort.population.n.value if cohort.population and cohort.population.n else None)
-    prior = prior_anti_cd38_status(study, cohort)
+    prior = exposure_status(study, cohort)
     stopped = stopping(study) if is_arm(study, cohort) else None
     return ForestRow(
         # an arm of a trial that stopped early says so wherever it is drawn
@@ -97,7 +97,7 @@ def _regimen_name(evidence: Evidence, cohort: Cohort) -> str:
 
 def heading_row(evidence: Evidence, study: Study, cohort: Cohort, page_url: str, partner: str) -> ForestRow:
     """A cohort shown only as the heading of its charted subgroups: a label, no mark, its own facts in the table."""
-    prior = prior_anti_cd38_status(study, cohort)
+    prior = exposure_status(study, cohort)
     n = cohort.population.n.value if cohort.population and cohort.population.n else None
     return ForestRow(
         label=cohort_label(study, cohort, evidence) + _n_text(n), panel=EVIDENCE_TYPES[evidence_type(study)],
@@ -224,7 +224,7 @@ def pooled_rows(synthesis: Synthesis, measure: str, partner_name: str, page_url:
         shown = analysis.primary if analysis is not None else None
         if shown is None:
             continue
-        label = PRIOR_ANTI_CD38_STATUSES[stratum.prior_status].label
+        label = EXPOSURE_STATUSES[stratum.prior_status].label
         k, patients = shown.k, shown.patients
         fits = "; ".join(
             f"{e.method_label}{'' if e is shown else ' (sensitivity)'}: {e.value:.1f} ({e.ci_low:.1f}–{e.ci_high:.1f}),"

@@ -12,7 +12,7 @@ from build_scripts.derive.retreated import retreated_note
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.parts import Outcome
 from build_scripts.load.vocabulary import (
-    AGENT_CLASSES, DESIGNS, EVIDENCE_TYPES, ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES, RECORD_KINDS, STATUSES,
+    AGENT_CLASSES, DESIGNS, EVIDENCE_TYPES, ANTIBODY_AXIS, EXPOSURE_STATUSES, RECORD_KINDS, STATUSES,
 )
 from build_scripts.render.export import DATA_FOLDER
 from build_scripts.render.indexes import KeyResult, StudyFacts, regimen_uses, study_facts
@@ -98,7 +98,7 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
                      for r in facts.regimens],
         "partner_classes": [partner_group_label(name) for name in facts.partner_classes],
         "antibodies": [ANTIBODY_AXIS[name] for name in facts.antibodies],
-        "prior_statuses": [PRIOR_ANTI_CD38_STATUSES[name].label for name in facts.prior_statuses],
+        "prior_statuses": [EXPOSURE_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
         "retreated": retreated_note(facts.retreated, facts.n),
@@ -144,7 +144,7 @@ def studies_index_json(evidence: Evidence) -> str:
             "partner_class": {name: partner_group_label(name)
                               for name in partner_groups_in_order(p for row in rows for p in row.partner_classes)},
             "antibody": dict(ANTIBODY_AXIS),
-            "prior_status": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
+            "prior_status": {name: status.label for name, status in EXPOSURE_STATUSES.items()},
             "not_reported": STATUSES["not_reported"].label,
         },
         "agents": [[a, evidence.agents[a].name] for a in agent_ids],

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from build_scripts.derive.facts import main_retreatment_cohort, prior_anti_cd38_status, retreatment
+from build_scripts.derive.facts import main_retreatment_cohort, exposure_status, retreatment
 from build_scripts.derive.partners import antibody, partner_groups_in_order, partners
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.retreated import Retreated, retreated
 from build_scripts.load.evidence import Evidence, evidence_type, first_publication_year, patient_count, study_regimens
 from build_scripts.load.model import Study
 from build_scripts.load.parts import Cohort, Outcome
-from build_scripts.load.vocabulary import ANTIBODY_AXIS, PRIOR_ANTI_CD38_STATUSES
+from build_scripts.load.vocabulary import ANTIBODY_AXIS, EXPOSURE_STATUSES, KEY_MEASURES
 
 
 def headline_outcome(cohort: Cohort, measure: str) -> Outcome | None:
@@ -40,7 +40,7 @@ def key_result(evidence: Evidence, study: Study) -> KeyResult | None:
     cohort = main_retreatment_cohort(evidence, study)
     if cohort is None:
         return None
-    orr, pfs = headline_outcome(cohort, "orr"), headline_outcome(cohort, "pfs")
+    orr, pfs = (headline_outcome(cohort, name) for name in KEY_MEASURES)
     count = cohort.population.n.value if cohort.population and cohort.population.n else None
     stated = [o.n for o in (orr, pfs) if o is not None and o.n is not None]
     return KeyResult(cohort, orr, pfs, count if count is not None else (stated[0] if stated else None))
@@ -68,7 +68,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
     found = patient_count(study)
     partner_names = {partners(evidence, study, cohort).name for cohort in study.cohorts}
     antibody_names = {antibody(evidence, study, cohort).name for cohort in study.cohorts}
-    prior_names = {prior_anti_cd38_status(study, cohort).status for cohort in study.cohorts}
+    prior_names = {exposure_status(study, cohort).status for cohort in study.cohorts}
     return StudyFacts(
         study=study,
         year=first_publication_year(evidence, study),
@@ -77,7 +77,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
         regimens=tuple(study_regimens(study)),
         partner_classes=tuple(partner_groups_in_order(partner_names)),
         antibodies=tuple(name for name in ANTIBODY_AXIS if name in antibody_names),
-        prior_statuses=tuple(name for name in PRIOR_ANTI_CD38_STATUSES if name in prior_names),
+        prior_statuses=tuple(name for name in EXPOSURE_STATUSES if name in prior_names),
         n=found[0].value if found is not None else None,
         key=key_result(evidence, study),
         retreated=retreated(evidence, study),

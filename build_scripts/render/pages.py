@@ -18,7 +18,7 @@ from build_scripts.load.parts import Cohort, Outcome, PatientCount, Population, 
 from build_scripts.load.study_parts import Comparison, Discrepancy, DiscussedStudy, ReviewConclusion, ReviewFinding
 from build_scripts.load.vocabulary import (
     ADVERSE_EVENT_GRADES, COHORT_ROLES, DESIGNS, EFFECT_MEASURES, EVIDENCE_TYPES, FINDING_SCOPES, FINDING_STATISTICS,
-    FINDING_UNITS, MEASURES, PRIOR_ANTI_CD38_DEFINITIONS, PUBLICATION_TYPES, REFRACTORY_CLASSES, RESPONSE_CATEGORIES,
+    FINDING_UNITS, MEASURES, EXPOSURE_DEFINITIONS, PUBLICATION_TYPES, REFRACTORY_CLASSES, RESPONSE_CATEGORIES,
     SPREADS, STATUSES, UNITS,
 )
 from build_scripts.render.links import relative, short_citation, title_after_citation, url_of
@@ -288,9 +288,9 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
             value = " ".join(bit for bit in bits if bit)
         rows.append({"label": f"Refractory to {REFRACTORY_CLASSES[item.to]}", "value": value,
                      "source": source_view(evidence, item, page_url)})
-    defined = population.prior_anti_cd38
+    defined = population.prior_exposure
     if defined is not None:
-        value = PRIOR_ANTI_CD38_DEFINITIONS[defined.status].label
+        value = EXPOSURE_DEFINITIONS[defined.status].label
         rows.append({"label": "Prior anti-CD38, as the source defines the patients",
                      "value": f"{value} (“{defined.as_stated}”)" if defined.as_stated else value,
                      "source": source_view(evidence, defined, page_url)})
@@ -344,7 +344,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
              "regimen_as_stated": line.regimen_as_stated,
              "regimen_href": relative(page_url, url_of("regimen", line.regimen)) if line.regimen else None,
              "cycles": line.cycles, "duration_months": number(line.duration_months),
-             "best_response": RESPONSE_CATEGORIES[line.best_response], "anti_cd38": line.anti_cd38,
+             "best_response": RESPONSE_CATEGORIES[line.best_response], "index_drug": line.index_drug,
              "note": line.note}
             for patient in cohort.patients for line in patient.lines
         ],

@@ -41,7 +41,7 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         "design": DESIGNS[study.design],
         "evidence_type": EVIDENCE_TYPES[evidence_type(study)],
         "summary": render_markdown(study.summary),
-        "prior_anti_cd38": render_markdown(study.prior_anti_cd38),
+        "prior_exposure": render_markdown(study.prior_exposure),
         "patients": patients_view(evidence, study, page_url),
         "retreated": retreated_view(evidence, study, page_url),
         "lines": lines_view(study),

@@ -10,7 +10,7 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
-    COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, MEASURES, PRIOR_ANTI_CD38_STATUSES, STATUSES,
+    COHORT_ROLES, DESIGNS, EVIDENCE_TYPES, MEASURES, EXPOSURE_STATUSES, STATUSES,
 )
 from build_scripts.render.forest_rows import preferred_outcome
 from build_scripts.render.links import REGIMEN_TABLES_URL, SUMMARY_URL, relative, url_of
@@ -21,7 +21,7 @@ from build_scripts.render.members import Member, cohort_patients, members, n_tex
 from build_scripts.render.pages import SourceView, arms_view, comparison_view, source_view
 from build_scripts.render.paging import table_page_items
 from build_scripts.render.profile import follow_up_text
-from build_scripts.render.summary import TABLE_MEASURES
+from build_scripts.load.vocabulary import TABLE_MEASURES
 
 
 REGIMEN_TABLES_DESCRIPTION = ("Every cohort of the atlas by regimen, with its response rate, median PFS and OS, the"
@@ -79,7 +79,7 @@ def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> li
             "partner_order": partner_sort_number(member.partner.name),
             "antibody": member.antibody,
             "prior": member.prior.text,
-            "prior_order": list(PRIOR_ANTI_CD38_STATUSES).index(member.prior.status),
+            "prior_order": list(EXPOSURE_STATUSES).index(member.prior.status),
             "study_href": relative(page_url, url_of("study", member.study.id)),
             "cohort_href": cohort_href(page_url, member.study.id, member.cohort.id),
             "role": COHORT_ROLES[member.cohort.role],

@@ -8,19 +8,19 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
-from build_scripts.derive.facts import cohort_regimens, prior_anti_cd38_status
+from build_scripts.derive.facts import cohort_regimens, exposure_status
 from build_scripts.derive.partners import antibody, partner_group_classes, partners, regimen_partner_class
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PRIOR_ANTI_CD38_STATUSES,
-    RECORD_KINDS, SEARCH_FILTERS,
+    ANTIBODY_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, EXPOSURE_STATUSES,
+    RECORD_KINDS, SEARCH_FILTERS, TopicTable,
 )
 from build_scripts.render.links import url_of
 
 # The partner facet: each partner class on its own (a regimen with an IMiD and chemotherapy is found under both),
 # and the groups that are no set of classes.
-PARTNER_FACET = {**PARTNER_GROUPS_FIRST, **{name: f"+ {label}" for name, label in PARTNER_CLASSES.items()},
-                 **PARTNER_GROUPS_LAST}
+PARTNER_FACET = TopicTable(lambda topic: {
+    **PARTNER_GROUPS_FIRST, **{name: f"+ {label}" for name, label in PARTNER_CLASSES.items()}, **PARTNER_GROUPS_LAST})
 
 # Names per file of the exact-name map (publish/pagefind.py writes the files; atlas-search.js reads them).
 PINS_PER_FILE = 100
@@ -82,7 +82,7 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         groups = [partners(evidence, study, c).name for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
         facets = [facet for group in groups for facet in _partner_facets(group)]
         antibodies = [antibody(evidence, study, c).name for c in study.cohorts]
-        priors = [prior_anti_cd38_status(study, c).status for c in study.cohorts]
+        priors = [exposure_status(study, c).status for c in study.cohorts]
         return SearchView(label, (
             ("Agents", _named(evidence.agents[a] for a in agent_ids)),
             ("Regimens", _named(evidence.regimens[r] for r in regimen_ids)),
@@ -92,7 +92,7 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
             ("partner", _ordered(facets, PARTNER_FACET)),
             ("antibody", _ordered(antibodies, ANTIBODY_AXIS)),
             ("design", (study.design,)),
-            ("prior", _ordered(priors, PRIOR_ANTI_CD38_STATUSES)),
+            ("prior", _ordered(priors, EXPOSURE_STATUSES)),
         ))
     if kind == "regimen":
         agent_ids = _agent_ids(evidence, [record_id])
@@ -125,7 +125,7 @@ def filter_options(evidence: Evidence) -> list[dict]:
         "partner": PARTNER_FACET,
         "antibody": ANTIBODY_AXIS,
         "design": {name: design.label for name, design in DESIGNS.items()},
-        "prior": {name: status.label for name, status in PRIOR_ANTI_CD38_STATUSES.items()},
+        "prior": {name: status.label for name, status in EXPOSURE_STATUSES.items()},
     }
     # agents by name; the rest in the vocabulary's order
     labels["agent"] = dict(sorted(labels["agent"].items(), key=lambda item: (item[1].casefold(), item[0])))

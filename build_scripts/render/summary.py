@@ -22,8 +22,8 @@ from build_scripts.load.model import Study
 from build_scripts.load.numbers import number
 from build_scripts.load.parts import Cohort, Population
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, PRIOR_ANTI_CD38_STATUSES,
-    SYNTHESIS_EXCLUSIONS, Measure,
+    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, EXPOSURE_STATUSES,
+    SUMMARY_MEASURES, SYNTHESIS_EXCLUSIONS, TABLE_MEASURES, Measure, summary_pooled_measure,
 )
 from build_scripts.render.evidence_map import MapCell, evidence_map, review_views
 from build_scripts.render.links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, relative
@@ -40,11 +40,6 @@ SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and pri
                        " response rates and median survival, each number linked to its source.")
 SUMMARY_DETAILS_DESCRIPTION = ("The cohorts behind each row and mark of the Evidence summary of anti-CD38 retreatment,"
                                " those it leaves out and why, and a systematic review's conclusions beside them.")
-# Columns of the summary-of-findings table, and of the regimen tables.
-SUMMARY_MEASURES: tuple[str, ...] = ("orr", "cr_or_better", "pfs", "os")
-TABLE_MEASURES: tuple[str, ...] = ("orr", "pfs", "os")
-# The measure whose pooled estimate the summary table shows (synthesis_types.POOLED_MEASURES holds the others).
-POOLED_MEASURE = "orr"
 
 
 # ---------------------------------------------------------------- lists too long for their page
@@ -93,8 +88,9 @@ class PooledView:
 
 
 def pooled_view(evidence: Evidence, synthesis: Synthesis, stratum: Stratum, by_key: dict[str, Member],
-                page_url: str, measure_name: str = POOLED_MEASURE) -> PooledView | None:
+                page_url: str, measure_name: str | None = None) -> PooledView | None:
     """The pooled analysis of a stratum's rate, or None when the synthesis has none for it."""
+    measure_name = measure_name or summary_pooled_measure()
     analysis = synthesis.analysis(stratum, measure_name)
     if analysis is None:
         return None
@@ -143,7 +139,7 @@ class SummaryRow:
 
     @property
     def status_label(self) -> str:
-        return PRIOR_ANTI_CD38_STATUSES[self.stratum.prior_status].label
+        return EXPOSURE_STATUSES[self.stratum.prior_status].label
 
     @property
     def antibodies(self) -> str:
@@ -311,13 +307,13 @@ def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
     for member in members(evidence) if everyone is None else everyone:
         if member.retreatment:
             continue
-        status = PRIOR_ANTI_CD38_STATUSES[member.prior.status]
+        status = EXPOSURE_STATUSES[member.prior.status]
         population = defined_population(member.study, member.cohort)
-        as_stated = population.prior_anti_cd38.as_stated if population is not None else None  # type: ignore[union-attr]
+        as_stated = population.prior_exposure.as_stated if population is not None else None  # type: ignore[union-attr]
         href = cohort_href(page_url, member.study.id, member.cohort.id)
         if member.prior.status == "naive":
             groups["naive"].append(Unsummarised(member, href, status.definition, as_stated))
-        elif not status.retreatment:
+        elif not status.in_question:
             groups["uncertain"].append(Unsummarised(member, href, f"{member.prior.text}: {status.definition}", as_stated))
         else:
             groups["other"].append(Unsummarised(member, href, not_given_reason(evidence, member), None))
@@ -461,7 +457,7 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
         "row_groups": [[r for r in rows if r.stratum.partner_class == partner]
                        for partner in dict.fromkeys(r.stratum.partner_class for r in rows)],
         "measures": [MEASURES[name] for name in SUMMARY_MEASURES],
-        "pooled_measure": MEASURES[POOLED_MEASURE],
+        "pooled_measure": MEASURES[summary_pooled_measure()],
         "pooling_methods": POOLING_METHODS,
         "primary_pooling_method": PRIMARY_POOLING_METHOD,
         "unsummarised": groups,

@@ -451,7 +451,7 @@
   Index.prototype.csv = function () {
     const model = this.model, labels = model.labels, index = this;
     const header = ["study_id", "title", "short_name", "registry_ids", "first_published", "design", "evidence_type",
-      "regimens", "partner_classes", "antibody", "prior_anti_cd38", "patients", "retreated", "key_cohort", "key_orr", "key_median_pfs", "key_n",
+      "regimens", "partner_classes", "antibody", "prior_exposure", "patients", "retreated", "key_cohort", "key_orr", "key_median_pfs", "key_n",
       "url"];
     const rows = this.filteredRows().map(function (row) {
       return [row.id, row.title, row.shortName, row.registry, row.year, labels.design[row.design],

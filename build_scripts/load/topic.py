@@ -1,0 +1,147 @@
+"""Reads an evidence folder's topic.yaml into a Topic, each problem located by file, line, column and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from pydantic import ValidationError
+
+from build_scripts.load.cache import digest
+from build_scripts.load.model import validation_messages
+from build_scripts.load.problems import Problem, display_path
+from build_scripts.load.reader import TOPIC_NAME, FieldPath, Location, format_field, parse_yaml, read_regular_file
+from build_scripts.load.topic_model import Topic
+from build_scripts.load.vocabulary import KIND_BY_FOLDER, UNITS
+
+# Response categories the schema itself uses: a patient's best response defaults to 'unknown', and rates computed
+# from best responses keep 'ne' patients in the denominator.
+REQUIRED_CATEGORIES = {"unknown": "a best response the source does not report",
+                       "ne": "a best response that was not evaluable"}
+MAX_TOPIC_BYTES = 1_000_000
+
+
+def _listed(names: object) -> str:
+    return ", ".join(str(name) for name in names)
+
+
+def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
+    """References inside the topic that name nothing it defines."""
+    measures, categories = topic.measures, topic.response_categories
+    for name, measure in measures.items():
+        if measure.unit not in UNITS:
+            yield ("measures", name, "unit"), f"{measure.unit!r} is not a unit; use one of: {_listed(UNITS)}"
+        if measure.at_least is not None:
+            if measure.family != "rate":
+                yield ("measures", name, "at_least"), "only a rate counts patients from a response category up"
+            elif measure.at_least not in categories:
+                yield (("measures", name, "at_least"),
+                       f"{measure.at_least!r} is not a response category; use one of: {_listed(categories)}")
+    roles = topic.measure_roles
+    for role in type(roles).model_fields:
+        value = getattr(roles, role)
+        for position, name in enumerate((value,) if isinstance(value, str) else value):
+            where = ("measure_roles", role) if isinstance(value, str) else ("measure_roles", role, position)
+            if name not in measures:
+                yield where, f"{name!r} is not a measure of the topic; use one of: {_listed(measures)}"
+    families = {"pooled": "rate", "summary_pooled": "rate", "ranged": "time"}
+    for role, family in families.items():
+        value = getattr(roles, role)
+        for position, name in enumerate((value,) if isinstance(value, str) else value):
+            if name in measures and measures[name].family != family:
+                where = ("measure_roles", role) if isinstance(value, str) else ("measure_roles", role, position)
+                yield where, f"{name!r} is a {measures[name].family}, and '{role}' takes only {family}s"
+    if roles.key[0] in measures and measures[roles.key[0]].family != "rate":
+        yield ("measure_roles", "key", 0), "the first key measure is a rate"
+    if roles.key[1] in measures and measures[roles.key[1]].family != "time":
+        yield ("measure_roles", "key", 1), "the second key measure is a median time"
+    if topic.index_class not in topic.agent_classes:
+        yield ("index_class",), f"{topic.index_class!r} is not an agent class; use one of: {_listed(topic.agent_classes)}"
+    for position, name in enumerate(topic.index_refractory_classes):
+        if name not in topic.refractory_classes:
+            yield (("index_refractory_classes", position),
+                   f"{name!r} is not a refractory class; use one of: {_listed(topic.refractory_classes)}")
+    for name in topic.refractory_class_agents:
+        if name not in topic.refractory_classes:
+            yield (("refractory_class_agents", name),
+                   f"{name!r} is not a refractory class; use one of: {_listed(topic.refractory_classes)}")
+    for agent_class, partner_class in topic.partner_class_of_agent.items():
+        if agent_class not in topic.agent_classes:
+            yield (("partner_class_of_agent", agent_class),
+                   f"{agent_class!r} is not an agent class; use one of: {_listed(topic.agent_classes)}")
+        if partner_class not in topic.partner_classes:
+            yield (("partner_class_of_agent", agent_class),
+                   f"{partner_class!r} is not a partner class; use one of: {_listed(topic.partner_classes)}")
+    if "other" not in topic.partner_classes:
+        yield ("partner_classes",), "the partner classes need 'other', the class of an agent class not listed"
+    for position, name in enumerate(topic.never_partners):
+        if name not in topic.agent_classes:
+            yield (("never_partners", position),
+                   f"{name!r} is not an agent class; use one of: {_listed(topic.agent_classes)}")
+    for name in REQUIRED_CATEGORIES:
+        if name not in categories:
+            yield ("response_categories",), f"the response categories need {name!r} ({REQUIRED_CATEGORIES[name]})"
+    for name, definition in topic.exposure_definitions.items():
+        if definition.label is None and name not in topic.exposure_statuses:
+            yield (("exposure_definitions", name, "label"),
+                   "a definition that is not also a status needs its own label")
+    shared = set(topic.partner_classes) & (set(topic.partner_groups_first) | set(topic.partner_groups_last))
+    for name in sorted(shared):
+        yield ("partner_classes", name), f"{name!r} is both a partner class and a partner group; rename one"
+    for name in topic.search_filters:
+        if name in KIND_BY_FOLDER:
+            yield ("search_filters", name), f"{name!r} is the name of a record folder; name the filter otherwise"
+
+
+class _Located:
+    """Problems of the topic file, each at the line of its field (or of the nearest enclosing field in the file)."""
+
+    def __init__(self, shown_path: str, locations: dict[FieldPath, Location]):
+        self.shown_path, self.locations = shown_path, locations
+
+    def problem(self, field_path: FieldPath, message: str) -> Problem:
+        path = tuple(field_path)
+        while path and path not in self.locations:
+            path = path[:-1]
+        line, column = self.locations.get(path, (1, 1))
+        return Problem(self.shown_path, line, column, format_field(field_path), message)
+
+
+def parse_topic(text: str, shown_path: str) -> tuple[Topic | None, list[Problem]]:
+    """A topic from the text of a topic file, or None and every problem with it."""
+    data, locations, problems = parse_yaml(text, shown_path)
+    located = _Located(shown_path, locations)
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [located.problem((), "the topic file must be a mapping of the topic's vocabularies")]
+    try:
+        topic = Topic.model_validate(data)
+    except ValidationError as error:
+        return None, [located.problem(path, message) for path, message in validation_messages(error)]
+    problems = [located.problem(path, message) for path, message in _reference_problems(topic)]
+    if problems:
+        return None, problems
+    # A definition without a label reads as the status of the same name.
+    definitions = {name: definition if definition.label else
+                   definition.model_copy(update={"label": topic.exposure_statuses[name].label})
+                   for name, definition in topic.exposure_definitions.items()}
+    return topic.model_copy(update={"digest": digest(text), "exposure_definitions": definitions}), []
+
+
+def read_topic(evidence_dir: Path) -> tuple[Topic | None, list[Problem]]:
+    """The topic of an evidence folder's topic.yaml, or None and every problem with it."""
+    path = evidence_dir / TOPIC_NAME
+    shown = display_path(path)
+    if not path.exists() and not path.is_symlink():
+        return None, [Problem(shown, 1, 1, "(file)", "every evidence folder has a topic file, topic.yaml, that"
+                                                     " declares its measures, classes, statuses and axes; it is"
+                                                     " missing")]
+    raw, problem = read_regular_file(path, MAX_TOPIC_BYTES, "the topic file")
+    if raw is None:
+        return None, [problem]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, [Problem(shown, 1, 1, "(file)", f"the file is not UTF-8: {error.reason}")]
+    return parse_topic(text, shown)

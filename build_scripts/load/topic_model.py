@@ -1,0 +1,139 @@
+"""The topic of an atlas as data: its measures, classes, statuses, axes and wording, and the topic of this run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from build_scripts.load.fields import OneLine
+
+# Keys of the topic's vocabularies: what records, exports and URLs of filters spell.
+KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=60)]
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+
+
+class _Entry(BaseModel):
+    """A vocabulary entry; its name is the key it is listed under in the topic file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Key = ""
+
+
+class Measure(_Entry):
+    """An outcome measure: what it is called, what unit it takes and how it is summarised."""
+
+    label: OneLine
+    short: OneLine
+    unit: Key
+    family: Literal["rate", "time"]  # a proportion of patients, or a median time
+    definition: OneLine
+    # The label inside a sentence, where it reads otherwise ("overall response rate").
+    phrase: OneLine | None = None
+    # For a rate of best responses: the shallowest response category it counts (the categories' ranks define
+    # "or better"), so the rate can be computed from per-patient best responses (responses.py).
+    at_least: Key | None = None
+
+    @property
+    def in_sentence(self) -> str:
+        """The label as it reads inside a sentence; never the label lowercased, which would lowercase 'VGPR'."""
+        return self.phrase or self.label
+
+
+class ResponseCategory(_Entry):
+    """A best-response category, ranked from deepest to none."""
+
+    label: OneLine
+    short: OneLine
+    rank: int = Field(ge=1, le=99)
+
+
+class ExposureStatus(_Entry):
+    """What a cohort's patients had of the index drug class before, and whether that puts the cohort in the
+    atlas's question."""
+
+    label: OneLine
+    in_question: bool
+    definition: OneLine
+    colour: Colour | None = None  # in charts; only statuses of cohorts in the question are charted by status
+
+
+class ExposureDefinition(_Entry):
+    """How a curator records a population's earlier therapy with the index class, as its source defines it."""
+
+    label: OneLine | None = None  # the status's label when the definition reads as a status of the same name
+    text: OneLine
+
+
+def _named(entries: dict[str, Any]) -> dict[str, Any]:
+    """Each entry of a vocabulary mapping, given the key it is listed under as its name."""
+    return {key: {**value, "name": key} if isinstance(value, dict) else value for key, value in entries.items()}
+
+
+class MeasureRoles(BaseModel):
+    """Which measures each part of the site shows, pools or lists as ranges."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pooled: tuple[Key, ...]  # rates pooled across cohorts (exploratory)
+    ranged: tuple[Key, ...]  # medians given as ranges across cohorts, never pooled
+    key: tuple[Key, Key]  # the key rate and the key median of a study
+    summary: tuple[Key, ...]  # the summary's measures
+    summary_table: tuple[Key, ...]  # the summary table's columns
+    summary_pooled: Key  # the rate the summary pools
+    cross_study_charts: tuple[Key, ...]  # one chart page each, across studies
+    regimen_charts: tuple[Key, ...]  # the charts of a regimen's page
+    study_charts: tuple[Key, ...]  # the medians charted on a study's page
+
+
+class Topic(BaseModel):
+    """Everything specific to an atlas's question, validated from evidence/topic.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    measures: dict[Key, Measure] = Field(min_length=1)
+    measure_roles: MeasureRoles
+    response_categories: dict[Key, ResponseCategory] = Field(min_length=1)
+    agent_classes: dict[Key, OneLine] = Field(min_length=1)
+    index_class: Key  # the agent class the atlas's question is about
+    refractory_classes: dict[Key, OneLine] = Field(min_length=1)
+    index_refractory_classes: tuple[Key, ...] = Field(min_length=1)  # refractoriness to the index class
+    refractory_class_agents: dict[Key, Key] = {}  # refractory classes naming one agent of the index class
+    exposure_statuses: dict[Key, ExposureStatus] = Field(min_length=1)
+    exposure_definitions: dict[Key, ExposureDefinition] = Field(min_length=1)
+    partner_classes: dict[Key, OneLine] = Field(min_length=1)
+    # The partner class each agent class gives a regimen; an agent class not listed gives 'other'.
+    partner_class_of_agent: dict[Key, Key] = {}
+    never_partners: tuple[Key, ...] = ()  # agent classes never counted as partners (besides the index class)
+    partner_groups_first: dict[Key, OneLine] = {}
+    partner_groups_last: dict[Key, OneLine] = {}
+    partner_history: dict[Key, OneLine] = {}
+    antibody_axis: dict[Key, OneLine] = Field(min_length=1)
+    not_in_question: OneLine  # why a cohort outside the question is left out of pooling
+    search_filters: dict[Key, OneLine] = Field(min_length=1)
+    # Set by the reader: the digest of the file, so caches keyed by the code are keyed by the topic too.
+    digest: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_entries(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field in ("measures", "response_categories", "exposure_statuses", "exposure_definitions"):
+                if isinstance(data.get(field), dict):
+                    data = {**data, field: _named(data[field])}
+        return data
+
+
+_ACTIVE: list[Topic] = []
+
+
+def activate(topic: Topic) -> None:
+    """Make `topic` the topic of this run: the vocabularies read it from now on (forked workers inherit it)."""
+    _ACTIVE[:] = [topic]
+
+
+def active() -> Topic:
+    """The topic of this run, set when its evidence folder's topic file was read."""
+    if not _ACTIVE:
+        raise RuntimeError("no topic is active: the evidence folder's topic.yaml is read (load.topic.read_topic)"
+                           " before any record is validated or rendered")
+    return _ACTIVE[0]

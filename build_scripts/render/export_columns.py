@@ -1,0 +1,226 @@
+"""The columns of the downloads: the public contract the CSV writer, the data package and the data dictionary share."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from build_scripts.derive.meta_analysis import CONTINUITY_CORRECTION
+from build_scripts.derive.synthesis_types import MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES
+from build_scripts.load.vocabulary import (
+    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
+    PARTNER_GROUPS_LAST, PARTNER_JOIN, POOLING_METHODS, PRIMARY_POOLING_METHOD, STATUSES,
+    SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, TopicList,
+)
+from build_scripts.render.csv_cells import Column, LIST_SEPARATOR
+
+
+RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
+
+def _study_columns() -> tuple[Column, ...]:
+    return (
+        Column("study_id", "string", "Stable id of the study; its page is /studies/<study_id>/.", required=True),
+        Column("title", "string", "Title of the study record, written by the curators.", required=True),
+        Column("design", "string", "Study design.", required=True, enum=tuple(DESIGNS)),
+        Column("evidence_type", "string", "Evidence type the design belongs to.", required=True, enum=tuple(EVIDENCE_TYPES)),
+        Column("registry_ids", "string", f"Trial registry ids, separated by '{LIST_SEPARATOR}'."),
+        Column("dois", "string", f"DOIs of every publication of the study, separated by '{LIST_SEPARATOR}'."),
+        Column("n_patients", "integer", "Number of patients in the study as its source states it (the study's own count, else"
+                                        " that of the cohort standing for the whole study), as its page shows it; empty when"
+                                        " not recorded or not reported."),
+        Column("url", "string", "Stable URL of the study page.", required=True),
+        Column("short_name", "string", "Trial name or acronym, if any."),
+        Column("publication_ids", "string", f"Ids of the study's publication records, separated by '{LIST_SEPARATOR}'."),
+        Column("regimen_ids", "string", f"Ids of the regimens of the study's cohorts, separated by '{LIST_SEPARATOR}'."),
+        Column("related_study_ids", "string", f"Studies that report some of the same patients, separated by '{LIST_SEPARATOR}'."),
+        Column("review_ids", "string", f"Systematic reviews that include the study, separated by '{LIST_SEPARATOR}'."),
+        Column("discrepancies", "integer", "Number of discrepancies between sources recorded for the study.", required=True),
+        Column("discussing_review_ids", "string", "Systematic reviews that discuss the study without including it,"
+                                                  f" separated by '{LIST_SEPARATOR}'."),
+        Column("trial_status", "string", "Latest trial status a source gives; empty when none is recorded.",
+               enum=tuple(TRIAL_STATUSES)),
+        Column("cited_source_ids", "string", "Publications that state some of the study's figures without being its own,"
+                                             f" separated by '{LIST_SEPARATOR}'."),
+        Column("partner_classes", "string", "Partner groups of the study's cohorts (see partner_class in outcomes.csv),"
+                                            f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
+        Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
+                                          f" separated by '{LIST_SEPARATOR}'."),
+        Column("n_retreated", "integer", "How many of the study's patients were retreated with an anti-CD38 antibody, as its"
+                                         " page shows it: as the source states it (recorded), else the sum of its"
+                                         " retreatment cohorts' counts, patients in nested cohorts or successive lines"
+                                         " counted once (derived; a lower bound when n_retreated_basis says so); empty when"
+                                         " not reported or when no cohort is a retreatment."),
+        Column("n_retreated_basis", "string", "How n_retreated was found: 'recorded' (stated by the source), 'derived'"
+                                              " (the sum of the cohorts in n_retreated_cohort_ids), 'derived_at_least' (a"
+                                              " lower bound: a retreatment cohort without a count, or cohorts that may"
+                                              " share patients), 'not_reported'; empty when no cohort is a retreatment.",
+               enum=RETREATED_BASES),
+        Column("n_retreated_cohort_ids", "string", "For a derived n_retreated, the cohorts whose counts are added,"
+                                                   f" separated by '{LIST_SEPARATOR}'."),
+    )
+
+
+STUDY_COLUMNS: Sequence[Column] = TopicList(_study_columns)
+
+def partner_group_pattern() -> str:
+    """A partner group: one of the special groups, or partner classes joined by PARTNER_JOIN in the topic's order."""
+    alternatives = "|".join(PARTNER_CLASSES)
+    return (f"({'|'.join([*PARTNER_GROUPS_FIRST, *PARTNER_GROUPS_LAST])}"
+            f"|({alternatives})(\\{PARTNER_JOIN}({alternatives}))*)")
+
+
+def _partner_class_description() -> str:
+    return (
+        "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
+        " (corticosteroids are not partners): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
+        " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
+        + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
+        + ". Whether the antibody is the one the patients had before is the column antibody, not a partner class.")
+
+
+def _outcome_columns() -> tuple[Column, ...]:
+    return (
+        Column("study_id", "string", "Study the figure belongs to (studies.csv).", required=True),
+        Column("cohort_id", "string", "Cohort within the study (arm, part, dose level or subgroup).", required=True),
+        Column("regimen_id", "string", "Controlled regimen of the cohort; empty when the source names no specific regimen."),
+        Column("measure", "string", "Outcome measure; see the measures table.", required=True, enum=tuple(MEASURES)),
+        Column("value", "number", "Point estimate; empty unless status is 'reported'."),
+        Column("unit", "string", "Unit of value and of the interval.", enum=tuple(UNITS)),
+        Column("ci_low", "number", "Lower bound of the confidence interval."),
+        Column("ci_high", "number", "Upper bound of the confidence interval; empty when not reached or not estimable (see ci_high_status)."),
+        Column("ci_level", "number", "Confidence level of the interval, in per cent."),
+        Column("n", "integer", "Patients the figure is based on."),
+        Column("responders", "integer", "Patients with the response, for response rates, where stated."),
+        Column("status", "string", "Whether the figure was reported, not reached, not estimable or not reported.",
+               required=True, enum=tuple(STATUSES)),
+        Column("derived", "boolean", "True when the atlas curators computed the figure from what the source states.", required=True),
+        Column("source_id", "string", "Publication record the figure comes from.", required=True),
+        Column("source_doi", "string", "DOI of that publication, if it has one."),
+        Column("source_location", "string", "Where in the publication: table, figure legend or section.", required=True),
+        Column("discrepancy", "string", "Id of the discrepancy this figure is part of, on the study page; empty if none."),
+        Column("cohort_label", "string", "Label of the cohort.", required=True),
+        Column("anti_cd38_retreatment", "boolean",
+               "True when the cohort is an anti-CD38 retreatment, derived by the atlas: its regimen holds an anti-CD38"
+               " antibody and every patient had an anti-CD38 antibody before (refractory, exposed with or without a stated"
+               " share refractory, or exposed not refractory). False for"
+               " cohorts shown for context (control arms, naive or partly naive cohorts, prior therapy not stated).",
+               required=True),
+        Column("prior_anti_cd38_status", "string",
+               "The cohort's prior anti-CD38 status, derived from how the source defines the cohort or a group containing"
+               " it and from the share refractory: " + "; ".join(
+                   f"{name} ({status.label})" for name, status in EXPOSURE_STATUSES.items()) + ".",
+               required=True, enum=tuple(EXPOSURE_STATUSES)),
+        Column("prior_anti_cd38_refractory_percent", "number",
+               "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
+               " status comes from; empty when not reported."),
+        Column("partner_class", "string", _partner_class_description(), required=True,
+               pattern=partner_group_pattern()),
+        Column("partner_drugs", "string", "The partner drugs of the cohort's regimen by name, each followed by what the"
+                                          " sources state of the patients' earlier exposure to it (refractory before)"
+                                          f" where they state it, separated by '{LIST_SEPARATOR}'."),
+        Column("antibody", "string", "Whether the cohort's anti-CD38 antibody is the one its patients had before: " + "; ".join(
+            f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas from the antibodies"
+            " the records name for the cohort's regimen and for its patients' earlier therapy.", required=True,
+            enum=tuple(ANTIBODY_AXIS)),
+        Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
+        Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
+        Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
+               enum=("not_reached", "not_estimable")),
+        Column("range_low", "number", "Lower end of the range or interquartile range."),
+        Column("range_high", "number", "Upper end of the range or interquartile range."),
+        Column("range_kind", "string", "What range_low and range_high are.", enum=("range", "iqr", "ci95")),
+        Column("derivation", "string", "How a derived figure was computed."),
+        Column("p_value", "string", "P value as printed, with its comparison."),
+    )
+
+
+OUTCOME_COLUMNS: Sequence[Column] = TopicList(_outcome_columns)
+
+PRIMARY_LABEL = POOLING_METHODS[PRIMARY_POOLING_METHOD]
+SENSITIVITY_METHODS: tuple[str, ...] = tuple(m for m in POOLING_METHODS if m != PRIMARY_POOLING_METHOD)
+SYNTHESIS_METHODS: dict[str, str] = {
+    PRIMARY_POOLING_METHOD: f"pooled: the main columns hold the {PRIMARY_LABEL} estimate, the columns starting "
+                            + " and ".join(f"'{m}_'" for m in SENSITIVITY_METHODS) + " the sensitivity analyses",
+    "not_pooled": "no pooled estimate (see note)",
+    "range": "range of the medians (never pooled)",
+}
+
+
+def _sensitivity_columns(method: str) -> tuple[Column, ...]:
+    label = POOLING_METHODS[method]
+    return (
+        Column(f"{method}_value", "number", f"Sensitivity analysis: the pooled proportion by {label} (inverse-variance"
+                                            " random effects on continuity-corrected logits), per cent."),
+        Column(f"{method}_ci_low", "number", f"Lower bound of the {label} confidence interval (normal), per cent."),
+        Column(f"{method}_ci_high", "number", f"Upper bound of the {label} confidence interval, per cent."),
+        Column(f"{method}_pi_low", "number", f"Lower bound of the {label} prediction interval, per cent."),
+        Column(f"{method}_pi_high", "number", f"Upper bound of the {label} prediction interval, per cent."),
+        Column(f"{method}_tau2", "number", f"Tau-squared by {label}, logit scale."),
+    )
+
+
+def _synthesis_columns() -> tuple[Column, ...]:
+    return (
+        Column("question", "string", "For a clinical question's answer: the question's id (its page is"
+                                     " questions/<id>/); empty for a stratum's row. A question's cohorts are those of"
+                                     " every stratum that match it, so its rows repeat patients of the stratum rows.",
+               pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+        Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv); empty for a"
+                                          " question's row.", pattern=partner_group_pattern()),
+        Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv);"
+                                                   " empty for a question's row.", enum=tuple(EXPOSURE_STATUSES)),
+        Column("measure", "string", "Outcome measure; response rates are pooled, median times only given as ranges.",
+               required=True, enum=POOLED_MEASURES + RANGE_MEASURES),
+        Column("analysis", "string", "'primary' uses every eligible cohort; 'sensitivity' leaves out case reports and case"
+                                     " series (given only where the primary analysis uses one).",
+               required=True, enum=("primary", "sensitivity")),
+        Column("method", "string", "What the row holds: " + "; ".join(
+            f"{name}: {text}" for name, text in SYNTHESIS_METHODS.items()) + ".", required=True,
+               enum=tuple(SYNTHESIS_METHODS)),
+        Column("k", "integer", "Number of independent cohorts used.", required=True),
+        Column("patients", "integer", "Patients in the cohorts used (the n each figure is based on); empty for a range of"
+                                      " medians when a cohort used does not report its number of patients."),
+        Column("value", "number", f"Pooled proportion in per cent by the {PRIMARY_LABEL}: random effects on the logit"
+                                  " scale fitted by maximum likelihood from each cohort's exact binomial likelihood (no"
+                                  " continuity correction), back-transformed; empty when not pooled. Exploratory: not a"
+                                  " substitute for a systematic review."),
+        Column("ci_low", "number", "Lower bound of its confidence interval (Wald, on the logit scale, with the standard error"
+                                   " from the observed information), per cent."),
+        Column("ci_high", "number", "Upper bound of that interval, per cent."),
+        Column("ci_level", "number", "Level of the confidence and prediction intervals, per cent."),
+        Column("pi_low", "number", "Lower bound of its prediction interval (t distribution, k-2 degrees of freedom, with"
+                                   " tau-squared and the standard error), per cent: where a new cohort's proportion is"
+                                   " expected to fall."),
+        Column("pi_high", "number", "Upper bound of the prediction interval, per cent."),
+        Column("i2", "number", "I-squared (Higgins and Thompson, from Cochran's Q of the continuity-corrected logits), per"
+                               " cent: the share of the variation between cohorts not explained by chance."),
+        Column("tau2", "number", f"Between-cohort variance tau-squared on the logit scale, by the {PRIMARY_LABEL}."),
+        Column("q", "number", "Cochran's Q heterogeneity statistic (k-1 degrees of freedom) of the continuity-corrected"
+                              " logits."),
+        *(column for method in SENSITIVITY_METHODS for column in _sensitivity_columns(method)),
+        Column("range_low", "number", "Lowest figure among the cohorts used, as recorded (per cent, or months for medians)."),
+        Column("range_high", "number", "Highest figure among the cohorts used."),
+        Column("unit", "string", "Unit of value, intervals and range.", enum=tuple(UNITS)),
+        Column("cohorts_used", "string", "Cohorts used, as study_id/cohort_id (outcomes.csv), separated by"
+                                         f" '{LIST_SEPARATOR}'."),
+        Column("cohorts_not_reached", "string", "For medians: cohorts whose median was not reached, separated by"
+                                                f" '{LIST_SEPARATOR}'."),
+        Column("cohorts_excluded", "string", "Every other cohort of the stratum, as 'study_id/cohort_id: reason', and for"
+                                             " 'overlap' the cohort used instead, separated by"
+                                             f" '{LIST_SEPARATOR}'. Reasons: " + "; ".join(
+                                                 f"{name} ({text})" for name, text in SYNTHESIS_EXCLUSIONS.items()) + "."),
+        Column("continuity_corrected", "string", f"Cohorts with no or every patient responding, to whose counts"
+                                                 f" {CONTINUITY_CORRECTION:g} was added for the sensitivity analyses (the"
+                                                 f" {PRIMARY_LABEL} needs no correction), separated by"
+                                                 f" '{LIST_SEPARATOR}'."),
+        Column("responders_derived", "string", "Cohorts whose responder count was computed from the rate and n (rounded"
+                                               f" half up), separated by '{LIST_SEPARATOR}'."),
+        Column("note", "string", f"Why there is no pooled estimate (at least {MIN_COHORTS} independent cohorts reporting"
+                                 f" responders and n are needed, and the {PRIMARY_LABEL} must have an estimate), where"
+                                 " there is none."),
+    )
+
+
+SYNTHESIS_COLUMNS: Sequence[Column] = TopicList(_synthesis_columns)
+
+
+# ---------------------------------------------------------------- formula neutralisation (OWASP "CSV injection")

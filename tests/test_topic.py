@@ -1,0 +1,131 @@
+"""The topic file: read into a Topic, every problem located by line and column, and the vocabularies follow it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from build_scripts.derive.checks import validate_tree
+from build_scripts.load.problems import EvidenceError
+from build_scripts.load.topic import parse_topic, read_topic
+from build_scripts.load.topic_model import activate, active
+from build_scripts.load.vocabulary import EXPOSURE_DEFINITIONS, MEASURES, POOLED_MEASURES, RESPONSE_CATEGORIES
+from conftest import ROOT, VALID, evidence_tree
+
+TOPIC_TEXT = (ROOT / "evidence" / "topic.yaml").read_text(encoding="utf-8")
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def _problems(text: str) -> list[str]:
+    topic, problems = parse_topic(text, "evidence/topic.yaml")
+    assert topic is None
+    return [f"{p.path}:{p.line}:{p.column}: {p.field}: {p.message}" for p in problems]
+
+
+def test_the_real_topic_reads_without_a_problem_and_the_fixture_tree_shares_it():
+    topic, problems = read_topic(ROOT / "evidence")
+    assert problems == [] and topic is not None
+    assert topic.digest and topic.index_class in topic.agent_classes
+    # A definition without a label of its own reads as the status of the same name.
+    assert topic.exposure_definitions["refractory"].label == topic.exposure_statuses["refractory"].label
+    assert (VALID / "topic.yaml").read_bytes() == (ROOT / "evidence" / "topic.yaml").read_bytes()
+
+
+def test_an_unknown_unit_is_reported_at_its_line_and_column():
+    text = TOPIC_TEXT.replace("    unit: months\n", "    unit: weeks\n", 1)
+    line = _line_of(text, "    unit: weeks")
+    assert _problems(text) == [f"evidence/topic.yaml:{line}:5: measures.pfs.unit: 'weeks' is not a unit; use one"
+                               " of: percent, months"]
+
+
+def test_every_problem_of_the_file_is_reported_together():
+    text = (TOPIC_TEXT.replace("    unit: months\n", "    unit: weeks\n", 1)
+            .replace("  summary_pooled: orr\n", "  summary_pooled: pfs\n")
+            .replace("index_class: anti_cd38_antibody\n", "index_class: no_such_class\n"))
+    found = _problems(text)
+    assert [problem.split(": ")[1] for problem in found] == [
+        "measures.pfs.unit", "measure_roles.summary_pooled", "index_class"]
+    assert f":{_line_of(text, 'index_class: no_such')}:1: index_class: 'no_such_class' is not an agent class" in found[2]
+    assert "'pfs' is a time, and 'summary_pooled' takes only rates" in found[1]
+
+
+def test_an_unknown_field_and_a_duplicate_key_name_their_line():
+    unknown = TOPIC_TEXT.replace("measure_roles:\n", "measure_roles:\n  favourite: orr\n", 1)
+    [problem] = _problems(unknown)
+    assert problem.startswith(f"evidence/topic.yaml:{_line_of(unknown, '  favourite')}:")
+    assert "measure_roles.favourite: unknown field" in problem
+    duplicate = TOPIC_TEXT.replace("agent_classes:\n", "agent_classes:\n  imid: IMiD again\n", 1)
+    [problem] = _problems(duplicate)
+    first, again = _line_of(duplicate, "  imid: IMiD again"), _line_of(duplicate, "  imid: Immunomodulatory")
+    assert problem == (f"evidence/topic.yaml:{again}:3: agent_classes.imid: duplicate key 'imid' (first given on line"
+                       f" {first})")
+
+
+def test_a_label_holding_a_line_break_or_a_control_character_is_refused():
+    text = TOPIC_TEXT.replace("    label: Overall response rate\n", '    label: "Overall\\nresponse"\n', 1)
+    [problem] = _problems(text)
+    assert "measures.orr.label: contains a line break (U+000A)" in problem
+
+
+def test_a_rate_counted_from_a_category_the_topic_lacks_is_refused():
+    text = TOPIC_TEXT.replace("    at_least: vgpr\n", "    at_least: excellent\n", 1)
+    [problem] = _problems(text)
+    assert "measures.vgpr_or_better.at_least: 'excellent' is not a response category" in problem
+
+
+def test_the_categories_the_schema_needs_are_required():
+    start = TOPIC_TEXT.index("  unknown:\n    label: Not reported")
+    end = TOPIC_TEXT.index("\n\n", start)
+    [problem] = _problems(TOPIC_TEXT[:start] + TOPIC_TEXT[end + 1:])
+    assert "response_categories: the response categories need 'unknown'" in problem
+
+
+def test_a_tree_without_a_topic_file_or_with_a_broken_one_stops_validation(tmp_path):
+    evidence = evidence_tree(tmp_path)
+    (evidence / "topic.yaml").unlink()
+    with pytest.raises(EvidenceError) as caught:
+        validate_tree(evidence)
+    [problem] = caught.value.problems
+    assert problem.path.endswith("topic.yaml") and "every evidence folder has a topic file" in problem.message
+    (evidence / "topic.yaml").write_text(TOPIC_TEXT.replace("family: rate", "family: ratio", 1), encoding="utf-8")
+    with pytest.raises(EvidenceError) as caught:
+        validate_tree(evidence)
+    assert [p.field for p in caught.value.problems] == ["measures.orr.family"]
+
+
+def test_the_vocabularies_follow_the_topic_of_the_run(tmp_path):
+    text = (TOPIC_TEXT.replace("    label: Overall response rate\n", "    label: Response rate\n", 1)
+            .replace("  pooled:\n  - orr\n  - vgpr_or_better\n", "  pooled:\n  - orr\n"))
+    other, problems = parse_topic(text, "other/topic.yaml")
+    assert problems == []
+    before = (MEASURES["orr"].label, tuple(POOLED_MEASURES))
+    activate(other)
+    assert active() is other
+    assert (MEASURES["orr"].label, tuple(POOLED_MEASURES)) == ("Response rate", ("orr", "cr_or_better"))
+    assert list(RESPONSE_CATEGORIES) and EXPOSURE_DEFINITIONS["naive"].label
+    evidence = evidence_tree(tmp_path)
+    shutil.copyfile(ROOT / "evidence" / "topic.yaml", evidence / "topic.yaml")
+    validate_tree(evidence)  # reading a tree makes its topic the topic of the run
+    assert (MEASURES["orr"].label, tuple(POOLED_MEASURES)) == before
+
+
+def test_a_record_value_outside_the_topic_vocabulary_is_refused_with_the_topic_options(tmp_path):
+    evidence = evidence_tree(tmp_path)
+    text = (evidence / "topic.yaml").read_text(encoding="utf-8")
+    text = text.replace("  imid: Immunomodulatory drug (IMiD)\n", "").replace("  imid: imid\n", "")
+    (evidence / "topic.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(EvidenceError) as caught:
+        validate_tree(evidence)
+    messages = [p.message for p in caught.value.problems]
+    assert any("'imid' is not a known agent class" in m for m in messages), messages
+
+
+def test_the_topic_file_is_not_taken_for_a_stray_record(tmp_path):
+    evidence = evidence_tree(tmp_path)
+    assert validate_tree(evidence).record_count() > 0
+    assert Path(evidence / "topic.yaml").is_file()
