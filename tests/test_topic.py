@@ -11,7 +11,10 @@ from build_scripts.derive.checks import validate_tree
 from build_scripts.load.problems import EvidenceError
 from build_scripts.load.topic import parse_topic, read_topic
 from build_scripts.load.topic_model import activate, active
-from build_scripts.load.vocabulary import EXPOSURE_DEFINITIONS, MEASURES, POOLED_MEASURES, RESPONSE_CATEGORIES
+from build_scripts.load.vocabulary import (
+    EXPOSURE_DEFINITIONS, MEASURES, POOLED_MEASURES, RESPONSE_CATEGORIES, upper_first, worded,
+)
+from build_scripts.render.templating import template_environment
 from conftest import ROOT, VALID, evidence_tree
 
 TOPIC_TEXT = (ROOT / "evidence" / "topic.yaml").read_text(encoding="utf-8")
@@ -129,3 +132,21 @@ def test_the_topic_file_is_not_taken_for_a_stray_record(tmp_path):
     evidence = evidence_tree(tmp_path)
     assert validate_tree(evidence).record_count() > 0
     assert Path(evidence / "topic.yaml").is_file()
+
+
+def test_the_topic_words_fill_descriptions_and_templates_by_name():
+    assert worded("the {index_agent}'s {unknown} and {\"value\": 1}") == \
+        "the anti-CD38 antibody's {unknown} and {\"value\": 1}"
+    assert upper_first("anti-CD38 retreatment") == "Anti-CD38 retreatment" and upper_first("") == ""
+    environment = template_environment(ROOT / "templates")
+    rendered = environment.from_string("{{ words.question_cohort | upper_first }} in {{ words.disease }}").render()
+    assert rendered == "Anti-CD38 retreatment in multiple myeloma"
+
+
+def test_a_hostile_topic_word_is_escaped_where_a_page_prints_it(tmp_path):
+    text = TOPIC_TEXT.replace("  disease: multiple myeloma\n", "  disease: <script>alert(1)</script>\n")
+    hostile, problems = parse_topic(text, "evidence/topic.yaml")
+    assert problems == []
+    activate(hostile)
+    rendered = template_environment(ROOT / "templates").from_string("{{ words.disease }}").render()
+    assert rendered == "&lt;script&gt;alert(1)&lt;/script&gt;"

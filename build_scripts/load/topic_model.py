@@ -86,6 +86,22 @@ class MeasureRoles(BaseModel):
     study_charts: tuple[Key, ...]  # the medians charted on a study's page
 
 
+class Wording(BaseModel):
+    """The words that name the topic on pages, in messages and in the field reference; code and templates use them
+    by name (`WORDS["index_agent"]` in Python, `{{ words.index_agent }}` in templates, `{index_agent}` in a field's
+    description). Each is written as it reads inside a sentence; upper_first capitalises one that starts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    disease: OneLine  # the disease, in full: "multiple myeloma"
+    disease_short: OneLine  # as a sentence names it again: "myeloma"
+    index_agent: OneLine  # one agent of the index class: "anti-CD38 antibody"
+    index_agents: OneLine  # "anti-CD38 antibodies"
+    index_adjective: OneLine  # the index class before a noun: "anti-CD38" (therapy, status, naive)
+    question_cohort: OneLine  # what a cohort in the atlas's question is: "anti-CD38 retreatment"
+    question_cohorts: OneLine  # "anti-CD38 retreatments"
+    response_criteria: OneLine  # the response criteria rates follow: "IMWG"
+
+
 class Topic(BaseModel):
     """Everything specific to an atlas's question, validated from evidence/topic.yaml."""
 
@@ -110,6 +126,10 @@ class Topic(BaseModel):
     antibody_axis: dict[Key, OneLine] = Field(min_length=1)
     not_in_question: OneLine  # why a cohort outside the question is left out of pooling
     search_filters: dict[Key, OneLine] = Field(min_length=1)
+    wording: Wording
+    # Examples the field reference shows for a field, by 'Model.field', where the topic has better ones than the
+    # schema's own (which name no drug or disease).
+    field_examples: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]*\.[a-z_]+$")], list[Any]] = {}
     # Set by the reader: the digest of the file, so caches keyed by the code are keyed by the topic too.
     digest: str = ""
 

@@ -6,6 +6,7 @@ none of them restates a label, a unit or a URL pattern.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -366,6 +367,22 @@ STUDY_CHART_MEASURES = _role("study_charts")
 def summary_pooled_measure() -> str:
     """The rate the summary pools."""
     return active().measure_roles.summary_pooled
+
+
+# The words that name the topic (topic_model.Wording), by name.
+WORDS: Mapping[str, str] = TopicTable(lambda topic: topic.wording.model_dump())
+_WORD = re.compile(r"\{([a-z_]+)\}")
+
+
+def upper_first(text: str) -> str:
+    """The text with its first character in upper case and the rest as written ('anti-CD38' -> 'Anti-CD38')."""
+    return text[:1].upper() + text[1:]
+
+
+def worded(text: str) -> str:
+    """A text with each {name} of the topic's words in place; other braces are left as they are."""
+    words = WORDS
+    return _WORD.sub(lambda found: words.get(found.group(1), found.group(0)), text)
 
 
 # Joins the partner classes of one group in its key (imid+proteasome_inhibitor).

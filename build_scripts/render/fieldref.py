@@ -19,7 +19,8 @@ from build_scripts.load.fields import (
     DOI_PATTERN, PMCID_PATTERN, PMID_PATTERN, REGISTRY_PATTERN, SLUG_PATTERN, TextField,
 )
 from build_scripts.load.model import RECORD_MODELS
-from build_scripts.load.vocabulary import RECORD_KINDS, RecordKind
+from build_scripts.load.topic_model import active
+from build_scripts.load.vocabulary import RECORD_KINDS, RecordKind, worded
 
 # What a curator calls each kind of value: (one, several).
 TEXT_TERMS = {"one_line": ("one line of text", "one-line texts"), "markdown": ("Markdown text", "Markdown texts")}
@@ -240,9 +241,11 @@ def type_view(annotation: Any, metadata: Iterable[Any] = ()) -> TypeView:
     raise TypeError(f"the field reference has no curator term for {annotation!r}; add one in fieldref.type_view")
 
 
-def field_view(section_anchor: str, name: str, info: FieldInfo) -> FieldView:
-    """One field of a model: its type, whether it is required, its default, description and examples."""
+def field_view(section_anchor: str, name: str, info: FieldInfo, model_name: str = "") -> FieldView:
+    """One field of a model: its type, whether it is required, its default, description (in the topic's words) and
+    examples (the topic's, where it gives some for the field)."""
     key = info.alias or name
+    examples = active().field_examples.get(f"{model_name}.{name}", info.examples or ())
     default = None
     if not info.is_required():
         value = info.get_default(call_default_factory=True)
@@ -253,15 +256,15 @@ def field_view(section_anchor: str, name: str, info: FieldInfo) -> FieldView:
         type=type_view(info.annotation, info.metadata),
         required=info.is_required(),
         default=default,
-        description=info.description or "",
-        examples=tuple(yaml_text(example) for example in info.examples or ()),
+        description=worded(info.description or ""),
+        examples=tuple(yaml_text(example) for example in examples),
     )
 
 
 def section_view(model: type[BaseModel], anchor: str, title: str, kind: RecordKind | None = None,
                  used_in: tuple[Use, ...] = ()) -> SectionView:
     summary = (model.__doc__ or "").strip().split("\n")[0]
-    fields = tuple(field_view(anchor, name, info) for name, info in model.model_fields.items())
+    fields = tuple(field_view(anchor, name, info, model.__name__) for name, info in model.model_fields.items())
     return SectionView(anchor, title, summary, kind, fields, used_in)
 
 

@@ -14,7 +14,9 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from build_scripts.load.numbers import number
-from build_scripts.load.vocabulary import DESIGNS, EVIDENCE_TYPES, MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STATUSES, UNITS
+from build_scripts.load.vocabulary import (
+    DESIGNS, EVIDENCE_TYPES, MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STATUSES, UNITS, WORDS, upper_first,
+)
 from build_scripts.render.blocks import placeholder
 
 # Tags a curator's Markdown may produce; anything else (script, iframe, style, event handlers) is dropped.
@@ -95,9 +97,10 @@ def template_environment(templates_dir: Path, site_url: str = "",
     environment.filters["md"] = markdown_escape
     environment.filters["html_block"] = html_block
     environment.filters["num"] = number
+    environment.filters["upper_first"] = upper_first
     environment.globals.update(
         MEASURES=MEASURES, UNITS=UNITS, RESPONSE_CATEGORIES=RESPONSE_CATEGORIES, DESIGNS=DESIGNS,
-        EVIDENCE_TYPES=EVIDENCE_TYPES, STATUSES=STATUSES, RECORD_KINDS=RECORD_KINDS,
+        EVIDENCE_TYPES=EVIDENCE_TYPES, STATUSES=STATUSES, RECORD_KINDS=RECORD_KINDS, words=WORDS,
         site_url=site_url.rstrip("/") + "/" if site_url else "/",
     )
     return environment
