@@ -320,7 +320,7 @@ class HostileTree:
         for path in sorted(fixture.rglob("*")):
             if path.is_file():
                 relative = path.relative_to(fixture).as_posix()
-                if path.suffix == ".yaml":
+                if path.suffix == ".yaml" and "/" in relative:  # a record; the topic file is copied as it is
                     self.files[relative] = yaml.safe_load(path.read_text(encoding="utf-8"))
                 else:
                     self.other_files[relative] = path.read_bytes()

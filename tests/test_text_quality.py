@@ -25,6 +25,7 @@ from build_scripts.load.model import Publication
 from build_scripts.load.numbers import number
 from build_scripts.load.numbers import PrintedFloat, decimals_of
 from build_scripts.load.reader import load_file
+from build_scripts.load.topic_model import active
 from build_scripts.load.vocabulary import KIND_BY_FOLDER, RECORD_KINDS
 from build_scripts.publish.mkdocs_hooks import nav_tab
 from build_scripts.render.citations import CitationItem, Person, formatted_citation
@@ -239,15 +240,25 @@ def abbreviations(texts: list[str]) -> set[str]:
     return found
 
 
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def vocabulary_texts() -> list[str]:
-    """Every label, abbreviation and definition of the vocabulary."""
+    """Every label, abbreviation and definition of the vocabulary and of the topic."""
     texts = []
     for value in vars(vocabulary).values():
         if isinstance(value, dict):
             for item in value.values():
                 fields = item if isinstance(item, tuple) else vars(item).values() if hasattr(item, "__dict__") else [item]
                 texts += [text for text in fields if isinstance(text, str)]
-    return texts
+    return texts + _strings(active().model_dump())
 
 
 def values_at(data, pattern: tuple) -> Iterator[object]:
@@ -279,7 +290,7 @@ def sources_own_spelling(known: set[str]) -> list[str]:
     or a quotation in a Markdown field. Pages show it as the source spells it; everything else is checked."""
     fields = text_fields()
     phrases = set()
-    for path in EVIDENCE.rglob("*.yaml"):
+    for path in (p for p in EVIDENCE.rglob("*.yaml") if p.parent != EVIDENCE):
         kind = KIND_BY_FOLDER[path.parent.name]
         raw, _ = load_file(path, kind)
         for spec in (spec for spec in fields if spec.record == kind.name):

@@ -100,9 +100,10 @@ def test_the_extractor_finds_blocks_and_their_markers():
 def test_worked_example_records_validate_together(tmp_path):
     records = [e for e in GUIDE_EXAMPLES if e.kind == "record"]
     evidence = tmp_path / "evidence"
-    # The examples build on the atlas's real agents and regimens, as a contributor's records would.
+    # The examples build on the atlas's real topic, agents and regimens, as a contributor's records would.
     for folder in ("agents", "regimens"):
         shutil.copytree(ROOT / "evidence" / folder, evidence / folder)
+    shutil.copyfile(ROOT / "evidence" / "topic.yaml", evidence / "topic.yaml")
     for example in records:
         target = Path(example.target)
         assert target.parts[0] == "evidence" and target.suffix == ".yaml", example.target
