@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from build_scripts.load.choices import _choice, DesignName
 from build_scripts.load.fields import Count, LongText, NonNegative, OneLine, Slug
 from build_scripts.load.model import RECORD_MODELS, Study
-from build_scripts.load.vocabulary import DESIGNS, RECORD_KINDS
+from build_scripts.load.topic_model import active
+from build_scripts.load.vocabulary import DESIGNS, RECORD_KINDS, worded
 from build_scripts.render.fieldref import field_reference, part_anchor, part_title, record_anchor, type_view, yaml_text
 
 from conftest import ROOT
@@ -60,6 +61,21 @@ def test_every_field_of_every_model_has_a_description():
     missing = [f"{model.__name__}.{name}" for model in every_model()
                for name, info in model.model_fields.items() if not (info.description or "").strip()]
     assert not missing, "fields without Field(description=...): " + ", ".join(missing)
+
+
+def test_every_topic_word_a_description_or_summary_names_is_one_the_topic_gives():
+    # worded() leaves a name it does not know in braces: a misspelt word would reach the page as '{index_agnet}'.
+    unfilled = [f"{model.__name__}.{name}: {found}" for model in every_model()
+                for name, text in [("(summary)", model.__doc__ or ""),
+                                   *((name, info.description or "") for name, info in model.model_fields.items())]
+                for found in re.findall(r"\{[a-z_]+\}", worded(text))]
+    assert not unfilled, unfilled
+
+
+def test_every_field_the_topic_gives_examples_for_is_a_field_of_a_model():
+    # The reference looks the topic's examples up by 'Model.field': a key naming no field would be silently unused.
+    fields = {f"{model.__name__}.{name}" for model in every_model() for name in model.model_fields}
+    assert set(active().field_examples) - fields == set()
 
 
 def test_the_walk_reaches_nested_parts():
@@ -186,7 +202,8 @@ def test_generated_page_lists_every_field_of_every_model_with_its_description(fi
             row = re.search(rf'<tr id="{re.escape(anchor)}-{re.escape(key)}">(.*?)</tr>', html, re.S)
             assert row, f"{model.__name__}.{key} is missing from the field reference page"
             assert f"<code>{key}</code>" in row.group(1)
-            assert str(escape(info.description)) in row.group(1), f"{model.__name__}.{key}: description not shown"
+            described = str(escape(worded(info.description)))  # as the topic's words fill it in
+            assert described in row.group(1), f"{model.__name__}.{key}: description not shown"
 
 
 def test_contribute_page_and_contributing_guide_link_to_the_field_reference(fixture_site):

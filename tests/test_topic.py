@@ -138,6 +138,9 @@ def test_the_topic_words_fill_descriptions_and_templates_by_name():
     assert worded("the {index_agent}'s {unknown} and {\"value\": 1}") == \
         "the anti-CD38 antibody's {unknown} and {\"value\": 1}"
     assert upper_first("anti-CD38 retreatment") == "Anti-CD38 retreatment" and upper_first("") == ""
+    # A description may quote the index class's key as records spell it, and name examples of the topic's own.
+    assert worded("'{index_class}', e.g. '{example_agent}-refractory'") == \
+        "'anti_cd38_antibody', e.g. 'daratumumab-refractory'"
     environment = template_environment(ROOT / "templates")
     rendered = environment.from_string("{{ words.question_cohort | upper_first }} in {{ words.disease }}").render()
     assert rendered == "Anti-CD38 retreatment in multiple myeloma"

@@ -25,7 +25,7 @@ class Record(Strict):
 
     id: Slug = Field(description="The record's id: lower-case letters, digits and single hyphens, such as"
                                  " 'frerichs-2021-blood-adv' for a publication (first author, year, journal),"
-                                 " 'frerichs-2021-dara-atra' for a study, 'daratumumab' for an agent. The file is named"
+                                 " '{example_study_id}' for a study, '{example_agent}' for an agent. The file is named"
                                  " after it (<id>.yaml) and it is the record's URL, so it does not change (see"
                                  " 'moved_from').")
     curators: list[OneLine] = Field(default_factory=list, max_length=50,
@@ -99,8 +99,7 @@ class Study(Record):
     """One trial or real-world cohort, possibly reported in several publications."""
 
     title: OneLine = Field(description="A descriptive title in the curators' words (not an article's title): what was"
-                                       " given to whom, and the design.",
-                           examples=["Daratumumab retreatment after daratumumab-refractory disease (retrospective)"])
+                                       " given to whom, and the design.")
     short_name: OneLine | None = Field(None, description="The trial's acronym or name, if it has one. Charts label the"
                                                          " study's cohorts with it instead of the title, the list of"
                                                          " studies shows it under the title, and search finds the"
@@ -126,10 +125,10 @@ class Study(Record):
                                           " treated, with what, and what was found.")
     population: Population | None = Field(None, description="The study's whole population, each figure with its"
                                                             " source.")
-    prior_exposure: LongText | None = Field(None, description="More on the patients' earlier anti-CD38 therapy than"
-                                                               " the population's 'prior_exposure' status says (which"
-                                                               " antibody, how it ended, how long before), in the"
-                                                               " curators' words; shown under Population.")
+    prior_exposure: LongText | None = Field(None, description="More on the patients' earlier {index_adjective}"
+                                                               " therapy than the population's 'prior_exposure' status"
+                                                               " says (which antibody, how it ended, how long before),"
+                                                               " in the curators' words; shown under Population.")
     cohorts: list[Cohort] = Field(min_length=1, max_length=200,
                                   description="The study's arms, parts, dose levels and subgroups, each with its regimen"
                                               " and figures; a study of one group has one cohort with role 'overall'.")
@@ -159,19 +158,18 @@ class Study(Record):
 class Regimen(Record):
     """A controlled regimen: its component agents and the abbreviations used for it."""
 
-    name: OneLine = Field(description="The regimen's name with its drugs written out, anti-CD38 antibody first and"
-                                      " dexamethasone last.", examples=["Daratumumab + pomalidomide + dexamethasone"])
+    name: OneLine = Field(description="The regimen's name with its drugs written out, {regimen_name_order}.")
     agents: list[Slug] = Field(min_length=1, max_length=20,
                                description="Ids of the agent records of its drugs (evidence/agents/), in the order of"
-                                           " the name.", examples=[["daratumumab", "pomalidomide", "dexamethasone"]])
+                                           " the name.")
     partners_specified: bool = Field(
-        True, description="False when the source does not name the drugs given with the anti-CD38 antibody (e.g."
-                          " 'Dara-based therapy'): 'agents' then lists only what is known, and the regimen's partner"
-                          " class is 'Partners not specified', never anti-CD38 monotherapy.",
+        True, description="False when the source does not name the drugs given with the {index_agent} (e.g."
+                          " '{example_unnamed_partners}'): 'agents' then lists only what is known, and the regimen's"
+                          " partner class is 'Partners not specified', never {index_adjective} monotherapy.",
         examples=[False])
     aliases: list[OneLine] = Field(default_factory=list, max_length=50,
                                    description="Abbreviations and other names the literature uses; search finds the"
-                                               " regimen by them.", examples=[["DPd", "Dara-Pd"]])
+                                               " regimen by them.")
     description: LongText | None = Field(None, description="What the name does not convey (what an abbreviation stands"
                                                            " for, how the drugs are combined), in the curators' words;"
                                                            " shown on the regimen's page.")
@@ -180,16 +178,16 @@ class Regimen(Record):
 class Agent(Record):
     """A drug, its class and its other names."""
 
-    name: OneLine = Field(description="The drug's generic name.", examples=["Daratumumab"])
-    agent_class: AgentClassName = Field(alias="class", description="The drug's class; 'anti_cd38_antibody' marks the"
+    name: OneLine = Field(description="The drug's generic name.")
+    agent_class: AgentClassName = Field(alias="class", description="The drug's class; '{index_class}' marks the"
                                                                    " antibodies whose retreatment the atlas is about.")
     placeholder: bool = Field(
-        False, description="True for a record that stands for an unnamed drug of its class (e.g. 'anti-CD38 antibody,"
+        False, description="True for a record that stands for an unnamed drug of its class (e.g. '{index_agent},"
                            " not specified'): it counts for its class but never as a named drug, so it cannot make"
                            " or rule out a switch of antibody.",
         examples=[True])
     aliases: list[OneLine] = Field(default_factory=list, max_length=50,
-                                   description="Brand names and development codes.", examples=[["Darzalex"]])
+                                   description="Brand names and development codes.")
     description: LongText | None = Field(None, description="A sentence on what the drug is, in the curators' words;"
                                                            " shown on the agent's page.")
 
@@ -197,8 +195,7 @@ class Agent(Record):
 class Review(Record):
     """A systematic review: its question, search, eligibility, flow, and the studies it includes and discusses."""
 
-    title: OneLine = Field(description="A descriptive title in the curators' words.",
-                           examples=["Anti-CD38 retreatment: a systematic review of trials and real-world studies"])
+    title: OneLine = Field(description="A descriptive title in the curators' words.")
     publication: Slug = Field(description="Id of the publication record of the review itself.",
                               examples=["gay-2025-front-oncol"])
     question: LongText = Field(description="The review's question, in the curators' words.")

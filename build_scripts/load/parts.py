@@ -247,23 +247,22 @@ class PatientCount(Sourced):
 
 
 class PriorExposure(Sourced):
-    """Earlier anti-CD38 therapy of a population, as its source defines the population."""
+    """Earlier {index_adjective} therapy of a population, as its source defines the population."""
 
     status: ExposureName = Field(
         description="How the source defines the population, as one of the topic's exposure definitions.",
         examples=["refractory", "exposed", "naive"])
     as_stated: OneLine | None = Field(
-        None, description="The source's own words for the population, e.g. 'daratumumab-refractory patients'.",
-        examples=["daratumumab-refractory patients", "88% anti-CD38 exposed"])
+        None, description="The source's own words for the population, e.g. '{example_agent}-refractory patients'.")
     antibodies: list[Slug] = Field(
         default_factory=list, max_length=10,
-        description="Agent ids of the anti-CD38 antibodies every patient of the population had before, where the"
-                    " source names them (a switch of antibody, e.g. daratumumab then isatuximab, is derived from"
-                    " them). List an antibody only if every patient had it: for 'daratumumab or isatuximab', leave"
+        description="Agent ids of the {index_agents} every patient of the population had before, where the"
+                    " source names them (a switch of antibody, e.g. {example_agent} then {example_other_agent}, is"
+                    " derived from them). List an antibody only if every patient had it: for '{example_agent} or"
+                    " {example_other_agent}', leave"
                     " the field out. Leave it out"
                     " when the population's refractory share to a named antibody already says it, or when the source"
-                    " does not name the antibody.",
-        examples=[["daratumumab"], ["felzartamab"]])
+                    " does not name the antibody.")
 
 
 class Population(Strict):
@@ -275,14 +274,14 @@ class Population(Strict):
                                              description="Shares of the population refractory to a drug or class of"
                                                          " drugs, one entry per drug or class the source reports.")
     prior_exposure: PriorExposure | None = Field(
-        None, description="Earlier anti-CD38 therapy as the source defines the population. With the regimen's"
-                          " agents it decides whether a cohort is an anti-CD38 retreatment; cohorts and groups"
+        None, description="Earlier {index_adjective} therapy as the source defines the population. With the"
+                          " regimen's agents it decides whether a cohort is an {question_cohort}; cohorts and groups"
                           " within the population inherit it where it holds for every subset.")
     description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
                                                            " figures do not say it all (how they were selected, what"
                                                            " they had in common).")
     retreated: PatientCount | None = Field(
-        None, description="How many of these patients were given an anti-CD38 antibody again (retreated), when the"
+        None, description="How many of these patients were given an {index_agent} again (retreated), when the"
                           " source states it and it differs from 'n' (e.g. 22 of 293); 'not_reported' when the source"
                           " leaves it out. Recorded once per study, beside the study's own number of patients (the"
                           " study's population, or that of the cohort standing for the whole study). Without it, the"
@@ -304,19 +303,17 @@ class TherapyLine(Strict):
                                                                  " as the source counts it; 1 is the first line.",
                                                      examples=[3])
     regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) when the line"
-                                                   " was one; leave out otherwise.",
-                                 examples=["lenalidomide-dexamethasone"])
+                                                   " was one; leave out otherwise.")
     regimen_as_stated: OneLine = Field(description="The treatment as the source names it; shown in the patient's lines"
-                                                   " even when 'regimen' is given.",
-                                       examples=["Rd (lenalidomide, dexamethasone)"])
+                                                   " even when 'regimen' is given.")
     cycles: Count | None = Field(None, description="Number of cycles given, as stated.", examples=[6])
     start_month: NonNegative | None = Field(None, description="Months from the patient's diagnosis to the start of the"
                                                               " line, when the source states it as a number (calendar"
                                                               " dates go in 'note').", examples=[26])
     duration_months: NonNegative | None = Field(None, description="How long the line lasted, in months, as stated.",
                                                 examples=[4.5])
-    best_response: ResponseName = Field("unknown", description="Best response to the line (IMWG); 'unknown' when the"
-                                                               " source does not say.")
+    best_response: ResponseName = Field("unknown", description="Best response to the line ({response_criteria});"
+                                                               " 'unknown' when the source does not say.")
     index_drug: bool = Field(False, description="True when the line contains a drug of the index class; such lines are"
                                                " marked in the patient's lines and chart.")
     note: LongText | None = Field(None, description="What the source says about the line that the fields above cannot"
@@ -374,27 +371,26 @@ class Cohort(Strict):
     id: Slug = Field(description="Id of the cohort, unique within the study; the cohort's anchor on the study page is"
                                  " #cohort-<id>.", examples=["all-patients", "control-arm"])
     label: OneLine = Field(description="The cohort's name on the pages and charts: short, and clear beside the study's"
-                                       " name.", examples=["All patients", "Part B (daratumumab + ATRA)"])
+                                       " name.", examples=["All patients"])
     role: RoleName = Field(description="What the cohort is within the study.")
     parent: Slug | None = Field(None, description="Id of the cohort of this study that this one was drawn from, e.g."
                                                   " the arm or the whole population a subgroup belongs to. The page"
                                                   " shows it as 'within <parent>', and the cohort inherits from it what"
-                                                  " holds for every subset of its patients (a prior anti-CD38 status"
-                                                  " such as 'refractory', a refractory share of 0% or 100%).",
+                                                  " holds for every subset of its patients (a prior {index_adjective}"
+                                                  " status such as 'refractory', a refractory share of 0% or 100%).",
                                 examples=["all-patients"])
     regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) the cohort"
-                                                   " was treated with; its agents decide, with the prior anti-CD38"
-                                                   " status, whether the cohort is an anti-CD38 retreatment. When the"
-                                                   " source names the antibody but not its partners, use the"
-                                                   " not-specified record (e.g. 'daratumumab-based-not-specified'); a"
-                                                   " cohort without a regimen record is never counted as a retreatment.",
-                                 examples=["daratumumab-pomalidomide-dexamethasone", "daratumumab-based-not-specified"])
+                                                   " was treated with; its agents decide, with the prior"
+                                                   " {index_adjective} status, whether the cohort is an"
+                                                   " {question_cohort}. When the source names the antibody but not"
+                                                   " its partners, use the not-specified record (e.g."
+                                                   " '{example_agent}-based-not-specified'); a cohort without a"
+                                                   " regimen record is never counted as a retreatment.")
     regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words, shown beside the"
-                                                                " regimen; needed when 'regimen' is left out.",
-                                              examples=["Dara-based therapy", "DPd"])
+                                                                " regimen; needed when 'regimen' is left out.")
     answers_question: bool | None = Field(
-        None, description="Optional. Whether the cohort is an anti-CD38 retreatment is derived from its regimen's"
-                          " agents and its prior anti-CD38 status; a value typed here must agree with that"
+        None, description="Optional. Whether the cohort is an {question_cohort} is derived from its regimen's"
+                          " agents and its prior {index_adjective} status; a value typed here must agree with that"
                           " derivation, or validation fails.")
     description: LongText | None = Field(None, description="What the cohort is, in the curators' words, when the label"
                                                            " does not say it all (how the source defines the group,"
@@ -422,9 +418,9 @@ class Cohort(Strict):
 
 
 class ResponseShare(Sourced):
-    """Patients whose best response fell in one IMWG category."""
+    """Patients whose best response fell in one {response_criteria} category."""
 
-    category: ResponseName = Field(description="The best-response category (IMWG).")
+    category: ResponseName = Field(description="The best-response category ({response_criteria}).")
     patients: Count | None = Field(None, description="Patients whose best response fell in the category.",
                                    examples=[4])
     percent: Percent | None = Field(

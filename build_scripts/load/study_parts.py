@@ -65,15 +65,15 @@ class TrialStatus(Sourced):
 class EligibilityCriterion(Sourced):
     """One criterion for entering a study, as a source states it."""
 
-    text: OneLine = Field(description="The criterion as the source states it (close to its words, not a reading of it).",
-                          examples=["1 to 3 prior lines of therapy, one of which contained daratumumab"])
+    text: OneLine = Field(description="The criterion as the source states it (close to its words, not a reading of"
+                                      " it).")
     kind: EligibilityKindName = Field("inclusion", description="Whether patients had to meet it or were excluded by it.")
 
 
 class ResponseCriteria(Sourced):
     """The criteria a study's responses were judged by, as its source names them."""
 
-    criteria: OneLine = Field(description="The criteria as the source names them.", examples=["IMWG 2016"])
+    criteria: OneLine = Field(description="The criteria as the source names them.")
 
 
 class Appraisal(Sourced):
@@ -228,14 +228,14 @@ class ReviewConclusion(Sourced):
     """A conclusion a review draws in words, restated by the curators, with at most a short quotation."""
 
     id: Slug = Field(description="Id of the conclusion, unique within the review.", examples=["limited-benefit"])
-    statement: OneLine = Field(description="The conclusion in the curators' own words.",
-                               examples=["Retreatment brought limited benefit, also in anti-CD38-refractory patients."])
+    statement: OneLine = Field(description="The conclusion in the curators' own words.")
     as_stated: OneLine | None = Field(
         None, description="A short quotation of the review's own words: a phrase, not a passage; the statement says"
                           " the rest in the curators' words.", examples=["limited clinical benefit"])
     measure: MeasureName | None = Field(
         None, description="The outcome measure the conclusion is about, when it is one; the Evidence summary shows the"
-                          " atlas's figures of that measure by prior anti-CD38 status beside it.", examples=["pfs"])
+                          " atlas's figures of that measure by prior {index_adjective} status beside it.",
+        examples=["pfs"])
     evidence_type: FindingScopeName = Field(
         "all", description="Which studies the conclusion is about; the figures shown beside it are from those.",
         examples=["real_world"])

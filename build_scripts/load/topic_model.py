@@ -89,17 +89,27 @@ class MeasureRoles(BaseModel):
 class Wording(BaseModel):
     """The words that name the topic on pages, in messages and in the field reference; code and templates use them
     by name (`WORDS["index_agent"]` in Python, `{{ words.index_agent }}` in templates, `{index_agent}` in a field's
-    description). Each is written as it reads inside a sentence; upper_first capitalises one that starts it."""
+    description, where `{index_class}` is also the index class's key). Each is written as it reads inside a
+    sentence; upper_first capitalises one that starts it. The examples below are another atlas's (PD-1 inhibitor
+    retreatment in melanoma): this atlas's own words are in evidence/topic.yaml."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    disease: OneLine  # the disease, in full: "multiple myeloma"
-    disease_short: OneLine  # as a sentence names it again: "myeloma"
-    index_agent: OneLine  # one agent of the index class: "anti-CD38 antibody"
-    index_agents: OneLine  # "anti-CD38 antibodies"
-    index_adjective: OneLine  # the index class before a noun: "anti-CD38" (therapy, status, naive)
-    question_cohort: OneLine  # what a cohort in the atlas's question is: "anti-CD38 retreatment"
-    question_cohorts: OneLine  # "anti-CD38 retreatments"
-    response_criteria: OneLine  # the response criteria rates follow: "IMWG"
+    disease: OneLine  # the disease, in full: "metastatic melanoma"
+    disease_short: OneLine  # as a sentence names it again: "melanoma"
+    index_agent: OneLine  # one agent of the index class: "PD-1 inhibitor"
+    index_agents: OneLine  # "PD-1 inhibitors"
+    index_adjective: OneLine  # the index class before a noun: "PD-1" (therapy, status, naive)
+    question_cohort: OneLine  # what a cohort in the atlas's question is: "PD-1 retreatment"
+    question_cohorts: OneLine  # "PD-1 retreatments"
+    response_criteria: OneLine  # the response criteria rates follow: "RECIST"
+    # Field descriptions show the curator an example of the topic's own; they are kept here so the code names none.
+    # The order a regimen's name writes its drugs in: "PD-1 inhibitor first".
+    regimen_name_order: OneLine
+    example_agent: OneLine  # an agent of the index class as records name it (its id): "nivolumab"
+    example_other_agent: OneLine  # another one, for a switch between the two: "pembrolizumab"
+    example_study_id: OneLine  # a study record's id: "smith-2020-nivo-ipi"
+    # How a source names a regimen whose partners it leaves unnamed: "nivolumab-based therapy".
+    example_unnamed_partners: OneLine
 
 
 class Topic(BaseModel):

@@ -375,15 +375,16 @@ _WORD = re.compile(r"\{([a-z_]+)\}")
 
 
 def upper_first(text: str) -> str:
-    """The text with its first character in upper case and the rest as written ('anti-CD38' -> 'Anti-CD38')."""
+    """The text with its first character in upper case and the rest as written ('anti-PD-1' -> 'Anti-PD-1')."""
     return text[:1].upper() + text[1:]
 
 
 def worded(text: str) -> str:
-    """A text with each {name} of the topic's words in place; other braces are left as they are."""
-    words = WORDS
+    """A text with each {name} of the topic's words in place, and {index_class} as the index class's key (which a
+    description quotes as records spell it); other braces are left as they are."""
+    words = {**WORDS, "index_class": index_class()}
     return _WORD.sub(lambda found: words.get(found.group(1), found.group(0)), text)
 
 
-# Joins the partner classes of one group in its key (imid+proteasome_inhibitor).
+# Joins the partner classes of one group in its key (steroid+chemotherapy).
 PARTNER_JOIN = "+"

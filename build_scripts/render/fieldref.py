@@ -263,7 +263,8 @@ def field_view(section_anchor: str, name: str, info: FieldInfo, model_name: str 
 
 def section_view(model: type[BaseModel], anchor: str, title: str, kind: RecordKind | None = None,
                  used_in: tuple[Use, ...] = ()) -> SectionView:
-    summary = (model.__doc__ or "").strip().split("\n")[0]
+    # A part's docstring names the topic by its words, as descriptions do.
+    summary = worded((model.__doc__ or "").strip().split("\n")[0])
     fields = tuple(field_view(anchor, name, info, model.__name__) for name, info in model.model_fields.items())
     return SectionView(anchor, title, summary, kind, fields, used_in)
 
