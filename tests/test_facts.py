@@ -3,7 +3,7 @@
 import pytest
 
 from build_scripts.derive.facts import (
-    PriorStatus, anti_cd38_refractory_share, cohort_regimens, is_in_question, exposure_status,
+    PriorStatus, index_refractory_share, cohort_regimens, is_in_question, exposure_status,
     retreatment,
 )
 from build_scripts.load.evidence import Evidence
@@ -71,7 +71,7 @@ def test_without_a_definition_only_a_whole_population_refractory_says_anything(s
 
 def test_the_share_counts_only_anti_cd38_classes_and_reported_figures():
     def share(items):
-        return anti_cd38_refractory_share(Population.model_validate({"refractory": items}))
+        return index_refractory_share(Population.model_validate({"refractory": items}))
 
     assert share([{"to": "triple_class", "percent": 100, "source": SOURCE}]) is None
     assert share([{"to": "anti_cd38", "status": "not_reported", "source": SOURCE},

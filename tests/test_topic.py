@@ -153,3 +153,16 @@ def test_a_hostile_topic_word_is_escaped_where_a_page_prints_it(tmp_path):
     activate(hostile)
     rendered = template_environment(ROOT / "templates").from_string("{{ words.disease }}").render()
     assert rendered == "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_a_partner_group_role_or_a_refractory_partner_naming_nothing_is_reported_at_its_line():
+    text = (TOPIC_TEXT.replace("  alone: anti_cd38_monotherapy\n", "  alone: on_its_own\n", 1)
+            .replace("  daratumumab_and_pomalidomide: pomalidomide\n", "  no_such_class: pomalidomide\n", 1))
+    alone, partner = _line_of(text, "  alone: on_its_own"), _line_of(text, "  no_such_class: pomalidomide")
+    found = _problems(text)
+    assert found[0] == (f"evidence/topic.yaml:{alone}:3: partner_group_roles.alone: 'on_its_own' is not a partner"
+                        " group of partner_groups_first or _last; use one of: anti_cd38_monotherapy, unspecified,"
+                        " not_retreatment")
+    assert found[1].startswith(f"evidence/topic.yaml:{partner}:3: refractory_class_partners.no_such_class:"
+                               " 'no_such_class' is not a refractory class; use one of: anti_cd38, ")
+    assert len(found) == 2

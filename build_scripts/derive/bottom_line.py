@@ -2,8 +2,8 @@
 
 A statement is a list item in plain words. Every figure in it is a reference, never a typed number:
 
-    [[orr mikhael-2021-isa/all-patients]]        a cohort's figure of a measure (study id / cohort id)
-    [[orr question:refractory-with-imid]]        a clinical question's answer (questions.yaml)
+    [[orr smith-2021/all-patients]]              a cohort's figure of a measure (study id / cohort id)
+    [[orr question:refractory-with-partner]]     a clinical question's answer (questions.yaml)
 
 The build renders each with its value, its k and n and a link to where it comes from, by the synthesis's own rules
 (entries.rate_entry and median_entry choose the same figure the analyses use); a reference that does not resolve,
@@ -32,7 +32,8 @@ MAX_BOTTOM_LINE_BYTES = 50_000
 MIN_STATEMENTS, MAX_STATEMENTS = 3, 6
 QUESTION_PREFIX = "question:"
 REFERENCE = re.compile(r"\[\[\s*([^\]\n]*?)\s*\]\]")
-# A number standing on its own (not part of a name such as CD38 or MOR202): a figure typed instead of referenced.
+# A number standing on its own (not part of a name such as a target or a drug's code): a figure typed instead of
+# referenced.
 TYPED_NUMBER = re.compile(r"(?<![A-Za-z0-9_-])\d+(?:[.,]\d+)?")
 MEASURES_REFERABLE = TopicList(lambda: POOLED_MEASURES + RANGE_MEASURES)
 

@@ -17,7 +17,7 @@ from build_scripts.load.problems import WARNING, EvidenceError, Problem
 from build_scripts.load.reader import DeferredRaw, FieldPath, RawRecord, read_record_bytes, record_files
 from build_scripts.load.topic import read_topic
 from build_scripts.load.topic_model import activate
-from build_scripts.load.vocabulary import RECORD_KINDS, index_class
+from build_scripts.load.vocabulary import RECORD_KINDS, WORDS, index_class
 
 
 def use_topic(evidence_dir: Path) -> None:
@@ -133,8 +133,9 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
                 if agent is None:
                     exists("agent", agent_id, raw, where)
                 elif agent.agent_class != index_class():
-                    problems.append(raw.problem(where, f"agent '{agent_id}' is not an anti-CD38 antibody (its class is"
-                                                       f" '{agent.agent_class}'); list only anti-CD38 antibodies here"))
+                    problems.append(raw.problem(where, f"agent '{agent_id}' is not an {WORDS['index_agent']} (its"
+                                                       f" class is '{agent.agent_class}'); list only"
+                                                       f" {WORDS['index_agents']} here"))
         for i, link in enumerate(study.related_studies):
             exists("study", link.study, raw, ("related_studies", i, "study"))
             if link.study == study.id:
@@ -213,7 +214,8 @@ def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], 
                 typed = "true" if cohort.answers_question else "false"
                 problems.append(raws[("study", study.id)].problem(
                     ("cohorts", i, "answers_question"),
-                    f"typed {typed}, but this cohort is {'an' if found.value else 'not an'} anti-CD38 retreatment:"
+                    f"typed {typed}, but this cohort is {'an' if found.value else 'not an'}"
+                    f" {WORDS['question_cohort']}:"
                     f" {found.reason}. The flag is derived; delete it, or correct the regimen or the population's"
                     " prior_exposure"))
     return problems

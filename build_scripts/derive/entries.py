@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def stratum_of(evidence: Evidence, study: Study, cohort: Cohort) -> Stratum:
-    """A cohort's stratum: its partner group and prior anti-CD38 status (both from facts.py). The antibody axis does
+    """A cohort's stratum: its partner group and prior status with the index class (facts.py). The antibody axis does
     not divide strata: the same antibody again and a switch are pooled together, each cohort's antibody listed."""
     return Stratum(partners(evidence, study, cohort).name, exposure_status(study, cohort).status)
 
@@ -136,7 +136,7 @@ def cohorts_may_share_patients(evidence: Evidence, study_a: Study, a: str, study
 
 
 def _exclusive_statuses(study: Study, a: str, b: str) -> bool:
-    """Whether two cohorts under one parent are told apart by their prior anti-CD38 status (refractory, exposed not
+    """Whether two cohorts under one parent are told apart by their prior status (refractory, exposed not
     refractory, naive): at one line, no patient is in both. Across lines or data cuts it proves nothing."""
     by_id = {c.id: c for c in study.cohorts}
     if a not in by_id or b not in by_id:

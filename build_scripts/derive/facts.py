@@ -1,5 +1,5 @@
-"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its prior anti-CD38 status
-(its two other axes, the antibody and the partners, are partners.py's).
+"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its prior status with the
+index class (its two other axes, the antibody and the partners, are partners.py's).
 
 Curators record what a source says (a regimen's agents, how the source defines a population, the share
 refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from build_scripts.load.evidence import parent_chain
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
-    EXPOSURE_STATUSES, INDEX_REFRACTORY_CLASSES, KEY_MEASURES, TRIAL_STATUSES, index_class,
+    EXPOSURE_STATUSES, INDEX_REFRACTORY_CLASSES, KEY_MEASURES, TRIAL_STATUSES, WORDS, index_class,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ _SAME_MAKE_UP = ("overall", "arm")
 
 @dataclass(frozen=True)
 class PriorStatus:
-    """A cohort's prior anti-CD38 status, the share refractory where recorded, and how it was found."""
+    """A cohort's prior status with the index class, the share refractory where recorded, and how it was found."""
 
     status: str
     refractory_share: float | None
@@ -55,15 +55,15 @@ class PriorStatus:
 
 @dataclass(frozen=True)
 class Retreatment:
-    """Whether a cohort is an anti-CD38 retreatment, and why, in words a curator can check."""
+    """Whether a cohort is in the atlas's question (a retreatment), and why, in words a curator can check."""
 
     value: bool
     reason: str
     prior: PriorStatus
 
 
-def anti_cd38_refractory_share(population: Population | None) -> float | None:
-    """The first reported share of a population refractory to anti-CD38 therapy, in per cent."""
+def index_refractory_share(population: Population | None) -> float | None:
+    """The first reported share of a population refractory to the index class, in per cent."""
     if population is None:
         return None
     for item in population.refractory:
@@ -85,7 +85,7 @@ def population_status(population: Population | None, where: str) -> tuple[PriorS
     """
     if population is None:
         return None
-    share = anti_cd38_refractory_share(population)
+    share = index_refractory_share(population)
     shown = f"{number(share)}%" if share is not None else ""
     defined = population.prior_exposure
     if defined is not None:
@@ -112,8 +112,8 @@ def _enclosing(study: Study, cohort: Cohort) -> Iterator[tuple[Population | None
 
 
 def defining_population(study: Study, cohort: Cohort) -> tuple[Population | None, str]:
-    """The nearest population whose source defines its prior anti-CD38 therapy (the cohort's own, a cohort containing
-    it, the study's) and where it is; (None, '') when none does."""
+    """The nearest population whose source defines its prior therapy with the index class (the cohort's own, a cohort
+    containing it, the study's) and where it is; (None, '') when none does."""
     for population, where in [(cohort.population, "this cohort"), *_enclosing(study, cohort)]:
         if population is not None and population.prior_exposure is not None:
             return population, where
@@ -121,7 +121,7 @@ def defining_population(study: Study, cohort: Cohort) -> tuple[Population | None
 
 
 def exposure_status(study: Study, cohort: Cohort) -> PriorStatus:
-    """A cohort's prior anti-CD38 status: its own, else inherited along parent cohorts to the study population.
+    """A cohort's prior status with the index class: its own, else inherited along parent cohorts to the study.
 
     An overall cohort or a randomised arm takes an enclosing status as it is. A subgroup, part or dose level
     takes only what holds for every subset: refractory, not refractory, naive, and, from a population the source
@@ -141,7 +141,7 @@ def exposure_status(study: Study, cohort: Cohort) -> PriorStatus:
         if defined and status.status.startswith("exposed_"):
             # Every patient of the enclosing population was exposed; the cohort's own share, where recorded, says how
             # many of its own were refractory (100% already made it refractory above).
-            share = anti_cd38_refractory_share(cohort.population)
+            share = index_refractory_share(cohort.population)
             if share is not None:
                 return PriorStatus("exposed_not_refractory" if share == 0 else "exposed_partly_refractory", share,
                                    status.basis + f"; {number(share)}% refractory in this cohort")
@@ -160,8 +160,8 @@ def cohort_regimens(study: Study, cohort: Cohort) -> tuple[str, ...]:
     return ()
 
 
-def regimen_has_anti_cd38(evidence: Evidence, regimen_id: str) -> bool:
-    """Whether a regimen record holds an agent of the anti-CD38 antibody class."""
+def regimen_has_index_agent(evidence: Evidence, regimen_id: str) -> bool:
+    """Whether a regimen record holds an agent of the index class."""
     regimen = evidence.regimens.get(regimen_id)
     return regimen is not None and any(
         agent_id in evidence.agents and evidence.agents[agent_id].agent_class == index_class()
@@ -169,7 +169,8 @@ def regimen_has_anti_cd38(evidence: Evidence, regimen_id: str) -> bool:
 
 
 def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment:
-    """Whether a cohort is an anti-CD38 retreatment: an anti-CD38 antibody in every regimen, after earlier one.
+    """Whether a cohort is in the atlas's question: an agent of the index class in every regimen, after an earlier one
+    (the topic's exposure statuses say which prior statuses count).
 
     Unknown, partly naive and naive cohorts are never retreatment, so that they are never mixed with it.
     """
@@ -177,13 +178,14 @@ def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment
     regimens = cohort_regimens(study, cohort)
     if not regimens:
         return Retreatment(False, "it has no regimen record (regimen_as_stated alone names no agents)", prior)
-    without = [r for r in regimens if not regimen_has_anti_cd38(evidence, r)]
+    agent = WORDS["index_agent"]
+    without = [r for r in regimens if not regimen_has_index_agent(evidence, r)]
     if without:
-        return Retreatment(False, f"{_regimens_text(evidence, without)} no anti-CD38 antibody", prior)
-    status = f"its prior anti-CD38 status is '{prior.label}' ({prior.basis})"
+        return Retreatment(False, f"{_regimens_text(evidence, without)} no {agent}", prior)
+    status = f"its prior {WORDS['index_adjective']} status is '{prior.label}' ({prior.basis})"
     if not prior.retreatment:
         return Retreatment(False, status, prior)
-    return Retreatment(True, f"{_regimens_text(evidence, regimens)} an anti-CD38 antibody and {status}", prior)
+    return Retreatment(True, f"{_regimens_text(evidence, regimens)} an {agent} and {status}", prior)
 
 
 def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...]) -> str:
@@ -193,7 +195,7 @@ def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...])
 
 
 def is_in_question(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
-    """True when the cohort is an anti-CD38 retreatment (see retreatment)."""
+    """True when the cohort is in the atlas's question (see retreatment)."""
     return retreatment(evidence, study, cohort).value
 
 
@@ -206,7 +208,7 @@ def _depth(study: Study, cohort: Cohort) -> int:
 
 
 def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
-    """The anti-CD38 retreatment cohort whose result stands for the study; None when no cohort is a retreatment.
+    """The cohort in the atlas's question whose result stands for the study; None when no cohort is a retreatment.
 
     Among the retreatment cohorts, the first by: a reported ORR or median PFS before none; the most patients
     (population n; a count not recorded or not reported comes after every count); then the highest in the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from build_scripts.load.evidence import parent_chain
+from build_scripts.load.vocabulary import WORDS
 
 if TYPE_CHECKING:
     from build_scripts.load.model import Study
@@ -91,7 +92,7 @@ def is_grouping(study: Study, cohort: Cohort) -> bool:
                for other in study.cohorts if other.id != cohort.id)
 
 
-# Statuses of an enclosing population under which no subset is anti-CD38 naive: every patient had an antibody before.
+# Statuses of an enclosing population under which no subset is naive to the index class: every patient had it before.
 _ALL_EXPOSED = ("refractory", "exposed_not_refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated")
 
 
@@ -141,9 +142,9 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
             if status.status in _ALL_EXPOSED:
                 shown = population.prior_exposure.status if was_defined else status.status  # type: ignore[union-attr]
                 problems.append((("cohorts", i, "population", "prior_exposure", "status"),
-                                 f"a naive cohort cannot sit within {where}, whose patients all had an anti-CD38"
-                                 f" antibody before ('{shown}'); if they are the same patients at an earlier"
-                                 " line (first use), record that line as a cohort of its own outside it, and name it"
-                                 " in 'follows' of the later line"))
+                                 f"a naive cohort cannot sit within {where}, whose patients all had an"
+                                 f" {WORDS['index_agent']} before ('{shown}'); if they are the same patients at an"
+                                 " earlier line (first use), record that line as a cohort of its own outside it, and"
+                                 " name it in 'follows' of the later line"))
             break
     return problems

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from build_scripts.derive.facts import (
-    _enclosing, cohort_regimens, regimen_has_anti_cd38, retreatment,
+    _enclosing, cohort_regimens, regimen_has_index_agent, retreatment,
 )
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
-    REFRACTORY_CLASS_AGENTS, TopicList, TopicTable, index_class,
+    REFRACTORY_CLASS_AGENTS, WORDS, TopicList, TopicTable, index_class,
 )
 from build_scripts.load.topic_model import active
 if TYPE_CHECKING:
@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 NOT_PARTNERS = TopicList(lambda: (index_class(), *active().never_partners))
 # The partner class an agent class gives a regimen (the topic's partner_class_of_agent; 'other' when not listed).
 PARTNER_OF_AGENT_CLASS = TopicTable(lambda topic: topic.partner_class_of_agent)
+# The key of each partner group given by rule (the topic's partner_group_roles): 'alone' (an agent of the index class
+# with no partner), 'unspecified' and 'outside' (not in the atlas's question).
+PARTNER_GROUP_ROLES = TopicTable(lambda topic: topic.partner_group_roles.model_dump())
 
 
 def partner_group_key(classes: Iterable[str]) -> str:
     """The key of the partner group made of these partner classes, in their vocabulary order."""
     present = set(classes)
-    return PARTNER_JOIN.join(name for name in PARTNER_CLASSES if name in present) or "anti_cd38_monotherapy"
+    return PARTNER_JOIN.join(name for name in PARTNER_CLASSES if name in present) or PARTNER_GROUP_ROLES["alone"]
 
 
 def partner_group_classes(key: str) -> tuple[str, ...]:
@@ -39,7 +42,7 @@ def partner_group_classes(key: str) -> tuple[str, ...]:
 
 
 def partner_group_label(key: str) -> str:
-    """'+ IMiD', '+ IMiD, proteasome inhibitor and chemotherapy', 'Anti-CD38 antibody alone'."""
+    """'+ A', '+ A, B and C' for partner classes A, B and C, or the label of a group given by rule (e.g. alone)."""
     special = {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}
     if key in special:
         return special[key]
@@ -115,25 +118,25 @@ def _regimen_partners(evidence: Evidence, regimen_id: str) -> list[tuple[str, st
 def regimen_partner_class(evidence: Evidence, regimen_id: str) -> PartnerClass:
     """A regimen's partner group, from its agents' classes alone (the patients' history is a cohort's: partners).
 
-    A regimen without an anti-CD38 antibody is 'not_retreatment'; one whose partners the source does not name
-    (Regimen.partners_specified false) is 'unspecified', never monotherapy. Every partner class present names the
-    group: none is hidden behind another.
+    A regimen without an agent of the index class is in the 'outside' group; one whose partners the source does not
+    name (Regimen.partners_specified false) is 'unspecified', never 'alone' (the topic's partner_group_roles name
+    these groups). Every partner class present names the group: none is hidden behind another.
     """
-    regimen = evidence.regimens.get(regimen_id)
-    if regimen is None or not regimen_has_anti_cd38(evidence, regimen_id):
-        return PartnerClass("not_retreatment", "the regimen holds no anti-CD38 antibody")
+    regimen, roles, index_agent = evidence.regimens.get(regimen_id), PARTNER_GROUP_ROLES, WORDS["index_agent"]
+    if regimen is None or not regimen_has_index_agent(evidence, regimen_id):
+        return PartnerClass(roles["outside"], f"the regimen holds no {index_agent}")
     if not regimen.partners_specified:
-        return PartnerClass("unspecified", "the source does not name the drugs given with the anti-CD38 antibody")
+        return PartnerClass(roles["unspecified"], f"the source does not name the drugs given with the {index_agent}")
     found = _regimen_partners(evidence, regimen_id)
     drugs = tuple(PartnerDrug(agent, name, kind, "not_stated", "") for agent, name, kind in found)
     if not found:
-        return PartnerClass("anti_cd38_monotherapy", "no partner drug other than a corticosteroid", drugs)
+        return PartnerClass(roles["alone"], "no partner drug other than a corticosteroid", drugs)
     return PartnerClass(partner_group_key(kind for _, _, kind in found),
                         "partners: " + ", ".join(name for _, name, _ in found), drugs)
 
 
 def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set[str], bool]:
-    """The named anti-CD38 antibodies among agent ids, and whether every antibody among them is named."""
+    """The named agents of the index class among agent ids, and whether every such agent among them is named."""
     named, complete = set(), True
     for agent_id in agent_ids:
         agent = evidence.agents.get(agent_id)
@@ -168,7 +171,7 @@ def _population_antibodies(evidence: Evidence, population: Population | None) ->
 
 
 def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[frozenset[str], str] | None:
-    """The anti-CD38 antibodies (agent ids) a cohort's patients had before, and where that is recorded; None if unknown.
+    """The index class's agents (ids) a cohort's patients had before, and where that is recorded; None if unknown.
 
     The cohort's own population first, then the populations that contain it: every subset of a population had
     at most the antibodies the population had.
@@ -182,34 +185,31 @@ def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[
 
 
 def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
-    """A cohort's partner group: 'not_retreatment', or its regimens' partner group with each drug's history.
+    """A cohort's partner group: the 'outside' group, or its regimens' partner group with each drug's history.
 
-    A cohort that is not an anti-CD38 retreatment (see retreatment) is 'not_retreatment'; one whose regimens (e.g.
-    the arms under an overall cohort) fall in different groups is 'unspecified'. Whether the antibody is the same
-    as before is the antibody axis (see antibody), not a partner group.
+    A cohort outside the atlas's question (see retreatment) is in the 'outside' group; one whose regimens (e.g. the
+    arms under an overall cohort) fall in different groups is 'unspecified'. Whether the antibody is the same as
+    before is the antibody axis (see antibody), not a partner group.
     """
     found = retreatment(evidence, study, cohort)
     if not found.value:
-        return PartnerClass("not_retreatment", found.reason)
+        return PartnerClass(PARTNER_GROUP_ROLES["outside"], found.reason)
     classes = {r: regimen_partner_class(evidence, r) for r in cohort_regimens(study, cohort)}
     names = {c.name for c in classes.values()}
     if len(names) != 1:
         shown = ", ".join(f"'{evidence.regimens[r].name}': {c.label}" for r, c in classes.items())
-        return PartnerClass("unspecified", f"its regimens fall in different partner groups ({shown})")
+        return PartnerClass(PARTNER_GROUP_ROLES["unspecified"],
+                            f"its regimens fall in different partner groups ({shown})")
     group = next(iter(classes.values()))
     drugs = tuple(PartnerDrug(d.agent, d.name, d.partner_class, *partner_history(evidence, study, cohort, d.agent))
                   for d in group.drugs)
     return PartnerClass(group.name, group.reason, drugs)
 
 
-# Refractory classes that name a partner drug itself (an agent id): only these say a population was refractory to
-# that drug. A class of drugs ('IMiD', 'triple-class', 'penta') does not say which of its drugs, nor that the patients
-# were refractory to the one given now.
-_REFRACTORY_TO_DRUG: dict[str, str] = {
-    "lenalidomide": "lenalidomide",
-    "pomalidomide": "pomalidomide",
-    "daratumumab_and_pomalidomide": "pomalidomide",
-}
+# Refractory classes that name a partner drug itself, with its agent id (the topic's refractory_class_partners): only
+# these say a population was refractory to that drug. A class of drugs does not say which of its drugs, nor that the
+# patients were refractory to the one given now.
+_REFRACTORY_TO_DRUG = TopicTable(lambda topic: topic.refractory_class_partners)
 
 
 def partner_history(evidence: Evidence, study: Study, cohort: Cohort, agent_id: str) -> tuple[str, str]:
@@ -244,7 +244,7 @@ class Antibody:
 
     @property
     def text(self) -> str:
-        """'Switch: isatuximab after daratumumab', 'Same antibody again: daratumumab', or the label."""
+        """'Switch: B after A', 'Same antibody again: A' (agents by name), or the label."""
         given, before = " and ".join(self.given), " and ".join(self.before)
         if self.name == "switch":
             return f"Switch: {given} after {before}"
@@ -267,7 +267,7 @@ def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
     before = prior_antibodies(evidence, study, cohort)
     given_names = tuple(sorted(evidence.agents[a].name for a in given))
     if not complete or not given:
-        return Antibody("not_stated", given_names, (), "the regimen does not name its anti-CD38 antibody")
+        return Antibody("not_stated", given_names, (), f"the regimen does not name its {WORDS['index_agent']}")
     if before is None:
         return Antibody("not_stated", given_names, (),
                         "the records do not name the antibody every patient had before")

@@ -1,8 +1,9 @@
 """The clinical questions of content/questions.yaml: read, checked and matched against each cohort's derived axes.
 
-A question is a filter over the axes the atlas derives for every cohort (facts.py): prior anti-CD38 status, the
-antibody (the same again, or a switch) and which one is given, the partner group, its classes and whether any is an
-established anti-myeloma partner, design and evidence type. Only anti-CD38 retreatment cohorts ever match. The
+A question is a filter over the axes the atlas derives for every cohort (facts.py): prior status with the index
+class, the antibody (the same again, or a switch) and which one is given, the partner group, its classes and whether
+any is an established partner against the disease, design and evidence type. Only cohorts in the atlas's question
+ever match. The
 answer to each question (synthesis.answer) is computed from the cohorts that match, by the synthesis's rules.
 """
 
@@ -23,7 +24,7 @@ from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    EXPOSURE_STATUSES, TopicTable, index_class,
+    EXPOSURE_STATUSES, WORDS, TopicTable, index_class,
 )
 
 if TYPE_CHECKING:
@@ -35,12 +36,12 @@ QUESTIONS_FILE = "questions.yaml"  # in content/; read by the build, never publi
 MAX_QUESTIONS_BYTES = 200_000
 
 # The partner novelty axis: whether a retreatment's partners include a class the curators count as established
-# anti-myeloma therapy (the file's `established_partner_classes`).
-PARTNER_NOVELTY: dict[str, str] = {
-    "established_partner": "With an established anti-myeloma partner",
-    "no_established_partner": "Without an established anti-myeloma partner",
+# therapy of the disease (the file's `established_partner_classes`).
+PARTNER_NOVELTY: Mapping[str, str] = TopicTable(lambda topic: {
+    "established_partner": f"With an established anti-{topic.wording.disease_short} partner",
+    "no_established_partner": f"Without an established anti-{topic.wording.disease_short} partner",
     "not_stated": "Partners not specified",
-}
+})
 
 
 # An axis value as the vocabulary spells it (prior_status: exposed_not_refractory), or a record id.
@@ -130,14 +131,14 @@ def _evidence_type(evidence: Evidence, study: Study, cohort: Cohort, established
 
 
 AXES: Mapping[str, Axis] = TopicTable(lambda topic: {
-    "prior_status": Axis("Prior anti-CD38 status",
+    "prior_status": Axis(f"Prior {topic.wording.index_adjective} status",
                          {k: s.label for k, s in EXPOSURE_STATUSES.items() if s.in_question}, False, _status),
     "antibody": Axis("Antibody", {k: v for k, v in ANTIBODY_AXIS.items() if k != "not_retreatment"}, False,
                      _antibody),
     "antibody_given": Axis("Antibody given", None, True, _antibody_given),
     "partner_group": Axis("Partners", None, False, _partner_group),
     "partner_classes": Axis("Partner classes", dict(PARTNER_CLASSES), True, _partner_classes),
-    "partner_novelty": Axis("Partner novelty", PARTNER_NOVELTY, False, _partner_novelty),
+    "partner_novelty": Axis("Partner novelty", dict(PARTNER_NOVELTY), False, _partner_novelty),
     "design": Axis("Design", {k: d.label for k, d in DESIGNS.items()}, False, _design),
     "evidence_type": Axis("Evidence type", dict(EVIDENCE_TYPES), False, _evidence_type),
 })
@@ -159,7 +160,7 @@ class Question:
         return f"question-{self.id}"
 
     def matches(self, evidence: Evidence, study: Study, cohort: Cohort) -> bool:
-        """Whether a cohort answers the question: an anti-CD38 retreatment meeting every condition."""
+        """Whether a cohort answers the question: a cohort in the atlas's question meeting every condition."""
         if not retreatment(evidence, study, cohort).value:
             return False
         for name, mode, wanted in self.conditions:
@@ -299,7 +300,7 @@ def read_questions(content_dir: Path) -> tuple[Questions, list[Problem]]:
 
 
 def evidence_problems(questions: Questions, evidence: Evidence) -> list[Problem]:
-    """Problems only the evidence can show: an antibody id that names no anti-CD38 agent record."""
+    """Problems only the evidence can show: an antibody id that names no agent record of the index class."""
     problems = []
     for index, question in enumerate(questions.items):
         for name, mode, values in question.conditions:
@@ -309,7 +310,7 @@ def evidence_problems(questions: Questions, evidence: Evidence) -> list[Problem]
                 agent = evidence.agents.get(value)
                 if agent is None or agent.agent_class != index_class():
                     at = ("questions", index, "where", name) + ((mode,) if mode != "in" else ()) + (position,)
-                    problems.append(questions.problem(at, f"{value!r} is not the id of an anti-CD38 antibody's"
+                    problems.append(questions.problem(at, f"{value!r} is not the id of an {WORDS['index_agent']}'s"
                                                           " agent record"))
     return problems
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from build_scripts.derive.facts import anti_cd38_refractory_share
+from build_scripts.derive.facts import index_refractory_share
 from build_scripts.derive.lines import line_problems
 from build_scripts.derive.responses import disagreements
 from build_scripts.derive.retreated import retreated_problems
@@ -22,7 +22,7 @@ from build_scripts.load.model import RECORD_MODELS, Publication, Record, Review,
 from build_scripts.load.parts import Cohort, Population, Source, Sourced
 from build_scripts.load.problems import Problem
 from build_scripts.load.reader import FieldPath, RawRecord, parse_record
-from build_scripts.load.vocabulary import MEASURES, RecordKind
+from build_scripts.load.vocabulary import MEASURES, WORDS, RecordKind
 
 
 # A rate printed to whole per cent may differ from responders/n by up to half a point.
@@ -350,19 +350,19 @@ def _count_given_twice(raw: RawRecord, study: Study) -> list[Problem]:
 
 
 def _prior_status_conflict(population: Population | None) -> str | None:
-    """A population defined one way while its own anti-CD38 refractory share says another."""
+    """A population defined one way while its own share refractory to the index class says another."""
     if population is None or population.prior_exposure is None or population.prior_exposure.discrepancy:
         return None
-    status, share = population.prior_exposure.status, anti_cd38_refractory_share(population)
+    status, share = population.prior_exposure.status, index_refractory_share(population)
     if share is None:
         return None
     conflict = {"refractory": share < 100, "exposed_not_refractory": share > 0, "naive": share > 0,
                 "partly_naive": share >= 100}.get(status, False)
     if not conflict:
         return None
-    return (f"'{status}' disagrees with the {share:g}% of this population recorded as refractory to anti-CD38"
-            " therapy; correct one of them, use 'exposed' to let the share decide, or record the conflict under"
-            " 'discrepancies' and reference it with 'discrepancy'")
+    return (f"'{status}' disagrees with the {share:g}% of this population recorded as refractory to"
+            f" {WORDS['index_adjective']} therapy; correct one of them, use 'exposed' to let the share decide, or"
+            " record the conflict under 'discrepancies' and reference it with 'discrepancy'")
 
 
 def _parent_cycles(study: Study) -> list[tuple[int, list[str]]]:

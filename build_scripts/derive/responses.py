@@ -10,7 +10,7 @@ from build_scripts.load.parts import Cohort, Outcome, Source
 from build_scripts.load.vocabulary import MEASURES, RESPONSE_CATEGORIES, TopicList
 
 # Best responses that are not a response assessment's result: never responders. A patient whose response is not
-# evaluable was treated and assessed, so is kept in the denominator (as an IMWG response rate does); one whose
+# evaluable was treated and assessed, so is kept in the denominator (as the response criteria's rates do); one whose
 # response the source does not report is left out of it, since counting them either way would infer a result.
 NOT_EVALUABLE, NOT_REPORTED = "ne", "unknown"
 

@@ -1,4 +1,4 @@
-"""How many of a study's patients were retreated with an anti-CD38 antibody: as recorded, or derived from its cohorts."""
+"""How many of a study's patients were retreated with the index class: as recorded, or derived from its cohorts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from build_scripts.derive.entries import cohorts_may_share_patients
-from build_scripts.derive.facts import cohort_regimens, regimen_has_anti_cd38, retreatment
+from build_scripts.derive.facts import cohort_regimens, regimen_has_index_agent, retreatment
 from build_scripts.derive.lines import ancestors
 from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
 
@@ -121,11 +121,12 @@ def retreated(evidence: Evidence, study: Study) -> Retreated | None:
 
 
 def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retreatment_cohorts: list[Cohort]) -> bool:
-    """A cohort given an anti-CD38 antibody that is not a retreatment only for want of knowledge: its prior status is
-    not stated, or it is partly naive and its patients are not all accounted for by the cohorts directly within it
-    (their counts must add up to its own stated count), so some of its retreated patients may be in none of them."""
+    """A cohort given an agent of the index class that is not a retreatment only for want of knowledge: its prior
+    status is not stated, or it is partly naive and its patients are not all accounted for by the cohorts directly
+    within it (their counts must add up to its own stated count), so some of its retreated patients may be in none of
+    them."""
     found = retreatment(evidence, study, cohort)
-    if found.value or not any(regimen_has_anti_cd38(evidence, r) for r in cohort_regimens(study, cohort)):
+    if found.value or not any(regimen_has_index_agent(evidence, r) for r in cohort_regimens(study, cohort)):
         return False
     if found.prior.status == "not_stated":
         return True

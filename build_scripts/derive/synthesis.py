@@ -1,14 +1,14 @@
-"""Exploratory synthesis: response rates pooled per stratum (partner group x prior anti-CD38 status), medians as ranges.
+"""Exploratory synthesis: response rates pooled per stratum (partner group x prior status), medians as ranges.
 
 Pure functions from the evidence to frozen dataclasses; the Evidence summary page, the charts and synthesis.csv all
 read `synthesise(evidence)`. The rules, in the order they are applied to every cohort of a stratum:
 
-1. the stratum must be an anti-CD38 retreatment (partners.partners is not 'not_retreatment', so every patient had an
-   anti-CD38 antibody before), and the cohort must not be the control arm of a comparison;
+1. the stratum must be in the atlas's question (its partner group is not the 'outside' one, so every patient had an
+   agent of the index class before), and the cohort must not be the control arm of a comparison;
 2. the cohort must report the measure, comparable across studies, as responders and n, or as a rate and n (the
    responder count is then derived, rounded half up; n is the figure's own, else the cohort's patient count);
 3. one cohort per patient population: cohorts that may share patients (a cohort and any cohort nested in it,
-   sibling cohorts other than arms, parts and dose levels unless their prior anti-CD38 statuses exclude each other,
+   sibling cohorts other than arms, parts and dose levels unless their prior statuses exclude each other,
    two top-level cohorts of a study that are not arms, parts or dose levels, such as two data cuts, cohorts at
    successive lines of the same patients (`follows`, lines.py), and any cohorts of studies linked by
    `related_studies`) never enter together; the largest enters;
@@ -36,7 +36,7 @@ from build_scripts.derive.synthesis_types import (
     Analysis, Answer, CASE_DESIGNS, Entry, Estimate, Exclusion, Group, MIN_COHORTS, MedianRange, POOLED_MEASURES,
     RANGE_MEASURES, Stratum, Synthesis, expit_percent,
 )
-from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD
+from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD, WORDS
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
@@ -79,7 +79,7 @@ def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, C
     used, overlapping = independent(evidence, candidates)
     excluded.extend(overlapping)
     if isinstance(stratum, Stratum) and not stratum.poolable:
-        not_pooled = "not an anti-CD38 retreatment stratum"
+        not_pooled = f"not an {WORDS['question_cohort']} stratum"
     elif len(used) < MIN_COHORTS:
         not_pooled = f"fewer than {MIN_COHORTS} independent cohorts report responders and n (k={len(used)})"
     else:

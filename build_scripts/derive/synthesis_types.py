@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from build_scripts.derive.meta_analysis import RandomEffects
-from build_scripts.derive.partners import partner_group_label, partner_group_order
+from build_scripts.derive.partners import PARTNER_GROUP_ROLES, partner_group_label, partner_group_order
 from build_scripts.derive.questions import Question
 from build_scripts.load.vocabulary import (
     EXPOSURE_STATUSES, POOLED_MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, RANGE_MEASURES, SYNTHESIS_EXCLUSIONS,
@@ -27,13 +27,13 @@ CASE_DESIGNS: tuple[str, ...] = ("case_report", "case_series")
 PARTITION_ROLES: tuple[str, ...] = ("arm", "part", "dose_level")
 
 
-# Prior anti-CD38 statuses no patient has two of at one line: sibling cohorts defined by two of them share no patient.
+# Prior statuses no patient has two of at one line: sibling cohorts defined by two of them share no patient.
 EXCLUSIVE_STATUSES: tuple[str, ...] = ("refractory", "exposed_not_refractory", "naive")
 
 
 @dataclass(frozen=True)
 class Stratum:
-    """A partner group (partners.partner_group_key) and a prior anti-CD38 status (EXPOSURE_STATUSES)."""
+    """A partner group (partners.partner_group_key) and a prior status with the index class (EXPOSURE_STATUSES)."""
 
     partner_class: str
     prior_status: str
@@ -44,8 +44,8 @@ class Stratum:
 
     @property
     def poolable(self) -> bool:
-        """Whether the stratum is an anti-CD38 retreatment, so that its cohorts may be pooled at all."""
-        return self.partner_class != "not_retreatment" and EXPOSURE_STATUSES[self.prior_status].in_question
+        """Whether the stratum is in the atlas's question, so that its cohorts may be pooled at all."""
+        return self.partner_class != PARTNER_GROUP_ROLES["outside"] and EXPOSURE_STATUSES[self.prior_status].in_question
 
     @property
     def order(self) -> tuple:
@@ -53,8 +53,8 @@ class Stratum:
         return partner_group_order(self.partner_class), list(EXPOSURE_STATUSES).index(self.prior_status)
 
 
-# The group an analysis is of: a stratum, or a clinical question (questions.Question), whose cohorts are all anti-CD38
-# retreatments by its definition.
+# The group an analysis is of: a stratum, or a clinical question (questions.Question), whose cohorts are all in the
+# atlas's question by its definition.
 Group = Stratum | Question
 
 

@@ -91,6 +91,15 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
     for name in topic.search_filters:
         if name in KIND_BY_FOLDER:
             yield ("search_filters", name), f"{name!r} is the name of a record folder; name the filter otherwise"
+    groups = {**topic.partner_groups_first, **topic.partner_groups_last}
+    for role, name in topic.partner_group_roles.model_dump().items():
+        if name not in groups:
+            yield (("partner_group_roles", role),
+                   f"{name!r} is not a partner group of partner_groups_first or _last; use one of: {_listed(groups)}")
+    for name in topic.refractory_class_partners:
+        if name not in topic.refractory_classes:
+            yield (("refractory_class_partners", name),
+                   f"{name!r} is not a refractory class; use one of: {_listed(topic.refractory_classes)}")
 
 
 class _Located:

@@ -112,6 +112,16 @@ class Wording(BaseModel):
     example_unnamed_partners: OneLine
 
 
+class PartnerGroupRoles(BaseModel):
+    """The partner groups the code gives a regimen or a cohort by rule rather than from its partner classes, each
+    named by its key among partner_groups_first and partner_groups_last."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    alone: Key  # an agent of the index class with no partner drug (a never_partners class aside)
+    unspecified: Key  # partners the source does not name, or regimens of one cohort in different groups
+    outside: Key  # a regimen without the index class, or a cohort outside the atlas's question
+
+
 class Topic(BaseModel):
     """Everything specific to an atlas's question, validated from evidence/topic.yaml."""
 
@@ -142,6 +152,11 @@ class Topic(BaseModel):
     field_examples: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]*\.[a-z_]+$")], list[Any]] = {}
     # Set by the reader: the digest of the file, so caches keyed by the code are keyed by the topic too.
     digest: str = ""
+    # The key of each partner group the code assigns by rule (partners.py), so the code spells none of them.
+    partner_group_roles: PartnerGroupRoles
+    # Refractory classes that name one partner drug, with that drug's agent record: only these say a population was
+    # refractory to the partner given now (a class of drugs does not say which of its drugs).
+    refractory_class_partners: dict[Key, Key] = {}
 
     @model_validator(mode="before")
     @classmethod
