@@ -100,6 +100,10 @@ class Wording(BaseModel):
     question_cohort: OneLine  # what a cohort in the atlas's question is: "anti-CD38 retreatment"
     question_cohorts: OneLine  # "anti-CD38 retreatments"
     response_criteria: OneLine  # the response criteria rates follow: "IMWG"
+    index_article: OneLine  # the indefinite article before index_adjective and the words it starts: "an"
+    # The index class in the downloads' column names (prior_anti_cd38_status): "anti_cd38". A public contract:
+    # changing it renames columns.
+    index_key: Key
 
 
 class Topic(BaseModel):
