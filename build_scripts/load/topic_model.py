@@ -110,6 +110,10 @@ class Wording(BaseModel):
     example_study_id: OneLine  # a study record's id: "smith-2020-nivo-ipi"
     # How a source names a regimen whose partners it leaves unnamed: "nivolumab-based therapy".
     example_unnamed_partners: OneLine
+    index_article: OneLine  # the indefinite article before index_adjective and the words it starts: "a"
+    # The index class in the downloads' column names (prior_<index_key>_status): "pd1". A public contract: changing
+    # it renames columns.
+    index_key: Key
 
 
 class PartnerGroupRoles(BaseModel):

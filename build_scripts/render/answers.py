@@ -16,7 +16,7 @@ from build_scripts.derive.partners import antibody, partners
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
-    DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS, summary_pooled_measure,
+    DESIGNS, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS, WORDS, summary_pooled_measure,
 )
 from build_scripts.render.forest_rows import question_url, study_name
 from build_scripts.render.links import QUESTIONS_URL, relative, url_of
@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from build_scripts.load.model import Study
     from build_scripts.load.parts import Cohort
 
-QUESTIONS_DESCRIPTION = ("Clinical questions on anti-CD38 retreatment in myeloma, each answered from the atlas's"
-                         " records: the cohorts, their figures, pooled estimates where they can be made.")
+
+def questions_description() -> str:
+    """The meta description of the clinical questions' index."""
+    return (f"Clinical questions on {WORDS['question_cohort']} in {WORDS['disease_short']}, each answered from the"
+            " atlas's records: the cohorts, their figures, pooled estimates where they can be made.")
 
 
 def _find(evidence: Evidence, study_id: str, cohort_id: str) -> tuple[Study, Cohort]:

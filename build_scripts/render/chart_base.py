@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from build_scripts.derive.partners import antibody
 from build_scripts.load.vocabulary import (
-    CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, TopicList, TopicTable,
+    CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, WORDS, TopicList, TopicTable,
 )
 
 
@@ -31,7 +31,7 @@ METHODS_SECTION = "charts"  # the Methods page's sections (their anchors) on cha
 METHODS_POOLING_SECTION = "exploratory-pooled-estimates"
 
 
-# A colour per prior anti-CD38 status that a colour-blind reader can tell apart (Okabe-Ito), grey for not stated.
+# A colour per prior exposure status that a colour-blind reader can tell apart (Okabe-Ito), grey for not stated
 # (the topic's exposure_statuses give them).
 PRIOR_STATUS_COLOURS = TopicTable(lambda topic: {
     name: status.colour for name, status in topic.exposure_statuses.items() if status.colour})
@@ -41,7 +41,12 @@ PRIOR_STATUS_LEGEND = TopicList(lambda: tuple(
     (EXPOSURE_STATUSES[name].label, colour) for name, colour in PRIOR_STATUS_COLOURS.items()))
 
 
-# Control arms are drawn grey. Grey also stands for 'prior anti-CD38 not stated', but a cohort of unknown status
+def prior_title() -> str:
+    """The title of the prior exposure status in legends, tooltips and table headers: 'Prior' and the index class."""
+    return f"Prior {WORDS['index_adjective']}"
+
+
+# Control arms are drawn grey. Grey also stands for the prior status 'not stated', but a cohort of unknown status
 # is never a retreatment, so never on a cross-study chart, the only charts that draw control arms.
 CONTROL_ARM = "Control arm, not retreatment"
 
@@ -162,7 +167,7 @@ class ForestRow:
     ci_text: str
     n_text: str
     regimen: str
-    prior_status: str  # label of the prior anti-CD38 status: the colour of the point
+    prior_status: str  # label of the prior exposure status: the colour of the point
     prior_text: str  # the label with the refractory share, for tooltips and tables
     source: str
     status: str
@@ -172,7 +177,7 @@ class ForestRow:
     colour_key: str = ""  # the colour legend entry: the prior status, or CONTROL_ARM
     marker: str = ""  # the shape legend entry: the evidence type, or POOLED
     own_partner: str = ""  # the cohort's own partner class, where it differs from its group's (a control arm)
-    antibody: str = ""  # the antibody axis, in words ('Switch: isatuximab after daratumumab')
+    antibody: str = ""  # the antibody axis, in words ('Switch: <agent> after <agent>')
     partner_drugs: str = ""  # the partner drugs by name, with the patients' history of each where stated
     extra: dict[str, Any] = field(default_factory=dict)
 

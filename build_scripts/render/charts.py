@@ -3,6 +3,7 @@ the table it stands for), computed when a page asks for them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,9 @@ from build_scripts.derive.synthesis_types import Synthesis
 from build_scripts.load.cache import Memo
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Study
-from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STUDY_CHART_MEASURES
+from build_scripts.load.vocabulary import (
+    MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STUDY_CHART_MEASURES, WORDS, upper_first,
+)
 from build_scripts.render.chart_base import (
     CHART_WIDTH, CROSS_STUDY_MEASURES, Chart, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, Link, REGIMEN_MEASURES,
     RESPONSE_COLOURS, ROW_STEP, chart_page_url, configured, label_expr, row_step,
@@ -109,7 +112,8 @@ def best_response_chart(study: Study) -> Chart | None:
         return None
     order, colours = _response_scale({r["category" if "category" in r else "response"] for r in rows})
     title = "Best response by cohort"
-    description = (f"{title}: stacked bars of the share of patients in each IMWG best-response category, "
+    description = (f"{title}: stacked bars of the share of patients in each {WORDS['response_criteria']}"
+                   " best-response category, "
                    f"{len(rows)} category shares in {len({r['cohort'] for r in rows})} cohorts.")
 
     def spec(frame: Frame) -> dict[str, Any]:
@@ -127,8 +131,8 @@ def best_response_chart(study: Study) -> Chart | None:
         return configured(chart.configure_view(stroke=None).to_dict(validate=False))
 
     return Chart(name="chart-best-response", title=title, description=description,
-                 caption="Share of patients by best response (IMWG), where the source reports it. Shares need not add "
-                         "up to 100% when the source reports only some categories.",
+                 caption=f"Share of patients by best response ({WORDS['response_criteria']}), where the source reports"
+                         " it. Shares need not add up to 100% when the source reports only some categories.",
                  spec=spec(WIDE), narrow_spec=spec(NARROW),
                  columns=("Cohort", "Best response", "%", "Patients", "Figure"),
                  rows=tuple((Link(r["cohort"], f"#cohort-{r['cohort_id']}"), r["category_label"], f"{r['percent']:g}",
@@ -137,7 +141,10 @@ def best_response_chart(study: Study) -> Chart | None:
 
 
 def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
-    """Each patient's lines of therapy in order, coloured by best response, anti-CD38 lines marked."""
+    """Each patient's lines of therapy in order, coloured by best response, lines with an index drug marked."""
+    # The diamonds' filter and the table read the key index_drug; its values are the words of the tooltip.
+    agent = f"{WORDS['index_article']} {WORDS['index_agent']}"
+    given = f"Contains {agent}"
     rows = []
     for cohort in study.cohorts:
         for patient in cohort.patients:
@@ -147,7 +154,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
                              "line": line.line, "start": line.line - 0.45,
                              "end": line.line + 0.45, "regimen": line.regimen_as_stated,
                              "response": category.short, "response_label": category.label,
-                             "anti_cd38": "Contains an anti-CD38 antibody" if line.index_drug else "No anti-CD38 antibody",
+                             "index_drug": given if line.index_drug else f"No {WORDS['index_agent']}",
                              "cycles": "" if line.cycles is None else str(line.cycles),
                              "duration": "" if line.duration_months is None else f"{line.duration_months:g}"})
     if not rows:
@@ -156,10 +163,11 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
     patients = list(dict.fromkeys(r["patient"] for r in rows))
     title = "Lines of therapy per patient"
     description = (f"{title}: a swimmer plot of {len(patients)} patients and {len(rows)} lines of therapy, one bar per "
-                   "line in order, coloured by best response; a diamond marks lines containing an anti-CD38 antibody.")
+                   f"line in order, coloured by best response; a diamond marks lines containing {agent}.")
     tooltip = [alt.Tooltip("patient:N", title="Patient"), alt.Tooltip("line:Q", title="Line"),
                alt.Tooltip("regimen:N", title="Regimen"), alt.Tooltip("cycles:N", title="Cycles"),
-               alt.Tooltip("response_label:N", title="Best response"), alt.Tooltip("anti_cd38:N", title="Anti-CD38")]
+               alt.Tooltip("response_label:N", title="Best response"),
+               alt.Tooltip("index_drug:N", title=upper_first(WORDS["index_adjective"]))]
 
     def spec(frame: Frame) -> dict[str, Any]:
         step = max(34, row_step(patients, frame.characters) + 12)
@@ -172,7 +180,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
                             legend=alt.Legend(title="Best response", orient="bottom", columns=3 if frame is WIDE else 2)),
             tooltip=tooltip,
         ).properties(name="lines")
-        marks = base.transform_filter("datum.anti_cd38 == 'Contains an anti-CD38 antibody'").mark_point(
+        marks = base.transform_filter(f"datum.index_drug == {json.dumps(given)}").mark_point(
             shape="diamond", filled=True, size=60, color="#000000", yOffset=-10).encode(x="line:Q", tooltip=tooltip)
         chart = alt.layer(bars, marks).properties(width=frame.plot, height=alt.Step(step), title=title,
                                                   description=description)
@@ -180,12 +188,12 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
 
     return Chart(name="chart-lines", title=title, description=description,
                  caption="Each bar is one line of therapy, in the order the source lists them; its colour is the best "
-                         "response on that line. Diamonds mark lines that contain an anti-CD38 antibody. Bar length does "
+                         f"response on that line. Diamonds mark lines that contain {agent}. Bar length does "
                          "not show time.",
                  spec=spec(WIDE), narrow_spec=spec(NARROW),
-                 columns=("Patient", "Line", "Regimen", "Cycles", "Best response", "Anti-CD38"),
+                 columns=("Patient", "Line", "Regimen", "Cycles", "Best response", upper_first(WORDS["index_adjective"])),
                  rows=tuple((Link(r["patient"], f"#{r['anchor']}"), str(r["line"]), r["regimen"], r["cycles"],
-                             r["response_label"], "yes" if r["anti_cd38"].startswith("Contains") else "no")
+                             r["response_label"], "yes" if r["index_drug"] == given else "no")
                             for r in rows),
                  marks=len(rows))
 

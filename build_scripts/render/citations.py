@@ -15,7 +15,11 @@ from build_scripts.load.model import Publication, Record, Study
 from build_scripts.load.vocabulary import RECORD_KINDS
 from build_scripts.render.links import author_surname, cited_title
 
-ATLAS_AUTHOR = "Anti-CD38 Retreatment Atlas contributors"
+
+def atlas_author(site_name: str) -> str:
+    """Who wrote what no named curator did: the site's contributors (mkdocs.yml's site_name names the atlas)."""
+    return f"{site_name} contributors" if site_name else "The atlas's contributors"
+
 
 # Publication types of the atlas as CSL, BibTeX and RIS types.
 TYPE_MAP = {
@@ -93,7 +97,7 @@ def page_title(kind: str, record: Record) -> str:
 def page_item(kind: str, record: Record, site_name: str, site_url: str, revision: Revision | None) -> CitationItem:
     """The atlas page itself as a citable web page: its curators (or the contributors), revision date, stable URL."""
     authors = tuple(person(name) if " " in name else Person(literal=name) for name in record.curators) or (
-        Person(literal=ATLAS_AUTHOR),)
+        Person(literal=atlas_author(site_name)),)
     date = revision.changed if revision else None
     return CitationItem(
         key=f"atlas-{RECORD_KINDS[kind].folder}-{record.id}", csl_type="webpage", bibtex_type="misc", ris_type="ELEC",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from build_scripts.load.evidence import Evidence, patient_count
-from build_scripts.load.vocabulary import AGENT_CLASSES, DESIGNS, MEASURES, PUBLICATION_TYPES
+from build_scripts.load.vocabulary import AGENT_CLASSES, DESIGNS, MEASURES, PUBLICATION_TYPES, WORDS
 from build_scripts.render.links import citation_with_title
 
 
@@ -67,4 +67,4 @@ def index_description(kind: str, pager: dict[str, Any]) -> str:
 def chart_description(measure_name: str) -> str:
     """The meta description of a cross-study chart page."""
     return (f"The {MEASURES[measure_name].in_sentence} of the cohorts of the atlas that report it, by the patients'"
-            " prior anti-CD38 therapy: a chart, and a table of the figures with their sources.")
+            f" prior {WORDS['index_adjective']} therapy: a chart, and a table of the figures with their sources.")

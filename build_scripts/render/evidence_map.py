@@ -84,7 +84,7 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
                  everyone: Sequence[Member] | None = None) -> list[dict[str, Any]]:
     """Each review's outcome findings, grouped by measure and evidence type, beside the atlas's figures of the same;
     and its conclusions beside the atlas's figures of their measure by prior status, or how the atlas treats the
-    studies they name. Atlas figures are over anti-CD38 retreatment cohorts, one per patient population."""
+    studies they name. Atlas figures are over the cohorts in the question, one per patient population."""
     everyone = members(evidence) if everyone is None else everyone
     retreated = [m for m in everyone if m.retreatment]
     views = []

@@ -21,9 +21,11 @@ from build_scripts.derive.synthesis_types import Analysis, Estimate, Exclusion, 
 from build_scripts.load.evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from build_scripts.load.model import Study
 from build_scripts.load.parts import Outcome
-from build_scripts.load.vocabulary import ANTIBODY_AXIS, MEASURES, RECORD_KINDS
+from build_scripts.load.vocabulary import ANTIBODY_AXIS, MEASURES, RECORD_KINDS, WORDS
 from build_scripts.render.csv_cells import Column, FORMULA_CHARACTER_NAMES, FORMULA_GUARD, to_csv
-from build_scripts.render.export_columns import OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS
+from build_scripts.render.export_columns import (
+    OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS, prior_refractory_column, prior_status_column, question_column,
+)
 
 DATA_FOLDER = "data"
 
@@ -103,9 +105,9 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         "source_location": outcome.source.location,
         "discrepancy": outcome.discrepancy,
         "cohort_label": cohort.label,
-        "anti_cd38_retreatment": derived.value,
-        "prior_anti_cd38_status": derived.prior.status,
-        "prior_anti_cd38_refractory_percent": derived.prior.refractory_share,
+        question_column(): derived.value,
+        prior_status_column(): derived.prior.status,
+        prior_refractory_column(): derived.prior.refractory_share,
         "partner_class": partners(evidence, study, cohort).name,
         "partner_drugs": [drug.text for drug in partners(evidence, study, cohort).drugs],
         "antibody": antibody(evidence, study, cohort).name,
@@ -139,7 +141,7 @@ def _stratum_cells(part: Analysis | MedianRange) -> dict[str, Any]:
     return {
         "question": group.id if isinstance(group, Question) else None,
         "partner_class": group.partner_class if isinstance(group, Stratum) else None,
-        "prior_anti_cd38_status": group.prior_status if isinstance(group, Stratum) else None,
+        prior_status_column(): group.prior_status if isinstance(group, Stratum) else None,
         "measure": part.measure,
         "k": len(used),
         "patients": part.patients,
@@ -234,7 +236,8 @@ def datapackage_json(title: str, site_url: str, version: str | None = None) -> s
             {"name": "synthesis", "path": "synthesis.csv", "profile": "tabular-data-resource", "format": "csv",
              "mediatype": "text/csv", "encoding": "utf-8", "schema": table_schema(SYNTHESIS_COLUMNS),
              "description": "Exploratory pooled estimates of response rates and ranges of median times per partner"
-                            " class and prior anti-CD38 status, with the cohorts used and those excluded and why."
+                            f" class and prior {WORDS['index_adjective']} status, with the cohorts used and those"
+                            " excluded and why."
                             " Not a substitute for a systematic review, nor a treatment recommendation."},
         ],
     }

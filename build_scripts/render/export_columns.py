@@ -9,12 +9,31 @@ from build_scripts.derive.synthesis_types import MIN_COHORTS, POOLED_MEASURES, R
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
     PARTNER_GROUPS_LAST, PARTNER_JOIN, POOLING_METHODS, PRIMARY_POOLING_METHOD, STATUSES,
-    SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, TopicList,
+    SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, WORDS, TopicList,
 )
 from build_scripts.render.csv_cells import Column, LIST_SEPARATOR
 
 
 RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
+
+
+# Columns named for the index class (the topic's index_key): whether a cohort is in the question, its prior status
+# and the share refractory to the index class. export.py fills them by these names.
+def question_column() -> str:
+    return f"{WORDS['index_key']}_retreatment"
+
+
+def prior_status_column() -> str:
+    return f"prior_{WORDS['index_key']}_status"
+
+
+def prior_refractory_column() -> str:
+    return f"prior_{WORDS['index_key']}_refractory_percent"
+
+
+def _an_index_agent() -> str:
+    return f"{WORDS['index_article']} {WORDS['index_agent']}"
+
 
 def _study_columns() -> tuple[Column, ...]:
     return (
@@ -44,8 +63,8 @@ def _study_columns() -> tuple[Column, ...]:
                                             f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
         Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
                                           f" separated by '{LIST_SEPARATOR}'."),
-        Column("n_retreated", "integer", "How many of the study's patients were retreated with an anti-CD38 antibody, as its"
-                                         " page shows it: as the source states it (recorded), else the sum of its"
+        Column("n_retreated", "integer", f"How many of the study's patients were retreated with {_an_index_agent()}, as"
+                                         " its page shows it: as the source states it (recorded), else the sum of its"
                                          " retreatment cohorts' counts, patients in nested cohorts or successive lines"
                                          " counted once (derived; a lower bound when n_retreated_basis says so); empty when"
                                          " not reported or when no cohort is a retreatment."),
@@ -70,7 +89,7 @@ def partner_group_pattern() -> str:
 
 def _partner_class_description() -> str:
     return (
-        "What the cohort's anti-CD38 antibody is given with, derived by the atlas from its regimen's agent classes"
+        f"What the cohort's {WORDS['index_agent']} is given with, derived by the atlas from its regimen's agent classes"
         " (corticosteroids are not partners): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
         " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
         + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
@@ -98,29 +117,29 @@ def _outcome_columns() -> tuple[Column, ...]:
         Column("source_location", "string", "Where in the publication: table, figure legend or section.", required=True),
         Column("discrepancy", "string", "Id of the discrepancy this figure is part of, on the study page; empty if none."),
         Column("cohort_label", "string", "Label of the cohort.", required=True),
-        Column("anti_cd38_retreatment", "boolean",
-               "True when the cohort is an anti-CD38 retreatment, derived by the atlas: its regimen holds an anti-CD38"
-               " antibody and every patient had an anti-CD38 antibody before (refractory, exposed with or without a stated"
-               " share refractory, or exposed not refractory). False for"
+        Column(question_column(), "boolean",
+               f"True when the cohort is {WORDS['index_article']} {WORDS['question_cohort']}, derived by the atlas: its"
+               f" regimen holds {_an_index_agent()} and every patient had {_an_index_agent()} before (refractory,"
+               " exposed with or without a stated share refractory, or exposed not refractory). False for"
                " cohorts shown for context (control arms, naive or partly naive cohorts, prior therapy not stated).",
                required=True),
-        Column("prior_anti_cd38_status", "string",
-               "The cohort's prior anti-CD38 status, derived from how the source defines the cohort or a group containing"
-               " it and from the share refractory: " + "; ".join(
+        Column(prior_status_column(), "string",
+               f"The cohort's prior {WORDS['index_adjective']} status, derived from how the source defines the cohort"
+               " or a group containing it and from the share refractory: " + "; ".join(
                    f"{name} ({status.label})" for name, status in EXPOSURE_STATUSES.items()) + ".",
                required=True, enum=tuple(EXPOSURE_STATUSES)),
-        Column("prior_anti_cd38_refractory_percent", "number",
-               "Per cent of the cohort's population refractory to anti-CD38 therapy, as recorded for the population the"
-               " status comes from; empty when not reported."),
+        Column(prior_refractory_column(), "number",
+               f"Per cent of the cohort's population refractory to {WORDS['index_adjective']} therapy, as recorded for"
+               " the population the status comes from; empty when not reported."),
         Column("partner_class", "string", _partner_class_description(), required=True,
                pattern=partner_group_pattern()),
         Column("partner_drugs", "string", "The partner drugs of the cohort's regimen by name, each followed by what the"
                                           " sources state of the patients' earlier exposure to it (refractory before)"
                                           f" where they state it, separated by '{LIST_SEPARATOR}'."),
-        Column("antibody", "string", "Whether the cohort's anti-CD38 antibody is the one its patients had before: " + "; ".join(
-            f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas from the antibodies"
-            " the records name for the cohort's regimen and for its patients' earlier therapy.", required=True,
-            enum=tuple(ANTIBODY_AXIS)),
+        Column("antibody", "string", f"Whether the cohort's {WORDS['index_agent']} is the one its patients had before: "
+               + "; ".join(f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas"
+               " from the antibodies the records name for the cohort's regimen and for its patients' earlier therapy.",
+               required=True, enum=tuple(ANTIBODY_AXIS)),
         Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
         Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
         Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",
@@ -166,8 +185,9 @@ def _synthesis_columns() -> tuple[Column, ...]:
                pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"),
         Column("partner_class", "string", "Stratum: the partner group of its cohorts (see outcomes.csv); empty for a"
                                           " question's row.", pattern=partner_group_pattern()),
-        Column("prior_anti_cd38_status", "string", "Stratum: the prior anti-CD38 status of its cohorts (see outcomes.csv);"
-                                                   " empty for a question's row.", enum=tuple(EXPOSURE_STATUSES)),
+        Column(prior_status_column(), "string", f"Stratum: the prior {WORDS['index_adjective']} status of its cohorts"
+                                                " (see outcomes.csv); empty for a question's row.",
+               enum=tuple(EXPOSURE_STATUSES)),
         Column("measure", "string", "Outcome measure; response rates are pooled, median times only given as ranges.",
                required=True, enum=POOLED_MEASURES + RANGE_MEASURES),
         Column("analysis", "string", "'primary' uses every eligible cohort; 'sensitivity' leaves out case reports and case"

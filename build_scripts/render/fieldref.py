@@ -140,12 +140,13 @@ def reachable_parts(models: Iterable[type[BaseModel]]) -> list[type[BaseModel]]:
 
 
 def _words(model: type[BaseModel]) -> list[str]:
-    """'PriorExposure' -> ['Prior', 'Anti', 'CD38']: a run of capitals (an acronym) stays one word."""
+    """'PriorExposure' -> ['Prior', 'Exposure']; a run of capitals (an acronym) stays one word: 'CIBound' -> ['CI',
+    'Bound']."""
     return re.findall(r"[A-Z]+[0-9]*(?![a-z])|[A-Z][a-z0-9]*", model.__name__)
 
 
 def part_title(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'Prior lines'; acronyms keep their capitals ('Prior anti CD38')."""
+    """'PriorLines' -> 'Prior lines'; acronyms keep their capitals ('CIBound' -> 'CI bound')."""
     words = _words(model)
     return " ".join([words[0]] + [w if w.isupper() else w.lower() for w in words[1:]])
 
@@ -156,7 +157,7 @@ def heading_anchor(title: str) -> str:
 
 
 def part_anchor(model: type[BaseModel]) -> str:
-    """'PriorLines' -> 'prior-lines', 'PriorExposure' -> 'prior-anti-cd38': the id of the part's heading."""
+    """'PriorLines' -> 'prior-lines', 'PriorExposure' -> 'prior-exposure': the id of the part's heading."""
     return heading_anchor(part_title(model))
 
 

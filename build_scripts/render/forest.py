@@ -15,11 +15,12 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.synthesis_types import Answer, Synthesis
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
-from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, POOLING_METHODS, UNITS, summary_pooled_measure
+from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, POOLING_METHODS, UNITS, WORDS, summary_pooled_measure
 from build_scripts.render.chart_base import (
     CHART_WIDTH, COMPUTED_INTERVAL, CONTROL_ARM, CONTROL_ARM_COLOUR, Chart, EVIDENCE_SHAPES, ForestRow, INDENT_OFFSET,
     LABEL_LIMIT, LINE_HEIGHT, Link, METHODS_POOLING_SECTION, METHODS_SECTION, METHODS_URL, POOLED, POOLED_LABEL,
-    POOLED_METHOD, POOLED_SHAPE, PRIOR_STATUS_LEGEND, PUBLISHED_INTERVAL, ROW_STEP, configured, label_expr, row_step,
+    POOLED_METHOD, POOLED_SHAPE, PRIOR_STATUS_LEGEND, PUBLISHED_INTERVAL, ROW_STEP, configured, label_expr, prior_title,
+    row_step,
 )
 from build_scripts.render.forest_rows import (
     _control_arms, _n_text, analysis_pooled_row, cross_study_rows, forest_row, preferred_outcome, study_name,
@@ -124,8 +125,8 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
         description = (f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies; each point"
                        f" is a cohort's {measure.in_sentence} in {unit.name}, each line its 95% confidence interval"
                        + (" (dashed where the atlas computed an exact interval)" if COMPUTED_INTERVAL in intervals else "")
-                       + "; the point's colour shows the patients' prior anti-CD38 therapy and its shape the kind of"
-                       " study.")
+                       + f"; the point's colour shows the patients' prior {WORDS['index_adjective']} therapy and its"
+                       " shape the kind of study.")
     groups: list[tuple[str | None, list[ForestRow]]] = []
     for row in rows:
         if not groups or groups[-1][0] != (row.partner if panels else None):
@@ -137,7 +138,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
     spec = _forest_spec(measure_name, groups or [(None, [])], axis_max, title, description, scales)
     table_rows = tuple(_table_row(r) for r in rows if r.extra.get("table", True))
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
-                 columns=("Study and cohort", "Partners", "Antibody", "Prior anti-CD38", "Evidence type", "Regimen", "n",
+                 columns=("Study and cohort", "Partners", "Antibody", prior_title(), "Evidence type", "Regimen", "n",
                           f"{measure.short} ({unit.name})", "95% CI", "Source"),
                  rows=table_rows, marks=len(cohorts), studies=len({r.study_id for r in cohorts}),
                  forest=tuple(rows), axis_max=axis_max, x_title=x_title, panels=panels, legend=legend, shapes=shapes,
@@ -159,6 +160,8 @@ def _table_row(row: ForestRow) -> tuple[str | Link, ...]:
 # Sentinels of the cached forest specs, replaced per chart (Altair takes ~60 ms a panel; a copy, ~1 ms).
 _TITLE, _DESCRIPTION, _PANEL_TITLE, _X_TITLE, _VALUE_TITLE, _AXIS_MAX = (
     "\x00title", "\x00description", "\x00panel title", "\x00x title", "\x00value title", -7.25)
+# The prior status's title is the topic's: a sentinel too, so the cache holds no topic's words.
+_PRIOR_TITLE = "\x00prior title"
 
 
 _Y, _COLOURS, _COLOUR_RANGE, _SHAPES, _SHAPE_RANGE, _INTERVALS, _DASHES = (
@@ -188,7 +191,7 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
         template = json.loads(_forest_template(kinds, titled))
         unit = template["vconcat"][0] if titled else template
         values = {_PANEL_TITLE: label, _X_TITLE: x_title if index == len(groups) - 1 else None, _AXIS_MAX: axis_max,
-                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description}
+                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title()}
         for layer in unit["layer"]:
             if "name" in layer:
                 layer["name"] = f"{layer['name']}_{index}"
@@ -198,7 +201,8 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
         units.append(unit)
     if not titled:
         return configured(units[0])
-    spec = _fill(json.loads(_forest_template((), True)), {_TITLE: title, _DESCRIPTION: description}, {}, [])
+    spec = _fill(json.loads(_forest_template((), True)),
+                 {_TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title()}, {}, [])
     # Altair puts the panels' (empty) data at the top; each panel has its own rows.
     spec.pop("data", None)
     for unit, (_, rows) in zip(units, groups):
@@ -232,7 +236,7 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
         alt.Tooltip("partner:N", title="Partners"),
         alt.Tooltip("partner_drugs:N", title="Partner drugs"),
         alt.Tooltip("antibody:N", title="Antibody"),
-        alt.Tooltip("prior_text:N", title="Prior anti-CD38"),
+        alt.Tooltip("prior_text:N", title=_PRIOR_TITLE),
         alt.Tooltip("panel:N", title="Evidence"),
         alt.Tooltip("regimen:N", title="Regimen"),
         alt.Tooltip("n_text:N", title="n"),
@@ -243,7 +247,7 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
     x_scale = alt.Scale(domain=[0, _AXIS_MAX], nice=False)
     legend_bottom = {"orient": "bottom", "direction": "horizontal", "columns": 2}
     colour = alt.Color("colour_key:N", scale=alt.Scale(domain=[_COLOURS], range=[_COLOUR_RANGE]),
-                       legend=alt.Legend(title="Prior anti-CD38", **legend_bottom))
+                       legend=alt.Legend(title=_PRIOR_TITLE, **legend_bottom))
     shape = alt.Shape("marker:N", scale=alt.Scale(domain=[_SHAPES], range=[_SHAPE_RANGE]),
                       legend=alt.Legend(title="Mark", **legend_bottom))
     dash = alt.StrokeDash("ci_style:N", scale=alt.Scale(domain=[_INTERVALS], range=[_DASHES]),
@@ -323,11 +327,12 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
     rate = measure.family == "rate"
     description = (
         f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies, in groups by what the"
-        f" anti-CD38 antibody was given with ({'; '.join(groups) or 'none'}). Each point is a cohort's"
+        f" {WORDS['index_agent']} was given with ({'; '.join(groups) or 'none'}). Each point is a cohort's"
         f" {measure.in_sentence} in {unit.name} and each line its 95% confidence interval"
         + (" (dashed where the source gives none and the atlas computed an exact interval from responders and"
            " patients)" if rate else "")
-        + "; the point's colour shows the patients' prior anti-CD38 status and its shape the kind of study."
+        + f"; the point's colour shows the patients' prior {WORDS['index_adjective']} status and its shape the kind"
+          " of study."
         " Subgroups are indented under the cohort or trial they belong to."
         + (" Control arms of randomised trials, which are not retreatment, are drawn in grey below their"
            " experimental arm." if controls else "")
@@ -338,8 +343,9 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
            " that an exploratory pooled estimate needs (see the Methods page)." if rate and synthesis and not pooled
            else "")
         + ("" if rate else " Medians are never pooled."))
-    caption = (f"{measure.label} in every study cohort given anti-CD38 retreatment that reports it, grouped by partner"
-               " class and coloured by prior anti-CD38 status; subgroups are indented under their trial or cohort.")
+    caption = (f"{measure.label} in every study cohort given {WORDS['question_cohort']} that reports it, grouped by"
+               f" partner class and coloured by prior {WORDS['index_adjective']} status; subgroups are indented under"
+               " their trial or cohort.")
     if rate:
         caption += (" Where a source gives no interval, the atlas shows an exact (Clopper-Pearson) 95% interval"
                     " from responders and patients and marks it as computed; where the source gives only the rate,"

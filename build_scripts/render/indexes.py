@@ -88,7 +88,7 @@ def study_facts(evidence: Evidence, study: Study) -> StudyFacts:
 class RegimenUses:
     """Where a regimen appears: studies whose cohorts were given it, and where else when none was."""
 
-    retreatment_studies: tuple[str, ...]  # a cohort given it is an anti-CD38 retreatment
+    retreatment_studies: tuple[str, ...]  # a cohort given it is in the atlas's question
     context_studies: tuple[str, ...]      # cohorts given it, none a retreatment (control arm, naive, not stated)
     line_studies: tuple[str, ...]         # per-patient lines of therapy name it (e.g. a case report's prior lines)
     within: tuple[str, ...]               # regimens that hold every agent of this one and more

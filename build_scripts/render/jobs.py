@@ -24,7 +24,9 @@ from build_scripts.load.evidence import Evidence
 from build_scripts.load.history import Revision
 from build_scripts.load.settings import SiteSettings
 from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
-from build_scripts.render.answers import QUESTIONS_DESCRIPTION, answers_context, bottom_line_context, question_pages, review_quotes
+from build_scripts.render.answers import (
+    answers_context, bottom_line_context, question_pages, questions_description, review_quotes,
+)
 from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit
 from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from build_scripts.render.chart_views import chart_pages_context, chart_table_pages, chart_views
@@ -42,7 +44,7 @@ from build_scripts.render.record_pages import (
 )
 from build_scripts.render.regimen_tables import REGIMEN_TABLES_DESCRIPTION, regimen_table_pages, regimen_tables_context
 from build_scripts.render.search import filter_options, pin_files, pins, search_view
-from build_scripts.render.summary import SUMMARY_DESCRIPTION, SUMMARY_DETAILS_DESCRIPTION, summary_pages
+from build_scripts.render.summary import summary_description, summary_details_description, summary_pages
 from build_scripts.render.templating import render_page
 
 
@@ -141,9 +143,9 @@ def summary(site: SiteInputs, _: None) -> list[Page]:
                    bottom_line=bottom_line_context(evidence, site.guide, found, SUMMARY_URL),
                    review_quotes=review_quotes(evidence, SUMMARY_URL),
                    questions_href=relative(SUMMARY_URL, QUESTIONS_URL))
-    return [site.render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": SUMMARY_DESCRIPTION}, **context),
+    return [site.render(f"{SUMMARY_URL}index.md", "summary.md.j2", {"description": summary_description()}, **context),
             site.render(f"{SUMMARY_DETAILS_URL}index.md", "summary_details.md.j2",
-                        {"description": SUMMARY_DETAILS_DESCRIPTION}, **details),
+                        {"description": summary_details_description()}, **details),
             *(site.render(path, "summary_list.md.j2", **list_context) for path, list_context in more)]
 
 
@@ -151,7 +153,7 @@ def summary(site: SiteInputs, _: None) -> list[Page]:
 def questions(site: SiteInputs, _: None) -> list[Page]:
     return [site.render(path, "question.md.j2" if "view" in context else "questions_index.md.j2",
                         {"description": context["view"].question.question if "view" in context else
-                         QUESTIONS_DESCRIPTION}, **context)
+                         questions_description()}, **context)
             for path, context in question_pages(site.evidence, site.synthesised())]
 
 

@@ -13,12 +13,13 @@ from build_scripts.render.paging import fits_on_page, table_page_urls, table_pag
 
 
 def anchor_name(*parts: str) -> str:
-    """A fragment id from vocabulary names: 'cohorts-imid-refractory', 'row-imid-and-chemotherapy-refractory'."""
+    """A fragment id from vocabulary names, with '_' as '-' and a partner group's join spelled out:
+    ('row', 'x+y', 'partly_naive') -> 'row-x-and-y-partly-naive'."""
     return "-".join(part.replace("_", "-").replace(PARTNER_JOIN, "-and-") for part in parts if part)
 
 
 def stratum_anchor(prefix: str, stratum: Stratum) -> str:
-    """A stratum's fragment id: 'row-imid-refractory', 'row-imid-and-chemotherapy-refractory'."""
+    """A stratum's fragment id: 'row-<partner group>-<prior status>', as anchor_name spells them."""
     return anchor_name(prefix, stratum.partner_class, stratum.prior_status)
 
 
@@ -29,7 +30,8 @@ def cohort_href(page_url: str, study_id: str, cohort_id: str) -> str:
 
 def summary_list_url(*slugs: str) -> str:
     """Where a list of cohorts too long for the Evidence summary goes on: summary/<slug>/.../, slugs from vocabulary
-    names ('summary/imid-refractory/cohorts/', 'summary/map/imid-real-world/', 'summary/not-summarised/naive/')."""
+    names ('summary/<partner group>-refractory/cohorts/', 'summary/map/<partner group>-real-world/',
+    'summary/not-summarised/naive/')."""
     return SUMMARY_URL + "".join(f"{anchor_name(slug)}/" for slug in slugs)
 
 

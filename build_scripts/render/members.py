@@ -26,7 +26,7 @@ from build_scripts.render.profile import follow_up_text
 
 @dataclass(frozen=True)
 class Member:
-    """A cohort with what the summary reads of it: its study, partner class and prior anti-CD38 status."""
+    """A cohort with what the summary reads of it: its study, partner class and prior exposure status."""
 
     study: Study
     cohort: Cohort

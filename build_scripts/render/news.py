@@ -15,6 +15,7 @@ from build_scripts.load.history import Change, History
 from build_scripts.load.release import Release
 from build_scripts.load.settings import SiteSettings
 from build_scripts.load.vocabulary import RECORD_KINDS
+from build_scripts.render.citations import atlas_author
 from build_scripts.render.links import citation_with_title, relative, url_of
 from build_scripts.render.pages import Page
 from build_scripts.render.templating import render_page
@@ -27,7 +28,6 @@ CHANGELOG_PAGE = "changelog.md"
 FEED_ENTRIES = 50
 # The page shows more than the feed but not the whole history: the repository keeps that.
 PAGE_ENTRIES = 200
-FEED_AUTHOR = "Anti-CD38 Retreatment Atlas contributors"
 # What XML 1.0 cannot hold, not even escaped: C0 controls other than tab and line ends, lone surrogates,
 # U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -124,7 +124,7 @@ def feed_context(items: list[NewsItem], site_name: str, site_url: str, release: 
         "updated": max((e["updated"] for e in entries), key=datetime.fromisoformat, default=f"{release.date}T00:00:00Z"),
         "self_href": _absolute(site_url, FEED_FILE),
         "alternate": _absolute(site_url, NEWS_URL),
-        "author": FEED_AUTHOR,
+        "author": atlas_author(site_name),
         "entries": entries,
     }
 

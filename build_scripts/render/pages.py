@@ -19,7 +19,7 @@ from build_scripts.load.study_parts import Comparison, Discrepancy, DiscussedStu
 from build_scripts.load.vocabulary import (
     ADVERSE_EVENT_GRADES, COHORT_ROLES, DESIGNS, EFFECT_MEASURES, EVIDENCE_TYPES, FINDING_SCOPES, FINDING_STATISTICS,
     FINDING_UNITS, MEASURES, EXPOSURE_DEFINITIONS, PUBLICATION_TYPES, REFRACTORY_CLASSES, RESPONSE_CATEGORIES,
-    SPREADS, STATUSES, UNITS,
+    SPREADS, STATUSES, UNITS, WORDS,
 )
 from build_scripts.render.links import relative, short_citation, title_after_citation, url_of
 from build_scripts.render.templating import render_markdown
@@ -291,7 +291,7 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
     defined = population.prior_exposure
     if defined is not None:
         value = EXPOSURE_DEFINITIONS[defined.status].label
-        rows.append({"label": "Prior anti-CD38, as the source defines the patients",
+        rows.append({"label": f"Prior {WORDS['index_adjective']}, as the source defines the patients",
                      "value": f"{value} (“{defined.as_stated}”)" if defined.as_stated else value,
                      "source": source_view(evidence, defined, page_url)})
     return rows

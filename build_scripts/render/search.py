@@ -17,7 +17,7 @@ from build_scripts.load.vocabulary import (
 )
 from build_scripts.render.links import url_of
 
-# The partner facet: each partner class on its own (a regimen with an IMiD and chemotherapy is found under both),
+# The partner facet: each partner class on its own (a regimen with partners of two classes is found under both),
 # and the groups that are no set of classes.
 PARTNER_FACET = TopicTable(lambda topic: {
     **PARTNER_GROUPS_FIRST, **{name: f"+ {label}" for name, label in PARTNER_CLASSES.items()}, **PARTNER_GROUPS_LAST})
@@ -43,7 +43,7 @@ class SearchView:
     """
 
     type: str
-    names: tuple[tuple[str, tuple[Named, ...]], ...]      # (group label, names), e.g. ("Agents", (Daratumumab, ...))
+    names: tuple[tuple[str, tuple[Named, ...]], ...]      # (group label, names), e.g. ("Agents", (an agent, ...))
     filters: tuple[tuple[str, tuple[str, ...]], ...]      # (key of SEARCH_FILTERS, values), values in listing order
 
 

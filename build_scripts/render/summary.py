@@ -1,4 +1,4 @@
-"""The Evidence summary: what the evidence says per partner class and prior anti-CD38 status.
+"""The Evidence summary: what the evidence says per partner class and prior exposure status.
 
 Pure functions from the evidence (and the exploratory synthesis, synthesis.py) to page contexts, which the templates
 summary.md.j2 and summary_details.md.j2 render (the cohorts and their patients come from members.py, the evidence
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.facts import cohort_regimens, defining_population
@@ -23,7 +23,8 @@ from build_scripts.load.numbers import number
 from build_scripts.load.parts import Cohort, Population
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, EXPOSURE_STATUSES,
-    SUMMARY_MEASURES, SYNTHESIS_EXCLUSIONS, TABLE_MEASURES, Measure, summary_pooled_measure,
+    SUMMARY_MEASURES, SYNTHESIS_EXCLUSIONS, TABLE_MEASURES, WORDS, Measure, TopicTable, summary_pooled_measure,
+    upper_first,
 )
 from build_scripts.render.evidence_map import MapCell, evidence_map, review_views
 from build_scripts.render.links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, relative
@@ -36,10 +37,18 @@ from build_scripts.render.members import (
 from build_scripts.render.paging import table_page_items
 from build_scripts.render.profile import ProfileLine, arm_comparison, evidence_profile, follow_up
 
-SUMMARY_DESCRIPTION = ("Anti-CD38 retreatment in myeloma by partner drug and prior anti-CD38 status: studies, patients,"
-                       " response rates and median survival, each number linked to its source.")
-SUMMARY_DETAILS_DESCRIPTION = ("The cohorts behind each row and mark of the Evidence summary of anti-CD38 retreatment,"
-                               " those it leaves out and why, and a systematic review's conclusions beside them.")
+
+def summary_description() -> str:
+    """The Evidence summary's meta description."""
+    return (f"{upper_first(WORDS['question_cohort'])} in {WORDS['disease_short']} by partner drug and prior"
+            f" {WORDS['index_adjective']} status: studies, patients, response rates and median survival, each number"
+            " linked to its source.")
+
+
+def summary_details_description() -> str:
+    """The meta description of the page of the cohorts behind the Evidence summary."""
+    return (f"The cohorts behind each row and mark of the Evidence summary of {WORDS['question_cohort']}, those it"
+            " leaves out and why, and a systematic review's conclusions beside them.")
 
 
 # ---------------------------------------------------------------- lists too long for their page
@@ -110,7 +119,7 @@ def pooled_view(evidence: Evidence, synthesis: Synthesis, stratum: Stratum, by_k
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One partner class and prior anti-CD38 status: its cohorts, patients, figures, pooled estimate and caveats."""
+    """One partner class and prior exposure status: its cohorts, patients, figures, pooled estimate and caveats."""
 
     stratum: Stratum
     members: tuple[Member, ...]
@@ -241,7 +250,7 @@ def cell_notes(evidence: Evidence, group: Sequence[Member], measures: dict[str, 
 
 def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str = SUMMARY_URL,
                  everyone: Sequence[Member] | None = None) -> list[SummaryRow]:
-    """One row per partner class and prior status of the anti-CD38 retreatment cohorts, in the vocabulary's order.
+    """One row per partner class and prior status of the cohorts in the question, in the vocabulary's order.
 
     `everyone` is members(evidence) when the caller has it already (here and below: it is derived once per page)."""
     everyone = members(evidence) if everyone is None else everyone
@@ -284,25 +293,27 @@ class Unsummarised:
 
 
 def defined_population(study: Study, cohort: Cohort) -> Population | None:
-    """The nearest population (the cohort's, its parents', the study's) whose source defines its prior anti-CD38."""
+    """The nearest population (the cohort's, its parents', the study's) whose source defines its prior exposure."""
     return defining_population(study, cohort)[0]
 
 
 def not_given_reason(evidence: Evidence, member: Member) -> str:
-    """Why a cohort is not given an anti-CD38 antibody, in a reader's words."""
+    """Why a cohort is not given an agent of the index class, in a reader's words."""
+    agent = WORDS["index_agent"]
     regimens = cohort_regimens(member.study, member.cohort)
     if regimens:
         names = " and ".join(f"“{evidence.regimens[r].name}”" for r in regimens if r in evidence.regimens)
-        return f"its regimen {names} holds no anti-CD38 antibody"
+        return f"its regimen {names} holds no {agent}"
     if member.cohort.regimen_as_stated:
-        return f"no regimen with an anti-CD38 antibody is recorded (the source: “{member.cohort.regimen_as_stated}”)"
+        return (f"no regimen with {WORDS['index_article']} {agent} is recorded"
+                f" (the source: “{member.cohort.regimen_as_stated}”)")
     return "no regimen is recorded"
 
 
 def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
                  everyone: Sequence[Member] | None = None) -> dict[str, list[Unsummarised]]:
-    """Cohorts that are not anti-CD38 retreatments, in three groups: partly naive or prior therapy not stated
-    ('uncertain'), anti-CD38-naive ('naive'), and given no anti-CD38 antibody ('other')."""
+    """Cohorts outside the question, in three groups: partly naive or prior therapy not stated ('uncertain'), naive
+    to the index class ('naive'), and given no agent of it ('other')."""
     groups: dict[str, list[Unsummarised]] = {"uncertain": [], "naive": [], "other": []}
     for member in members(evidence) if everyone is None else everyone:
         if member.retreatment:
@@ -330,11 +341,12 @@ def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
 
 
 # The groups of cohorts not in the summary table (unsummarised), with their headings.
-UNSUMMARISED_GROUPS: dict[str, str] = {
-    "uncertain": "Given an anti-CD38 antibody, but not all patients had one before, or it is not stated",
-    "naive": "Anti-CD38-naive comparison groups",
-    "other": "Not given an anti-CD38 antibody (control arms, later therapy)",
-}
+UNSUMMARISED_GROUPS: Mapping[str, str] = TopicTable(lambda topic: {
+    "uncertain": f"Given {WORDS['index_article']} {WORDS['index_agent']}, but not all patients had one before, or it is"
+                 " not stated",
+    "naive": f"{upper_first(WORDS['index_adjective'])}-naive comparison groups",
+    "other": f"Not given {WORDS['index_article']} {WORDS['index_agent']} (control arms, later therapy)",
+})
 
 
 @dataclass(frozen=True)
@@ -442,7 +454,7 @@ def summary_context(evidence: Evidence, synthesis: Synthesis | None, page_url: s
     lists = summary_lists(rows, groups, cells)
     return {
         **summary_list_pages(lists, page_url),
-        "unsummarised_labels": UNSUMMARISED_GROUPS,
+        "unsummarised_labels": dict(UNSUMMARISED_GROUPS),
         "hrefs": {m.key: cohort_href(page_url, m.study.id, m.cohort.id) for m in everyone},
         "n_texts": {m.key: n_text(m) for m in everyone},
         "partner_labels": {row.stratum.partner_class: row.partner_label for row in rows},

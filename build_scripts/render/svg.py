@@ -15,7 +15,7 @@ from jinja2 import Environment
 
 from build_scripts.render.chart_base import (
     CHART_WIDTH, FONT_SIZE, INDENT_PIXELS, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, PUBLISHED_INTERVAL, Chart,
-    ForestRow, label_lines, row_step,
+    ForestRow, label_lines, prior_title, row_step,
 )
 from build_scripts.render.charts import NARROW_WIDTH
 
@@ -154,7 +154,7 @@ def forest_svg(chart: Chart, environment: Environment, narrow: bool = False) -> 
     # Legends: prior status (colour), mark (shape) and interval style; two entries a row, one on a narrow chart.
     legends, y = [], axis_y + 42 + LINE_HEIGHT * len(x_title)
     columns, indent, line = (1, 14, 16) if narrow else (2, 120, 18)
-    for heading, items in (("Prior anti-CD38:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
+    for heading, items in ((f"{prior_title()}:", [{"colour": c, "label": k, "shape": "circle"} for k, c in chart.legend]),
                            ("Mark:", [{"colour": "#000000", "label": k, "shape": s} for k, s in chart.shapes]),
                            ("Interval:", [{"dashed": style != PUBLISHED_INTERVAL, "label": style}
                                           for style in chart.intervals])):
