@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from build_scripts.load.fields import OneLine
+from build_scripts.load.fields import OneLine, Slug
 
 # Keys of the topic's vocabularies: what records, exports and URLs of filters spell.
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -137,7 +137,7 @@ class Topic(BaseModel):
     index_class: Key  # the agent class the atlas's question is about
     refractory_classes: dict[Key, OneLine] = Field(min_length=1)
     index_refractory_classes: tuple[Key, ...] = Field(min_length=1)  # refractoriness to the index class
-    refractory_class_agents: dict[Key, Key] = {}  # refractory classes naming one agent of the index class
+    refractory_class_agents: dict[Key, Slug] = {}  # refractory classes naming one agent of the index class
     exposure_statuses: dict[Key, ExposureStatus] = Field(min_length=1)
     exposure_definitions: dict[Key, ExposureDefinition] = Field(min_length=1)
     partner_classes: dict[Key, OneLine] = Field(min_length=1)
@@ -160,7 +160,7 @@ class Topic(BaseModel):
     partner_group_roles: PartnerGroupRoles
     # Refractory classes that name one partner drug, with that drug's agent record: only these say a population was
     # refractory to the partner given now (a class of drugs does not say which of its drugs).
-    refractory_class_partners: dict[Key, Key] = {}
+    refractory_class_partners: dict[Key, Slug] = {}
 
     @model_validator(mode="before")
     @classmethod
