@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from build_scripts.load.fields import OneLine
+from build_scripts.load.fields import OneLine, Slug
 
 # Keys of the topic's vocabularies: what records, exports and URLs of filters spell.
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -100,6 +100,15 @@ class Wording(BaseModel):
     question_cohort: OneLine  # what a cohort in the atlas's question is: "anti-CD38 retreatment"
     question_cohorts: OneLine  # "anti-CD38 retreatments"
     response_criteria: OneLine  # the response criteria rates follow: "IMWG"
+    # index_agent and question_cohort after their indefinite article (a or an, as the words need), so that pages
+    # never guess it: "an anti-CD38 antibody", "an anti-CD38 retreatment"
+    a_index_agent: OneLine
+    a_question_cohort: OneLine
+    question: OneLine  # the atlas's question, as a sentence: "Does an anti-CD38 antibody work again after ..."
+    # what the search page says a reader can search by, with the topic's own examples (the page adds "or author"):
+    # "drug or brand name (Darzalex, Sarclisa), code name (MOR202), ..., registry id (NCT02751255)"
+    search_examples: OneLine
+    example_id: Slug  # a record id the field reference shows as an example: "frerichs-2021-dara-atra"
 
 
 class Topic(BaseModel):
