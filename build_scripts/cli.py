@@ -17,7 +17,7 @@ from build_scripts.load.problems import EvidenceError, Problem, warnings_report
 from build_scripts.load.reader import LEDGER_NAME
 from build_scripts.load.settings import SiteSettings
 from build_scripts.publish.build import build_site
-from build_scripts.publish.layout import BuildError, BuildReport, Layout
+from build_scripts.publish.layout import NEW_RECORDS, BuildError, BuildReport, Layout
 from build_scripts.publish.linkcheck import check_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +141,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if target.exists():
         print(f"{target} already exists; edit it instead.", file=sys.stderr)
         return 2
-    template = (ROOT / "templates" / "new" / f"{args.kind}.yaml").read_text(encoding="utf-8")
+    # The templates are the topic's content (their examples name its drugs), so each atlas writes its own.
+    template = (Path(args.content) / NEW_RECORDS / f"{args.kind}.yaml").read_text(encoding="utf-8")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(template.replace("{{ id }}", args.id), encoding="utf-8")
     print(f"Wrote {target}. Fill in every TODO, then run: python -m build_scripts validate")
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     new = commands.add_parser("new", help="write a commented template for a new record")
     new.add_argument("kind", choices=NEW_KINDS)
     new.add_argument("id", help="the new record's id, which becomes its URL")
+    new.add_argument("--content", default=str(ROOT / "content"),
+                     help=f"content folder whose {NEW_RECORDS}/<kind>.yaml is the template (default: %(default)s)")
     args = parser.parse_args(argv)
     handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new}
     return handlers[args.command](args)

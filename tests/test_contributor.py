@@ -75,6 +75,7 @@ def test_a_filled_in_study_validates_joins_the_ledger_and_appears_on_the_site(tm
     build_site(layout)
     page = (layout.site / "studies" / "smith-2024-retreatment" / "index.html").read_text()
     assert "Smith 2024 retreatment cohort" in page and "5/20" in page
+    assert not (layout.site / "new").exists()  # the records `new` starts are content, not pages
 
 
 def test_new_refuses_a_bad_id_and_an_existing_record(tmp_path):

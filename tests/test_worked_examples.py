@@ -144,7 +144,7 @@ def test_worked_example_fields_validate_as_their_model_fields(example):
 
 
 @pytest.mark.parametrize("document", ["CONTRIBUTING.md", *sorted(p.relative_to(ROOT).as_posix()
-                                                                  for p in (ROOT / "templates" / "new").glob("*.yaml"))])
+                                                                  for p in (ROOT / "content" / "new").glob("*.yaml"))])
 def test_links_to_the_field_reference_name_anchors_it_has(document):
     reference = field_reference()
     anchors = {s.anchor for s in reference["records"] + reference["parts"]}

@@ -110,10 +110,17 @@ class Wording(BaseModel):
     example_study_id: OneLine  # a study record's id: "smith-2020-nivo-ipi"
     # How a source names a regimen whose partners it leaves unnamed: "nivolumab-based therapy".
     example_unnamed_partners: OneLine
-    index_article: OneLine  # the indefinite article before index_adjective and the words it starts: "a"
     # The index class in the downloads' column names (prior_<index_key>_status): "pd1". A public contract: changing
     # it renames columns.
     index_key: Key
+    # index_agent and question_cohort after their indefinite article (a or an, as the words need), so that pages
+    # never guess it: "a PD-1 inhibitor", "a PD-1 retreatment"
+    a_index_agent: OneLine
+    a_question_cohort: OneLine
+    question: OneLine  # the atlas's question, as a sentence: "Does a PD-1 inhibitor work again after ...?"
+    # what the search page says a reader can search by, with the topic's own examples (the page adds "or author"):
+    # "drug or brand name (Opdivo, Keytruda), regimen abbreviation (Nivo-Ipi), trial name, registry id"
+    search_examples: OneLine
 
 
 class PartnerGroupRoles(BaseModel):

@@ -14,7 +14,7 @@ from build_scripts.load.cache import Digests, code_version, digest, load_store, 
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.release import CHANGELOG_FILE, CITATION_FILE
 from build_scripts.load.settings import SiteSettings
-from build_scripts.publish.layout import BuildError, BuildReport, Layout, remove_emptied, write_if_changed
+from build_scripts.publish.layout import NEW_RECORDS, BuildError, BuildReport, Layout, remove_emptied, write_if_changed
 from build_scripts.render.blocks import stash_data, stash_file
 from build_scripts.render.chart_base import Chart
 from build_scripts.render.charts import PageCharts
@@ -195,8 +195,9 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
 
     hand_written: dict[str, bytes] = {}
     for source in sorted(layout.content.rglob("*")):
-        if source.is_file() and source.relative_to(layout.content).as_posix() not in GUIDE_FILES:
-            hand_written[source.relative_to(layout.content).as_posix()] = source.read_bytes()
+        relative = source.relative_to(layout.content).as_posix()
+        if source.is_file() and relative not in GUIDE_FILES and not relative.startswith(f"{NEW_RECORDS}/"):
+            hand_written[relative] = source.read_bytes()
     assets = layout.templates / "assets"
     if assets.is_dir():
         for source in sorted(assets.rglob("*")):

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+# The folder of content/ holding the commented records `new` starts for curators: the topic's own examples, read by
+# the command line and never published.
+NEW_RECORDS = "new"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where a build reads from and writes to."""

@@ -143,7 +143,7 @@ def best_response_chart(study: Study) -> Chart | None:
 def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
     """Each patient's lines of therapy in order, coloured by best response, lines with an index drug marked."""
     # The diamonds' filter and the table read the key index_drug; its values are the words of the tooltip.
-    agent = f"{WORDS['index_article']} {WORDS['index_agent']}"
+    agent = WORDS["a_index_agent"]
     given = f"Contains {agent}"
     rows = []
     for cohort in study.cohorts:

@@ -32,7 +32,7 @@ def prior_refractory_column() -> str:
 
 
 def _an_index_agent() -> str:
-    return f"{WORDS['index_article']} {WORDS['index_agent']}"
+    return WORDS["a_index_agent"]
 
 
 def _study_columns() -> tuple[Column, ...]:
@@ -118,7 +118,7 @@ def _outcome_columns() -> tuple[Column, ...]:
         Column("discrepancy", "string", "Id of the discrepancy this figure is part of, on the study page; empty if none."),
         Column("cohort_label", "string", "Label of the cohort.", required=True),
         Column(question_column(), "boolean",
-               f"True when the cohort is {WORDS['index_article']} {WORDS['question_cohort']}, derived by the atlas: its"
+               f"True when the cohort is {WORDS['a_question_cohort']}, derived by the atlas: its"
                f" regimen holds {_an_index_agent()} and every patient had {_an_index_agent()} before (refractory,"
                " exposed with or without a stated share refractory, or exposed not refractory). False for"
                " cohorts shown for context (control arms, naive or partly naive cohorts, prior therapy not stated).",

@@ -305,7 +305,7 @@ def not_given_reason(evidence: Evidence, member: Member) -> str:
         names = " and ".join(f"“{evidence.regimens[r].name}”" for r in regimens if r in evidence.regimens)
         return f"its regimen {names} holds no {agent}"
     if member.cohort.regimen_as_stated:
-        return (f"no regimen with {WORDS['index_article']} {agent} is recorded"
+        return (f"no regimen with {WORDS['a_index_agent']} is recorded"
                 f" (the source: “{member.cohort.regimen_as_stated}”)")
     return "no regimen is recorded"
 
@@ -342,10 +342,10 @@ def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
 
 # The groups of cohorts not in the summary table (unsummarised), with their headings.
 UNSUMMARISED_GROUPS: Mapping[str, str] = TopicTable(lambda topic: {
-    "uncertain": f"Given {WORDS['index_article']} {WORDS['index_agent']}, but not all patients had one before, or it is"
+    "uncertain": f"Given {WORDS['a_index_agent']}, but not all patients had one before, or it is"
                  " not stated",
     "naive": f"{upper_first(WORDS['index_adjective'])}-naive comparison groups",
-    "other": f"Not given {WORDS['index_article']} {WORDS['index_agent']} (control arms, later therapy)",
+    "other": f"Not given {WORDS['a_index_agent']} (control arms, later therapy)",
 })
 
 

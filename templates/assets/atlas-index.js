@@ -278,6 +278,8 @@
     this.home = new URL(this.model.urls.study, this.root);
     this.pageSize = parseInt(table.dataset.pageSize, 10) || 100;
     this.defaultPage = parseInt(table.dataset.page, 10) || 1;
+    // The key result of a study without a cohort in the question: the page writes it in the topic's words.
+    this.noKey = table.dataset.noKey || "";
     this.form = document.getElementById("studies-filters");
     this.count = document.getElementById("studies-count");
     this.pager = document.getElementById("studies-pages");
@@ -429,7 +431,7 @@
     if (row.retreated !== null && row.retreated !== undefined) { noteLine(patients, row.retreated); }
     const key = element(tr, "td");
     if (!row.key) {
-      element(key, "span", "No cohort is an anti-CD38 retreatment", "atlas-note");
+      element(key, "span", this.noKey, "atlas-note");
       return;
     }
     const cohort = this.href("study", row.id, "cohort-" + row.key.cohort);
