@@ -166,3 +166,10 @@ def test_a_partner_group_role_or_a_refractory_partner_naming_nothing_is_reported
     assert found[1].startswith(f"evidence/topic.yaml:{partner}:3: refractory_class_partners.no_such_class:"
                                " 'no_such_class' is not a refractory class; use one of: anti_cd38, ")
     assert len(found) == 2
+
+
+def test_the_statuses_and_antibody_values_are_those_the_derivation_gives():
+    text = TOPIC_TEXT.replace("  partly_naive:\n    label: Includes", "  somewhat_naive:\n    label: Includes", 1)
+    [problem] = [p for p in _problems(text) if ": exposure_statuses: " in p]
+    assert problem.startswith(f"evidence/topic.yaml:{_line_of(text, 'exposure_statuses:')}:1: exposure_statuses:")
+    assert problem.endswith("; missing: partly_naive; not derived: somewhat_naive")

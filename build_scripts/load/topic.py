@@ -12,7 +12,9 @@ from build_scripts.load.model import validation_messages
 from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import TOPIC_NAME, FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.topic_model import Topic
-from build_scripts.load.vocabulary import KIND_BY_FOLDER, UNITS
+from build_scripts.load.vocabulary import (
+    ANTIBODY_AXIS_VALUES, EXPOSURE_MODEL_DEFINITIONS, EXPOSURE_MODEL_STATUSES, KIND_BY_FOLDER, UNITS,
+)
 
 # Response categories the schema itself uses: a patient's best response defaults to 'unknown', and rates computed
 # from best responses keep 'ne' patients in the denominator.
@@ -78,6 +80,14 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
         if name not in topic.agent_classes:
             yield (("never_partners", position),
                    f"{name!r} is not an agent class; use one of: {_listed(topic.agent_classes)}")
+    for field, expected in (("exposure_statuses", EXPOSURE_MODEL_STATUSES),
+                            ("exposure_definitions", EXPOSURE_MODEL_DEFINITIONS), ("antibody_axis", ANTIBODY_AXIS_VALUES)):
+        given = tuple(getattr(topic, field))
+        if set(given) != set(expected):
+            missing, extra = [n for n in expected if n not in given], [n for n in given if n not in expected]
+            yield ((field,), "the derivation gives exactly these values, which the topic words and orders: "
+                   + ", ".join(expected) + (f"; missing: {_listed(missing)}" if missing else "")
+                   + (f"; not derived: {_listed(extra)}" if extra else ""))
     for name in REQUIRED_CATEGORIES:
         if name not in categories:
             yield ("response_categories",), f"the response categories need {name!r} ({REQUIRED_CATEGORIES[name]})"

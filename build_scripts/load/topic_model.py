@@ -121,6 +121,13 @@ class Wording(BaseModel):
     # what the search page says a reader can search by, with the topic's own examples (the page adds "or author"):
     # "drug or brand name (Opdivo, Keytruda), regimen abbreviation (Nivo-Ipi), trial name, registry id"
     search_examples: OneLine
+    # The act the atlas's question is about, bare, as sentences name it: "retreatment" ("not a retreatment", "its
+    # retreatment cohorts"), for another atlas "rechallenge"; its plural, and the patients it was given to.
+    question_noun: OneLine
+    question_nouns: OneLine
+    question_participle: OneLine  # "retreated" (patients "retreated", "never retreated"): "rechallenged"
+    # What is never counted as a partner, as a parenthesis names it: "corticosteroids are not partners".
+    never_partners_note: OneLine
 
 
 class PartnerGroupRoles(BaseModel):

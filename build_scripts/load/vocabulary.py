@@ -386,5 +386,14 @@ def worded(text: str) -> str:
     return _WORD.sub(lambda found: words.get(found.group(1), found.group(0)), text)
 
 
+# The exposure model: the prior statuses the derivation gives (derive/facts.py holds the rules), the definitions a
+# curator can record, and the values of the antibody axis (derive/partners.py). The topic words each of them and
+# says which statuses are in its question; it cannot add or drop one, since the rules give exactly these.
+EXPOSURE_MODEL_STATUSES = ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
+                           "exposed_not_refractory", "partly_naive", "naive", "not_stated")
+EXPOSURE_MODEL_DEFINITIONS = ("refractory", "exposed_not_refractory", "exposed", "partly_naive", "naive")
+ANTIBODY_AXIS_VALUES = ("same", "switch", "not_stated", "not_retreatment")
+
+
 # Joins the partner classes of one group in its key (steroid+chemotherapy).
 PARTNER_JOIN = "+"

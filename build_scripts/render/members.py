@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.facts import PriorStatus, retreatment
 from build_scripts.derive.lines import ancestors, is_grouping
-from build_scripts.derive.partners import Antibody, PartnerClass, antibody, partners
+from build_scripts.derive.partners import PARTNER_GROUP_ROLES, Antibody, PartnerClass, antibody, partners
 from build_scripts.derive.responses import PatientDerivedOutcome, cohort_outcomes
 from build_scripts.derive.synthesis_types import Stratum
 from build_scripts.load.evidence import Evidence, count_cohort, evidence_type, patient_count
@@ -41,7 +41,7 @@ class Member:
 
     @property
     def retreatment(self) -> bool:
-        return self.partner.name != "not_retreatment"
+        return self.partner.name != PARTNER_GROUP_ROLES["outside"]
 
     @property
     def evidence_type(self) -> str:
