@@ -133,7 +133,7 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
                 if agent is None:
                     exists("agent", agent_id, raw, where)
                 elif agent.agent_class != index_class():
-                    problems.append(raw.problem(where, f"agent '{agent_id}' is not an {WORDS['index_agent']} (its"
+                    problems.append(raw.problem(where, f"agent '{agent_id}' is not {WORDS['a_index_agent']} (its"
                                                        f" class is '{agent.agent_class}'); list only"
                                                        f" {WORDS['index_agents']} here"))
         for i, link in enumerate(study.related_studies):
@@ -214,8 +214,8 @@ def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], 
                 typed = "true" if cohort.answers_question else "false"
                 problems.append(raws[("study", study.id)].problem(
                     ("cohorts", i, "answers_question"),
-                    f"typed {typed}, but this cohort is {'an' if found.value else 'not an'}"
-                    f" {WORDS['question_cohort']}:"
+                    f"typed {typed}, but this cohort is {'' if found.value else 'not '}"
+                    f"{WORDS['a_question_cohort']}:"
                     f" {found.reason}. The flag is derived; delete it, or correct the regimen or the population's"
                     " prior_exposure"))
     return problems

@@ -185,7 +185,7 @@ def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment
     status = f"its prior {WORDS['index_adjective']} status is '{prior.label}' ({prior.basis})"
     if not prior.retreatment:
         return Retreatment(False, status, prior)
-    return Retreatment(True, f"{_regimens_text(evidence, regimens)} an {agent} and {status}", prior)
+    return Retreatment(True, f"{_regimens_text(evidence, regimens)} {WORDS['a_index_agent']} and {status}", prior)
 
 
 def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...]) -> str:

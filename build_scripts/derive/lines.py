@@ -142,8 +142,8 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
             if status.status in _ALL_EXPOSED:
                 shown = population.prior_exposure.status if was_defined else status.status  # type: ignore[union-attr]
                 problems.append((("cohorts", i, "population", "prior_exposure", "status"),
-                                 f"a naive cohort cannot sit within {where}, whose patients all had an"
-                                 f" {WORDS['index_agent']} before ('{shown}'); if they are the same patients at an"
+                                 f"a naive cohort cannot sit within {where}, whose patients all had"
+                                 f" {WORDS['a_index_agent']} before ('{shown}'); if they are the same patients at an"
                                  " earlier line (first use), record that line as a cohort of its own outside it, and"
                                  " name it in 'follows' of the later line"))
             break

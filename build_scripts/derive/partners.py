@@ -244,12 +244,12 @@ class Antibody:
 
     @property
     def text(self) -> str:
-        """'Switch: B after A', 'Same antibody again: A' (agents by name), or the label."""
+        """'Switch: B after A', the label of 'same' with its agents ('Same antibody again: A'), or the label."""
         given, before = " and ".join(self.given), " and ".join(self.before)
         if self.name == "switch":
             return f"Switch: {given} after {before}"
         if self.name == "same":
-            return f"Same antibody again: {given}"
+            return f"{self.label}: {given}"
         return self.label
 
 

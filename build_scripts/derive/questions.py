@@ -310,7 +310,7 @@ def evidence_problems(questions: Questions, evidence: Evidence) -> list[Problem]
                 agent = evidence.agents.get(value)
                 if agent is None or agent.agent_class != index_class():
                     at = ("questions", index, "where", name) + ((mode,) if mode != "in" else ()) + (position,)
-                    problems.append(questions.problem(at, f"{value!r} is not the id of an {WORDS['index_agent']}'s"
+                    problems.append(questions.problem(at, f"{value!r} is not the id of {WORDS['a_index_agent']}'s"
                                                           " agent record"))
     return problems
 

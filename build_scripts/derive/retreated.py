@@ -9,6 +9,7 @@ from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.facts import cohort_regimens, regimen_has_index_agent, retreatment
 from build_scripts.derive.lines import ancestors
 from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
+from build_scripts.load.vocabulary import WORDS
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
@@ -35,9 +36,9 @@ class Retreated:
         """How a derived count was made (the cohorts are in `cohorts`): '56 + 22', or 'one retreatment cohort's count'."""
         if not self.derived or self.value is None:
             return ""
-        ending = "" if self.exact else ", and more patients may have been retreated"
+        ending = "" if self.exact else f", and more patients may have been {WORDS['question_participle']}"
         if len(self.cohorts) == 1:
-            return "the number of patients of its retreatment cohort" + ending
+            return f"the number of patients of its {WORDS['question_noun']} cohort" + ending
         return " + ".join(map(str, self.counts)) + ending
 
     @property
@@ -54,12 +55,13 @@ def retreated_note(found: Retreated | None, total: int | None) -> str | None:
     when recorded so); None when it would say nothing. A number the atlas computed says so, as on the study page."""
     if found is None or (found.value is None and found.derived):
         return None
+    participle = WORDS["question_participle"]
     if found.value is None:
-        return "number retreated not reported"
+        return f"number {participle} not reported"
     derived = " (derived)" if found.derived else ""
     if found.exact and found.value == total:
-        return f"all retreated{derived}"
-    return f"{found.text} retreated{derived}"
+        return f"all {participle}{derived}"
+    return f"{found.text} {participle}{derived}"
 
 
 def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
@@ -142,6 +144,7 @@ def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retrea
 def retreated_problems(study: Study) -> list[tuple[tuple, str]]:
     """(field path, message) for a retreated count recorded away from the study's own count, or twice."""
     home = count_cohort(study)
+    patients = f"{WORDS['question_participle']} patients"
     problems = []
     study_has = study.population is not None and study.population.retreated is not None
     for i, cohort in enumerate(study.cohorts):
@@ -151,8 +154,8 @@ def retreated_problems(study: Study) -> list[tuple[tuple, str]]:
         if home is None or cohort.id != home.id:
             where = (f"in the study's 'population' or in that of cohort '{home.id}', which stands for the whole study"
                      if home is not None else "in the study's 'population'")
-            problems.append((path, f"the number of retreated patients is the study's: record it once, {where}"))
+            problems.append((path, f"the number of {patients} is the study's: record it once, {where}"))
         elif study_has:
-            problems.append((path, "the number of retreated patients is given twice, here and in the study's"
+            problems.append((path, f"the number of {patients} is given twice, here and in the study's"
                                    " 'population'; a fact has one home, so keep one"))
     return problems

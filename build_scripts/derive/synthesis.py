@@ -79,7 +79,7 @@ def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, C
     used, overlapping = independent(evidence, candidates)
     excluded.extend(overlapping)
     if isinstance(stratum, Stratum) and not stratum.poolable:
-        not_pooled = f"not an {WORDS['question_cohort']} stratum"
+        not_pooled = f"not {WORDS['a_question_cohort']} stratum"
     elif len(used) < MIN_COHORTS:
         not_pooled = f"fewer than {MIN_COHORTS} independent cohorts report responders and n (k={len(used)})"
     else:

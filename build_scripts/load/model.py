@@ -180,7 +180,8 @@ class Agent(Record):
 
     name: OneLine = Field(description="The drug's generic name.")
     agent_class: AgentClassName = Field(alias="class", description="The drug's class; '{index_class}' marks the"
-                                                                   " antibodies whose retreatment the atlas is about.")
+                                                                   " antibodies whose {question_noun} the atlas is"
+                                                                   " about.")
     placeholder: bool = Field(
         False, description="True for a record that stands for an unnamed drug of its class (e.g. '{index_agent},"
                            " not specified'): it counts for its class but never as a named drug, so it cannot make"

@@ -12,7 +12,7 @@ from build_scripts.load.choices import (
 from build_scripts.load.fields import (
     Count, Level, LongText, NonNegative, Number, OneLine, Percent, Slug,
 )
-from build_scripts.load.vocabulary import MEASURES, STATUSES, UNITS
+from build_scripts.load.vocabulary import MEASURES, STATUSES, UNITS, WORDS
 
 
 class Strict(BaseModel):
@@ -275,25 +275,26 @@ class Population(Strict):
                                                          " drugs, one entry per drug or class the source reports.")
     prior_exposure: PriorExposure | None = Field(
         None, description="Earlier {index_adjective} therapy as the source defines the population. With the"
-                          " regimen's agents it decides whether a cohort is an {question_cohort}; cohorts and groups"
+                          " regimen's agents it decides whether a cohort is {a_question_cohort}; cohorts and groups"
                           " within the population inherit it where it holds for every subset.")
     description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
                                                            " figures do not say it all (how they were selected, what"
                                                            " they had in common).")
     retreated: PatientCount | None = Field(
-        None, description="How many of these patients were given an {index_agent} again (retreated), when the"
-                          " source states it and it differs from 'n' (e.g. 22 of 293); 'not_reported' when the source"
-                          " leaves it out. Recorded once per study, beside the study's own number of patients (the"
-                          " study's population, or that of the cohort standing for the whole study). Without it, the"
-                          " atlas derives the number from the counts of the study's retreatment cohorts, marked"
-                          " derived, counting patients in nested or overlapping cohorts once.",
+        None, description="How many of these patients were given {a_index_agent} again ({question_participle}),"
+                          " when the source states it and it differs from 'n' (e.g. 22 of 293); 'not_reported' when"
+                          " the source leaves it out. Recorded once per study, beside the study's own number of"
+                          " patients (the study's population, or that of the cohort standing for the whole study)."
+                          " Without it, the atlas derives the number from the counts of the study's {question_noun}"
+                          " cohorts, marked derived, counting patients in nested or overlapping cohorts once.",
         examples=[{"value": 22, "source": {"publication": "smith-2024-blood", "location": "Table 1"}}])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
         retreated = self.retreated.value if self.retreated is not None else None
         total = self.n.value if self.n is not None else None
         if retreated is not None and total is not None and retreated > total:
-            yield "retreated", f"{retreated} retreated is more than the population's {total} patients"
+            participle = WORDS["question_participle"]
+            yield "retreated", f"{retreated} {participle} is more than the population's {total} patients"
 
 
 class TherapyLine(Strict):
@@ -381,15 +382,15 @@ class Cohort(Strict):
                                 examples=["all-patients"])
     regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) the cohort"
                                                    " was treated with; its agents decide, with the prior"
-                                                   " {index_adjective} status, whether the cohort is an"
-                                                   " {question_cohort}. When the source names the antibody but not"
+                                                   " {index_adjective} status, whether the cohort is"
+                                                   " {a_question_cohort}. When the source names the antibody but not"
                                                    " its partners, use the not-specified record (e.g."
                                                    " '{example_agent}-based-not-specified'); a cohort without a"
-                                                   " regimen record is never counted as a retreatment.")
+                                                   " regimen record is never counted as a {question_noun}.")
     regimen_as_stated: OneLine | None = Field(None, description="The treatment in the source's words, shown beside the"
                                                                 " regimen; needed when 'regimen' is left out.")
     answers_question: bool | None = Field(
-        None, description="Optional. Whether the cohort is an {question_cohort} is derived from its regimen's"
+        None, description="Optional. Whether the cohort is {a_question_cohort} is derived from its regimen's"
                           " agents and its prior {index_adjective} status; a value typed here must agree with that"
                           " derivation, or validation fails.")
     description: LongText | None = Field(None, description="What the cohort is, in the curators' words, when the label"
@@ -410,10 +411,10 @@ class Cohort(Strict):
                                                 " each one.")
     follows: Slug | None = Field(
         None, description="Id of the cohort of this study whose patients this cohort follows at a later line of"
-                          " therapy: the same patients (or some of them) treated again later, e.g. a first retreatment"
-                          " after first use. Unlike 'parent' (a subset at the same time), it makes a line: the page"
-                          " shows the lines in order, and the synthesis never uses two cohorts of one line of patients"
-                          " together.",
+                          " therapy: the same patients (or some of them) treated again later, e.g. a first"
+                          " {question_noun} after first use. Unlike 'parent' (a subset at the same time), it makes a"
+                          " line: the page shows the lines in order, and the synthesis never uses two cohorts of one"
+                          " line of patients together.",
         examples=["part-a", "first-retreatment"])
 
 
