@@ -16,8 +16,9 @@ from build_scripts.derive.partners import partner_group_label, partner_group_ord
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.load.vocabulary import MEASURES, POOLING_METHODS, EXPOSURE_STATUSES
 from build_scripts.render.chart_base import (
-    CONTROL_ARM, CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
+    CROSS_STUDY_MEASURES, INDENT, NOT_CHARTED_ACROSS_STUDIES, POOLED, POOLED_LABEL, PRIOR_STATUS_COLOURS,
     PRIOR_STATUS_LEGEND, SUBGROUP_MARK, Link, chart_page_url,
+    control_arm,
 )
 from build_scripts.render.charts import site_charts, study_charts
 from build_scripts.render.forest import cross_study_chart
@@ -114,7 +115,7 @@ def test_cross_study_rows_take_retreatment_cohorts_with_the_figure(evidence):
     rows = cross_study_rows(evidence, "pfs", "charts/pfs/")
     # the naive cohort is not retreatment, so only the refractory cohort is charted
     assert [(r.cohort_id, r.kind, r.value, r.ci_low, r.ci_high) for r in rows] == [
-        ("refractory", "retreatment", 3.1, 2.0, 4.5)]
+        ("refractory", "in_question", 3.1, 2.0, 4.5)]
     assert rows[0].panel == "Real-world study" and rows[0].partner == partner_group_label("imid")
     assert rows[0].href == "../../studies/fixture-dpd-retreatment/#cohort-refractory"
     # defined as refractory by its source, with no share recorded: coloured as refractory, not as "not reported"
@@ -194,44 +195,44 @@ def test_no_cohort_that_is_not_retreatment_is_drawn_as_one(real):
     for measure in CROSS_STUDY_MEASURES:
         chart = cross_study_chart(real, measure, chart_page_url(measure), synthesis)
         for row in chart.forest:
-            if row.kind not in ("retreatment", "control"):
+            if row.kind not in ("in_question", "control"):
                 continue
             study = real.studies[row.study_id]
             cohort = next(c for c in study.cohorts if c.id == row.cohort_id)
-            if row.kind == "retreatment":
+            if row.kind == "in_question":
                 assert is_in_question(real, study, cohort)
                 assert row.partner == partners(real, study, cohort).label != partner_group_label("not_retreatment")
             else:
                 assert not is_in_question(real, study, cohort)
                 assert any(c.control == cohort.id for c in study.comparisons)
-                assert row.colour_key == CONTROL_ARM and CONTROL_ARM.lower() in row.label
+                assert row.colour_key == control_arm() and control_arm(False) in row.label
         # in the spec, a control arm is only ever in the controls layer, never among the estimates
         for unit in chart.spec.get("vconcat", [chart.spec]):
             for record in unit["data"]["values"]:
                 if record["kind"] == "control":
-                    assert record["colour_key"] == CONTROL_ARM
+                    assert record["colour_key"] == control_arm()
             for layer in unit["layer"]:
                 if layer.get("name", "").startswith("estimates_"):
-                    assert "datum.kind == 'retreatment'" in layer["transform"][0]["filter"]
+                    assert "datum.kind == 'in_question'" in layer["transform"][0]["filter"]
                     assert "control" not in layer["transform"][0]["filter"]
 
 
 def test_a_control_arm_follows_its_experimental_arm_and_is_not_counted(evidence):
     chart = cross_study_chart(evidence, "vgpr_or_better", "charts/vgpr-or-better/")
-    assert [(r.cohort_id, r.kind) for r in chart.forest] == [("dpd", "retreatment"), ("pd", "control")]
+    assert [(r.cohort_id, r.kind) for r in chart.forest] == [("dpd", "in_question"), ("pd", "control")]
     control = chart.forest[1]
     assert control.label.startswith("FIXTURE-RCT, control arm, not retreatment: ")
     assert control.partner == chart.forest[0].partner and control.depth == chart.forest[0].depth
     assert chart.marks == 1 and "1 cohorts from 1 studies" in chart.description
     assert "Control arms of randomised trials, which are not retreatment" in chart.description
-    assert dict(chart.legend)[CONTROL_ARM] == "#999999"
+    assert dict(chart.legend)[control_arm()] == "#999999"
     table = {cells[0].text: cells for cells in chart.rows}
     assert table[control.label][1] == partner_group_label("not_retreatment")
     # without the comparison, the arm is not shown at all
     study = evidence.studies["fixture-randomised"]
     evidence.studies["fixture-randomised"] = study.model_copy(update={"comparisons": []})
     try:
-        assert [r.kind for r in cross_study_chart(evidence, "vgpr_or_better", "charts/x/").forest] == ["retreatment"]
+        assert [r.kind for r in cross_study_chart(evidence, "vgpr_or_better", "charts/x/").forest] == ["in_question"]
     finally:
         evidence.studies["fixture-randomised"] = study
 
@@ -239,7 +240,7 @@ def test_a_control_arm_follows_its_experimental_arm_and_is_not_counted(evidence)
 def test_image_daratumumab_refractory_cohort_shows_as_refractory(real, environment):
     chart = cross_study_chart(real, "pfs", "charts/pfs/", synthesise(real))
     row = next(r for r in chart.forest if (r.study_id, r.cohort_id) == ("image-study", "dara-refractory"))
-    assert row.prior_status == row.colour_key == REFRACTORY and row.kind == "retreatment"
+    assert row.prior_status == row.colour_key == REFRACTORY and row.kind == "in_question"
     assert row.partner == partner_group_label("imid") and row.antibody == "Switch: Isatuximab after Daratumumab"
     assert dict(chart.legend)[REFRACTORY] == PRIOR_STATUS_COLOURS["refractory"]
     record = next(r for unit in chart.spec["vconcat"] for r in unit["data"]["values"]
@@ -313,7 +314,7 @@ def test_a_diamond_for_a_pooled_stratum_and_none_for_one_without(pooled_tree, en
     group = [r for r in chart.forest if r.partner == partner_group_label("imid")]
     assert group[-2].label == POOLED_LABEL and group[-1] is pooled[0]
     # the partly refractory cohort is charted, but gets no diamond
-    assert any(r.colour_key == PARTLY_REFRACTORY and r.kind == "retreatment" for r in group)
+    assert any(r.colour_key == PARTLY_REFRACTORY and r.kind == "in_question" for r in group)
     # in the spec: a pooled layer drawing diamonds; in the static chart: one diamond, in the stratum's colour
     unit = chart.spec["vconcat"][0]
     layer = next(layer for layer in unit["layer"] if layer.get("name", "").startswith("pooled_"))

@@ -235,7 +235,7 @@ def test_a_grouping_is_a_bold_heading_in_the_live_chart_and_the_static_one(evide
     svg = forest_svg(chart, environment)
     bold = re.findall(r'<text class="row heading"[^>]*font-weight="bold"[^>]*>(.*?)</text>', svg, re.S)
     assert any("Retreated" in re.sub(r"<[^>]+>", "", text) for text in bold)
-    assert not re.search(r'<text class="row retreatment"[^>]*font-weight', svg)
+    assert not re.search(r'<text class="row in-question"[^>]*font-weight', svg)
 
 
 # ---------------------------------------------------------------- the one walk up the parent chain

@@ -272,7 +272,7 @@ def test_study_page_context_gives_each_cohort_its_derived_prior_status_and_flag(
     typed = study.model_copy(update={"cohorts": [*study.cohorts, naive.model_copy(
         update={"id": "typed-true", "answers_question": True})]})
     context = study_context(evidence, typed)
-    assert {c["id"]: (c["prior"], c["retreatment"]) for c in context["cohorts"]} == {
+    assert {c["id"]: (c["prior"], c["in_question"]) for c in context["cohorts"]} == {
         "refractory": ("Refractory to anti-CD38", True),
         "naive": ("Anti-CD38-naive", False),
         "typed-true": ("Anti-CD38-naive", False),

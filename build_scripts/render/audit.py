@@ -26,7 +26,7 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
             rows.append({
                 "study": study, "cohort": cohort,
                 "href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
-                "retreatment": found,
+                "in_question": found,
                 "antibody": antibody(evidence, study, cohort),
                 "partner": partners(evidence, study, cohort),
                 "as_stated": defined.as_stated if defined is not None else None,
@@ -34,4 +34,4 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
                 "source": short_citation(publication) if publication is not None else None,
                 "location": defined.source.location if defined is not None else None,
             })
-    return {"rows": rows, "retreatments": sum(row["retreatment"].value for row in rows)}
+    return {"rows": rows, "in_question": sum(row["in_question"].value for row in rows)}

@@ -9,10 +9,11 @@ from typing import Any, Iterable
 from build_scripts.derive.partners import antibody
 from build_scripts.load.vocabulary import (
     CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, WORDS, TopicList, TopicTable,
+    upper_first,
 )
 
 
-# Measures some retreatment cohort reports that get no cross-study chart, and why; they stay on the study pages.
+# Measures some cohort in the question reports that get no cross-study chart, and why; they stay on the study pages.
 NOT_CHARTED_ACROSS_STUDIES = {
     "cbr": "the review does not compare clinical benefit rates across studies",
     "dcr": "the review does not compare disease control rates across studies",
@@ -47,8 +48,11 @@ def prior_title() -> str:
 
 
 # Control arms are drawn grey. Grey also stands for the prior status 'not stated', but a cohort of unknown status
-# is never a retreatment, so never on a cross-study chart, the only charts that draw control arms.
-CONTROL_ARM = "Control arm, not retreatment"
+# is never in the question, so never on a cross-study chart, the only charts that draw control arms.
+def control_arm(capitalised: bool = True) -> str:
+    """A control arm's legend entry ('Control arm, not <the question's act>'), or, not capitalised, its label's."""
+    text = f"control arm, not {WORDS['question_noun']}"
+    return upper_first(text) if capitalised else text
 
 
 CONTROL_ARM_COLOUR = "#999999"
@@ -134,9 +138,10 @@ INDENT_PIXELS = 3  # per no-break space of a label's indentation
 INDENT_OFFSET = f"{INDENT_PIXELS} * (length(datum.value) - length(trim(datum.value)))"
 
 
-# Kinds of rows: a cohort of a per-study or regimen chart; on cross-study charts a retreatment cohort, a control arm
-# beside its experimental arm, a parent cohort shown only as the heading of its subgroups, and a pooled estimate.
-ROW_KINDS = ("cohort", "retreatment", "control", "heading", "pooled")
+# Kinds of rows: a cohort of a per-study or regimen chart; on cross-study charts a cohort in the question, a control
+# arm beside its experimental arm, a parent cohort shown only as the heading of its subgroups, and a pooled estimate.
+# A static SVG classes a row's label and mark by its kind, '_' written '-' (templates/forest.svg.j2).
+ROW_KINDS = ("cohort", "in_question", "control", "heading", "pooled")
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ class ForestRow:
     partner: str = ""  # label of the partner class: the row group on cross-study charts
     kind: str = "cohort"  # one of ROW_KINDS
     depth: int = 0  # 0 for a top-level row, 1 for a subgroup of it, and so on
-    colour_key: str = ""  # the colour legend entry: the prior status, or CONTROL_ARM
+    colour_key: str = ""  # the colour legend entry: the prior status, or control_arm()
     marker: str = ""  # the shape legend entry: the evidence type, or POOLED
     own_partner: str = ""  # the cohort's own partner class, where it differs from its group's (a control arm)
     antibody: str = ""  # the antibody axis, in words ('Switch: <agent> after <agent>')

@@ -51,10 +51,10 @@ def mark_size(patients: int, largest: int) -> float:
 
 
 def evidence_map(evidence: Evidence, everyone: Sequence[Member] | None = None) -> list[tuple[str, list[MapCell | None]]]:
-    """Rows of (partner class, one cell per evidence type or None where there is no cohort) over retreatment cohorts."""
+    """Rows of (partner class, one cell per evidence type or None where there is no cohort) over the cohorts in the question."""
     cells: dict[tuple[str, str], list[Member]] = {}
     for member in members(evidence) if everyone is None else everyone:
-        if member.retreatment:
+        if member.in_question:
             cells.setdefault((member.partner.name, member.evidence_type), []).append(member)
     totals = {key: patient_total(evidence, group) for key, group in cells.items()}
     largest = max((total.value for total in totals.values()), default=0)
@@ -86,7 +86,7 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
     and its conclusions beside the atlas's figures of their measure by prior status, or how the atlas treats the
     studies they name. Atlas figures are over the cohorts in the question, one per patient population."""
     everyone = members(evidence) if everyone is None else everyone
-    retreated = [m for m in everyone if m.retreatment]
+    in_question = [m for m in everyone if m.in_question]
     views = []
     for review in sorted(evidence.reviews.values(), key=lambda r: r.id):
         review_url = url_of("review", review.id)
@@ -98,7 +98,7 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
                      "source": source_view(evidence, finding, page_url, review_url)})
         findings = []
         for (measure_name, scope), items in groups.items():
-            atlas = measure_summary(evidence, [m for m in retreated if _scope(m, scope)], measure_name, page_url)
+            atlas = measure_summary(evidence, [m for m in in_question if _scope(m, scope)], measure_name, page_url)
             outside = outside_review(review, atlas)
             findings.append({"measure": MEASURES[measure_name], "scope": FINDING_SCOPES[scope], "items": items,
                              "atlas": atlas, "outside": outside, "outside_listed": fits_on_page(len(outside))})
@@ -107,7 +107,7 @@ def review_views(evidence: Evidence, page_url: str = SUMMARY_URL,
             by_status = []
             if conclusion.measure is not None:
                 for status, definition in EXPOSURE_STATUSES.items():
-                    group = [m for m in retreated if m.prior.status == status and _scope(m, conclusion.evidence_type)]
+                    group = [m for m in in_question if m.prior.status == status and _scope(m, conclusion.evidence_type)]
                     if group:
                         atlas = measure_summary(evidence, group, conclusion.measure, page_url)
                         outside = outside_review(review, atlas)

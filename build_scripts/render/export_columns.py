@@ -63,15 +63,17 @@ def _study_columns() -> tuple[Column, ...]:
                                             f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
         Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
                                           f" separated by '{LIST_SEPARATOR}'."),
-        Column("n_retreated", "integer", f"How many of the study's patients were retreated with {_an_index_agent()}, as"
-                                         " its page shows it: as the source states it (recorded), else the sum of its"
-                                         " retreatment cohorts' counts, patients in nested cohorts or successive lines"
-                                         " counted once (derived; a lower bound when n_retreated_basis says so); empty when"
-                                         " not reported or when no cohort is a retreatment."),
+        Column("n_retreated", "integer", f"How many of the study's patients were {WORDS['question_participle']} with"
+                                         f" {_an_index_agent()}, as its page shows it: as the source states it"
+                                         f" (recorded), else the sum of its {WORDS['question_noun']} cohorts' counts,"
+                                         " patients in nested cohorts or successive lines counted once (derived; a lower"
+                                         " bound when n_retreated_basis says so); empty when not reported or when no"
+                                         f" cohort is a {WORDS['question_noun']}."),
         Column("n_retreated_basis", "string", "How n_retreated was found: 'recorded' (stated by the source), 'derived'"
                                               " (the sum of the cohorts in n_retreated_cohort_ids), 'derived_at_least' (a"
-                                              " lower bound: a retreatment cohort without a count, or cohorts that may"
-                                              " share patients), 'not_reported'; empty when no cohort is a retreatment.",
+                                              f" lower bound: a {WORDS['question_noun']} cohort without a count, or"
+                                              " cohorts that may share patients), 'not_reported'; empty when no cohort is"
+                                              f" a {WORDS['question_noun']}.",
                enum=RETREATED_BASES),
         Column("n_retreated_cohort_ids", "string", "For a derived n_retreated, the cohorts whose counts are added,"
                                                    f" separated by '{LIST_SEPARATOR}'."),
@@ -90,7 +92,7 @@ def partner_group_pattern() -> str:
 def _partner_class_description() -> str:
     return (
         f"What the cohort's {WORDS['index_agent']} is given with, derived by the atlas from its regimen's agent classes"
-        " (corticosteroids are not partners): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
+        f" ({WORDS['never_partners_note']}): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
         " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
         + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
         + ". Whether the antibody is the one the patients had before is the column antibody, not a partner class.")

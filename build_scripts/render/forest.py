@@ -17,10 +17,10 @@ from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, POOLING_METHODS, UNITS, WORDS, summary_pooled_measure
 from build_scripts.render.chart_base import (
-    CHART_WIDTH, COMPUTED_INTERVAL, CONTROL_ARM, CONTROL_ARM_COLOUR, Chart, EVIDENCE_SHAPES, ForestRow, INDENT_OFFSET,
+    CHART_WIDTH, COMPUTED_INTERVAL, CONTROL_ARM_COLOUR, Chart, EVIDENCE_SHAPES, ForestRow, INDENT_OFFSET,
     LABEL_LIMIT, LINE_HEIGHT, Link, METHODS_POOLING_SECTION, METHODS_SECTION, METHODS_URL, POOLED, POOLED_LABEL,
-    POOLED_METHOD, POOLED_SHAPE, PRIOR_STATUS_LEGEND, PUBLISHED_INTERVAL, ROW_STEP, configured, label_expr, prior_title,
-    row_step,
+    POOLED_METHOD, POOLED_SHAPE, PRIOR_STATUS_LEGEND, PUBLISHED_INTERVAL, ROW_STEP, configured, control_arm, label_expr,
+    prior_title, row_step,
 )
 from build_scripts.render.forest_rows import (
     _control_arms, _n_text, analysis_pooled_row, cross_study_rows, forest_row, preferred_outcome, study_name,
@@ -46,7 +46,7 @@ def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_na
         if entry.outcome is None:
             continue
         row = forest_row(evidence, study, cohort, entry.outcome, page_url)
-        row.kind = "retreatment"
+        row.kind = "in_question"
         rows.append(row)
         for control_id in _control_arms(study, cohort.id):
             control = next((c for c in study.cohorts if c.id == control_id), None)
@@ -55,9 +55,9 @@ def question_chart(evidence: Evidence, answer: Answer, page_url: str, measure_na
             if outcome is not None:
                 shown = forest_row(evidence, study, control, outcome, page_url)
                 n = shown.n_text if shown.n_text != "NR" else None
-                shown.label = (f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.label = (f"{study_name(study, evidence)}, {control_arm(False)}: {control.label}{_n_text(n)}"
                                + (f"; trial {stopping(study).lower()}" if stopping(study) else ""))
-                shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, row.partner
+                shown.kind, shown.colour_key, shown.partner = "control", control_arm(), row.partner
                 rows.append(shown)
     pooled = analysis_pooled_row(analysis, POOLED_LABEL, page_url)
     if pooled is not None:
@@ -113,14 +113,14 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
             "ci_end": row.ci_high if row.ci_high is not None else (axis_max if row.open_ended else None),
             "ci_style": COMPUTED_INTERVAL if row.ci_computed else PUBLISHED_INTERVAL})
     drawn = [r for r in rows if _drawn(r)]
-    colours = dict(PRIOR_STATUS_LEGEND) | {CONTROL_ARM: CONTROL_ARM_COLOUR}
+    colours = dict(PRIOR_STATUS_LEGEND) | {control_arm(): CONTROL_ARM_COLOUR}
     legend = tuple((key, colour) for key, colour in colours.items() if any(r.colour_key == key for r in drawn))
     shape_of = {EVIDENCE_TYPES[k]: shape for k, shape in EVIDENCE_SHAPES.items()} | {POOLED: POOLED_SHAPE}
     shapes = tuple((key, shape) for key, shape in shape_of.items() if any(r.marker == key for r in drawn))
     intervals = tuple(style for style in (PUBLISHED_INTERVAL, COMPUTED_INTERVAL)
                       if any(r.kind != "pooled" and r.ci_low is not None and r.extra["ci_style"] == style for r in rows))
     x_title = f"{measure.label} ({unit.name})"
-    cohorts = [r for r in drawn if r.kind in ("cohort", "retreatment")]
+    cohorts = [r for r in drawn if r.kind in ("cohort", "in_question")]
     if description is None:
         description = (f"{title}. {len(cohorts)} cohorts from {len({r.study_id for r in cohorts})} studies; each point"
                        f" is a cohort's {measure.in_sentence} in {unit.name}, each line its 95% confidence interval"
@@ -229,7 +229,8 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
     """A forest chart of one panel with sentinels for everything a chart sets, built with Altair (so, once).
 
     Layers: intervals, open ends, then marks named by kind (estimates, controls, pooled; a panel's index is added),
-    so that a reader's browser and the tests can tell a retreatment cohort from a control arm or a pooled estimate.
+    so that a reader's browser and the tests can tell a cohort in the question from a control arm or a pooled
+    estimate.
     """
     tooltip = [
         alt.Tooltip("label:N", title="Row"),
@@ -275,7 +276,7 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
     points = {"size": 90, "opacity": 1, "stroke": "#000000", "strokeWidth": 0.6, "filled": True}
     marks = {"x": x, "color": colour, "shape": shape, "tooltip": tooltip, "href": "href:N"}
     layers.append(base.transform_filter(
-        "isValid(datum.value) && (datum.kind == 'retreatment' || datum.kind == 'cohort')").mark_point(
+        "isValid(datum.value) && (datum.kind == 'in_question' || datum.kind == 'cohort')").mark_point(
         **points).encode(**marks).properties(name="estimates"))
     if "control" in kinds:
         layers.append(base.transform_filter("isValid(datum.value) && datum.kind == 'control'").mark_point(
@@ -320,7 +321,7 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
     unit = UNITS[measure.unit]
     rows = with_pooled(cross_study_rows(evidence, measure_name, page_url), synthesis, measure_name, page_url)
     title = f"{measure.label} across studies"
-    cohorts = [r for r in rows if r.kind == "retreatment" and r.value is not None]
+    cohorts = [r for r in rows if r.kind == "in_question" and r.value is not None]
     groups = list(dict.fromkeys(r.partner for r in rows))
     controls = any(r.kind == "control" for r in rows)
     pooled = [r for r in rows if r.kind == "pooled"]
@@ -334,8 +335,8 @@ def cross_study_chart(evidence: Evidence, measure_name: str, page_url: str,
         + f"; the point's colour shows the patients' prior {WORDS['index_adjective']} status and its shape the kind"
           " of study."
         " Subgroups are indented under the cohort or trial they belong to."
-        + (" Control arms of randomised trials, which are not retreatment, are drawn in grey below their"
-           " experimental arm." if controls else "")
+        + (f" Control arms of randomised trials, which are not {WORDS['question_noun']}, are drawn in grey below"
+           " their experimental arm." if controls else "")
         + (f" Diamonds are pooled estimates ({len(pooled)}), exploratory: a random-effects meta-analysis of logit"
            f" proportions ({POOLING_METHODS[POOLED_METHOD]}) per partner class and prior status where at least three"
            " independent cohorts report responders and patients, as the Methods page describes." if pooled else "")

@@ -15,7 +15,8 @@ from build_scripts.load.numbers import number
 from build_scripts.load.parts import Cohort, Outcome
 from build_scripts.load.vocabulary import EVIDENCE_TYPES, MEASURES, EXPOSURE_STATUSES, RECORD_KINDS
 from build_scripts.render.chart_base import (
-    CONTROL_ARM, ForestRow, INDENT, METHODS_POOLING_SECTION, METHODS_URL, POOLED, POOLED_LABEL, SUBGROUP_MARK,
+    ForestRow, INDENT, METHODS_POOLING_SECTION, METHODS_URL, POOLED, POOLED_LABEL, SUBGROUP_MARK,
+    control_arm,
 )
 from build_scripts.render.links import QUESTIONS_URL, relative, short_citation
 
@@ -126,7 +127,7 @@ class _Node:
 
     def best(self) -> float:
         """The highest value in the node's family, to order families like a forest plot (highest first)."""
-        values = [self.row.value if self.row.kind == "retreatment" else None] + [c.best() for c in self.children]
+        values = [self.row.value if self.row.kind == "in_question" else None] + [c.best() for c in self.children]
         return max((v for v in values if v is not None), default=-1.0)
 
 
@@ -136,8 +137,8 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
     Rows are grouped by partner group (partners.partner_groups_in_order). In a group, a subgroup (or part, dose level or arm) is
     indented under the nearest cohort containing it that is charted in the group; failing that, its parent is shown
     as a heading without a mark, so that one trial's subgroups read as one trial. Families are ordered by their
-    highest value, subgroups as their study lists them. A randomised trial's control arm that is not a retreatment
-    follows its experimental arm, drawn as a control (kind 'control'); it is never a retreatment row.
+    highest value, subgroups as their study lists them. A randomised trial's control arm that is not in the question
+    follows its experimental arm, drawn as a control (kind 'control'); it is never a row of kind 'in_question'.
     """
     groups: dict[str, list[tuple[Study, Cohort, ForestRow]]] = {}
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
@@ -149,7 +150,7 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
             if outcome is None:
                 continue
             row = forest_row(evidence, study, cohort, outcome, page_url)
-            row.kind = "retreatment"
+            row.kind = "in_question"
             groups.setdefault(partners(evidence, study, cohort).name, []).append((study, cohort, row))
     rows: list[ForestRow] = []
     for name in partner_groups_in_order(groups):
@@ -185,14 +186,14 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
             control = by_id.get(control_id)
             if control is None or (study.id, control_id) in shown_controls \
                     or retreatment(evidence, study, control).value:
-                continue  # a control arm that is itself a retreatment is charted as one
+                continue  # a control arm that is itself in the question is charted as such
             outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(control) if o.measure == measure])
             if outcome is not None:
                 shown = forest_row(evidence, study, control, outcome, page_url)
                 n = shown.n_text if shown.n_text != "NR" else None
-                shown.label = (f"{study_name(study, evidence)}, {CONTROL_ARM.lower()}: {control.label}{_n_text(n)}"
+                shown.label = (f"{study_name(study, evidence)}, {control_arm(False)}: {control.label}{_n_text(n)}"
                                + (f"; trial {stopping(study).lower()}" if stopping(study) else ""))
-                shown.kind, shown.colour_key, shown.partner = "control", CONTROL_ARM, partner
+                shown.kind, shown.colour_key, shown.partner = "control", control_arm(), partner
                 node.controls.append(shown)
                 shown_controls.add((study.id, control_id))
     studies = {study.id: study for study, _, _ in members}

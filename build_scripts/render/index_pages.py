@@ -101,7 +101,7 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
         "prior_statuses": [EXPOSURE_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
-        "retreated": retreated_note(facts.retreated, facts.n),
+        "patients_note": retreated_note(facts.retreated, facts.n),
     }
 
 
@@ -110,7 +110,7 @@ STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
 
 # The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
 STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
-                      "partner_classes", "antibodies", "prior_statuses", "n", "key", "retreated")
+                      "partner_classes", "antibodies", "prior_statuses", "n", "key", "patients_note")
 
 
 def studies_index_json(evidence: Evidence) -> str:

@@ -40,7 +40,7 @@ class Member:
         return f"{self.study.id}/{self.cohort.id}"
 
     @property
-    def retreatment(self) -> bool:
+    def in_question(self) -> bool:
         return self.partner.name != PARTNER_GROUP_ROLES["outside"]
 
     @property
@@ -57,7 +57,7 @@ class Member:
 
     @property
     def row_anchor(self) -> str:
-        """The id of the summary table's row this cohort belongs to (retreatment cohorts only)."""
+        """The id of the summary table's row this cohort belongs to (cohorts in the question only)."""
         return stratum_anchor("row", self.stratum)
 
     @property

@@ -122,7 +122,7 @@ def patients_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, 
 
 def retreated_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
     """How many of the study's patients were retreated (retreated.retreated): as recorded with its source, or derived
-    from its retreatment cohorts, each linked."""
+    from its cohorts in the question, each linked."""
     found = retreated(evidence, study)
     if found is None:
         return None
@@ -198,7 +198,7 @@ def arms_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any]
         regimen = evidence.regimens.get(arm.regimen) if arm.regimen else None
         count = arm.population.n if arm.population is not None else None
         columns.append({
-            "label": arm.label, "anchor": f"cohort-{arm.id}", "retreatment": retreatment(evidence, study, arm).value,
+            "label": arm.label, "anchor": f"cohort-{arm.id}", "in_question": retreatment(evidence, study, arm).value,
             "regimen": regimen.name if regimen else (arm.regimen_as_stated or "not specified"),
             "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
             "patients": {"value": count_text(count), "source": source_view(evidence, count, page_url)} if count else None,
@@ -312,7 +312,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "regimen": regimen,
         "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
         "regimen_as_stated": cohort.regimen_as_stated,
-        "retreatment": derived.value,
+        "in_question": derived.value,
         "prior": derived.prior.text,
         "partner": partners(evidence, study, cohort),
         "antibody": antibody(evidence, study, cohort),

@@ -43,7 +43,7 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         "summary": render_markdown(study.summary),
         "prior_exposure": render_markdown(study.prior_exposure),
         "patients": patients_view(evidence, study, page_url),
-        "retreated": retreated_view(evidence, study, page_url),
+        "patients_in_question": retreated_view(evidence, study, page_url),
         "lines": lines_view(study),
         # the study's count is among the page's facts (patients_view), so its population table leaves it out
         "population": population_view(evidence, study.population, page_url, with_count=False),

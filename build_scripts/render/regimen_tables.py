@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from build_scripts.derive.partners import partner_group_label, partner_group_order, partner_groups_in_order
+from build_scripts.derive.partners import (
+    PARTNER_GROUP_ROLES, partner_group_label, partner_group_order, partner_groups_in_order,
+)
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
@@ -138,6 +140,7 @@ def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_UR
     shown = []
     for group, more in regimen_table_groups(everyone, page_url):
         shown.append({"partner": group.partner, "label": group.label, "more": more,
+                      "outside": group.partner == PARTNER_GROUP_ROLES["outside"],  # the cohorts not in the question
                       "rows": [] if more else table_rows(evidence, group.members, page_url)})
     every_cohort, *sections = shown
     randomised = []

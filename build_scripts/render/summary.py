@@ -257,7 +257,7 @@ def summary_rows(evidence: Evidence, synthesis: Synthesis | None, page_url: str 
     by_key = {m.key: m for m in everyone}
     strata: dict[Stratum, list[Member]] = {}
     for member in everyone:
-        if member.retreatment:
+        if member.in_question:
             strata.setdefault(member.stratum, []).append(member)
     rows = []
     for stratum in sorted(strata, key=lambda s: s.order):
@@ -316,7 +316,7 @@ def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
     to the index class ('naive'), and given no agent of it ('other')."""
     groups: dict[str, list[Unsummarised]] = {"uncertain": [], "naive": [], "other": []}
     for member in members(evidence) if everyone is None else everyone:
-        if member.retreatment:
+        if member.in_question:
             continue
         status = EXPOSURE_STATUSES[member.prior.status]
         population = defined_population(member.study, member.cohort)

@@ -93,7 +93,7 @@
         antibodies: raw[at.antibodies],
         priors: raw[at.prior_statuses],
         n: raw[at.n],
-        retreated: raw[at.retreated],
+        patientsNote: raw[at.patients_note],
         key: key ? {
           cohort: key[keyAt.cohort], label: key[keyAt.label], orr: key[keyAt.orr], orrValue: key[keyAt.orr_value],
           pfs: key[keyAt.pfs], pfsValue: key[keyAt.pfs_value], n: key[keyAt.n],
@@ -280,6 +280,8 @@
     this.defaultPage = parseInt(table.dataset.page, 10) || 1;
     // The key result of a study without a cohort in the question: the page writes it in the topic's words.
     this.noKey = table.dataset.noKey || "";
+    // the filtered download's column of the note under the patient count, named by the topic's words
+    this.noteColumn = table.dataset.noteColumn || "patients_note";
     this.form = document.getElementById("studies-filters");
     this.count = document.getElementById("studies-count");
     this.pager = document.getElementById("studies-pages");
@@ -428,7 +430,7 @@
     element(tr, "td", row.antibodies.map(function (a) { return labels.antibody[a]; }).join("; "));
     element(tr, "td", row.priors.map(function (p) { return labels.prior_status[p]; }).join("; "));
     const patients = element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
-    if (row.retreated !== null && row.retreated !== undefined) { noteLine(patients, row.retreated); }
+    if (row.patientsNote !== null && row.patientsNote !== undefined) { noteLine(patients, row.patientsNote); }
     const key = element(tr, "td");
     if (!row.key) {
       element(key, "span", this.noKey, "atlas-note");
@@ -453,14 +455,14 @@
   Index.prototype.csv = function () {
     const model = this.model, labels = model.labels, index = this;
     const header = ["study_id", "title", "short_name", "registry_ids", "first_published", "design", "evidence_type",
-      "regimens", "partner_classes", "antibody", "prior_exposure", "patients", "retreated", "key_cohort", "key_orr", "key_median_pfs", "key_n",
+      "regimens", "partner_classes", "antibody", "prior_exposure", "patients", this.noteColumn, "key_cohort", "key_orr", "key_median_pfs", "key_n",
       "url"];
     const rows = this.filteredRows().map(function (row) {
       return [row.id, row.title, row.shortName, row.registry, row.year, labels.design[row.design],
         labels.evidence_type[row.type], row.regimens.map(function (r) { return model.regimens[r].name; }),
         row.partners.map(function (p) { return labels.partner_class[p]; }),
         row.antibodies.map(function (a) { return labels.antibody[a]; }),
-        row.priors.map(function (p) { return labels.prior_status[p]; }), row.n, row.retreated,
+        row.priors.map(function (p) { return labels.prior_status[p]; }), row.n, row.patientsNote,
         row.key ? row.key.label : null, row.key ? row.key.orr : null, row.key ? row.key.pfs : null,
         row.key ? row.key.n : null, new URL(index.href("study", row.id), window.location.href).href];
     });
