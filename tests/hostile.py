@@ -251,7 +251,7 @@ def scaffold(files: dict[str, Any]) -> None:
     refractory["adverse_events"] = [{"term": "Neutropenia", "grade": "3-4", "patients": 3, "n": 30,
                                      "source": _source("Table 4")}]
     refractory["best_response"] = [{"category": "pr", "patients": 5, "n": 30, "source": _source("Table 2")}]
-    study["population"]["retreated"] = {"value": 30, "source": _source("Table 1")}
+    study["population"]["in_question"] = {"value": 30, "source": _source("Table 1")}
     study["response_criteria"] = {"criteria": "IMWG", "source": _source("Methods")}
     review = files["reviews/fixture-review.yaml"]
     review["appraisal"] = {"tool": "MMAT", "appraised": 1, "judgement": "Judged of sufficient quality.",
@@ -263,7 +263,7 @@ def scaffold(files: dict[str, Any]) -> None:
         "cohorts": [{"id": "all", "label": "All patients", "role": "overall",
                      "regimen": "daratumumab-pomalidomide-dexamethasone",
                      # the retreated count beside the count of the cohort standing for the whole study
-                     "population": {"retreated": {"status": "not_reported", "source": _source("Results",
+                     "population": {"in_question": {"status": "not_reported", "source": _source("Results",
                                                                                              "fixture-2021-abstract")}},
                      "outcomes": [{"measure": "orr", "value": 33, "unit": "percent", "n": 30,
                                    "source": _source("Results", "fixture-2021-abstract")}]}],

@@ -132,7 +132,7 @@ def test_successive_lines_are_never_pooled_together(evidence):
 
 def test_a_recorded_count_comes_first_with_its_source(evidence):
     record = study([cohort("all", role="overall", regimen=DPD, population=status("partly_naive"))],
-                   population={**count(293), "retreated": {"value": 22, "source": source("Table 2")}})
+                   population={**count(293), "in_question": {"value": 22, "source": source("Table 2")}})
     found = retreated(evidence, record)
     assert (found.value, found.derived, found.recorded.source.location) == (22, False, "Table 2")
     assert retreated_note(found, 293) == "22 retreated"

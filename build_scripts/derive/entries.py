@@ -13,7 +13,7 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.synthesis_types import (
     CASE_DESIGNS, EXCLUSIVE_STATUSES, Entry, Exclusion, Group, PARTITION_ROLES, Stratum,
 )
-from build_scripts.load.vocabulary import MEASURES
+from build_scripts.load.vocabulary import MEASURES, outside_key
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
     from build_scripts.load.model import Study
@@ -34,7 +34,7 @@ def eligibility(evidence: Evidence, stratum: Group, study: Study, cohort: Cohort
                  sensitivity: bool) -> Exclusion | None:
     """Why a cohort may not enter any analysis of its stratum, whatever it reports; None when it may."""
     if isinstance(stratum, Stratum) and not stratum.poolable:
-        return Exclusion(study.id, cohort.id, "not_retreatment", partners(evidence, study, cohort).reason)
+        return Exclusion(study.id, cohort.id, outside_key(), partners(evidence, study, cohort).reason)
     if cohort.id in _control_arms(study):
         return Exclusion(study.id, cohort.id, "control_arm", "the control arm of a comparison recorded for the study")
     if sensitivity and study.design in CASE_DESIGNS:

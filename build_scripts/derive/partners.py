@@ -10,7 +10,7 @@ from build_scripts.derive.facts import (
 )
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
-    REFRACTORY_CLASS_AGENTS, WORDS, TopicList, TopicTable, index_class,
+    REFRACTORY_CLASS_AGENTS, WORDS, TopicList, TopicTable, index_class, outside_key,
 )
 from build_scripts.load.topic_model import active
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def regimen_partner_class(evidence: Evidence, regimen_id: str) -> PartnerClass:
     found = _regimen_partners(evidence, regimen_id)
     drugs = tuple(PartnerDrug(agent, name, kind, "not_stated", "") for agent, name, kind in found)
     if not found:
-        return PartnerClass(roles["alone"], "no partner drug other than a corticosteroid", drugs)
+        return PartnerClass(roles["alone"], WORDS["alone_reason"], drugs)
     return PartnerClass(partner_group_key(kind for _, _, kind in found),
                         "partners: " + ", ".join(name for _, name, _ in found), drugs)
 
@@ -261,7 +261,7 @@ def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
     """
     found = retreatment(evidence, study, cohort)
     if not found.value:
-        return Antibody("not_retreatment", (), (), found.reason)
+        return Antibody(outside_key(), (), (), found.reason)
     regimen_ids = cohort_regimens(study, cohort)
     given, complete = _named_antibodies(evidence, [a for r in regimen_ids for a in evidence.regimens[r].agents])
     before = prior_antibodies(evidence, study, cohort)

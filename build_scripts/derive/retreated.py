@@ -23,7 +23,7 @@ class Retreated:
 
     value: int | None  # None: not reported
     exact: bool  # False: at least `value` (a cohort's number is not reported, or two cohorts may share patients)
-    recorded: PatientCount | None  # the count as recorded (Population.retreated), with its source
+    recorded: PatientCount | None  # the count as recorded (Population.in_question), with its source
     cohorts: tuple[Cohort, ...]  # derived: the cohorts whose numbers are added
     counts: tuple[int, ...] = ()  # derived: their numbers, in the same order
 
@@ -67,7 +67,7 @@ def retreated_note(found: Retreated | None, total: int | None) -> str | None:
 def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
     """The retreated count as recorded beside the study's own count, and the cohort it is recorded on (None: the
     study's population); None when it is not recorded."""
-    return home_figure(study, "retreated")
+    return home_figure(study, "in_question")
 
 
 def _cohort_count(cohort: Cohort) -> int | None:
@@ -146,11 +146,11 @@ def retreated_problems(study: Study) -> list[tuple[tuple, str]]:
     home = count_cohort(study)
     patients = f"{WORDS['question_participle']} patients"
     problems = []
-    study_has = study.population is not None and study.population.retreated is not None
+    study_has = study.population is not None and study.population.in_question is not None
     for i, cohort in enumerate(study.cohorts):
-        if cohort.population is None or cohort.population.retreated is None:
+        if cohort.population is None or cohort.population.in_question is None:
             continue
-        path = ("cohorts", i, "population", "retreated")
+        path = ("cohorts", i, "population", "in_question")
         if home is None or cohort.id != home.id:
             where = (f"in the study's 'population' or in that of cohort '{home.id}', which stands for the whole study"
                      if home is not None else "in the study's 'population'")

@@ -173,7 +173,7 @@ def patient_count(study: Study) -> tuple[PatientCount, Cohort | None] | None:
 
 
 def home_figure(study: Study, name: str) -> tuple[Any, Cohort | None] | None:
-    """A field of the study's population ('n', 'retreated') from its home: the study's own population when it gives
+    """A field of the study's population ('n', 'in_question') from its home: the study's own population when it gives
     it, else that of the cohort standing for the whole study (count_cohort), with that cohort; None when neither."""
     if study.population is not None and getattr(study.population, name) is not None:
         return getattr(study.population, name), None

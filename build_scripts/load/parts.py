@@ -280,7 +280,7 @@ class Population(Strict):
     description: LongText | None = Field(None, description="Who the patients were, in the curators' words, where the"
                                                            " figures do not say it all (how they were selected, what"
                                                            " they had in common).")
-    retreated: PatientCount | None = Field(
+    in_question: PatientCount | None = Field(
         None, description="How many of these patients were given {a_index_agent} again ({question_participle}),"
                           " when the source states it and it differs from 'n' (e.g. 22 of 293); 'not_reported' when"
                           " the source leaves it out. Recorded once per study, beside the study's own number of"
@@ -290,11 +290,11 @@ class Population(Strict):
         examples=[{"value": 22, "source": {"publication": "smith-2024-blood", "location": "Table 1"}}])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
-        retreated = self.retreated.value if self.retreated is not None else None
+        retreated = self.in_question.value if self.in_question is not None else None
         total = self.n.value if self.n is not None else None
         if retreated is not None and total is not None and retreated > total:
             participle = WORDS["question_participle"]
-            yield "retreated", f"{retreated} {participle} is more than the population's {total} patients"
+            yield "in_question", f"{retreated} {participle} is more than the population's {total} patients"
 
 
 class TherapyLine(Strict):

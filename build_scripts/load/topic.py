@@ -13,7 +13,7 @@ from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import TOPIC_NAME, FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.topic_model import Topic
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS_VALUES, EXPOSURE_MODEL_DEFINITIONS, EXPOSURE_MODEL_STATUSES, KIND_BY_FOLDER, UNITS,
+    ANTIBODY_AXIS_DERIVED, EXPOSURE_MODEL_DEFINITIONS, EXPOSURE_MODEL_STATUSES, KIND_BY_FOLDER, UNITS,
 )
 
 # Response categories the schema itself uses: a patient's best response defaults to 'unknown', and rates computed
@@ -81,7 +81,7 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
             yield (("never_partners", position),
                    f"{name!r} is not an agent class; use one of: {_listed(topic.agent_classes)}")
     for field, expected in (("exposure_statuses", EXPOSURE_MODEL_STATUSES),
-                            ("exposure_definitions", EXPOSURE_MODEL_DEFINITIONS), ("antibody_axis", ANTIBODY_AXIS_VALUES)):
+                            ("exposure_definitions", EXPOSURE_MODEL_DEFINITIONS), ("antibody_axis", (*ANTIBODY_AXIS_DERIVED, topic.partner_group_roles.outside))):
         given = tuple(getattr(topic, field))
         if set(given) != set(expected):
             missing, extra = [n for n in expected if n not in given], [n for n in given if n not in expected]

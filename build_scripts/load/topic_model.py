@@ -128,6 +128,11 @@ class Wording(BaseModel):
     question_participle: OneLine  # "retreated" (patients "retreated", "never retreated"): "rechallenged"
     # What is never counted as a partner, as a parenthesis names it: "corticosteroids are not partners".
     never_partners_note: OneLine
+    # Why a regimen with the index class is in the 'alone' partner group: "no partner drug other than a corticosteroid".
+    alone_reason: OneLine
+    # question_participle as a column name takes it (n_<key>: "n_retreated"). A public contract, as index_key.
+    question_participle_key: Key
+    question_key: Key  # question_noun as a column name takes it (<index_key>_<key>: "pd1_retreatment")
 
 
 class PartnerGroupRoles(BaseModel):

@@ -334,7 +334,7 @@ PARTNER_HISTORY: Mapping[str, str] = TopicTable(lambda topic: topic.partner_hist
 ANTIBODY_AXIS: Mapping[str, str] = TopicTable(lambda topic: topic.antibody_axis)
 # Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
 SYNTHESIS_EXCLUSIONS: Mapping[str, str] = TopicTable(
-    lambda topic: {"not_retreatment": topic.not_in_question, **_GENERAL_EXCLUSIONS})
+    lambda topic: {topic.partner_group_roles.outside: topic.not_in_question, **_GENERAL_EXCLUSIONS})
 # The search page's filters: the key Pagefind indexes each under (search.search_view gives each record its
 # values), with the label the page shows. Ordered as the page lists them.
 SEARCH_FILTERS: Mapping[str, str] = TopicTable(lambda topic: topic.search_filters)
@@ -392,7 +392,13 @@ def worded(text: str) -> str:
 EXPOSURE_MODEL_STATUSES = ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
                            "exposed_not_refractory", "partly_naive", "naive", "not_stated")
 EXPOSURE_MODEL_DEFINITIONS = ("refractory", "exposed_not_refractory", "exposed", "partly_naive", "naive")
-ANTIBODY_AXIS_VALUES = ("same", "switch", "not_stated", "not_retreatment")
+ANTIBODY_AXIS_DERIVED = ("same", "switch", "not_stated")  # and, outside the question, outside_key()
+
+
+def outside_key() -> str:
+    """The key the topic gives what is outside its question: a partner group, an antibody-axis value and a reason
+    a cohort is left out of pooling (partner_group_roles.outside)."""
+    return active().partner_group_roles.outside
 
 
 # Joins the partner classes of one group in its key (steroid+chemotherapy).

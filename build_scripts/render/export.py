@@ -25,6 +25,7 @@ from build_scripts.load.vocabulary import ANTIBODY_AXIS, MEASURES, RECORD_KINDS,
 from build_scripts.render.csv_cells import Column, FORMULA_CHARACTER_NAMES, FORMULA_GUARD, to_csv
 from build_scripts.render.export_columns import (
     OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS, prior_refractory_column, prior_status_column, question_column,
+    question_count_columns,
 )
 
 DATA_FOLDER = "data"
@@ -58,18 +59,18 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
 
 
 def retreated_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
-    """The n_retreated columns of a study (retreated.retreated)."""
+    """The columns of a study's patients in the question (retreated.retreated)."""
     found = retreated(evidence, study)
+    count, basis_column, cohorts_column = question_count_columns()
     if found is None:
-        return {"n_retreated": None, "n_retreated_basis": None, "n_retreated_cohort_ids": []}
+        return {count: None, basis_column: None, cohorts_column: []}
     if found.value is None:
         basis = "not_reported"
     elif not found.derived:
         basis = "recorded"
     else:
         basis = "derived" if found.exact else "derived_at_least"
-    return {"n_retreated": found.value, "n_retreated_basis": basis,
-            "n_retreated_cohort_ids": [c.id for c in found.cohorts]}
+    return {count: found.value, basis_column: basis, cohorts_column: [c.id for c in found.cohorts]}
 
 
 def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:

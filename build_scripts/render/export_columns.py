@@ -20,7 +20,13 @@ RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
 # Columns named for the index class (the topic's index_key): whether a cohort is in the question, its prior status
 # and the share refractory to the index class. export.py fills them by these names.
 def question_column() -> str:
-    return f"{WORDS['index_key']}_retreatment"
+    return f"{WORDS['index_key']}_{WORDS['question_key']}"
+
+
+def question_count_columns() -> tuple[str, str, str]:
+    """The columns of a study's patients in the question: their number, how it was found, the cohorts added up."""
+    count = f"n_{WORDS['question_participle_key']}"
+    return count, f"{count}_basis", f"{count}_cohort_ids"
 
 
 def prior_status_column() -> str:
@@ -36,6 +42,7 @@ def _an_index_agent() -> str:
 
 
 def _study_columns() -> tuple[Column, ...]:
+    count, basis_column, cohorts_column = question_count_columns()
     return (
         Column("study_id", "string", "Stable id of the study; its page is /studies/<study_id>/.", required=True),
         Column("title", "string", "Title of the study record, written by the curators.", required=True),
@@ -63,20 +70,20 @@ def _study_columns() -> tuple[Column, ...]:
                                             f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
         Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
                                           f" separated by '{LIST_SEPARATOR}'."),
-        Column("n_retreated", "integer", f"How many of the study's patients were {WORDS['question_participle']} with"
-                                         f" {_an_index_agent()}, as its page shows it: as the source states it"
-                                         f" (recorded), else the sum of its {WORDS['question_noun']} cohorts' counts,"
-                                         " patients in nested cohorts or successive lines counted once (derived; a lower"
-                                         " bound when n_retreated_basis says so); empty when not reported or when no"
-                                         f" cohort is a {WORDS['question_noun']}."),
-        Column("n_retreated_basis", "string", "How n_retreated was found: 'recorded' (stated by the source), 'derived'"
-                                              " (the sum of the cohorts in n_retreated_cohort_ids), 'derived_at_least' (a"
-                                              f" lower bound: a {WORDS['question_noun']} cohort without a count, or"
-                                              " cohorts that may share patients), 'not_reported'; empty when no cohort is"
-                                              f" a {WORDS['question_noun']}.",
+        Column(count, "integer", f"How many of the study's patients were {WORDS['question_participle']} with"
+                                 f" {_an_index_agent()}, as its page shows it: as the source states it"
+                                 f" (recorded), else the sum of its {WORDS['question_noun']} cohorts' counts,"
+                                 " patients in nested cohorts or successive lines counted once (derived; a lower"
+                                 f" bound when {basis_column} says so); empty when not reported or when no"
+                                 f" cohort is a {WORDS['question_noun']}."),
+        Column(basis_column, "string", f"How {count} was found: 'recorded' (stated by the source), 'derived'"
+                                       f" (the sum of the cohorts in {cohorts_column}), 'derived_at_least' (a"
+                                       f" lower bound: a {WORDS['question_noun']} cohort without a count, or"
+                                       " cohorts that may share patients), 'not_reported'; empty when no cohort is"
+                                       f" a {WORDS['question_noun']}.",
                enum=RETREATED_BASES),
-        Column("n_retreated_cohort_ids", "string", "For a derived n_retreated, the cohorts whose counts are added,"
-                                                   f" separated by '{LIST_SEPARATOR}'."),
+        Column(cohorts_column, "string", f"For a derived {count}, the cohorts whose counts are added,"
+                                         f" separated by '{LIST_SEPARATOR}'."),
     )
 
 
