@@ -55,9 +55,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _layout(args: argparse.Namespace) -> Layout:
-    default = Layout.default(ROOT)
-    return Layout(default.root, Path(args.evidence), Path(args.content), Path(args.templates), Path(args.work),
+    return Layout(Path(args.atlas), Path(args.evidence), Path(args.content), Path(args.templates), Path(args.work),
                   Path(args.site))
+
+
+def _atlas_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Each folder not given on the command line, in the atlas's own folder (--atlas, the repository by default):
+    its evidence/ and content/, and for a build its build/ and site/; the templates are the project's."""
+    atlas = Path(args.atlas)
+    for name, folder in (("evidence", "evidence"), ("content", "content"), ("work", "build"), ("site", "site")):
+        # validate checks the guide of the content folder beside the evidence folder it is given (cmd_validate)
+        if getattr(args, name, "absent") is None and not (args.command == "validate" and name == "content"):
+            setattr(args, name, str(atlas / folder))
+    return args
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -114,7 +124,7 @@ def cmd_urls(args: argparse.Namespace) -> int:
 
 def cmd_linkcheck(args: argparse.Namespace) -> int:
     site = Path(args.site)
-    broken = check_site(site, urlsplit(SiteSettings.read(ROOT / "mkdocs.yml").url).path or "/")
+    broken = check_site(site, urlsplit(SiteSettings.read(Path(args.atlas) / "mkdocs.yml").url).path or "/")
     for link in broken:
         print(link, file=sys.stderr)
     if broken:
@@ -151,34 +161,36 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_scripts", description=__doc__)
-    parser.add_argument("--evidence", default=str(ROOT / "evidence"), help="evidence folder (default: %(default)s)")
+    parser.add_argument("--atlas", default=str(ROOT), help="the atlas's folder: its mkdocs.yml, CITATION.cff,"
+                                                         " CHANGELOG.md, evidence/ and content/ (default: %(default)s)")
+    parser.add_argument("--evidence", help="evidence folder (default: evidence/ in the atlas's folder)")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check every record, the questions and the bottom line; print"
                                                     " every problem as path:line:col: field: message")
     validate.add_argument("--content", help="content folder whose questions and bottom line are checked too"
                                             " (default: the folder 'content' beside the evidence folder)")
     build = commands.add_parser("build", help="validate, generate pages and build the site into --site")
-    build.add_argument("--content", default=str(ROOT / "content"))
+    build.add_argument("--content", help="content folder (default: content/ in the atlas's folder)")
     build.add_argument("--templates", default=str(ROOT / "templates"))
-    build.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
-    build.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
+    build.add_argument("--work", help="build folder (default: build/ in the atlas's folder)")
+    build.add_argument("--site", help="output folder (default: site/ in the atlas's folder)")
     build.add_argument("--report", help="write the build's step timings and counts to this JSON file")
     preview = commands.add_parser("preview", help="build, serve on 127.0.0.1 and rebuild whenever an input is saved")
-    preview.add_argument("--content", default=str(ROOT / "content"))
+    preview.add_argument("--content", help="content folder (default: content/ in the atlas's folder)")
     preview.add_argument("--templates", default=str(ROOT / "templates"))
-    preview.add_argument("--work", default=str(ROOT / "build"), help="build folder (default: %(default)s)")
-    preview.add_argument("--site", default=str(ROOT / "site"), help="output folder (default: %(default)s)")
+    preview.add_argument("--work", help="build folder (default: build/ in the atlas's folder)")
+    preview.add_argument("--site", help="output folder (default: site/ in the atlas's folder)")
     preview.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000),
                          help="port on 127.0.0.1; 0 picks a free one (default: $PORT or 8000)")
     urls = commands.add_parser("urls", help="check that every record URL is in the ledger of published URLs")
     urls.add_argument("--update", action="store_true", help="add the current record URLs to the ledger")
     linkcheck = commands.add_parser("linkcheck", help="check every internal link and fragment of a built site")
-    linkcheck.add_argument("--site", default=str(ROOT / "site"))
+    linkcheck.add_argument("--site", help="the built site (default: site/ in the atlas's folder)")
     new = commands.add_parser("new", help="write a commented template for a new record")
     new.add_argument("kind", choices=NEW_KINDS)
     new.add_argument("id", help="the new record's id, which becomes its URL")
-    new.add_argument("--content", default=str(ROOT / "content"),
-                     help=f"content folder whose {NEW_RECORDS}/<kind>.yaml is the template (default: %(default)s)")
-    args = parser.parse_args(argv)
+    new.add_argument("--content", help=f"content folder whose {NEW_RECORDS}/<kind>.yaml is the template (default:"
+                                       " content/ in the atlas's folder)")
+    args = _atlas_defaults(parser.parse_args(argv))
     handlers = {"validate": cmd_validate, "build": cmd_build, "preview": cmd_preview, "urls": cmd_urls, "linkcheck": cmd_linkcheck, "new": cmd_new}
     return handlers[args.command](args)

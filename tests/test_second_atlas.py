@@ -5,6 +5,7 @@ in its topic's words, and with none of the first topic's words on any page or in
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import json
@@ -12,6 +13,8 @@ import re
 
 import pytest
 
+from build_scripts.cli import _atlas_defaults
+from build_scripts.cli import main as cli_main
 from build_scripts.derive.guide import validate_with_guide
 from build_scripts.load.topic_model import activate
 from build_scripts.publish.pagefind import SEARCH_FOLDER
@@ -251,3 +254,16 @@ def test_the_atlas_scripts_the_site_ships_name_nothing_of_the_first_topic(site):
         if found:
             leaks[path.relative_to(site).as_posix()] = found
     assert not leaks, leak_report(leaks)
+
+
+def test_the_command_line_takes_the_atlas_folder_and_finds_its_parts_there(capsys):
+    assert cli_main(["--atlas", str(SECOND), "validate"]) == 0
+    records = [path for path in (SECOND / "evidence").glob("*/*.yaml")]
+    assert capsys.readouterr().out.strip() == f"{len(records)} records are valid."
+    parsed = _atlas_defaults(argparse.Namespace(atlas=str(SECOND), command="build", evidence=None, content=None,
+                                                work=None, site=None))
+    assert (parsed.evidence, parsed.content, parsed.work, parsed.site) == tuple(
+        str(SECOND / name) for name in ("evidence", "content", "build", "site"))
+    given = _atlas_defaults(argparse.Namespace(atlas=str(SECOND), command="validate", evidence="elsewhere",
+                                               content=None))
+    assert (given.evidence, given.content) == ("elsewhere", None)  # validate: the content beside that evidence
