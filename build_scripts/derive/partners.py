@@ -270,7 +270,7 @@ def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
         return Antibody("not_stated", given_names, (), f"the regimen does not name its {WORDS['index_agent']}")
     if before is None:
         return Antibody("not_stated", given_names, (),
-                        "the records do not name the antibody every patient had before")
+                        f"the records do not name the {WORDS['index_noun']} every patient had before")
     before_names = tuple(sorted(evidence.agents[a].name for a in before[0]))
     if given <= before[0]:
         return Antibody("same", given_names, before_names,
@@ -281,7 +281,7 @@ def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
                         f"it is given {_agent_names(evidence, given)} after {_agent_names(evidence, before[0])}"
                         f" (recorded for {before[1]})")
     return Antibody("not_stated", given_names, before_names,
-                    "some of the antibodies given were had before and some were not")
+                    f"some of the {WORDS['index_nouns']} given were had before and some were not")
 
 
 def _agent_names(evidence: Evidence, agent_ids: frozenset[str] | set[str]) -> str:

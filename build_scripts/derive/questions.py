@@ -24,7 +24,7 @@ from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    EXPOSURE_STATUSES, WORDS, TopicTable, index_class, outside_key,
+    EXPOSURE_STATUSES, WORDS, TopicTable, index_class, outside_key, upper_first,
 )
 
 if TYPE_CHECKING:
@@ -133,9 +133,9 @@ def _evidence_type(evidence: Evidence, study: Study, cohort: Cohort, established
 AXES: Mapping[str, Axis] = TopicTable(lambda topic: {
     "prior_status": Axis(f"Prior {topic.wording.index_adjective} status",
                          {k: s.label for k, s in EXPOSURE_STATUSES.items() if s.in_question}, False, _status),
-    "antibody": Axis("Antibody", {k: v for k, v in ANTIBODY_AXIS.items() if k != outside_key()}, False,
+    "antibody": Axis(upper_first(topic.wording.index_noun), {k: v for k, v in ANTIBODY_AXIS.items() if k != outside_key()}, False,
                      _antibody),
-    "antibody_given": Axis("Antibody given", None, True, _antibody_given),
+    "antibody_given": Axis(f"{upper_first(topic.wording.index_noun)} given", None, True, _antibody_given),
     "partner_group": Axis("Partners", None, False, _partner_group),
     "partner_classes": Axis("Partner classes", dict(PARTNER_CLASSES), True, _partner_classes),
     "partner_novelty": Axis("Partner novelty", dict(PARTNER_NOVELTY), False, _partner_novelty),

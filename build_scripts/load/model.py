@@ -127,7 +127,7 @@ class Study(Record):
                                                             " source.")
     prior_exposure: LongText | None = Field(None, description="More on the patients' earlier {index_adjective}"
                                                                " therapy than the population's 'prior_exposure' status"
-                                                               " says (which antibody, how it ended, how long before),"
+                                                               " says (which {index_noun}, how it ended, how long before),"
                                                                " in the curators' words; shown under Population.")
     cohorts: list[Cohort] = Field(min_length=1, max_length=200,
                                   description="The study's arms, parts, dose levels and subgroups, each with its regimen"
@@ -180,12 +180,12 @@ class Agent(Record):
 
     name: OneLine = Field(description="The drug's generic name.")
     agent_class: AgentClassName = Field(alias="class", description="The drug's class; '{index_class}' marks the"
-                                                                   " antibodies whose {question_noun} the atlas is"
+                                                                   " {index_nouns} whose {question_noun} the atlas is"
                                                                    " about.")
     placeholder: bool = Field(
         False, description="True for a record that stands for an unnamed drug of its class (e.g. '{index_agent},"
                            " not specified'): it counts for its class but never as a named drug, so it cannot make"
-                           " or rule out a switch of antibody.",
+                           " or rule out a switch of {index_noun}.",
         examples=[True])
     aliases: list[OneLine] = Field(default_factory=list, max_length=50,
                                    description="Brand names and development codes.")

@@ -257,12 +257,12 @@ class PriorExposure(Sourced):
     antibodies: list[Slug] = Field(
         default_factory=list, max_length=10,
         description="Agent ids of the {index_agents} every patient of the population had before, where the"
-                    " source names them (a switch of antibody, e.g. {example_agent} then {example_other_agent}, is"
-                    " derived from them). List an antibody only if every patient had it: for '{example_agent} or"
+                    " source names them (a switch of {index_noun}, e.g. {example_agent} then {example_other_agent}, is"
+                    " derived from them). List {a_index_noun} only if every patient had it: for '{example_agent} or"
                     " {example_other_agent}', leave"
                     " the field out. Leave it out"
-                    " when the population's refractory share to a named antibody already says it, or when the source"
-                    " does not name the antibody.")
+                    " when the population's refractory share to a named {index_noun} already says it, or when the source"
+                    " does not name the {index_noun}.")
 
 
 class Population(Strict):
@@ -383,7 +383,7 @@ class Cohort(Strict):
     regimen: Slug | None = Field(None, description="Id of the regimen record (evidence/regimens/<id>.yaml) the cohort"
                                                    " was treated with; its agents decide, with the prior"
                                                    " {index_adjective} status, whether the cohort is"
-                                                   " {a_question_cohort}. When the source names the antibody but not"
+                                                   " {a_question_cohort}. When the source names the {index_noun} but not"
                                                    " its partners, use the not-specified record (e.g."
                                                    " '{example_agent}-based-not-specified'); a cohort without a"
                                                    " regimen record is never counted as a {question_noun}.")

@@ -133,6 +133,11 @@ class Wording(BaseModel):
     # question_participle as a column name takes it (n_<key>: "n_retreated"). A public contract, as index_key.
     question_participle_key: Key
     question_key: Key  # question_noun as a column name takes it (<index_key>_<key>: "pd1_retreatment")
+    # An agent of the index class, bare, as a label or a sentence names it once the class is plain: "inhibitor"
+    # ("Inhibitor given", "a switch of inhibitor"); its plural: "inhibitors".
+    index_noun: OneLine
+    index_nouns: OneLine
+    a_index_noun: OneLine  # index_noun after its indefinite article: "an inhibitor"
 
 
 class PartnerGroupRoles(BaseModel):

@@ -47,6 +47,11 @@ def prior_title() -> str:
     return f"Prior {WORDS['index_adjective']}"
 
 
+def index_title() -> str:
+    """The title of the antibody axis in tooltips and table headers: an agent of the index class, bare."""
+    return upper_first(WORDS["index_noun"])
+
+
 # Control arms are drawn grey. Grey also stands for the prior status 'not stated', but a cohort of unknown status
 # is never in the question, so never on a cross-study chart, the only charts that draw control arms.
 def control_arm(capitalised: bool = True) -> str:

@@ -9,7 +9,7 @@ from build_scripts.derive.synthesis_types import MIN_COHORTS, POOLED_MEASURES, R
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
     PARTNER_GROUPS_LAST, PARTNER_JOIN, POOLING_METHODS, PRIMARY_POOLING_METHOD, STATUSES,
-    SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, WORDS, TopicList,
+    SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, WORDS, TopicList, upper_first,
 )
 from build_scripts.render.csv_cells import Column, LIST_SEPARATOR
 
@@ -68,7 +68,7 @@ def _study_columns() -> tuple[Column, ...]:
                                              f" separated by '{LIST_SEPARATOR}'."),
         Column("partner_classes", "string", "Partner groups of the study's cohorts (see partner_class in outcomes.csv),"
                                             f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
-        Column("antibody_axes", "string", "Antibody axis values of the study's cohorts (see antibody in outcomes.csv),"
+        Column("antibody_axes", "string", f"{upper_first(WORDS['index_noun'])} axis values of the study's cohorts (see antibody in outcomes.csv),"
                                           f" separated by '{LIST_SEPARATOR}'."),
         Column(count, "integer", f"How many of the study's patients were {WORDS['question_participle']} with"
                                  f" {_an_index_agent()}, as its page shows it: as the source states it"
@@ -102,7 +102,7 @@ def _partner_class_description() -> str:
         f" ({WORDS['never_partners_note']}): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
         " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
         + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
-        + ". Whether the antibody is the one the patients had before is the column antibody, not a partner class.")
+        + f". Whether the {WORDS['index_noun']} is the one the patients had before is the column antibody, not a partner class.")
 
 
 def _outcome_columns() -> tuple[Column, ...]:
@@ -147,7 +147,7 @@ def _outcome_columns() -> tuple[Column, ...]:
                                           f" where they state it, separated by '{LIST_SEPARATOR}'."),
         Column("antibody", "string", f"Whether the cohort's {WORDS['index_agent']} is the one its patients had before: "
                + "; ".join(f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas"
-               " from the antibodies the records name for the cohort's regimen and for its patients' earlier therapy.",
+               f" from the {WORDS['index_nouns']} the records name for the cohort's regimen and for its patients' earlier therapy.",
                required=True, enum=tuple(ANTIBODY_AXIS)),
         Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
         Column("variant", "string", "Qualifier of the measure, such as a different time origin."),

@@ -20,7 +20,7 @@ from build_scripts.render.chart_base import (
     CHART_WIDTH, COMPUTED_INTERVAL, CONTROL_ARM_COLOUR, Chart, EVIDENCE_SHAPES, ForestRow, INDENT_OFFSET,
     LABEL_LIMIT, LINE_HEIGHT, Link, METHODS_POOLING_SECTION, METHODS_SECTION, METHODS_URL, POOLED, POOLED_LABEL,
     POOLED_METHOD, POOLED_SHAPE, PRIOR_STATUS_LEGEND, PUBLISHED_INTERVAL, ROW_STEP, configured, control_arm, label_expr,
-    prior_title, row_step,
+    index_title, prior_title, row_step,
 )
 from build_scripts.render.forest_rows import (
     _control_arms, _n_text, analysis_pooled_row, cross_study_rows, forest_row, preferred_outcome, study_name,
@@ -138,7 +138,7 @@ def forest_chart(name: str, rows: list[ForestRow], measure_name: str, title: str
     spec = _forest_spec(measure_name, groups or [(None, [])], axis_max, title, description, scales)
     table_rows = tuple(_table_row(r) for r in rows if r.extra.get("table", True))
     return Chart(name=name, title=title, description=description, caption=caption, spec=spec,
-                 columns=("Study and cohort", "Partners", "Antibody", prior_title(), "Evidence type", "Regimen", "n",
+                 columns=("Study and cohort", "Partners", index_title(), prior_title(), "Evidence type", "Regimen", "n",
                           f"{measure.short} ({unit.name})", "95% CI", "Source"),
                  rows=table_rows, marks=len(cohorts), studies=len({r.study_id for r in cohorts}),
                  forest=tuple(rows), axis_max=axis_max, x_title=x_title, panels=panels, legend=legend, shapes=shapes,
@@ -162,6 +162,8 @@ _TITLE, _DESCRIPTION, _PANEL_TITLE, _X_TITLE, _VALUE_TITLE, _AXIS_MAX = (
     "\x00title", "\x00description", "\x00panel title", "\x00x title", "\x00value title", -7.25)
 # The prior status's title is the topic's: a sentinel too, so the cache holds no topic's words.
 _PRIOR_TITLE = "\x00prior title"
+# So is the title of the index class's agent (the antibody axis).
+_INDEX_TITLE = "\x00index title"
 
 
 _Y, _COLOURS, _COLOUR_RANGE, _SHAPES, _SHAPE_RANGE, _INTERVALS, _DASHES = (
@@ -191,7 +193,8 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
         template = json.loads(_forest_template(kinds, titled))
         unit = template["vconcat"][0] if titled else template
         values = {_PANEL_TITLE: label, _X_TITLE: x_title if index == len(groups) - 1 else None, _AXIS_MAX: axis_max,
-                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title()}
+                  _VALUE_TITLE: measure.short, _TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title(),
+                  _INDEX_TITLE: index_title()}
         for layer in unit["layer"]:
             if "name" in layer:
                 layer["name"] = f"{layer['name']}_{index}"
@@ -202,7 +205,8 @@ def _forest_spec(measure_name: str, groups: list[tuple[str | None, list[ForestRo
     if not titled:
         return configured(units[0])
     spec = _fill(json.loads(_forest_template((), True)),
-                 {_TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title()}, {}, [])
+                 {_TITLE: title, _DESCRIPTION: description, _PRIOR_TITLE: prior_title(),
+                  _INDEX_TITLE: index_title()}, {}, [])
     # Altair puts the panels' (empty) data at the top; each panel has its own rows.
     spec.pop("data", None)
     for unit, (_, rows) in zip(units, groups):
@@ -236,7 +240,7 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
         alt.Tooltip("label:N", title="Row"),
         alt.Tooltip("partner:N", title="Partners"),
         alt.Tooltip("partner_drugs:N", title="Partner drugs"),
-        alt.Tooltip("antibody:N", title="Antibody"),
+        alt.Tooltip("antibody:N", title=_INDEX_TITLE),
         alt.Tooltip("prior_text:N", title=_PRIOR_TITLE),
         alt.Tooltip("panel:N", title="Evidence"),
         alt.Tooltip("regimen:N", title="Regimen"),
