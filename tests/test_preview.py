@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from build_scripts.publish import preview
+from build_scripts.publish.preview import _stop_on_signals
 from build_scripts.publish.layout import Layout
 
 from conftest import ROOT, evidence_tree, fixture_content
@@ -222,3 +223,18 @@ def test_preview_rebuilds_a_page_after_a_save_and_keeps_the_last_good_site_when_
         code = running.stop()
     assert code == 0
     running.wait_for(r"^Stopped\.", 5)
+
+
+def test_ctrl_c_asks_the_loop_to_stop_between_builds_and_a_second_one_interrupts():
+    original = signal.getsignal(signal.SIGINT)
+    stop = threading.Event()
+    restore = _stop_on_signals(stop)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_until(stop.is_set, 5, "the first Ctrl-C sets stop")
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGINT) is original

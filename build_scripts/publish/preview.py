@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import signal
 import sys
 import threading
 import time
@@ -24,6 +25,8 @@ POLL_SECONDS = 0.5
 QUIET_SECONDS = 0.5
 # A build replaces site/ by two renames; a request that falls between them waits this long for the new folder.
 SWAP_WAIT_SECONDS = 5.0
+# How long a stopping preview waits for the server to finish the request it is serving.
+SHUTDOWN_SECONDS = 5.0
 
 Snapshot = dict[Path, tuple[int, int]]
 
@@ -133,9 +136,29 @@ def build_once(layout: Layout, out=sys.stdout, err=sys.stderr) -> BuildOutcome:
     return BuildOutcome(False, seconds)
 
 
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Ctrl-C or SIGTERM sets `stop`, so the loop ends between builds and nothing is cut off half-way (a fork pool,
+    the site's swap); a second Ctrl-C interrupts at once. Returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def asked(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {number: signal.signal(number, asked) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
+
+
 def preview(layout: Layout, port: int, stop: threading.Event | None = None, out=sys.stdout, err=sys.stderr) -> int:
     """Build, serve and rebuild on every save until Ctrl-C (or until stop is set)."""
     stop = stop or threading.Event()
+    restore = _stop_on_signals(stop)
     inputs = watched_inputs(layout)
     current = snapshot(inputs)
     server = None
@@ -164,8 +187,12 @@ def preview(layout: Layout, port: int, stop: threading.Event | None = None, out=
     except KeyboardInterrupt:
         pass
     finally:
+        restore()
         if server is not None:
-            server.shutdown()
+            # The server's thread is a daemon: if it cannot finish its request in time, exiting ends it anyway.
+            closing = threading.Thread(target=server.shutdown, daemon=True)
+            closing.start()
+            closing.join(SHUTDOWN_SECONDS)
             server.server_close()
     print("Stopped.", file=out, flush=True)
     return 0
