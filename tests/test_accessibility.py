@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from browser_waits import charts_drawn, still
 from conftest import PAGE_TYPES as PAGES
 from conftest import SEARCH_QUERY, WIDTHS
 
@@ -38,33 +39,6 @@ def tab(browser):
     yield page_at
     for context, _ in opened.values():
         context.close()
-
-
-# A chart is settled when its live view is drawn, or will not be: it failed, it would not fit (static-only), or the
-# screen is narrower than its data-narrow media query, where the static SVG drawn for narrow screens stays.
-CHARTS_SETTLED = """() => [...document.querySelectorAll(".atlas-chart-view[data-spec]")].every(v =>
-  ["atlas-chart-ready", "atlas-chart-failed", "atlas-chart-static-only"].some(c => v.classList.contains(c))
-  || (v.dataset.narrow && matchMedia(v.dataset.narrow).matches))"""
-
-
-def _charts_drawn(page) -> None:
-    """Bring each chart into view (a live chart may load only then) and wait until every one is settled."""
-    views = page.locator(".atlas-chart-view[data-spec]")
-    for index in range(views.count()):
-        views.nth(index).scroll_into_view_if_needed()
-    page.wait_for_function(CHARTS_SETTLED, timeout=20_000)
-    assert page.locator(".atlas-chart-failed").count() == 0, f"a chart failed to draw on {page.url}"
-    page.evaluate("window.scrollTo(0, 0)")
-    _still(page)
-
-
-def _still(page) -> None:
-    """Wait for transitions to end: Material fades the top tabs out while the page is scrolled down and back in at
-    the top, vega-embed fades its export menu in, and axe measures colour contrast through the opacity of the moment."""
-    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-    page.wait_for_function(
-        "() => document.getAnimations().every(a => a.playState !== 'running'"
-        " || a.effect.getComputedTiming().iterations === Infinity)", timeout=5_000)
 
 
 def _search(page) -> None:
@@ -103,10 +77,10 @@ def test_axe_finds_no_violation(served_real_site, tab, name, width):
     assert response is not None and response.ok, f"/{path} did not load"
     if name == "search with results":
         _search(page)
-    _charts_drawn(page)
+    charts_drawn(page)
     # What a reader can open is checked open: the data table under each chart, filters, notes.
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-    _still(page)
+    still(page)
     violations = _axe.run(page, options=AXE_OPTIONS).response["violations"]
     # axe 4.12 no longer checks ids for uniqueness except where ARIA refers to them; a link to a fragment does too.
     duplicates = page.evaluate(DUPLICATE_IDS)
@@ -185,7 +159,7 @@ def test_cite_this_page_and_its_downloads_are_within_the_first_tab_stops(served_
 def test_every_tab_stop_of_a_study_page_can_be_seen_and_wears_a_ring(served_real_site, tab, width):
     page = tab(width)
     _open(page, served_real_site, STUDY)
-    _charts_drawn(page)
+    charts_drawn(page)
     page.evaluate("document.activeElement && document.activeElement.blur()")
     stops, problems = 0, []
     first = None

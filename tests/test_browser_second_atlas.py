@@ -14,6 +14,7 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.load.topic_model import activate
 from tools.localsite import served
 
+from browser_waits import charts_drawn, still
 from conftest import WIDTHS
 from second_atlas import SECOND, built_second_atlas, first_topic_words, leak_report, second_topic
 
@@ -29,12 +30,6 @@ SEARCH_WORD, FOUND_STUDY = "erlotinib", "/studies/fixture-erlotinib-rechallenge-
 # No axe rule is disabled, as in tests/test_accessibility.py.
 AXE_OPTIONS = {"resultTypes": ["violations"]}
 _axe = Axe()
-
-# A chart is settled when its live view is drawn, or will not be: it failed, it would not fit, or the screen is
-# narrower than its data-narrow media query, where the static image drawn for narrow screens stays.
-CHARTS_SETTLED = """() => [...document.querySelectorAll(".atlas-chart-view[data-spec]")].every(v =>
-  ["atlas-chart-ready", "atlas-chart-failed", "atlas-chart-static-only"].some(c => v.classList.contains(c))
-  || (v.dataset.narrow && matchMedia(v.dataset.narrow).matches))"""
 
 
 @pytest.fixture(autouse=True)
@@ -63,25 +58,6 @@ def open_page(watched, base_url: str, path: str, width: str):
     return page
 
 
-def charts_settled(page) -> None:
-    """Bring each chart into view (a live chart is drawn once it is near) and wait until every one is settled."""
-    views = page.locator(".atlas-chart-view[data-spec]")
-    for index in range(views.count()):
-        views.nth(index).scroll_into_view_if_needed()
-    page.wait_for_function(CHARTS_SETTLED, timeout=20_000)
-    assert page.locator(".atlas-chart-failed").count() == 0, f"a chart failed to draw on {page.url}"
-    page.evaluate("window.scrollTo(0, 0)")
-    still(page)
-
-
-def still(page) -> None:
-    """Wait for transitions to end, so that axe measures colours as they settle."""
-    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-    page.wait_for_function(
-        "() => document.getAnimations().every(a => a.playState !== 'running'"
-        " || a.effect.getComputedTiming().iterations === Infinity)", timeout=5_000)
-
-
 def search(page, word: str) -> list[str]:
     page.locator(".atlas-search-input").fill(word)
     page.wait_for_selector(".atlas-search-result-link", timeout=10_000)
@@ -100,7 +76,7 @@ def axe_problems(page) -> list[str]:
 def test_page_loads_clean_and_axe_finds_nothing(base_url, watched, name, width):
     page = open_page(watched, base_url, PAGES[name], width)
     assert page.locator("h1").first.is_visible()
-    charts_settled(page)
+    charts_drawn(page)
     watched.assert_clean()
     # what a reader can open is checked open: the data table under each chart, notes
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
@@ -123,7 +99,7 @@ def expected_marks() -> int:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_chart_draws(base_url, watched, width):
     page = open_page(watched, base_url, PAGES["chart"], width)
-    charts_settled(page)
+    charts_drawn(page)
     if page.locator(".atlas-chart-view.atlas-chart-ready").count():
         marks = page.evaluate(
             "() => Array.from(document.querySelectorAll('.atlas-chart-live svg g.role-mark'))"
@@ -157,7 +133,7 @@ def test_no_text_the_browser_shows_names_the_first_topic(base_url, watched):
     leaks = {}
     for name, path in {**PAGES, "studies index": "studies/"}.items():
         page = open_page(watched, base_url, path, "desktop")
-        charts_settled(page)
+        charts_drawn(page)
         page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         found = first_topic_words(page.locator("body").inner_text())
         if found:

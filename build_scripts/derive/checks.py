@@ -16,28 +16,34 @@ from build_scripts.load.model import Record, Study
 from build_scripts.load.problems import WARNING, EvidenceError, Problem
 from build_scripts.load.reader import DeferredRaw, FieldPath, RawRecord, read_record_bytes, record_files
 from build_scripts.load.topic import read_topic
-from build_scripts.load.topic_model import activate
+from build_scripts.load.topic_model import Topic, activate
 from build_scripts.load.vocabulary import RECORD_KINDS, WORDS, index_class
 
 
-def use_topic(evidence_dir: Path) -> None:
+def use_topic(evidence_dir: Path) -> Topic:
     """Read the evidence folder's topic and make it the topic of the run; raise EvidenceError if it is invalid."""
     topic, problems = read_topic(evidence_dir)
     if topic is None:
         # Records and the guide are checked against the topic's vocabularies: without it there is nothing to check.
         raise EvidenceError(problems, [])
     activate(topic)
+    return topic
 
 
-def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: RecordCache | None = None) -> Evidence:
+def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: RecordCache | None = None,
+                  topic: Topic | None = None) -> Evidence:
     """Load, model and cross-check every record; raise EvidenceError listing every problem.
 
     `today` is the date against which dates in the future are refused (the system's date unless given).
     With a cache, a file whose bytes (and the code) are unchanged since it was last checked is not read
     again: its record and its own problems come from the cache, and only the checks across records run anew.
+    `topic` is the folder's topic when the caller has already read it (use_topic); else it is read here.
     """
     today = today or dt.date.today()
-    use_topic(evidence_dir)
+    if topic is None:
+        use_topic(evidence_dir)
+    else:
+        activate(topic)
     problems: list[Problem] = []
     modelled: list[tuple[RawRecord | DeferredRaw, Record]] = []
     # Records that cannot be read or modelled are still known by id, so references to them are not

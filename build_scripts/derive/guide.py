@@ -75,10 +75,10 @@ def guide_problems(guide: Guide, evidence: Evidence) -> list[Problem]:
 
 def validate_with_guide(evidence_dir: Path, content_dir: Path, cache=None) -> tuple[Evidence, Guide]:  # noqa: ANN001
     """The records and the guide, checked together: raises EvidenceError listing every problem of both."""
-    use_topic(evidence_dir)
+    topic = use_topic(evidence_dir)
     guide, problems = read_guide(content_dir)
     try:
-        evidence = validate_tree(evidence_dir, cache=cache)
+        evidence = validate_tree(evidence_dir, cache=cache, topic=topic)
     except EvidenceError as error:
         raise EvidenceError(error.problems + problems, error.warnings) from None
     if not problems:

@@ -21,7 +21,7 @@ from build_scripts.load.evidence import evidence_type
 from build_scripts.load.fields import LongText, OneLine, Slug
 from build_scripts.load.model import validation_messages
 from build_scripts.load.problems import Problem, display_path
-from build_scripts.load.reader import FieldPath, Location, format_field, parse_yaml, read_regular_file
+from build_scripts.load.reader import FieldPath, Location, located_problem, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
     EXPOSURE_STATUSES, WORDS, TopicTable, index_class, outside_key, upper_first,
@@ -195,11 +195,7 @@ class Questions:
     locations: dict[FieldPath, Location]
 
     def problem(self, field_path: FieldPath, message: str) -> Problem:
-        path = tuple(field_path)
-        while path and path not in self.locations:
-            path = path[:-1]
-        line, column = self.locations.get(path, (1, 1))
-        return Problem(self.path, line, column, format_field(field_path), message)
+        return located_problem(self.path, self.locations, field_path, message)
 
     def by_id(self) -> dict[str, Question]:
         return {q.id: q for q in self.items}

@@ -27,7 +27,7 @@ MedianRange holds their range over the same kind of independent cohorts.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from build_scripts.derive.entries import eligibility, independent, median_entry, rate_entry, stratum_of
 from build_scripts.derive.meta_analysis import NotEstimable, RandomEffects, pool
@@ -68,16 +68,23 @@ def pooled_estimates(used: Sequence[Entry]) -> tuple[Estimate, ...] | NotEstimab
 
 # ---------------------------------------------------------------- analyses
 
-def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]], measure: str,
-            sensitivity: bool = False) -> Analysis:
-    """One rate measure in one stratum: every member cohort used or excluded with its reason, pooled if allowed."""
+def _chosen(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]], sensitivity: bool,
+            entry_of: Callable[[Study, Cohort], Entry | Exclusion]) -> tuple[list[Entry], list[Exclusion]]:
+    """The independent cohorts of a stratum that give a figure, and every other one with why it is left out."""
     excluded: list[Exclusion] = []
     candidates: list[Entry] = []
     for study, cohort in members:
-        found = eligibility(evidence, stratum, study, cohort, sensitivity) or rate_entry(study, cohort, measure)
+        found = eligibility(evidence, stratum, study, cohort, sensitivity) or entry_of(study, cohort)
         (excluded if isinstance(found, Exclusion) else candidates).append(found)
     used, overlapping = independent(evidence, candidates)
-    excluded.extend(overlapping)
+    return used, excluded + list(overlapping)
+
+
+def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]], measure: str,
+            sensitivity: bool = False) -> Analysis:
+    """One rate measure in one stratum: every member cohort used or excluded with its reason, pooled if allowed."""
+    used, excluded = _chosen(evidence, stratum, members, sensitivity,
+                             lambda study, cohort: rate_entry(study, cohort, measure))
     if isinstance(stratum, Stratum) and not stratum.poolable:
         not_pooled = f"not {WORDS['a_question_cohort']} stratum"
     elif len(used) < MIN_COHORTS:
@@ -98,13 +105,8 @@ def analyse(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, C
 def median_range(evidence: Evidence, stratum: Group, members: Sequence[tuple[Study, Cohort]],
                  measure: str) -> MedianRange:
     """The range of a median time in one stratum, over cohorts chosen by the same rules as for pooling."""
-    excluded: list[Exclusion] = []
-    candidates: list[Entry] = []
-    for study, cohort in members:
-        found = eligibility(evidence, stratum, study, cohort, False) or median_entry(study, cohort, measure)
-        (excluded if isinstance(found, Exclusion) else candidates).append(found)
-    used, overlapping = independent(evidence, candidates)
-    excluded.extend(overlapping)
+    used, excluded = _chosen(evidence, stratum, members, False,
+                             lambda study, cohort: median_entry(study, cohort, measure))
     return MedianRange(stratum=stratum, measure=measure,
                        used=tuple(e for e in used if e.value is not None),
                        not_reached=tuple(e for e in used if e.value is None), excluded=tuple(excluded))

@@ -43,16 +43,27 @@ class RawRecord:
 
     def locate(self, field_path: FieldPath) -> Location:
         """Line and column of a field, or of its nearest enclosing field that exists in the file."""
-        path = tuple(field_path)
-        while path:
-            if path in self.locations:
-                return self.locations[path]
-            path = path[:-1]
-        return self.locations.get((), (1, 1))
+        return locate(self.locations, field_path)
 
     def problem(self, field_path: FieldPath, message: str) -> Problem:
-        line, column = self.locate(field_path)
-        return Problem(self.shown_path, line, column, format_field(field_path), message)
+        return located_problem(self.shown_path, self.locations, field_path, message)
+
+
+def locate(locations: dict[FieldPath, Location], field_path: FieldPath) -> Location:
+    """Line and column of a field, or of its nearest enclosing field that exists in the file."""
+    path = tuple(field_path)
+    while path:
+        if path in locations:
+            return locations[path]
+        path = path[:-1]
+    return locations.get((), (1, 1))
+
+
+def located_problem(shown_path: str, locations: dict[FieldPath, Location], field_path: FieldPath,
+                    message: str) -> Problem:
+    """A problem of a YAML file, at the line and column of its field."""
+    line, column = locate(locations, field_path)
+    return Problem(shown_path, line, column, format_field(field_path), message)
 
 
 def format_field(field_path: FieldPath) -> str:

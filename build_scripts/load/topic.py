@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from build_scripts.load.cache import digest
 from build_scripts.load.model import validation_messages
 from build_scripts.load.problems import Problem, display_path
-from build_scripts.load.reader import TOPIC_NAME, FieldPath, Location, format_field, parse_yaml, read_regular_file
+from build_scripts.load.reader import TOPIC_NAME, FieldPath, located_problem, parse_yaml, read_regular_file
 from build_scripts.load.topic_model import Topic
 from build_scripts.load.vocabulary import (
     ANTIBODY_AXIS_DERIVED, EXPOSURE_MODEL_DEFINITIONS, EXPOSURE_MODEL_STATUSES, KIND_BY_FOLDER, UNITS,
@@ -112,33 +112,22 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
                    f"{name!r} is not a refractory class; use one of: {_listed(topic.refractory_classes)}")
 
 
-class _Located:
-    """Problems of the topic file, each at the line of its field (or of the nearest enclosing field in the file)."""
-
-    def __init__(self, shown_path: str, locations: dict[FieldPath, Location]):
-        self.shown_path, self.locations = shown_path, locations
-
-    def problem(self, field_path: FieldPath, message: str) -> Problem:
-        path = tuple(field_path)
-        while path and path not in self.locations:
-            path = path[:-1]
-        line, column = self.locations.get(path, (1, 1))
-        return Problem(self.shown_path, line, column, format_field(field_path), message)
-
-
 def parse_topic(text: str, shown_path: str) -> tuple[Topic | None, list[Problem]]:
     """A topic from the text of a topic file, or None and every problem with it."""
     data, locations, problems = parse_yaml(text, shown_path)
-    located = _Located(shown_path, locations)
+
+    def problem(field_path: FieldPath, message: str) -> Problem:
+        return located_problem(shown_path, locations, field_path, message)
+
     if problems:
         return None, problems
     if not isinstance(data, dict):
-        return None, [located.problem((), "the topic file must be a mapping of the topic's vocabularies")]
+        return None, [problem((), "the topic file must be a mapping of the topic's vocabularies")]
     try:
         topic = Topic.model_validate(data)
     except ValidationError as error:
-        return None, [located.problem(path, message) for path, message in validation_messages(error)]
-    problems = [located.problem(path, message) for path, message in _reference_problems(topic)]
+        return None, [problem(path, message) for path, message in validation_messages(error)]
+    problems = [problem(path, message) for path, message in _reference_problems(topic)]
     if problems:
         return None, problems
     # A definition without a label reads as the status of the same name.

@@ -247,19 +247,29 @@ FINDING_UNITS: dict[str, tuple[str, str]] = {
 }
 
 
-class TopicTable(Mapping[str, Any]):
+class _PerTopic:
+    """A value made from the topic of the run, made again only when another topic is active."""
+
+    def __init__(self, make: Callable[[Topic], Any]):
+        self._make = make
+        self._made: tuple[Topic, Any] | None = None
+
+    def _value(self) -> Any:
+        topic = active()
+        if self._made is None or self._made[0] is not topic:
+            self._made = (topic, self._make(topic))
+        return self._made[1]
+
+
+class TopicTable(_PerTopic, Mapping[str, Any]):
     """A vocabulary the topic defines, read from the topic of the run (so a module can name it at import, before
-    any topic is read); what it picks is picked again only when another topic is active."""
+    any topic is read)."""
 
     def __init__(self, pick: Callable[[Topic], Mapping[str, Any]]):
-        self._pick = pick
-        self._picked: tuple[Topic, Mapping[str, Any]] | None = None
+        super().__init__(pick)
 
     def _table(self) -> Mapping[str, Any]:
-        topic = active()
-        if self._picked is None or self._picked[0] is not topic:
-            self._picked = (topic, self._pick(topic))
-        return self._picked[1]
+        return self._value()
 
     def __getitem__(self, key: str) -> Any:
         return self._table()[key]
@@ -274,19 +284,14 @@ class TopicTable(Mapping[str, Any]):
         return f"TopicTable({dict(self._table())!r})"
 
 
-class TopicList(Sequence[Any]):
-    """A tuple made from the topic of the run, made again only when another topic is active (so a module can
-    define it at import, before any topic is read)."""
+class TopicList(_PerTopic, Sequence[Any]):
+    """A tuple made from the topic of the run (so a module can define it at import, before any topic is read)."""
 
     def __init__(self, make: Callable[[], Sequence[Any]]):
-        self._make = make
-        self._made: tuple[Topic, tuple[Any, ...]] | None = None
+        super().__init__(lambda topic: tuple(make()))
 
     def _items(self) -> tuple[Any, ...]:
-        topic = active()
-        if self._made is None or self._made[0] is not topic:
-            self._made = (topic, tuple(self._make()))
-        return self._made[1]
+        return self._value()
 
     def __getitem__(self, index: Any) -> Any:
         return self._items()[index]
