@@ -45,20 +45,6 @@ FIRST_TOPIC_WORDS = {
     "antibody": r"(?<!vegf )(?<!vegf_)antibod",
 }
 FIRST_TOPIC_PATTERNS = {word: re.compile(pattern, re.IGNORECASE) for word, pattern in FIRST_TOPIC_WORDS.items()}
-# Schema and column names that spell "antibody", exempt as the history is: they are identifiers, a public contract
-# shared by both atlases, not the topic's words. The record field PriorExposure.antibodies (on the field reference:
-# its row, its examples), the download columns antibody (outcomes.csv) and antibody_axes (studies.csv) (in the
-# downloads' table and as column descriptions name them), and the same keys quoted in the data of the downloads, the
-# studies index, the charts and the scripts ("antibody", "antibodies"). Case-sensitive: a label would be capitalised
-# or inside a phrase.
-SCHEMA_NAMES = re.compile(
-    r"\bantibody_axes\b"
-    r"|(?<=\")antibod(?:y|ies)(?=\")"
-    r"|\bantibodies(?=: \[| (?:optional|required) )"
-    r"|\bantibody(?= string )"
-    r"|(?<=see )antibody(?= in outcomes\.csv)"
-    r"|(?<=the column )antibody\b"
-)
 
 _BUILT: dict[Path, Path] = {}
 
@@ -84,10 +70,9 @@ def built_second_atlas(tmp_path_factory) -> Path:  # noqa: ANN001 - pytest's Tem
 
 
 def first_topic_words(text: str) -> dict[str, str]:
-    """Each first-topic word found in a text (schema and column names aside), with the text around its first
-    occurrence."""
+    """Each first-topic word found in a text, with the text around its first occurrence: the schema's field and
+    column names are the generator's or the topic's own, so none is exempt."""
     found = {}
-    text = SCHEMA_NAMES.sub("", text)
     for word, pattern in FIRST_TOPIC_PATTERNS.items():
         match = pattern.search(text)
         if match:

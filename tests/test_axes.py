@@ -10,12 +10,12 @@ import pytest
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.facts import exposure_status
 from build_scripts.derive.partners import (
-    antibody, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_antibodies,
+    index_switch, partner_group_key, partner_group_label, partner_groups_in_order, partners, prior_index_agents,
     regimen_partner_class,
 )
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Agent, Regimen, Study
-from build_scripts.load.vocabulary import ANTIBODY_AXIS, PARTNER_CLASSES, EXPOSURE_STATUSES
+from build_scripts.load.vocabulary import INDEX_AXIS, PARTNER_CLASSES, EXPOSURE_STATUSES
 from build_scripts.render.export import data_files
 from build_scripts.render.export_columns import OUTCOME_COLUMNS, STUDY_COLUMNS, partner_group_pattern
 from build_scripts.render.record_pages import regimen_context, study_context
@@ -73,10 +73,10 @@ def evidence():
     return Evidence(agents={a.id: a for a in agents}, regimens={r.id: r for r in regimens})
 
 
-def population(status="refractory", antibodies=None, refractory=None):
+def population(status="refractory", agents=None, refractory=None):
     data = {"prior_exposure": {"status": status, "source": SOURCE}} if status else {}
-    if antibodies is not None:
-        data["prior_exposure"]["antibodies"] = antibodies
+    if agents is not None:
+        data["prior_exposure"]["agents"] = agents
     if refractory is not None:
         data["refractory"] = [{"to": to, "percent": share, "source": SOURCE} for to, share in refractory]
     return data
@@ -97,7 +97,7 @@ def class_of(evidence, regimen, **cohort):
 
 def antibody_of(evidence, regimen, **cohort):
     built = study({"id": "c", "regimen": regimen, **cohort})
-    return antibody(evidence, built, built.cohorts[0])
+    return index_switch(evidence, built, built.cohorts[0])
 
 
 # ------------------------------------------------------------ partners: every class present names the group
@@ -195,12 +195,12 @@ def test_a_switch_with_an_imid_partner_is_on_both_axes(evidence):
 
 
 def test_antibodies_listed_by_the_source_decide_the_switch(evidence):
-    after_felzartamab = population("refractory", antibodies=["felzartamab"])
+    after_felzartamab = population("refractory", agents=["felzartamab"])
     found = antibody_of(evidence, "pom-pad-dara", population=after_felzartamab)
     assert found.name == "switch" and "Daratumumab after Felzartamab" in found.reason
     assert class_of(evidence, "pom-pad-dara", population=after_felzartamab) == "imid+proteasome_inhibitor+chemotherapy"
     # the listed antibodies win over a refractory share that would say otherwise
-    listed = population("exposed", antibodies=["isatuximab"], refractory=[("daratumumab", 100)])
+    listed = population("exposed", agents=["isatuximab"], refractory=[("daratumumab", 100)])
     assert antibody_of(evidence, "dpd", population=listed).name == "switch"
 
 
@@ -209,7 +209,7 @@ def test_antibodies_listed_by_the_source_decide_the_switch(evidence):
      population("exposed", refractory=[("daratumumab", 72)])),
     ("the prior antibody is not named", "isa", population("refractory", refractory=[("anti_cd38", 100)])),
     ("a placeholder antibody among those had before", "isa",
-     population("exposed", antibodies=["daratumumab", "anti-cd38-ns"])),
+     population("exposed", agents=["daratumumab", "anti-cd38-ns"])),
     ("the antibody given is not named", "cd38-based", population("refractory", refractory=[("daratumumab", 100)])),
     ("an unnamed antibody beside the one given", "isa-or-unnamed",
      population("refractory", refractory=[("daratumumab", 100)])),
@@ -219,20 +219,20 @@ def test_the_antibody_is_not_stated_unless_both_antibodies_are_known(evidence, c
 
 
 def test_the_same_antibody_among_those_had_before_is_the_same(evidence):
-    found = antibody_of(evidence, "isa", population=population("exposed", antibodies=["daratumumab", "isatuximab"]))
+    found = antibody_of(evidence, "isa", population=population("exposed", agents=["daratumumab", "isatuximab"]))
     assert found.name == "same" and found.text == "Same antibody again: Isatuximab"
 
 
 def test_a_subgroup_takes_the_prior_antibodies_of_the_population_that_contains_it(evidence):
-    built = study({"id": "all", "regimen": "isa-pd", "population": population("partly_naive", antibodies=["daratumumab"])},
+    built = study({"id": "all", "regimen": "isa-pd", "population": population("partly_naive", agents=["daratumumab"])},
                   {"id": "refractory", "role": "subgroup", "parent": "all", "regimen": "isa-pd",
                    "population": population("refractory")},
                   {"id": "naive", "role": "subgroup", "parent": "all", "regimen": "isa-pd",
                    "population": population("naive")})
     whole, refractory, naive = built.cohorts
-    assert prior_antibodies(evidence, built, refractory) == (frozenset({"daratumumab"}), "cohort 'all', which contains it")
-    assert antibody(evidence, built, refractory).name == "switch"
-    assert antibody(evidence, built, whole).name == "not_retreatment"  # partly naive
+    assert prior_index_agents(evidence, built, refractory) == (frozenset({"daratumumab"}), "cohort 'all', which contains it")
+    assert index_switch(evidence, built, refractory).name == "switch"
+    assert index_switch(evidence, built, whole).name == "not_retreatment"  # partly naive
     assert partners(evidence, built, naive).name == "not_retreatment"
 
 
@@ -330,7 +330,7 @@ def test_outcomes_and_studies_downloads_carry_the_axes():
     outcomes = list(csv.DictReader(io.StringIO(files["outcomes.csv"])))
     by_cohort = {row["cohort_id"]: row for row in outcomes}
     assert by_cohort["refractory"]["partner_class"] == "imid"
-    assert by_cohort["refractory"]["antibody"] in ANTIBODY_AXIS
+    assert by_cohort["refractory"]["antibody"] in INDEX_AXIS
     assert all(re.fullmatch(partner_group_pattern(), row["partner_class"]) for row in outcomes)
     studies = {row["study_id"]: row["partner_classes"] for row in csv.DictReader(io.StringIO(files["studies.csv"]))}
     assert studies["fixture-dpd-retreatment"] == "imid;not_retreatment"
@@ -345,7 +345,7 @@ def test_study_and_regimen_pages_show_the_axes():
     study_page = study_context(evidence, evidence.studies["fixture-dpd-retreatment"])
     shown = {c["id"]: c for c in study_page["cohorts"]}
     assert shown["refractory"]["partner"].label == "+ IMiD"
-    assert shown["refractory"]["antibody"].name in ANTIBODY_AXIS
+    assert shown["refractory"]["antibody"].name in INDEX_AXIS
     assert shown["naive"]["partner"].name == "not_retreatment"
     regimen_page = regimen_context(evidence, "daratumumab-pomalidomide-dexamethasone")
     assert regimen_page["partner"].name == "imid"

@@ -20,7 +20,7 @@ def evidence():
 
 
 def expected_cohorts(evidence, measure):
-    """Retreatment cohorts that have a comparable figure with a value for the measure, counted from the records and
+    """Cohorts in the question that have a comparable figure with a value for the measure, counted from the records and
     the rates computed from their patients' responses (responses.cohort_outcomes)."""
     return sum(
         1

@@ -13,8 +13,8 @@ import yaml
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.facts import exposure_status
-from build_scripts.derive.partners import antibody, partners
-from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.derive.partners import index_switch, partners
+from build_scripts.derive.question_count import question_count, question_count_note
 from build_scripts.load.evidence import patient_count
 from build_scripts.load.vocabulary import DESIGNS
 from build_scripts.publish.build import build_site
@@ -123,7 +123,7 @@ def count(study):
 FILTERS = {
     "agent": lambda ev, s, v: v in study_agents(ev, s),
     "partner": lambda ev, s, v: any(partners(ev, s, c).name == v for c in s.cohorts),
-    "antibody": lambda ev, s, v: any(antibody(ev, s, c).name == v for c in s.cohorts),
+    "index_switch": lambda ev, s, v: any(index_switch(ev, s, c).name == v for c in s.cohorts),
     "regimen": lambda ev, s, v: any(c.regimen == v for c in s.cohorts),
     "prior": lambda ev, s, v: any(exposure_status(s, c).status == v for c in s.cohorts),
     "design": lambda ev, s, v: s.design == v,
@@ -380,7 +380,7 @@ def test_without_javascript_the_full_table_is_there(browser, served_real_site, e
         for study in evidence.studies.values():
             row = rows.filter(has=page.locator(f"a[href='{study.id}/']"))
             assert row.count() == 1
-            note = retreated_note(retreated(evidence, study), count(study))
+            note = question_count_note(question_count(evidence, study), count(study))
             assert row.locator("td.atlas-n").inner_text() == (str(count(study)) if count(study) is not None
                                                               else "Not reported") + (f"\n{note}" if note else "")
         page.goto(f"{big['url']}/studies/page/3/")

@@ -170,7 +170,7 @@ def test_every_row_of_every_cross_study_chart_has_a_partner_class_and_a_prior_st
             if row.label == POOLED_LABEL:
                 continue  # the heading of a group's diamonds
             assert row.partner.startswith(("+ ", "Anti-CD38 antibody alone", "Partners not specified")), row.label
-            assert row.prior_status in status_labels and row.antibody, (measure, row.label)
+            assert row.prior_status in status_labels and row.index_switch, (measure, row.label)
         # the table says all three axes for every row, and links each to its cohort
         assert chart.columns[1:4] == ("Partners", "Antibody", "Prior anti-CD38")
         for cells in chart.rows:
@@ -241,7 +241,7 @@ def test_image_daratumumab_refractory_cohort_shows_as_refractory(real, environme
     chart = cross_study_chart(real, "pfs", "charts/pfs/", synthesise(real))
     row = next(r for r in chart.forest if (r.study_id, r.cohort_id) == ("image-study", "dara-refractory"))
     assert row.prior_status == row.colour_key == REFRACTORY and row.kind == "in_question"
-    assert row.partner == partner_group_label("imid") and row.antibody == "Switch: Isatuximab after Daratumumab"
+    assert row.partner == partner_group_label("imid") and row.index_switch == "Switch: Isatuximab after Daratumumab"
     assert dict(chart.legend)[REFRACTORY] == PRIOR_STATUS_COLOURS["refractory"]
     record = next(r for unit in chart.spec["vconcat"] for r in unit["data"]["values"]
                   if r["cohort_id"] == "dara-refractory" and r["study_id"] == "image-study")

@@ -9,9 +9,9 @@ import pytest
 from pydantic import BaseModel
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import retreatment
+from build_scripts.derive.facts import question_fit
 from build_scripts.derive.responses import cohort_outcomes
-from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.derive.question_count import question_count, question_count_note
 from build_scripts.load.evidence import evidence_type, patient_count
 from build_scripts.load.model import Review, Study
 from build_scripts.load.parts import Source
@@ -58,7 +58,7 @@ def test_lynx_arms_status_and_eligibility(evidence):
     # every patient had daratumumab before, so the daratumumab arm is a retreatment and the control is not
     assert lynx.population.prior_exposure.status == "exposed"
     assert lynx.population.prior_exposure.source.publication == "gay-2025-front-oncol"
-    assert retreatment(evidence, lynx, arms["dkd"]).value and not retreatment(evidence, lynx, arms["kd"]).value
+    assert question_fit(evidence, lynx, arms["dkd"]).value and not question_fit(evidence, lynx, arms["kd"]).value
     assert all(arm.answers_question is None for arm in arms.values())  # derived, never typed
     for arm in arms.values():
         assert {o.measure for o in arm.outcomes} == {"vgpr_or_better", "pfs"}
@@ -300,13 +300,13 @@ def test_downloads_and_pages_agree_on_every_count(evidence, real_site):
         cell = re.search(r'<td class="atlas-n">(.*?)</td>', row, re.S).group(1)
         assert re.sub(r"<br>.*", "", cell, flags=re.S) == (shown or "Not reported"), study.id
         # the retreated patients: the same figure in studies.csv, on the study page and under the index's count
-        found_retreated = retreated(evidence, study)
+        found_retreated = question_count(evidence, study)
         value = "" if found_retreated is None or found_retreated.value is None else str(found_retreated.value)
         assert studies[study.id]["n_retreated"] == value, study.id
         if found_retreated is not None:
             page = re.search(r"<dt>Retreated with an anti-CD38 antibody</dt>\s*<dd>([^<;]*)", html)
             assert page.group(1).strip() == found_retreated.text, study.id
-        note = retreated_note(found_retreated, found[0].value if found is not None else None)
+        note = question_count_note(found_retreated, found[0].value if found is not None else None)
         assert (note in cell) if note else "<br>" not in cell, study.id
         checked += found is not None
     assert checked >= 5

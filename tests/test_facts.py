@@ -155,7 +155,7 @@ def test_only_cohorts_every_patient_of_which_had_an_antibody_are_retreatment(evi
                    "exposed_not_refractory": ("exposed_not_refractory", None),
                    "partly_naive": ("partly_naive", None), "naive": ("naive", None), "not_stated": (None, None)}
     built = study({"id": "c", "population": population(*definitions[status])})
-    found = retreatment(evidence, built, built.cohorts[0])
+    found = question_fit(evidence, built, built.cohorts[0])
     assert found.prior.status == status
     assert found.value is EXPOSURE_STATUSES[status].in_question
     assert found.value is (status in ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
@@ -168,9 +168,9 @@ def test_a_control_arm_or_a_cohort_without_a_regimen_record_is_never_retreatment
                   study_population=population("refractory"))
     control, words = built.cohorts
     assert not is_in_question(evidence, built, control)
-    assert "holds no anti-CD38 antibody" in retreatment(evidence, built, control).reason
+    assert "holds no anti-CD38 antibody" in question_fit(evidence, built, control).reason
     assert not is_in_question(evidence, built, words)
-    assert "no regimen record" in retreatment(evidence, built, words).reason
+    assert "no regimen record" in question_fit(evidence, built, words).reason
 
 
 def test_a_trial_is_retreatment_as_a_whole_only_when_every_arm_holds_an_anti_cd38_antibody(evidence):

@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.entries import cohorts_may_share_patients
 from build_scripts.derive.lines import in_one_line, is_grouping, line_number, lines_of_patients
-from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.derive.question_count import question_count, question_count_note
 from build_scripts.load.model import Study
 from build_scripts.render.forest import cross_study_chart
 from build_scripts.render.members import measure_summary, members
@@ -133,9 +133,9 @@ def test_successive_lines_are_never_pooled_together(evidence):
 def test_a_recorded_count_comes_first_with_its_source(evidence):
     record = study([cohort("all", role="overall", regimen=DPD, population=status("partly_naive"))],
                    population={**count(293), "in_question": {"value": 22, "source": source("Table 2")}})
-    found = retreated(evidence, record)
+    found = question_count(evidence, record)
     assert (found.value, found.derived, found.recorded.source.location) == (22, False, "Table 2")
-    assert retreated_note(found, 293) == "22 retreated"
+    assert question_count_note(found, 293) == "22 retreated"
 
 
 def test_derived_from_disjoint_retreatment_cohorts_nested_ones_counted_once(evidence):
@@ -146,10 +146,10 @@ def test_derived_from_disjoint_retreatment_cohorts_nested_ones_counted_once(evid
         cohort("not-refractory", parent="all", regimen=DPD, population={**count(22), **status("exposed_not_refractory")}),
         cohort("naive", parent="all", regimen=DPD, population={**count(215), **status("naive")}),
     ])
-    found = retreated(evidence, record)
+    found = question_count(evidence, record)
     assert (found.value, found.exact, found.derived) == (78, True, True)
     assert found.derivation == "56 + 22" and [c.id for c in found.cohorts] == ["refractory", "not-refractory"]
-    assert retreated_note(found, 293) == "78 retreated (derived)"
+    assert question_count_note(found, 293) == "78 retreated (derived)"
 
 
 @pytest.mark.parametrize("total, naive", [(None, 215), (293, None), (300, 215)])
@@ -162,32 +162,32 @@ def test_a_partly_naive_cohort_whose_parts_do_not_add_up_to_it_makes_the_count_a
         cohort("not-refractory", parent="all", regimen=DPD, population={**count(22), **status("exposed_not_refractory")}),
         cohort("naive", parent="all", regimen=DPD, population={**(count(naive) if naive else {}), **status("naive")}),
     ])
-    found = retreated(evidence, record)
+    found = question_count(evidence, record)
     assert (found.value, found.exact, found.text) == (78, False, "at least 78")
 
 
 def test_successive_lines_make_the_derived_count_a_lower_bound(evidence):
-    found = retreated(evidence, study(TWO_PARTS, population=count(63)))
+    found = question_count(evidence, study(TWO_PARTS, population=count(63)))
     assert (found.value, found.exact, found.text) == (50, False, "at least 50")
     assert "more patients may have been retreated" in found.derivation
 
 
 def test_a_cohort_of_unknown_prior_status_given_an_antibody_makes_it_a_lower_bound(evidence):
     known = [cohort("exposed", regimen=DPD, population={**count(9), **status("exposed")})]
-    assert retreated(evidence, study(known)).exact
+    assert question_count(evidence, study(known)).exact
     unknown = known + [cohort("given-dara-after", regimen=DPD, population=count(20))]
-    assert retreated(evidence, study(unknown)).text == "at least 9"
+    assert question_count(evidence, study(unknown)).text == "at least 9"
 
 
 def test_without_a_retreatment_cohort_or_a_count_there_is_no_number(evidence):
-    assert retreated(evidence, study([cohort("naive", role="overall", regimen=DPD, population=status("naive"))])) is None
-    found = retreated(evidence, study([cohort("all", role="overall", regimen=DPD, population=status("refractory"))]))
-    assert found.value is None and found.text == "Not reported" and retreated_note(found, None) is None
+    assert question_count(evidence, study([cohort("naive", role="overall", regimen=DPD, population=status("naive"))])) is None
+    found = question_count(evidence, study([cohort("all", role="overall", regimen=DPD, population=status("refractory"))]))
+    assert found.value is None and found.text == "Not reported" and question_count_note(found, None) is None
 
 
 def test_the_whole_study_retreated_reads_all(evidence):
     record = study([cohort("all", role="overall", regimen=DPD, population={**count(18), **status("refractory")})])
-    assert retreated_note(retreated(evidence, record), 18) == "all retreated (derived)"
+    assert question_count_note(question_count(evidence, record), 18) == "all retreated (derived)"
 
 
 # ---------------------------------------------------------------- cohorts that only group others

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from build_scripts.derive.checks import validate_tree
-from build_scripts.derive.facts import main_retreatment_cohort
-from build_scripts.derive.retreated import retreated, retreated_note
+from build_scripts.derive.facts import main_question_cohort
+from build_scripts.derive.question_count import question_count, question_count_note
 from build_scripts.load.evidence import Evidence, patient_count, patient_count_value, study_regimens
 from build_scripts.load.model import Agent, Publication, Regimen, Study
 from build_scripts.load.parts import Patient
@@ -57,7 +57,7 @@ def evidence():
 
 
 def main_id(evidence, built):
-    found = main_retreatment_cohort(evidence, built)
+    found = main_question_cohort(evidence, built)
     return found.id if found else None
 
 
@@ -93,7 +93,7 @@ def test_only_retreatment_cohorts_count(evidence):
                   cohort("naive", "arm", n=90, refractory=0, outcomes=[ORR]),
                   cohort("retreated", "arm", n=5))  # 0% refractory and nothing else said: status unknown
     assert main_id(evidence, built) == "retreated"
-    assert main_retreatment_cohort(evidence, study(cohort("control", regimen="pd", outcomes=[ORR]))) is None
+    assert main_question_cohort(evidence, study(cohort("control", regimen="pd", outcomes=[ORR]))) is None
     assert key_result(evidence, study(cohort("control", regimen="pd", outcomes=[ORR]))) is None
 
 
@@ -171,9 +171,9 @@ def test_a_regimen_no_cohort_was_given_says_where_it_appears(evidence):
     vd = regimen_uses(evidence, "vd")
     assert (vd.studies, vd.line_studies, vd.within) == (0, ("s",), ("dvd",))
     pd = regimen_uses(evidence, "pd")
-    assert (pd.studies, pd.retreatment_studies, pd.context_studies) == (1, (), ("s",))
+    assert (pd.studies, pd.question_studies, pd.context_studies) == (1, (), ("s",))
     dvd = regimen_uses(evidence, "dvd")
-    assert (dvd.studies, dvd.retreatment_studies, dvd.within) == (1, ("s",), ())
+    assert (dvd.studies, dvd.question_studies, dvd.within) == (1, ("s",), ())
 
 
 # ---------------------------------------------------------------- at the real evidence
@@ -202,8 +202,8 @@ def test_the_index_shows_every_reported_count_and_every_recorded_regimen(real_ev
     for study in real_evidence.studies.values():
         shown = cells(rows[study.id])
         found = patient_count(study)
-        # under the count, how many were retreated (retreated.retreated_note), when it says something
-        note = retreated_note(retreated(real_evidence, study), patient_count_value(study))
+        # under the count, how many were retreated (retreated.question_count_note), when it says something
+        note = question_count_note(question_count(real_evidence, study), patient_count_value(study))
         count_cell = re.sub(r"<br>.*", "", re.search(r'<td class="atlas-n">(.*?)</td>', rows[study.id], re.S).group(1))
         assert shown[8] == count_cell + (note or ""), study.id
         if found is not None and found[0].value is not None:

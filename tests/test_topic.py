@@ -168,8 +168,39 @@ def test_a_partner_group_role_or_a_refractory_partner_naming_nothing_is_reported
     assert len(found) == 2
 
 
-def test_the_statuses_and_antibody_values_are_those_the_derivation_gives():
+def test_a_status_renamed_without_its_rule_is_reported_at_both_ends():
     text = TOPIC_TEXT.replace("  partly_naive:\n    label: Includes", "  somewhat_naive:\n    label: Includes", 1)
-    [problem] = [p for p in _problems(text) if ": exposure_statuses: " in p]
-    assert problem.startswith(f"evidence/topic.yaml:{_line_of(text, 'exposure_statuses:')}:1: exposure_statuses:")
-    assert problem.endswith("; missing: partly_naive; not derived: somewhat_naive")
+    found = _problems(text)
+    rule, status = _line_of(text, "  partly_naive: partly_naive"), _line_of(text, "  somewhat_naive:\n")
+    assert (f"evidence/topic.yaml:{rule}:3: exposure_rules.partly_naive: 'partly_naive' is not an exposure status;"
+            " use one of: refractory, ") in "\n".join(found)
+    assert (f"evidence/topic.yaml:{status}:3: exposure_statuses.somewhat_naive: no rule gives 'somewhat_naive': a"
+            " status is an exposure definition or a role of exposure_rules") in found
+
+
+def test_a_rule_naming_no_status_or_a_derivation_given_twice_is_reported():
+    text = (TOPIC_TEXT.replace("  every_subset: [refractory, exposed_not_refractory, naive]",
+                               "  every_subset: [refractory, resistant, naive]", 1)
+            .replace("  antibody: {derive: index_switch, label: Antibody}",
+                     "  antibody: {derive: partner_group, label: Antibody}", 1)
+            .replace("  design: {derive: design, label: Design}", "  design: {derive: guesswork, label: Design}", 1))
+    found = _problems(text)
+    assert found[0].startswith(f"evidence/topic.yaml:{_line_of(text, 'resistant, naive]')}:")
+    assert "exposure_rules.every_subset[1]: 'resistant' is not an exposure status" in found[0]
+    axes = [p for p in found if ": axes." in p]
+    assert axes == [
+        f"evidence/topic.yaml:{_line_of(text, '  partner_group: {derive')}:18: axes.partner_group.derive: axis"
+        " 'antibody' already has this derivation",
+        f"evidence/topic.yaml:{_line_of(text, '  design: {derive')}:20: axes.design.derive: 'guesswork' is not a"
+        " derivation; use one of: prior_status, index_switch, index_given, partner_group, partner_classes,"
+        " partner_novelty, design, evidence_type"]
+
+
+def test_the_index_switch_values_and_the_search_filters_are_those_the_derivation_gives():
+    text = TOPIC_TEXT.replace("  switch: Switch to another antibody\n", "  swap: Switch to another antibody\n", 1)
+    [problem] = [p for p in _problems(text) if ": index_axis: " in p]
+    assert problem.startswith(f"evidence/topic.yaml:{_line_of(text, 'index_axis:')}:1: index_axis:")
+    assert problem.endswith("; missing: switch; not derived: swap")
+    text = TOPIC_TEXT.replace("  index_switch: Antibody\n", "  antibody: Antibody\n", 1)
+    [problem] = [p for p in _problems(text) if ": search_filters: " in p]
+    assert problem.endswith("; missing: index_switch; not derived: antibody")

@@ -8,10 +8,14 @@ from pathlib import Path
 from conftest import ROOT
 
 # The current topic's own words: its disease, its drug target and drugs, their classes and brand names, its response
-# criteria, and the regimens' abbreviations. The pipeline and the templates must name none of them.
+# criteria, the regimens' abbreviations, the kind of drug its question is about (an antibody) and the act it asks
+# about (a retreatment). The pipeline and the templates must name none of them, in code, comments or markup alike.
+# "Partner" (a drug given with the index agent) and "refractory" (a disease progressing on a drug) are the
+# generator's general notions, as the issue's topic file itself names them; their keys and labels are the topic's.
 TOPIC_WORDS = re.compile(
     r"myeloma|cd38|daratumumab|isatuximab|mor202|felzartamab|imwg|imid|celmod|proteasome|lenalidomide|pomalidomide"
-    r"|bortezomib|carfilzomib|dexamethasone|darzalex|sarclisa|\bdara\b|\bisa\b|\batra\b|penta",
+    r"|bortezomib|carfilzomib|dexamethasone|darzalex|sarclisa|\bdara\b|\bisa\b|\batra\b|penta"
+    r"|antibod|retreat",
     re.IGNORECASE)
 CODE_FOLDERS = ("build_scripts", "templates")
 TEXT_SUFFIXES = (".py", ".j2", ".html", ".md", ".js", ".css", ".yaml", ".yml", ".txt", ".json", ".toml")
@@ -40,7 +44,7 @@ def test_the_scan_finds_a_topic_word_wherever_it_is_written(tmp_path):
 
 def test_the_words_are_the_topics_own_and_live_in_its_files():
     topic = (ROOT / "evidence" / "topic.yaml").read_text(encoding="utf-8")
-    for word in ("myeloma", "CD38", "IMWG", "IMiD", "proteasome"):
+    for word in ("myeloma", "CD38", "IMWG", "IMiD", "proteasome", "antibody", "retreatment"):
         assert TOPIC_WORDS.search(word) and word in topic
 
 

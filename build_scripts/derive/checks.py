@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from build_scripts.derive.facts import cohort_regimens, retreatment
+from build_scripts.derive.facts import cohort_regimens, question_fit
 from build_scripts.derive.ledger import ledger_problems
 from build_scripts.derive.record_checks import RecordCache, future_problems, all_sources, check_file, record_sources
 from build_scripts.load.evidence import Evidence
@@ -133,8 +133,8 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
                 (("cohorts", i, "population"), c.population) for i, c in enumerate(study.cohorts)):
             if population is None or population.prior_exposure is None:
                 continue
-            for j, agent_id in enumerate(population.prior_exposure.antibodies):
-                where = path + ("prior_exposure", "antibodies", j)
+            for j, agent_id in enumerate(population.prior_exposure.agents):
+                where = path + ("prior_exposure", "index_switches", j)
                 agent = evidence.agents.get(agent_id)
                 if agent is None:
                     exists("agent", agent_id, raw, where)
@@ -170,7 +170,7 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
             exists("publication", publication, raw, path + ("publication",))
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
-    problems.extend(_typed_retreatment_problems(evidence, raws))
+    problems.extend(_typed_question_problems(evidence, raws))
     evidence.warnings = _uncited_publications(evidence, raws)
     return evidence, problems
 
@@ -205,7 +205,7 @@ def _status_order(evidence: Evidence, raw: RawRecord, study: Study) -> list[Prob
     return problems
 
 
-def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+def _typed_question_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
     """A typed answers_question that contradicts what the regimen and the prior status make of the cohort."""
     problems = []
     for study in evidence.studies.values():
@@ -215,7 +215,7 @@ def _typed_retreatment_problems(evidence: Evidence, raws: dict[tuple[str, str], 
             regimens = [evidence.regimens.get(r) for r in cohort_regimens(study, cohort)]
             if any(r is None or any(a not in evidence.agents for a in r.agents) for r in regimens):
                 continue  # a missing or invalid regimen or agent is reported on its own
-            found = retreatment(evidence, study, cohort)
+            found = question_fit(evidence, study, cohort)
             if found.value != cohort.answers_question:
                 typed = "true" if cohort.answers_question else "false"
                 problems.append(raws[("study", study.id)].problem(

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 def stratum_of(evidence: Evidence, study: Study, cohort: Cohort) -> Stratum:
-    """A cohort's stratum: its partner group and prior status with the index class (facts.py). The antibody axis does
-    not divide strata: the same antibody again and a switch are pooled together, each cohort's antibody listed."""
+    """A cohort's stratum: its partner group and prior status with the index class (facts.py). The index-switch axis does
+    not divide strata: the same index agent again and a switch are pooled together, each cohort's index agent listed."""
     return Stratum(partners(evidence, study, cohort).name, exposure_status(study, cohort).status)
 
 

@@ -1,5 +1,5 @@
-"""Facts derived from the records, defined once: whether a cohort is a retreatment, and its prior status with the
-index class (its two other axes, the antibody and the partners, are partners.py's).
+"""Facts derived from the records, defined once: whether a cohort is in the question, and its prior status with the
+index class (its two other axes, the index agent and the partners, are partners.py's).
 
 Curators record what a source says (a regimen's agents, how the source defines a population, the share
 refractory); these functions derive the rest, so no consumer reads a fact a curator could type twice.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from build_scripts.load.evidence import parent_chain
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
-    EXPOSURE_STATUSES, INDEX_REFRACTORY_CLASSES, KEY_MEASURES, TRIAL_STATUSES, WORDS, index_class,
+    EXPOSURE_STATUSES, INDEX_REFRACTORY_CLASSES, KEY_MEASURES, TRIAL_STATUSES, WORDS, exposure_rules, index_class,
 )
 
 if TYPE_CHECKING:
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from build_scripts.load.model import Study
     from build_scripts.load.parts import Cohort, Population
 
-# Statuses that hold for every subset of a population: a subgroup, part or dose level inherits them.
-_EVERY_SUBSET = ("refractory", "exposed_not_refractory", "naive")
 # Roles whose cohort has the enclosing population's make-up: the whole population, or an arm randomised from it.
 _SAME_MAKE_UP = ("overall", "arm")
 
@@ -40,22 +38,23 @@ class PriorStatus:
         return EXPOSURE_STATUSES[self.status].label
 
     @property
-    def retreatment(self) -> bool:
+    def in_question(self) -> bool:
         return EXPOSURE_STATUSES[self.status].in_question
 
     @property
     def text(self) -> str:
         """The label, with the refractory share where the source states one."""
-        if self.status == "exposed_partly_refractory" and self.refractory_share is not None:
+        rules = exposure_rules()
+        if self.status == rules.share_some and self.refractory_share is not None:
             return f"Exposed, {number(self.refractory_share)}% refractory"
-        if self.status == "partly_naive" and self.refractory_share is not None:
+        if self.status == rules.partly_naive and self.refractory_share is not None:
             return f"{self.label} ({number(self.refractory_share)}% refractory)"
         return self.label
 
 
 @dataclass(frozen=True)
-class Retreatment:
-    """Whether a cohort is in the atlas's question (a retreatment), and why, in words a curator can check."""
+class QuestionFit:
+    """Whether a cohort is in the atlas's question (a question cohort), and why, in words a curator can check."""
 
     value: bool
     reason: str
@@ -87,20 +86,20 @@ def population_status(population: Population | None, where: str) -> tuple[PriorS
         return None
     share = index_refractory_share(population)
     shown = f"{number(share)}%" if share is not None else ""
-    defined = population.prior_exposure
+    defined, rules = population.prior_exposure, exposure_rules()
     if defined is not None:
         status = defined.status
         basis = f"as the source defines {where}"
-        if status == "exposed":
+        if status == rules.exposed_by_share:
             if share is None:
-                status = "exposed_refractoriness_not_stated"
+                status = rules.share_not_stated
             else:
-                status = {100: "refractory", 0: "exposed_not_refractory"}.get(share, "exposed_partly_refractory")
+                status = {100: rules.share_all, 0: rules.share_none}.get(share, rules.share_some)
             basis += f" (exposed, with {shown} refractory)" if share is not None else \
                 " (exposed; the share refractory is not stated)"
         return PriorStatus(status, share, basis), True
     if share is not None and share >= 100:
-        return PriorStatus("refractory", share, f"{shown} refractory in {where}"), False
+        return PriorStatus(rules.share_all, share, f"{shown} refractory in {where}"), False
     return None
 
 
@@ -131,23 +130,24 @@ def exposure_status(study: Study, cohort: Cohort) -> PriorStatus:
     own = population_status(cohort.population, "this cohort")
     if own is not None:
         return own[0]
+    rules = exposure_rules()
     for population, where in _enclosing(study, cohort):
         found = population_status(population, where)
         if found is None:
             continue
         status, defined = found
-        if cohort.role in _SAME_MAKE_UP or status.status in _EVERY_SUBSET:
+        if cohort.role in _SAME_MAKE_UP or status.status in rules.every_subset:
             return status
-        if defined and status.status.startswith("exposed_"):
+        if defined and status.status in rules.every_patient_exposed():
             # Every patient of the enclosing population was exposed; the cohort's own share, where recorded, says how
             # many of its own were refractory (100% already made it refractory above).
             share = index_refractory_share(cohort.population)
             if share is not None:
-                return PriorStatus("exposed_not_refractory" if share == 0 else "exposed_partly_refractory", share,
+                return PriorStatus(rules.share_none if share == 0 else rules.share_some, share,
                                    status.basis + f"; {number(share)}% refractory in this cohort")
-            return PriorStatus("exposed_refractoriness_not_stated", None,
+            return PriorStatus(rules.share_not_stated, None,
                                status.basis + "; this cohort's own share refractory is not stated")
-    return PriorStatus("not_stated", None, "not stated for this cohort nor for any group that contains it")
+    return PriorStatus(rules.not_stated, None, "not stated for this cohort nor for any group that contains it")
 
 
 def cohort_regimens(study: Study, cohort: Cohort) -> tuple[str, ...]:
@@ -168,24 +168,24 @@ def regimen_has_index_agent(evidence: Evidence, regimen_id: str) -> bool:
         for agent_id in regimen.agents)
 
 
-def retreatment(evidence: Evidence, study: Study, cohort: Cohort) -> Retreatment:
+def question_fit(evidence: Evidence, study: Study, cohort: Cohort) -> QuestionFit:
     """Whether a cohort is in the atlas's question: an agent of the index class in every regimen, after an earlier one
     (the topic's exposure statuses say which prior statuses count).
 
-    Unknown, partly naive and naive cohorts are never retreatment, so that they are never mixed with it.
+    Unknown, partly naive and naive cohorts are never in the question, so that they are never mixed with it.
     """
     prior = exposure_status(study, cohort)
     regimens = cohort_regimens(study, cohort)
     if not regimens:
-        return Retreatment(False, "it has no regimen record (regimen_as_stated alone names no agents)", prior)
+        return QuestionFit(False, "it has no regimen record (regimen_as_stated alone names no agents)", prior)
     agent = WORDS["index_agent"]
     without = [r for r in regimens if not regimen_has_index_agent(evidence, r)]
     if without:
-        return Retreatment(False, f"{_regimens_text(evidence, without)} no {agent}", prior)
+        return QuestionFit(False, f"{_regimens_text(evidence, without)} no {agent}", prior)
     status = f"its prior {WORDS['index_adjective']} status is '{prior.label}' ({prior.basis})"
-    if not prior.retreatment:
-        return Retreatment(False, status, prior)
-    return Retreatment(True, f"{_regimens_text(evidence, regimens)} {WORDS['a_index_agent']} and {status}", prior)
+    if not prior.in_question:
+        return QuestionFit(False, status, prior)
+    return QuestionFit(True, f"{_regimens_text(evidence, regimens)} {WORDS['a_index_agent']} and {status}", prior)
 
 
 def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...]) -> str:
@@ -195,8 +195,8 @@ def _regimens_text(evidence: Evidence, regimen_ids: list[str] | tuple[str, ...])
 
 
 def is_in_question(evidence: Evidence, study: Study, cohort: Cohort) -> bool:
-    """True when the cohort is in the atlas's question (see retreatment)."""
-    return retreatment(evidence, study, cohort).value
+    """True when the cohort is in the atlas's question (see question_fit)."""
+    return question_fit(evidence, study, cohort).value
 
 
 # Roles that stand for a whole population or one of its main divisions, before dose levels and subgroups.
@@ -207,10 +207,10 @@ def _depth(study: Study, cohort: Cohort) -> int:
     return len(parent_chain(study, cohort.id))
 
 
-def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
-    """The cohort in the atlas's question whose result stands for the study; None when no cohort is a retreatment.
+def main_question_cohort(evidence: Evidence, study: Study) -> Cohort | None:
+    """The cohort in the atlas's question whose result stands for the study; None when no cohort is in the question.
 
-    Among the retreatment cohorts, the first by: a reported ORR or median PFS before none; the most patients
+    Among the question cohorts, the first by: a reported ORR or median PFS before none; the most patients
     (population n; a count not recorded or not reported comes after every count); then the highest in the
     study's hierarchy (top-level before nested; overall, arm or part before dose level or subgroup); then record
     order. Since a subgroup never has more patients than the cohort it belongs to, the overall cohort wins
@@ -223,7 +223,7 @@ def main_retreatment_cohort(evidence: Evidence, study: Study) -> Cohort | None:
         return (not reports, count is None, -(count or 0), _depth(study, cohort), cohort.role not in _MAIN_ROLES,
                 position)
 
-    candidates = [(i, c) for i, c in enumerate(study.cohorts) if retreatment(evidence, study, c).value]
+    candidates = [(i, c) for i, c in enumerate(study.cohorts) if question_fit(evidence, study, c).value]
     return min(candidates, key=rank)[1] if candidates else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from build_scripts.load.evidence import parent_chain
-from build_scripts.load.vocabulary import WORDS
+from build_scripts.load.vocabulary import WORDS, exposure_rules
 
 if TYPE_CHECKING:
     from build_scripts.load.model import Study
@@ -92,10 +92,6 @@ def is_grouping(study: Study, cohort: Cohort) -> bool:
                for other in study.cohorts if other.id != cohort.id)
 
 
-# Statuses of an enclosing population under which no subset is naive to the index class: every patient had it before.
-_ALL_EXPOSED = ("refractory", "exposed_not_refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated")
-
-
 def line_problems(study: Study) -> list[tuple[tuple, str]]:
     """(field path, message) for each misuse of 'follows' and each naive cohort nested in exposed patients."""
     from build_scripts.derive.facts import population_status
@@ -129,17 +125,17 @@ def line_problems(study: Study) -> list[tuple[tuple, str]]:
                                      f"successive lines form a cycle ({' -> '.join(cycle + [first])}); a line cannot"
                                      " come after itself"))
         defined = cohort.population.prior_exposure if cohort.population is not None else None
-        if defined is None or defined.status != "naive":
+        if defined is None or defined.status != exposure_rules().naive:
             continue
         enclosing = [(by_id[a].population, f"cohort '{a}'") for a in ancestors(study, cohort.id) if a in by_id]
-        # Only cohorts it is nested in: a study population may describe its retreated patients alone, beside whom a
+        # Only cohorts it is nested in: a study population may describe its patients in the question alone, beside whom a
         # naive comparison group is recorded (the study's facts then say more than every cohort shares).
         for population, where in enclosing:
             found = population_status(population, where)
             if found is None:
                 continue
             status, was_defined = found
-            if status.status in _ALL_EXPOSED:
+            if status.status in exposure_rules().every_patient_exposed():
                 shown = population.prior_exposure.status if was_defined else status.status  # type: ignore[union-attr]
                 problems.append((("cohorts", i, "population", "prior_exposure", "status"),
                                  f"a naive cohort cannot sit within {where}, whose patients all had"

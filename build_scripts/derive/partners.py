@@ -1,4 +1,4 @@
-"""The partner and antibody axes of a retreatment: its partner drugs and their class, the antibody before and now."""
+"""The partner and index agent axes of a question cohort: its partner drugs and their class, the index agent before and now."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from build_scripts.derive.facts import (
-    _enclosing, cohort_regimens, regimen_has_index_agent, retreatment,
+    _enclosing, cohort_regimens, regimen_has_index_agent, question_fit,
 )
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
+    INDEX_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
     REFRACTORY_CLASS_AGENTS, WORDS, TopicList, TopicTable, index_class, outside_key,
 )
 from build_scripts.load.topic_model import active
@@ -35,7 +35,7 @@ def partner_group_key(classes: Iterable[str]) -> str:
 
 
 def partner_group_classes(key: str) -> tuple[str, ...]:
-    """The partner classes of a group key; none for monotherapy, unspecified partners or not a retreatment."""
+    """The partner classes of a group key; none for monotherapy, unspecified partners or not in the question."""
     if key in PARTNER_GROUPS_FIRST or key in PARTNER_GROUPS_LAST:
         return ()
     return tuple(key.split(PARTNER_JOIN))
@@ -66,7 +66,7 @@ def partner_groups_in_order(keys: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class PartnerDrug:
-    """One partner drug of a retreatment: its agent, class, and whether its patients had it before."""
+    """One partner drug of a question cohort: its agent, class, and whether its patients had it before."""
 
     agent: str
     name: str
@@ -135,7 +135,7 @@ def regimen_partner_class(evidence: Evidence, regimen_id: str) -> PartnerClass:
                         "partners: " + ", ".join(name for _, name, _ in found), drugs)
 
 
-def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set[str], bool]:
+def _named_index_agents(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set[str], bool]:
     """The named agents of the index class among agent ids, and whether every such agent among them is named."""
     named, complete = set(), True
     for agent_id in agent_ids:
@@ -149,16 +149,16 @@ def _named_antibodies(evidence: Evidence, agent_ids: Iterable[str]) -> tuple[set
     return named, complete
 
 
-def _population_antibodies(evidence: Evidence, population: Population | None) -> frozenset[str] | None:
-    """The antibodies a population had before, when its record says so for every patient; else None.
+def _population_index_agents(evidence: Evidence, population: Population | None) -> frozenset[str] | None:
+    """The index agents a population had before, when its record says so for every patient; else None.
 
-    A listed 'antibodies' (none of them a placeholder) says it; failing that, 100% refractory to a named antibody.
+    A listed 'index agents' (none of them a placeholder) says it; failing that, 100% refractory to a named index agent.
     """
     if population is None:
         return None
     defined = population.prior_exposure
-    if defined is not None and defined.antibodies:
-        named, complete = _named_antibodies(evidence, defined.antibodies)
+    if defined is not None and defined.agents:
+        named, complete = _named_index_agents(evidence, defined.agents)
         return frozenset(named) if complete and named else None
     whole = set()
     for item in population.refractory:
@@ -170,15 +170,15 @@ def _population_antibodies(evidence: Evidence, population: Population | None) ->
     return frozenset(whole) or None
 
 
-def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[frozenset[str], str] | None:
+def prior_index_agents(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[frozenset[str], str] | None:
     """The index class's agents (ids) a cohort's patients had before, and where that is recorded; None if unknown.
 
     The cohort's own population first, then the populations that contain it: every subset of a population had
-    at most the antibodies the population had.
+    at most the index agents the population had.
     """
     levels = [(cohort.population, "this cohort")] + list(_enclosing(study, cohort))
     for population, where in levels:
-        found = _population_antibodies(evidence, population)
+        found = _population_index_agents(evidence, population)
         if found is not None:
             return found, where
     return None
@@ -187,11 +187,11 @@ def prior_antibodies(evidence: Evidence, study: Study, cohort: Cohort) -> tuple[
 def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
     """A cohort's partner group: the 'outside' group, or its regimens' partner group with each drug's history.
 
-    A cohort outside the atlas's question (see retreatment) is in the 'outside' group; one whose regimens (e.g. the
-    arms under an overall cohort) fall in different groups is 'unspecified'. Whether the antibody is the same as
-    before is the antibody axis (see antibody), not a partner group.
+    A cohort outside the atlas's question (see question_fit) is in the 'outside' group; one whose regimens (e.g. the
+    arms under an overall cohort) fall in different groups is 'unspecified'. Whether the index agent is the same as
+    before is the index-switch axis (see index agent), not a partner group.
     """
-    found = retreatment(evidence, study, cohort)
+    found = question_fit(evidence, study, cohort)
     if not found.value:
         return PartnerClass(PARTNER_GROUP_ROLES["outside"], found.reason)
     classes = {r: regimen_partner_class(evidence, r) for r in cohort_regimens(study, cohort)}
@@ -230,8 +230,8 @@ def partner_history(evidence: Evidence, study: Study, cohort: Cohort, agent_id: 
 
 
 @dataclass(frozen=True)
-class Antibody:
-    """A cohort's antibody axis: a key of vocabulary.ANTIBODY_AXIS, the antibodies given and had before, and why."""
+class IndexSwitch:
+    """A cohort's index-switch axis: a key of vocabulary.INDEX_AXIS, the index agents given and had before, and why."""
 
     name: str
     given: tuple[str, ...]
@@ -240,11 +240,11 @@ class Antibody:
 
     @property
     def label(self) -> str:
-        return ANTIBODY_AXIS[self.name]
+        return INDEX_AXIS[self.name]
 
     @property
     def text(self) -> str:
-        """'Switch: B after A', the label of 'same' with its agents ('Same antibody again: A'), or the label."""
+        """'Switch: B after A', the label of 'same' with its agents ('Same index agent again: A'), or the label."""
         given, before = " and ".join(self.given), " and ".join(self.before)
         if self.name == "switch":
             return f"Switch: {given} after {before}"
@@ -253,34 +253,34 @@ class Antibody:
         return self.label
 
 
-def antibody(evidence: Evidence, study: Study, cohort: Cohort) -> Antibody:
-    """Whether a retreatment gives the antibody its patients had before, or switches to another.
+def index_switch(evidence: Evidence, study: Study, cohort: Cohort) -> IndexSwitch:
+    """Whether a question cohort gives the index agent its patients had before, or switches to another.
 
-    'same' when every antibody given is one every patient had before; 'switch' when none is; otherwise (an
-    antibody not named, the earlier one not recorded for every patient, or some given and some not) 'not_stated'.
+    'same' when every index agent given is one every patient had before; 'switch' when none is; otherwise (an
+    index agent not named, the earlier one not recorded for every patient, or some given and some not) 'not_stated'.
     """
-    found = retreatment(evidence, study, cohort)
+    found = question_fit(evidence, study, cohort)
     if not found.value:
-        return Antibody(outside_key(), (), (), found.reason)
+        return IndexSwitch(outside_key(), (), (), found.reason)
     regimen_ids = cohort_regimens(study, cohort)
-    given, complete = _named_antibodies(evidence, [a for r in regimen_ids for a in evidence.regimens[r].agents])
-    before = prior_antibodies(evidence, study, cohort)
+    given, complete = _named_index_agents(evidence, [a for r in regimen_ids for a in evidence.regimens[r].agents])
+    before = prior_index_agents(evidence, study, cohort)
     given_names = tuple(sorted(evidence.agents[a].name for a in given))
     if not complete or not given:
-        return Antibody("not_stated", given_names, (), f"the regimen does not name its {WORDS['index_agent']}")
+        return IndexSwitch("not_stated", given_names, (), f"the regimen does not name its {WORDS['index_agent']}")
     if before is None:
-        return Antibody("not_stated", given_names, (),
+        return IndexSwitch("not_stated", given_names, (),
                         f"the records do not name the {WORDS['index_noun']} every patient had before")
     before_names = tuple(sorted(evidence.agents[a].name for a in before[0]))
     if given <= before[0]:
-        return Antibody("same", given_names, before_names,
+        return IndexSwitch("same", given_names, before_names,
                         f"it is given {_agent_names(evidence, given)}, which its patients had before"
                         f" (recorded for {before[1]})")
     if not given & before[0]:
-        return Antibody("switch", given_names, before_names,
+        return IndexSwitch("switch", given_names, before_names,
                         f"it is given {_agent_names(evidence, given)} after {_agent_names(evidence, before[0])}"
                         f" (recorded for {before[1]})")
-    return Antibody("not_stated", given_names, before_names,
+    return IndexSwitch("not_stated", given_names, before_names,
                     f"some of the {WORDS['index_nouns']} given were had before and some were not")
 
 

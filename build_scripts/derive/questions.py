@@ -1,7 +1,7 @@
 """The clinical questions of content/questions.yaml: read, checked and matched against each cohort's derived axes.
 
 A question is a filter over the axes the atlas derives for every cohort (facts.py): prior status with the index
-class, the antibody (the same again, or a switch) and which one is given, the partner group, its classes and whether
+class, the index agent (the same again, or a switch) and which one is given, the partner group, its classes and whether
 any is an established partner against the disease, design and evidence type. Only cohorts in the atlas's question
 ever match. The
 answer to each question (synthesis.answer) is computed from the cohorts that match, by the synthesis's rules.
@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from build_scripts.derive.facts import cohort_regimens, exposure_status, retreatment
-from build_scripts.derive.partners import antibody, partner_group_classes, partners
+from build_scripts.derive.facts import cohort_regimens, exposure_status, question_fit
+from build_scripts.derive.partners import index_switch, partner_group_classes, partners
 from build_scripts.load.evidence import evidence_type
 from build_scripts.load.fields import LongText, OneLine, Slug
 from build_scripts.load.model import validation_messages
 from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import FieldPath, Location, located_problem, parse_yaml, read_regular_file
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST,
-    EXPOSURE_STATUSES, WORDS, TopicTable, index_class, outside_key, upper_first,
+    AXIS_DERIVATIONS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, INDEX_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
+    PARTNER_GROUPS_LAST, WORDS, TopicTable, index_class, outside_key,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 QUESTIONS_FILE = "questions.yaml"  # in content/; read by the build, never published as it stands
 MAX_QUESTIONS_BYTES = 200_000
 
-# The partner novelty axis: whether a retreatment's partners include a class the curators count as established
+# The partner novelty axis: whether a question cohort's partners include a class the curators count as established
 # therapy of the disease (the file's `established_partner_classes`).
 PARTNER_NOVELTY: Mapping[str, str] = TopicTable(lambda topic: {
     "established_partner": f"With an established anti-{topic.wording.disease_short} partner",
@@ -80,6 +80,9 @@ class QuestionsFile(_Strict):
     questions: list[QuestionRecord] = Field(min_length=1, max_length=200)
 
 
+AxisFunction = Callable[["Evidence", "Study", "Cohort", tuple[str, ...]], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Axis:
     """A derived axis a question may filter on: its values (None: record ids, checked against the evidence), whether
@@ -88,18 +91,19 @@ class Axis:
     label: str
     values: dict[str, str] | None
     several: bool
-    of: Callable[[Evidence, Study, Cohort, tuple[str, ...]], tuple[str, ...]]
+    of: AxisFunction
+    derivation: str  # a key of vocabulary.AXIS_DERIVATIONS
 
 
 def _status(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
     return (exposure_status(study, cohort).status,)
 
 
-def _antibody(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
-    return (antibody(evidence, study, cohort).name,)
+def _index_switch_axis(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
+    return (index_switch(evidence, study, cohort).name,)
 
 
-def _antibody_given(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
+def _index_given(evidence: Evidence, study: Study, cohort: Cohort, established: tuple[str, ...]) -> tuple[str, ...]:
     agents = [a for r in cohort_regimens(study, cohort) for a in evidence.regimens[r].agents]
     return tuple(sorted({a for a in agents if a in evidence.agents
                          and evidence.agents[a].agent_class == index_class()}))
@@ -130,18 +134,25 @@ def _evidence_type(evidence: Evidence, study: Study, cohort: Cohort, established
     return (evidence_type(study),)
 
 
+# What each derivation gives: its values (None: record ids, checked against the evidence), whether a cohort has
+# several at once, and how a cohort's values are found.
+_DERIVATIONS: Mapping[str, tuple[Callable[[], dict[str, str] | None], bool, AxisFunction]] = {
+    "prior_status": (lambda: {k: s.label for k, s in EXPOSURE_STATUSES.items() if s.in_question}, False, _status),
+    "index_switch": (lambda: {k: v for k, v in INDEX_AXIS.items() if k != outside_key()}, False, _index_switch_axis),
+    "index_given": (lambda: None, True, _index_given),
+    "partner_group": (lambda: None, False, _partner_group),
+    "partner_classes": (lambda: dict(PARTNER_CLASSES), True, _partner_classes),
+    "partner_novelty": (lambda: dict(PARTNER_NOVELTY), False, _partner_novelty),
+    "design": (lambda: {k: d.label for k, d in DESIGNS.items()}, False, _design),
+    "evidence_type": (lambda: dict(EVIDENCE_TYPES), False, _evidence_type),
+}
+assert tuple(_DERIVATIONS) == AXIS_DERIVATIONS
+
+# The topic's axes by name, in its order.
 AXES: Mapping[str, Axis] = TopicTable(lambda topic: {
-    "prior_status": Axis(f"Prior {topic.wording.index_adjective} status",
-                         {k: s.label for k, s in EXPOSURE_STATUSES.items() if s.in_question}, False, _status),
-    "antibody": Axis(upper_first(topic.wording.index_noun), {k: v for k, v in ANTIBODY_AXIS.items() if k != outside_key()}, False,
-                     _antibody),
-    "antibody_given": Axis(f"{upper_first(topic.wording.index_noun)} given", None, True, _antibody_given),
-    "partner_group": Axis("Partners", None, False, _partner_group),
-    "partner_classes": Axis("Partner classes", dict(PARTNER_CLASSES), True, _partner_classes),
-    "partner_novelty": Axis("Partner novelty", dict(PARTNER_NOVELTY), False, _partner_novelty),
-    "design": Axis("Design", {k: d.label for k, d in DESIGNS.items()}, False, _design),
-    "evidence_type": Axis("Evidence type", dict(EVIDENCE_TYPES), False, _evidence_type),
-})
+    name: Axis(declared.label, _DERIVATIONS[declared.derive][0](), _DERIVATIONS[declared.derive][1],
+               _DERIVATIONS[declared.derive][2], declared.derive)
+    for name, declared in topic.axes.items()})
 
 
 @dataclass(frozen=True)
@@ -161,13 +172,13 @@ class Question:
 
     def matches(self, evidence: Evidence, study: Study, cohort: Cohort) -> bool:
         """Whether a cohort answers the question: a cohort in the atlas's question meeting every condition."""
-        if not retreatment(evidence, study, cohort).value:
+        if not question_fit(evidence, study, cohort).value:
             return False
         for name, mode, wanted in self.conditions:
             found = set(AXES[name].of(evidence, study, cohort, self.established))
             if mode == "none_of":
                 # 'none of these partners' says nothing of a cohort whose partners are not known
-                if found & set(wanted) or (name == "partner_classes" and _partner_novelty(
+                if found & set(wanted) or (AXES[name].derivation == "partner_classes" and _partner_novelty(
                         evidence, study, cohort, self.established) == ("not_stated",)):
                     return False
             elif not found & set(wanted):
@@ -241,7 +252,7 @@ def _conditions(record: QuestionRecord, index: int, problem: Callable[[FieldPath
             if axis.values is not None and value not in axis.values:
                 problems.append(problem(where, f"{value!r} is not a value of this axis; its values are"
                                                f" {', '.join(axis.values)}"))
-            elif name == "partner_group" and (why := _partner_group_problem(value)):
+            elif axis.derivation == "partner_group" and (why := _partner_group_problem(value)):
                 problems.append(problem(where, why))
         out.append((name, mode, tuple(values or ())))
     return tuple(out)
@@ -296,11 +307,11 @@ def read_questions(content_dir: Path) -> tuple[Questions, list[Problem]]:
 
 
 def evidence_problems(questions: Questions, evidence: Evidence) -> list[Problem]:
-    """Problems only the evidence can show: an antibody id that names no agent record of the index class."""
+    """Problems only the evidence can show: an index agent id that names no agent record of the index class."""
     problems = []
     for index, question in enumerate(questions.items):
         for name, mode, values in question.conditions:
-            if name != "antibody_given":
+            if AXES[name].derivation != "index_given":
                 continue
             for position, value in enumerate(values):
                 agent = evidence.agents.get(value)

@@ -15,14 +15,14 @@ from pydantic import BaseModel, ValidationError
 from build_scripts.derive.facts import index_refractory_share
 from build_scripts.derive.lines import line_problems
 from build_scripts.derive.responses import disagreements
-from build_scripts.derive.retreated import retreated_problems
+from build_scripts.derive.question_count import question_count_problems
 from build_scripts.load.cache import code_version, digest, load_store, save_store
 from build_scripts.load.evidence import count_cohort
 from build_scripts.load.model import RECORD_MODELS, Publication, Record, Review, Study, validation_messages
 from build_scripts.load.parts import Cohort, Population, Source, Sourced
 from build_scripts.load.problems import Problem
 from build_scripts.load.reader import FieldPath, RawRecord, parse_record
-from build_scripts.load.vocabulary import MEASURES, WORDS, RecordKind
+from build_scripts.load.vocabulary import MEASURES, WORDS, RecordKind, exposure_rules
 
 
 # A rate printed to whole per cent may differ from responders/n by up to half a point.
@@ -268,7 +268,7 @@ def _study_internal_problems(raw: RawRecord, study: Study) -> list[Problem]:
                                                               " a cohort cannot be nested inside itself"))
     problems.extend(_comparison_problems(raw, study))
     problems.extend(_count_given_twice(raw, study))
-    problems.extend(raw.problem(path, message) for path, message in line_problems(study) + retreated_problems(study))
+    problems.extend(raw.problem(path, message) for path, message in line_problems(study) + question_count_problems(study))
     return problems
 
 
@@ -356,12 +356,14 @@ def _prior_status_conflict(population: Population | None) -> str | None:
     status, share = population.prior_exposure.status, index_refractory_share(population)
     if share is None:
         return None
-    conflict = {"refractory": share < 100, "exposed_not_refractory": share > 0, "naive": share > 0,
-                "partly_naive": share >= 100}.get(status, False)
+    rules = exposure_rules()
+    conflict = {rules.share_all: share < 100, rules.share_none: share > 0, rules.naive: share > 0,
+                rules.partly_naive: share >= 100}.get(status, False)
     if not conflict:
         return None
     return (f"'{status}' disagrees with the {share:g}% of this population recorded as refractory to"
-            f" {WORDS['index_adjective']} therapy; correct one of them, use 'exposed' to let the share decide, or"
+            f" {WORDS['index_adjective']} therapy; correct one of them, use '{rules.exposed_by_share}' to let the share"
+            " decide, or"
             " record the conflict under 'discrepancies' and reference it with 'discrepancy'")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from build_scripts.derive.meta_analysis import RandomEffects
 from build_scripts.derive.partners import PARTNER_GROUP_ROLES, partner_group_label, partner_group_order
 from build_scripts.derive.questions import Question
 from build_scripts.load.vocabulary import (
     EXPOSURE_STATUSES, POOLED_MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, RANGE_MEASURES, SYNTHESIS_EXCLUSIONS,
+    TopicList, exposure_rules,
 )
 if TYPE_CHECKING:
     from build_scripts.load.parts import Outcome, Source
@@ -28,7 +29,7 @@ PARTITION_ROLES: tuple[str, ...] = ("arm", "part", "dose_level")
 
 
 # Prior statuses no patient has two of at one line: sibling cohorts defined by two of them share no patient.
-EXCLUSIVE_STATUSES: tuple[str, ...] = ("refractory", "exposed_not_refractory", "naive")
+EXCLUSIVE_STATUSES: Sequence[str] = TopicList(lambda: exposure_rules().exclusive)
 
 
 @dataclass(frozen=True)

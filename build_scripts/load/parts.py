@@ -254,7 +254,7 @@ class PriorExposure(Sourced):
         examples=["refractory", "exposed", "naive"])
     as_stated: OneLine | None = Field(
         None, description="The source's own words for the population, e.g. '{example_agent}-refractory patients'.")
-    antibodies: list[Slug] = Field(
+    agents: list[Slug] = Field(
         default_factory=list, max_length=10,
         description="Agent ids of the {index_agents} every patient of the population had before, where the"
                     " source names them (a switch of {index_noun}, e.g. {example_agent} then {example_other_agent}, is"
@@ -290,11 +290,11 @@ class Population(Strict):
         examples=[{"value": 22, "source": {"publication": "smith-2024-blood", "location": "Table 1"}}])
 
     def domain_problems(self) -> Iterator[tuple[str, str]]:
-        retreated = self.in_question.value if self.in_question is not None else None
+        counted = self.in_question.value if self.in_question is not None else None
         total = self.n.value if self.n is not None else None
-        if retreated is not None and total is not None and retreated > total:
+        if counted is not None and total is not None and counted > total:
             participle = WORDS["question_participle"]
-            yield "in_question", f"{retreated} {participle} is more than the population's {total} patients"
+            yield "in_question", f"{counted} {participle} is more than the population's {total} patients"
 
 
 class TherapyLine(Strict):
@@ -415,7 +415,7 @@ class Cohort(Strict):
                           " {question_noun} after first use. Unlike 'parent' (a subset at the same time), it makes a"
                           " line: the page shows the lines in order, and the synthesis never uses two cohorts of one"
                           " line of patients together.",
-        examples=["part-a", "first-retreatment"])
+        examples=["part-a", "second-course"])
 
 
 class ResponseShare(Sourced):

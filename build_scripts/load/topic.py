@@ -13,7 +13,7 @@ from build_scripts.load.problems import Problem, display_path
 from build_scripts.load.reader import TOPIC_NAME, FieldPath, located_problem, parse_yaml, read_regular_file
 from build_scripts.load.topic_model import Topic
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS_DERIVED, EXPOSURE_MODEL_DEFINITIONS, EXPOSURE_MODEL_STATUSES, KIND_BY_FOLDER, UNITS,
+    AXIS_DERIVATIONS, INDEX_AXIS_DERIVED, SEARCH_FILTER_KEYS, UNITS,
 )
 
 # Response categories the schema itself uses: a patient's best response defaults to 'unknown', and rates computed
@@ -25,6 +25,34 @@ MAX_TOPIC_BYTES = 1_000_000
 
 def _listed(names: object) -> str:
     return ", ".join(str(name) for name in names)
+
+
+def _exposure_rule_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
+    """The exposure rules name statuses and definitions of the topic; every definition but the one the share splits
+    is a status of its own; every status is one the rules can give."""
+    rules, statuses, definitions = topic.exposure_rules, topic.exposure_statuses, topic.exposure_definitions
+    status_roles = {role: getattr(rules, role) for role in
+                    ("share_all", "share_none", "share_some", "share_not_stated", "partly_naive", "naive", "not_stated")}
+    for role, name in status_roles.items():
+        if name not in statuses:
+            yield ("exposure_rules", role), f"{name!r} is not an exposure status; use one of: {_listed(statuses)}"
+    for role in ("every_subset", "exclusive"):
+        for position, name in enumerate(getattr(rules, role)):
+            if name not in statuses:
+                yield (("exposure_rules", role, position),
+                       f"{name!r} is not an exposure status; use one of: {_listed(statuses)}")
+    if rules.exposed_by_share not in definitions:
+        yield (("exposure_rules", "exposed_by_share"),
+               f"{rules.exposed_by_share!r} is not an exposure definition; use one of: {_listed(definitions)}")
+    for name in definitions:
+        if name != rules.exposed_by_share and name not in statuses:
+            yield (("exposure_definitions", name),
+                   f"{name!r} is not an exposure status: a definition other than {rules.exposed_by_share!r} (which"
+                   " the share splits) is recorded as the status of the same name")
+    for name in statuses:
+        if name not in status_roles.values() and name not in definitions:
+            yield (("exposure_statuses", name),
+                   f"no rule gives {name!r}: a status is an exposure definition or a role of exposure_rules")
 
 
 def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
@@ -80,8 +108,16 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
         if name not in topic.agent_classes:
             yield (("never_partners", position),
                    f"{name!r} is not an agent class; use one of: {_listed(topic.agent_classes)}")
-    for field, expected in (("exposure_statuses", EXPOSURE_MODEL_STATUSES),
-                            ("exposure_definitions", EXPOSURE_MODEL_DEFINITIONS), ("antibody_axis", (*ANTIBODY_AXIS_DERIVED, topic.partner_group_roles.outside))):
+    yield from _exposure_rule_problems(topic)
+    derived: dict[str, str] = {}
+    for name, axis in topic.axes.items():
+        if axis.derive not in AXIS_DERIVATIONS:
+            yield ("axes", name, "derive"), f"{axis.derive!r} is not a derivation; use one of: {_listed(AXIS_DERIVATIONS)}"
+        elif axis.derive in derived:
+            yield ("axes", name, "derive"), f"axis {derived[axis.derive]!r} already has this derivation"
+        derived.setdefault(axis.derive, name)
+    for field, expected in (("index_axis", (*INDEX_AXIS_DERIVED, topic.partner_group_roles.outside)),
+                            ("search_filters", SEARCH_FILTER_KEYS)):
         given = tuple(getattr(topic, field))
         if set(given) != set(expected):
             missing, extra = [n for n in expected if n not in given], [n for n in given if n not in expected]
@@ -98,9 +134,6 @@ def _reference_problems(topic: Topic) -> Iterator[tuple[FieldPath, str]]:
     shared = set(topic.partner_classes) & (set(topic.partner_groups_first) | set(topic.partner_groups_last))
     for name in sorted(shared):
         yield ("partner_classes", name), f"{name!r} is both a partner class and a partner group; rename one"
-    for name in topic.search_filters:
-        if name in KIND_BY_FOLDER:
-            yield ("search_filters", name), f"{name!r} is the name of a record folder; name the filter otherwise"
     groups = {**topic.partner_groups_first, **topic.partner_groups_last}
     for role, name in topic.partner_group_roles.model_dump().items():
         if name not in groups:

@@ -91,7 +91,7 @@ class Wording(BaseModel):
     by name (`WORDS["index_agent"]` in Python, `{{ words.index_agent }}` in templates, `{index_agent}` in a field's
     description, where `{index_class}` is also the index class's key). Each is written as it reads inside a
     sentence; upper_first capitalises one that starts it. The examples below are another atlas's (PD-1 inhibitor
-    retreatment in melanoma): this atlas's own words are in evidence/topic.yaml."""
+    rechallenge in melanoma): this atlas's own words are in evidence/topic.yaml."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     disease: OneLine  # the disease, in full: "metastatic melanoma"
@@ -99,8 +99,8 @@ class Wording(BaseModel):
     index_agent: OneLine  # one agent of the index class: "PD-1 inhibitor"
     index_agents: OneLine  # "PD-1 inhibitors"
     index_adjective: OneLine  # the index class before a noun: "PD-1" (therapy, status, naive)
-    question_cohort: OneLine  # what a cohort in the atlas's question is: "PD-1 retreatment"
-    question_cohorts: OneLine  # "PD-1 retreatments"
+    question_cohort: OneLine  # what a cohort in the atlas's question is: "PD-1 rechallenge"
+    question_cohorts: OneLine  # "PD-1 rechallenges"
     response_criteria: OneLine  # the response criteria rates follow: "RECIST"
     # Field descriptions show the curator an example of the topic's own; they are kept here so the code names none.
     # The order a regimen's name writes its drugs in: "PD-1 inhibitor first".
@@ -114,30 +114,33 @@ class Wording(BaseModel):
     # it renames columns.
     index_key: Key
     # index_agent and question_cohort after their indefinite article (a or an, as the words need), so that pages
-    # never guess it: "a PD-1 inhibitor", "a PD-1 retreatment"
+    # never guess it: "a PD-1 inhibitor", "a PD-1 rechallenge"
     a_index_agent: OneLine
     a_question_cohort: OneLine
     question: OneLine  # the atlas's question, as a sentence: "Does a PD-1 inhibitor work again after ...?"
     # what the search page says a reader can search by, with the topic's own examples (the page adds "or author"):
     # "drug or brand name (Opdivo, Keytruda), regimen abbreviation (Nivo-Ipi), trial name, registry id"
     search_examples: OneLine
-    # The act the atlas's question is about, bare, as sentences name it: "retreatment" ("not a retreatment", "its
-    # retreatment cohorts"), for another atlas "rechallenge"; its plural, and the patients it was given to.
+    # The act the atlas's question is about, bare, as sentences name it: "rechallenge" ("not a rechallenge", "its
+    # rechallenge cohorts"); its plural, and the patients it was given to.
     question_noun: OneLine
     question_nouns: OneLine
-    question_participle: OneLine  # "retreated" (patients "retreated", "never retreated"): "rechallenged"
+    question_participle: OneLine  # "rechallenged" (patients "rechallenged", "never rechallenged")
     # What is never counted as a partner, as a parenthesis names it: "corticosteroids are not partners".
     never_partners_note: OneLine
     # Why a regimen with the index class is in the 'alone' partner group: "no partner drug other than a corticosteroid".
     alone_reason: OneLine
-    # question_participle as a column name takes it (n_<key>: "n_retreated"). A public contract, as index_key.
+    # question_participle as a column name takes it (n_<key>: "n_rechallenged"). A public contract, as index_key.
     question_participle_key: Key
-    question_key: Key  # question_noun as a column name takes it (<index_key>_<key>: "pd1_retreatment")
+    question_key: Key  # question_noun as a column name takes it (<index_key>_<key>: "pd1_rechallenge")
     # An agent of the index class, bare, as a label or a sentence names it once the class is plain: "inhibitor"
     # ("Inhibitor given", "a switch of inhibitor"); its plural: "inhibitors".
     index_noun: OneLine
     index_nouns: OneLine
     a_index_noun: OneLine  # index_noun after its indefinite article: "an inhibitor"
+    # index_noun as a column and filter name (whether the index agent is the one had before: the same, or a switch):
+    # "inhibitor". A public contract, as index_key.
+    index_noun_key: Key
 
 
 class PartnerGroupRoles(BaseModel):
@@ -148,6 +151,41 @@ class PartnerGroupRoles(BaseModel):
     alone: Key  # an agent of the index class with no partner drug (a never_partners class aside)
     unspecified: Key  # partners the source does not name, or regimens of one cohort in different groups
     outside: Key  # a regimen without the index class, or a cohort outside the atlas's question
+
+
+class AxisDeclaration(BaseModel):
+    """An analysis axis of the topic: the derivation that gives its values (a key of vocabulary.AXIS_DERIVATIONS) and
+    its label; questions filter by the axis's name, and pages list the axes in the topic's order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    derive: Key
+    label: OneLine
+
+
+class ExposureRules(BaseModel):
+    """How the derivation turns what a record states into a prior status (facts.py), each role named by its key among
+    exposure_statuses and exposure_definitions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # An exposed population by the share of it refractory to the index class, where its definition leaves the split
+    # to that share (`exposed_by_share`): every patient, none, another share, no share stated. A population with no
+    # definition whose share is every patient takes `share_all` too.
+    share_all: Key
+    share_none: Key
+    share_some: Key
+    share_not_stated: Key
+    exposed_by_share: Key  # the definition whose split the share decides
+    partly_naive: Key  # some patients had the index class before and some had not
+    naive: Key  # no patient had it before
+    not_stated: Key  # what a cohort gets when neither it nor any population containing it is defined
+    # Statuses that hold for every subset of a population: a subgroup, part or dose level inherits them.
+    every_subset: tuple[Key, ...] = Field(min_length=1)
+    # Statuses no patient has two of at one line: sibling cohorts defined by two different ones share no patient.
+    exclusive: tuple[Key, ...] = ()
+
+    def every_patient_exposed(self) -> tuple[Key, ...]:
+        """The statuses under which every patient had the index class before."""
+        return self.share_all, self.share_none, self.share_some, self.share_not_stated
 
 
 class Topic(BaseModel):
@@ -164,6 +202,7 @@ class Topic(BaseModel):
     refractory_class_agents: dict[Key, Slug] = {}  # refractory classes naming one agent of the index class
     exposure_statuses: dict[Key, ExposureStatus] = Field(min_length=1)
     exposure_definitions: dict[Key, ExposureDefinition] = Field(min_length=1)
+    exposure_rules: ExposureRules
     partner_classes: dict[Key, OneLine] = Field(min_length=1)
     # The partner class each agent class gives a regimen; an agent class not listed gives 'other'.
     partner_class_of_agent: dict[Key, Key] = {}
@@ -171,7 +210,8 @@ class Topic(BaseModel):
     partner_groups_first: dict[Key, OneLine] = {}
     partner_groups_last: dict[Key, OneLine] = {}
     partner_history: dict[Key, OneLine] = {}
-    antibody_axis: dict[Key, OneLine] = Field(min_length=1)
+    index_axis: dict[Key, OneLine] = Field(min_length=1)
+    axes: dict[Key, AxisDeclaration] = Field(min_length=1)
     not_in_question: OneLine  # why a cohort outside the question is left out of pooling
     search_filters: dict[Key, OneLine] = Field(min_length=1)
     wording: Wording

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from build_scripts.load.topic_model import ExposureDefinition, ExposureStatus, Measure, ResponseCategory, Topic, active
+from build_scripts.load.topic_model import (
+    ExposureDefinition, ExposureRules, ExposureStatus, Measure, ResponseCategory, Topic, active,
+)
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ REFRACTORY_CLASSES: Mapping[str, str] = TopicTable(lambda topic: topic.refractor
 EXPOSURE_STATUSES: Mapping[str, ExposureStatus] = TopicTable(lambda topic: topic.exposure_statuses)
 EXPOSURE_DEFINITIONS: Mapping[str, ExposureDefinition] = TopicTable(lambda topic: topic.exposure_definitions)
 # Refractory classes naming one agent of the index class, with that agent's record: a population refractory to
-# it had it before (partners.prior_antibodies reads this when a population does not list its antibodies).
+# it had it before (partners.prior_index_agents reads this when a population does not list its index agents).
 REFRACTORY_CLASS_AGENTS: Mapping[str, str] = TopicTable(lambda topic: topic.refractory_class_agents)
 # The partner axis: what a cohort in the question is given with, from its regimen's agents (partners.partners holds
 # the rules). A regimen's partner group is the set of these classes among its partners, none hidden behind another.
@@ -335,8 +337,8 @@ PARTNER_GROUPS_FIRST: Mapping[str, str] = TopicTable(lambda topic: topic.partner
 PARTNER_GROUPS_LAST: Mapping[str, str] = TopicTable(lambda topic: topic.partner_groups_last)
 # Whether a partner drug is new to a cohort's patients: derived only where the source says so.
 PARTNER_HISTORY: Mapping[str, str] = TopicTable(lambda topic: topic.partner_history)
-# The antibody axis: the agent of the index class a cohort is given against the one its patients had before.
-ANTIBODY_AXIS: Mapping[str, str] = TopicTable(lambda topic: topic.antibody_axis)
+# The index-switch axis: the agent of the index class a cohort is given against the one its patients had before.
+INDEX_AXIS: Mapping[str, str] = TopicTable(lambda topic: topic.index_axis)
 # Why a cohort is left out of an exploratory pooled analysis (synthesis.py), worded for the pages and downloads.
 SYNTHESIS_EXCLUSIONS: Mapping[str, str] = TopicTable(
     lambda topic: {topic.partner_group_roles.outside: topic.not_in_question, **_GENERAL_EXCLUSIONS})
@@ -391,17 +393,27 @@ def worded(text: str) -> str:
     return _WORD.sub(lambda found: words.get(found.group(1), found.group(0)), text)
 
 
-# The exposure model: the prior statuses the derivation gives (derive/facts.py holds the rules), the definitions a
-# curator can record, and the values of the antibody axis (derive/partners.py). The topic words each of them and
-# says which statuses are in its question; it cannot add or drop one, since the rules give exactly these.
-EXPOSURE_MODEL_STATUSES = ("refractory", "exposed_partly_refractory", "exposed_refractoriness_not_stated",
-                           "exposed_not_refractory", "partly_naive", "naive", "not_stated")
-EXPOSURE_MODEL_DEFINITIONS = ("refractory", "exposed_not_refractory", "exposed", "partly_naive", "naive")
-ANTIBODY_AXIS_DERIVED = ("same", "switch", "not_stated")  # and, outside the question, outside_key()
+# The values of the index-switch axis the derivation gives (derive/partners.py); the topic words and orders them.
+INDEX_AXIS_DERIVED = ("same", "switch", "not_stated")  # and, outside the question, outside_key()
+
+
+def exposure_rules() -> ExposureRules:
+    """How a definition and a stated share become a prior status (the topic's exposure_rules)."""
+    return active().exposure_rules
+
+
+# The derivations an analysis axis of the topic may name (derive/questions.py gives each one's values); the topic
+# names its axes, labels and orders them.
+AXIS_DERIVATIONS = ("prior_status", "index_switch", "index_given", "partner_group", "partner_classes",
+                    "partner_novelty", "design", "evidence_type")
+
+
+# The search filters the pages derive (render/search.py); the topic labels them.
+SEARCH_FILTER_KEYS = ("type", "agent", "partner", "index_switch", "design", "prior")
 
 
 def outside_key() -> str:
-    """The key the topic gives what is outside its question: a partner group, an antibody-axis value and a reason
+    """The key the topic gives what is outside its question: a partner group, an index agent-axis value and a reason
     a cohort is left out of pooling (partner_group_roles.outside)."""
     return active().partner_group_roles.outside
 

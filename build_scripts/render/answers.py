@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from build_scripts.derive.bottom_line import CohortFigure, QuestionFigure, resolve
 from build_scripts.derive.exact import clopper_pearson
 from build_scripts.derive.facts import exposure_status
-from build_scripts.derive.partners import antibody, partners
+from build_scripts.derive.partners import index_switch, partners
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Answer, Entry, MedianRange, Synthesis
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
@@ -55,7 +55,7 @@ class CohortFigureView:
     interval: str | None  # the exact interval of a rate, where the source prints none: '0.0–10.9%'
     source: SourceView | None
     partners: str
-    antibody: str
+    index_switch: str
     prior: str
     design: str
     comparison: ArmComparison | None
@@ -95,7 +95,7 @@ def cohort_view(evidence: Evidence, entry: Entry, measure_name: str, page_url: s
         href=cohort_href(page_url, study.id, cohort.id), entry=entry, text=text, interval=interval,
         source=source_view(evidence, outcome, page_url, url_of("study", study.id)) if outcome is not None else None,
         partners=partners(evidence, study, cohort).drugs_text or partners(evidence, study, cohort).label,
-        antibody=antibody(evidence, study, cohort).text, prior=exposure_status(study, cohort).text,
+        index_switch=index_switch(evidence, study, cohort).text, prior=exposure_status(study, cohort).text,
         design=DESIGNS[study.design].label, comparison=arm_comparison(evidence, study, cohort, measure_name),
         follow_up=follow_up_text(study, cohort))
 

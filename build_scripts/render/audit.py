@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from build_scripts.derive.facts import defining_population, retreatment
-from build_scripts.derive.partners import antibody, partners
+from build_scripts.derive.facts import defining_population, question_fit
+from build_scripts.derive.partners import index_switch, partners
 from build_scripts.render.links import relative, short_citation, url_of
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
     rows = []
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            found = retreatment(evidence, study, cohort)
+            found = question_fit(evidence, study, cohort)
             population, whose = defining_population(study, cohort)
             defined = population.prior_exposure if population is not None else None
             publication = evidence.publications.get(defined.source.publication) if defined is not None else None
@@ -27,7 +27,7 @@ def axes_audit(evidence: Evidence, page_url: str = AXES_AUDIT_URL) -> dict[str, 
                 "study": study, "cohort": cohort,
                 "href": relative(page_url, url_of("study", study.id)) + f"#cohort-{cohort.id}",
                 "in_question": found,
-                "antibody": antibody(evidence, study, cohort),
+                "index_switch": index_switch(evidence, study, cohort),
                 "partner": partners(evidence, study, cohort),
                 "as_stated": defined.as_stated if defined is not None else None,
                 "whose": whose,

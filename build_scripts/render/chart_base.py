@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from build_scripts.derive.partners import antibody
+from build_scripts.derive.partners import index_switch
 from build_scripts.load.vocabulary import (
     CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, WORDS, TopicList, TopicTable,
     upper_first,
@@ -48,7 +48,7 @@ def prior_title() -> str:
 
 
 def index_title() -> str:
-    """The title of the antibody axis in tooltips and table headers: an agent of the index class, bare."""
+    """The title of the index-switch axis in tooltips and table headers: an agent of the index class, bare."""
     return upper_first(WORDS["index_noun"])
 
 
@@ -187,7 +187,7 @@ class ForestRow:
     colour_key: str = ""  # the colour legend entry: the prior status, or control_arm()
     marker: str = ""  # the shape legend entry: the evidence type, or POOLED
     own_partner: str = ""  # the cohort's own partner class, where it differs from its group's (a control arm)
-    antibody: str = ""  # the antibody axis, in words ('Switch: <agent> after <agent>')
+    index_switch: str = ""  # the index-switch axis, in words ('Switch: <agent> after <agent>')
     partner_drugs: str = ""  # the partner drugs by name, with the patients' history of each where stated
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -10,21 +10,22 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from build_scripts.derive.facts import retreatment
+from build_scripts.derive.facts import question_fit
 from build_scripts.derive.meta_analysis import CONFIDENCE
-from build_scripts.derive.partners import antibody, partner_groups_in_order, partners
+from build_scripts.derive.partners import index_switch, partner_groups_in_order, partners
 from build_scripts.derive.questions import Question
 from build_scripts.derive.responses import cohort_outcomes
-from build_scripts.derive.retreated import retreated
+from build_scripts.derive.question_count import question_count
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import Analysis, Estimate, Exclusion, MedianRange, Stratum, Synthesis
 from build_scripts.load.evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from build_scripts.load.model import Study
 from build_scripts.load.parts import Outcome
-from build_scripts.load.vocabulary import ANTIBODY_AXIS, MEASURES, RECORD_KINDS, WORDS
+from build_scripts.load.vocabulary import INDEX_AXIS, MEASURES, RECORD_KINDS, WORDS
 from build_scripts.render.csv_cells import Column, FORMULA_CHARACTER_NAMES, FORMULA_GUARD, to_csv
 from build_scripts.render.export_columns import (
-    OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS, prior_refractory_column, prior_status_column, question_column,
+    OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS, index_switch_column, prior_refractory_column, prior_status_column,
+    question_column,
     question_count_columns,
 )
 
@@ -53,14 +54,14 @@ def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
             "trial_status": study.trial_status[-1].status if study.trial_status else None,
             "cited_source_ids": study.cited_sources,
             "partner_classes": study_partner_classes(evidence, study),
-            "antibody_axes": study_antibody_axes(evidence, study),
-            **retreated_cells(evidence, study),
+            f"{index_switch_column()}_axes": study_index_axes(evidence, study),
+            **question_count_cells(evidence, study),
         }
 
 
-def retreated_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
-    """The columns of a study's patients in the question (retreated.retreated)."""
-    found = retreated(evidence, study)
+def question_count_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
+    """The columns of a study's patients in the question (question_count.question_count)."""
+    found = question_count(evidence, study)
     count, basis_column, cohorts_column = question_count_columns()
     if found is None:
         return {count: None, basis_column: None, cohorts_column: []}
@@ -78,15 +79,15 @@ def study_partner_classes(evidence: Evidence, study: Study) -> list[str]:
     return partner_groups_in_order(partners(evidence, study, cohort).name for cohort in study.cohorts)
 
 
-def study_antibody_axes(evidence: Evidence, study: Study) -> list[str]:
-    """The antibody axis values of a study's cohorts, in the vocabulary's order."""
-    found = {antibody(evidence, study, cohort).name for cohort in study.cohorts}
-    return [name for name in ANTIBODY_AXIS if name in found]
+def study_index_axes(evidence: Evidence, study: Study) -> list[str]:
+    """The index-switch axis values of a study's cohorts, in the vocabulary's order."""
+    found = {index_switch(evidence, study, cohort).name for cohort in study.cohorts}
+    return [name for name in INDEX_AXIS if name in found]
 
 
 def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> dict[str, Any]:
     publication = evidence.publications[outcome.source.publication]
-    derived = retreatment(evidence, study, cohort)
+    derived = question_fit(evidence, study, cohort)
     return {
         "study_id": study.id,
         "cohort_id": cohort.id,
@@ -111,7 +112,7 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
         prior_refractory_column(): derived.prior.refractory_share,
         "partner_class": partners(evidence, study, cohort).name,
         "partner_drugs": [drug.text for drug in partners(evidence, study, cohort).drugs],
-        "antibody": antibody(evidence, study, cohort).name,
+        index_switch_column(): index_switch(evidence, study, cohort).name,
         "evidence_type": evidence_type(study),
         "variant": outcome.variant,
         "ci_high_status": outcome.ci_high_status,

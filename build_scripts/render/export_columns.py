@@ -7,14 +7,14 @@ from typing import Sequence
 from build_scripts.derive.meta_analysis import CONTINUITY_CORRECTION
 from build_scripts.derive.synthesis_types import MIN_COHORTS, POOLED_MEASURES, RANGE_MEASURES
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
+    INDEX_AXIS, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, MEASURES, PARTNER_CLASSES, PARTNER_GROUPS_FIRST,
     PARTNER_GROUPS_LAST, PARTNER_JOIN, POOLING_METHODS, PRIMARY_POOLING_METHOD, STATUSES,
     SYNTHESIS_EXCLUSIONS, TRIAL_STATUSES, UNITS, WORDS, TopicList, upper_first,
 )
 from build_scripts.render.csv_cells import Column, LIST_SEPARATOR
 
 
-RETREATED_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
+QUESTION_COUNT_BASES = ("recorded", "derived", "derived_at_least", "not_reported")
 
 
 # Columns named for the index class (the topic's index_key): whether a cohort is in the question, its prior status
@@ -27,6 +27,11 @@ def question_count_columns() -> tuple[str, str, str]:
     """The columns of a study's patients in the question: their number, how it was found, the cohorts added up."""
     count = f"n_{WORDS['question_participle_key']}"
     return count, f"{count}_basis", f"{count}_cohort_ids"
+
+
+def index_switch_column() -> str:
+    """Whether a cohort's index agent is the one had before (the same, or a switch), as a column name."""
+    return WORDS["index_noun_key"]
 
 
 def prior_status_column() -> str:
@@ -68,7 +73,8 @@ def _study_columns() -> tuple[Column, ...]:
                                              f" separated by '{LIST_SEPARATOR}'."),
         Column("partner_classes", "string", "Partner groups of the study's cohorts (see partner_class in outcomes.csv),"
                                             f" in the atlas's order, separated by '{LIST_SEPARATOR}'."),
-        Column("antibody_axes", "string", f"{upper_first(WORDS['index_noun'])} axis values of the study's cohorts (see antibody in outcomes.csv),"
+        Column(f"{index_switch_column()}_axes", "string", f"{upper_first(WORDS['index_noun'])} axis values of the study's cohorts"
+                                          f" (see {index_switch_column()} in outcomes.csv),"
                                           f" separated by '{LIST_SEPARATOR}'."),
         Column(count, "integer", f"How many of the study's patients were {WORDS['question_participle']} with"
                                  f" {_an_index_agent()}, as its page shows it: as the source states it"
@@ -81,7 +87,7 @@ def _study_columns() -> tuple[Column, ...]:
                                        f" lower bound: a {WORDS['question_noun']} cohort without a count, or"
                                        " cohorts that may share patients), 'not_reported'; empty when no cohort is"
                                        f" a {WORDS['question_noun']}.",
-               enum=RETREATED_BASES),
+               enum=QUESTION_COUNT_BASES),
         Column(cohorts_column, "string", f"For a derived {count}, the cohorts whose counts are added,"
                                          f" separated by '{LIST_SEPARATOR}'."),
     )
@@ -102,7 +108,8 @@ def _partner_class_description() -> str:
         f" ({WORDS['never_partners_note']}): every partner class present, joined by '" + PARTNER_JOIN + "' in this"
         " order, none hidden behind another: " + "; ".join(f"'{name}' ({label})" for name, label in PARTNER_CLASSES.items())
         + "; or " + "; ".join(f"'{name}' ({label})" for name, label in {**PARTNER_GROUPS_FIRST, **PARTNER_GROUPS_LAST}.items())
-        + f". Whether the {WORDS['index_noun']} is the one the patients had before is the column antibody, not a partner class.")
+        + f". Whether the {WORDS['index_noun']} is the one the patients had before is the column "
+        + index_switch_column() + ", not a partner class.")
 
 
 def _outcome_columns() -> tuple[Column, ...]:
@@ -145,10 +152,10 @@ def _outcome_columns() -> tuple[Column, ...]:
         Column("partner_drugs", "string", "The partner drugs of the cohort's regimen by name, each followed by what the"
                                           " sources state of the patients' earlier exposure to it (refractory before)"
                                           f" where they state it, separated by '{LIST_SEPARATOR}'."),
-        Column("antibody", "string", f"Whether the cohort's {WORDS['index_agent']} is the one its patients had before: "
-               + "; ".join(f"'{name}' ({label})" for name, label in ANTIBODY_AXIS.items()) + ". Derived by the atlas"
+        Column(index_switch_column(), "string", f"Whether the cohort's {WORDS['index_agent']} is the one its patients had before: "
+               + "; ".join(f"'{name}' ({label})" for name, label in INDEX_AXIS.items()) + ". Derived by the atlas"
                f" from the {WORDS['index_nouns']} the records name for the cohort's regimen and for its patients' earlier therapy.",
-               required=True, enum=tuple(ANTIBODY_AXIS)),
+               required=True, enum=tuple(INDEX_AXIS)),
         Column("evidence_type", "string", "Evidence type of the study.", required=True, enum=tuple(EVIDENCE_TYPES)),
         Column("variant", "string", "Qualifier of the measure, such as a different time origin."),
         Column("ci_high_status", "string", "'not_reached' or 'not_estimable' when the interval is open-ended.",

@@ -153,7 +153,7 @@ def _table_row(row: ForestRow) -> tuple[str | Link, ...]:
     else:
         value = row.status.replace("_", " ")
     partner = f"{row.own_partner}: {row.partner_drugs}" if row.partner_drugs else row.own_partner
-    return (Link(row.extra.get("table_label", row.label), row.href), partner, row.antibody,
+    return (Link(row.extra.get("table_label", row.label), row.href), partner, row.index_switch,
             row.prior_text, row.panel, row.regimen, row.n_text, value, row.ci_text, row.source)
 
 
@@ -162,7 +162,7 @@ _TITLE, _DESCRIPTION, _PANEL_TITLE, _X_TITLE, _VALUE_TITLE, _AXIS_MAX = (
     "\x00title", "\x00description", "\x00panel title", "\x00x title", "\x00value title", -7.25)
 # The prior status's title is the topic's: a sentinel too, so the cache holds no topic's words.
 _PRIOR_TITLE = "\x00prior title"
-# So is the title of the index class's agent (the antibody axis).
+# So is the title of the index class's agent (the index-switch axis).
 _INDEX_TITLE = "\x00index title"
 
 
@@ -240,7 +240,7 @@ def _forest_template(kinds: tuple[str, ...], titled: bool) -> str:
         alt.Tooltip("label:N", title="Row"),
         alt.Tooltip("partner:N", title="Partners"),
         alt.Tooltip("partner_drugs:N", title="Partner drugs"),
-        alt.Tooltip("antibody:N", title=_INDEX_TITLE),
+        alt.Tooltip("index_switch:N", title=_INDEX_TITLE),
         alt.Tooltip("prior_text:N", title=_PRIOR_TITLE),
         alt.Tooltip("panel:N", title="Evidence"),
         alt.Tooltip("regimen:N", title="Regimen"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from build_scripts.derive.exact import clopper_pearson
-from build_scripts.derive.facts import is_arm, exposure_status, retreatment, stopping
-from build_scripts.derive.partners import antibody, partner_group_label, partner_groups_in_order, partners
+from build_scripts.derive.facts import is_arm, exposure_status, question_fit, stopping
+from build_scripts.derive.partners import index_switch, partner_group_label, partner_groups_in_order, partners
 from build_scripts.derive.responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from build_scripts.derive.synthesis_types import Analysis, Synthesis
 from build_scripts.load.evidence import Evidence, evidence_type, parent_chain
@@ -87,7 +87,7 @@ def forest_row(evidence: Evidence, study: Study, cohort: Cohort, outcome: Outcom
         + (COMPUTED_FROM_PATIENTS if isinstance(outcome, PatientDerivedOutcome) else ""),
         status=outcome.status,
         partner=partners(evidence, study, cohort).label,
-        antibody=antibody(evidence, study, cohort).text,
+        index_switch=index_switch(evidence, study, cohort).text,
         partner_drugs=partners(evidence, study, cohort).drugs_text,
     )
 
@@ -107,7 +107,7 @@ def heading_row(evidence: Evidence, study: Study, cohort: Cohort, page_url: str,
         value=None, ci_low=None, ci_high=None, open_ended=False, ci_computed=False, ci_text="",
         n_text=str(n) if n else "NR", regimen=_regimen_name(evidence, cohort), prior_status=prior.label,
         prior_text=prior.text, source="", status="heading", partner=partner, kind="heading",
-        own_partner=partners(evidence, study, cohort).label, antibody=antibody(evidence, study, cohort).text,
+        own_partner=partners(evidence, study, cohort).label, index_switch=index_switch(evidence, study, cohort).text,
         partner_drugs=partners(evidence, study, cohort).drugs_text)
 
 
@@ -143,7 +143,7 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
     groups: dict[str, list[tuple[Study, Cohort, ForestRow]]] = {}
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            found = retreatment(evidence, study, cohort)
+            found = question_fit(evidence, study, cohort)
             if not found.value:
                 continue
             outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(cohort) if o.measure == measure])
@@ -185,7 +185,7 @@ def _group_rows(evidence: Evidence, measure: str, page_url: str,
         for control_id in _control_arms(study, cohort.id):
             control = by_id.get(control_id)
             if control is None or (study.id, control_id) in shown_controls \
-                    or retreatment(evidence, study, control).value:
+                    or question_fit(evidence, study, control).value:
                 continue  # a control arm that is itself in the question is charted as such
             outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(control) if o.measure == measure])
             if outcome is not None:

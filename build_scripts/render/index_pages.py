@@ -8,11 +8,11 @@ from typing import Any, Iterable
 
 from build_scripts.derive.partners import partner_group_label, partner_groups_in_order, regimen_partner_class
 from build_scripts.derive.responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome
-from build_scripts.derive.retreated import retreated_note
+from build_scripts.derive.question_count import question_count_note
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.parts import Outcome
 from build_scripts.load.vocabulary import (
-    AGENT_CLASSES, DESIGNS, EVIDENCE_TYPES, ANTIBODY_AXIS, EXPOSURE_STATUSES, RECORD_KINDS, STATUSES,
+    AGENT_CLASSES, DESIGNS, EVIDENCE_TYPES, INDEX_AXIS, EXPOSURE_STATUSES, RECORD_KINDS, STATUSES,
 )
 from build_scripts.render.export import DATA_FOLDER
 from build_scripts.render.indexes import KeyResult, StudyFacts, regimen_uses, study_facts
@@ -97,11 +97,11 @@ def study_index_view(evidence: Evidence, facts: StudyFacts, page_url: str) -> di
         "regimens": [{"record": evidence.regimens[r], "href": relative(page_url, url_of("regimen", r))}
                      for r in facts.regimens],
         "partner_classes": [partner_group_label(name) for name in facts.partner_classes],
-        "antibodies": [ANTIBODY_AXIS[name] for name in facts.antibodies],
+        "index_switches": [INDEX_AXIS[name] for name in facts.index_switches],
         "prior_statuses": [EXPOSURE_STATUSES[name].label for name in facts.prior_statuses],
         "n": patients_text(facts.n),
         "key": {**key, "href": f"{href}#cohort-{key['cohort']}"} if key else None,
-        "patients_note": retreated_note(facts.retreated, facts.n),
+        "patients_note": question_count_note(facts.question_count, facts.n),
     }
 
 
@@ -110,7 +110,7 @@ STUDIES_INDEX_DATA = f"{DATA_FOLDER}/studies-index.json"
 
 # The fields of a row in the studies index data, in order: rows are arrays, so no name is repeated 10,000 times.
 STUDY_INDEX_FIELDS = ("id", "title", "short_name", "registry_ids", "year", "design", "evidence_type", "regimens",
-                      "partner_classes", "antibodies", "prior_statuses", "n", "key", "patients_note")
+                      "partner_classes", "index_switches", "prior_statuses", "n", "key", "patients_note")
 
 
 def studies_index_json(evidence: Evidence) -> str:
@@ -131,8 +131,8 @@ def studies_index_json(evidence: Evidence) -> str:
         key = key_result_view(row.key)
         return [row.study.id, row.study.title, row.study.short_name, row.study.registry_ids, row.year, row.design,
                 row.evidence_type, [regimen_number[r] for r in row.regimens], list(row.partner_classes),
-                list(row.antibodies), list(row.prior_statuses), row.n,
-                [key[name] for name in KEY_RESULT_FIELDS] if key else None, retreated_note(row.retreated, row.n)]
+                list(row.index_switches), list(row.prior_statuses), row.n,
+                [key[name] for name in KEY_RESULT_FIELDS] if key else None, question_count_note(row.question_count, row.n)]
 
     payload = {
         "fields": list(STUDY_INDEX_FIELDS),
@@ -143,7 +143,7 @@ def studies_index_json(evidence: Evidence) -> str:
             "evidence_type": dict(EVIDENCE_TYPES),
             "partner_class": {name: partner_group_label(name)
                               for name in partner_groups_in_order(p for row in rows for p in row.partner_classes)},
-            "antibody": dict(ANTIBODY_AXIS),
+            "index_switch": dict(INDEX_AXIS),
             "prior_status": {name: status.label for name, status in EXPOSURE_STATUSES.items()},
             "not_reported": STATUSES["not_reported"].label,
         },

@@ -7,9 +7,9 @@ from functools import cached_property
 from typing import Any, Sequence
 
 from build_scripts.derive.entries import cohorts_may_share_patients
-from build_scripts.derive.facts import PriorStatus, retreatment
+from build_scripts.derive.facts import PriorStatus, question_fit
 from build_scripts.derive.lines import ancestors, is_grouping
-from build_scripts.derive.partners import PARTNER_GROUP_ROLES, Antibody, PartnerClass, antibody, partners
+from build_scripts.derive.partners import PARTNER_GROUP_ROLES, IndexSwitch, PartnerClass, index_switch, partners
 from build_scripts.derive.responses import PatientDerivedOutcome, cohort_outcomes
 from build_scripts.derive.synthesis_types import Stratum
 from build_scripts.load.evidence import Evidence, count_cohort, evidence_type, patient_count
@@ -32,7 +32,7 @@ class Member:
     cohort: Cohort
     partner: PartnerClass
     prior: PriorStatus
-    antibody: Antibody
+    index_switch: IndexSwitch
 
     @cached_property
     def key(self) -> str:
@@ -71,9 +71,9 @@ def members(evidence: Evidence) -> list[Member]:
     found = []
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
         for cohort in study.cohorts:
-            derived = retreatment(evidence, study, cohort)
+            derived = question_fit(evidence, study, cohort)
             found.append(Member(study, cohort, partners(evidence, study, cohort), derived.prior,
-                                antibody(evidence, study, cohort)))
+                                index_switch(evidence, study, cohort)))
     return found
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from build_scripts.derive.facts import retreatment
+from build_scripts.derive.facts import question_fit
 from build_scripts.derive.lines import line_number, lines_of_patients
-from build_scripts.derive.partners import antibody, partners
+from build_scripts.derive.partners import index_switch, partners
 from build_scripts.derive.responses import cohort_outcomes
-from build_scripts.derive.retreated import retreated
+from build_scripts.derive.question_count import question_count
 from build_scripts.load.evidence import Evidence, evidence_type, patient_count
 from build_scripts.load.model import Record, Study
 from build_scripts.load.numbers import number
@@ -120,10 +120,10 @@ def patients_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, 
             "cohort": {"label": cohort.label, "anchor": f"cohort-{cohort.id}"} if cohort is not None else None}
 
 
-def retreated_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
-    """How many of the study's patients were retreated (retreated.retreated): as recorded with its source, or derived
+def question_count_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any] | None:
+    """How many of the study's patients were in the question (question_count.question_count): as recorded with its source, or derived
     from its cohorts in the question, each linked."""
-    found = retreated(evidence, study)
+    found = question_count(evidence, study)
     if found is None:
         return None
     return {"value": found.text,
@@ -198,7 +198,7 @@ def arms_view(evidence: Evidence, study: Study, page_url: str) -> dict[str, Any]
         regimen = evidence.regimens.get(arm.regimen) if arm.regimen else None
         count = arm.population.n if arm.population is not None else None
         columns.append({
-            "label": arm.label, "anchor": f"cohort-{arm.id}", "in_question": retreatment(evidence, study, arm).value,
+            "label": arm.label, "anchor": f"cohort-{arm.id}", "in_question": question_fit(evidence, study, arm).value,
             "regimen": regimen.name if regimen else (arm.regimen_as_stated or "not specified"),
             "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
             "patients": {"value": count_text(count), "source": source_view(evidence, count, page_url)} if count else None,
@@ -300,7 +300,7 @@ def population_view(evidence: Evidence, population: Population | None, page_url:
 def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str) -> dict[str, Any]:
     regimen = evidence.regimens.get(cohort.regimen) if cohort.regimen else None
     parent = next((c for c in study.cohorts if c.id == cohort.parent), None)
-    derived = retreatment(evidence, study, cohort)
+    derived = question_fit(evidence, study, cohort)
     return {
         "id": cohort.id,
         "anchor": f"cohort-{cohort.id}",
@@ -315,7 +315,7 @@ def cohort_view(evidence: Evidence, study: Study, cohort: Cohort, page_url: str)
         "in_question": derived.value,
         "prior": derived.prior.text,
         "partner": partners(evidence, study, cohort),
-        "antibody": antibody(evidence, study, cohort),
+        "index_switch": index_switch(evidence, study, cohort),
         "description": render_markdown(cohort.description),
         "population": population_view(evidence, cohort.population, page_url),
         "population_description": render_markdown(cohort.population.description if cohort.population else None),

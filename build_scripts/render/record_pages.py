@@ -25,7 +25,7 @@ from build_scripts.render.index_pages import regimen_uses_view
 from build_scripts.render.links import SUMMARY_DETAILS_URL, SUMMARY_URL, citation_with_title, relative, url_of
 from build_scripts.render.pages import (
     Page, arms_view, cohort_view, comparison_view, conclusion_view, count_text, curation_view, discrepancy_views,
-    finding_view, lines_view, outcome_view, patients_view, population_view, publication_link, retreated_view,
+    finding_view, lines_view, outcome_view, patients_view, population_view, publication_link, question_count_view,
     source_view, study_link,
 )
 from build_scripts.render.paging import pager_context
@@ -43,7 +43,7 @@ def study_context(evidence: Evidence, study: Study) -> dict[str, Any]:
         "summary": render_markdown(study.summary),
         "prior_exposure": render_markdown(study.prior_exposure),
         "patients": patients_view(evidence, study, page_url),
-        "patients_in_question": retreated_view(evidence, study, page_url),
+        "patients_in_question": question_count_view(evidence, study, page_url),
         "lines": lines_view(study),
         # the study's count is among the page's facts (patients_view), so its population table leaves it out
         "population": population_view(evidence, study.population, page_url, with_count=False),

@@ -79,7 +79,7 @@ def table_rows(evidence: Evidence, group: Iterable[Member], page_url: str) -> li
             "regimen_href": relative(page_url, url_of("regimen", regimen.id)) if regimen else None,
             "partner": member.partner,
             "partner_order": partner_sort_number(member.partner.name),
-            "antibody": member.antibody,
+            "index_switch": member.index_switch,
             "prior": member.prior.text,
             "prior_order": list(EXPOSURE_STATUSES).index(member.prior.status),
             "study_href": relative(page_url, url_of("study", member.study.id)),

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from build_scripts.derive.facts import cohort_regimens, exposure_status
-from build_scripts.derive.partners import antibody, partner_group_classes, partners, regimen_partner_class
+from build_scripts.derive.partners import index_switch, partner_group_classes, partners, regimen_partner_class
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, EXPOSURE_STATUSES,
+    INDEX_AXIS, DESIGNS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, EXPOSURE_STATUSES,
     RECORD_KINDS, SEARCH_FILTERS, TopicTable,
 )
 from build_scripts.render.links import url_of
@@ -81,7 +81,7 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
         # A cohort without a regimen of its own (an overall cohort over several arms) has no partner group of its own.
         groups = [partners(evidence, study, c).name for c in study.cohorts if len(cohort_regimens(study, c)) == 1]
         facets = [facet for group in groups for facet in _partner_facets(group)]
-        antibodies = [antibody(evidence, study, c).name for c in study.cohorts]
+        switches = [index_switch(evidence, study, c).name for c in study.cohorts]
         priors = [exposure_status(study, c).status for c in study.cohorts]
         return SearchView(label, (
             ("Agents", _named(evidence.agents[a] for a in agent_ids)),
@@ -90,7 +90,7 @@ def search_view(evidence: Evidence, kind: str, record_id: str) -> SearchView:
             ("type", (kind,)),
             ("agent", agent_ids),
             ("partner", _ordered(facets, PARTNER_FACET)),
-            ("antibody", _ordered(antibodies, ANTIBODY_AXIS)),
+            ("index_switch", _ordered(switches, INDEX_AXIS)),
             ("design", (study.design,)),
             ("prior", _ordered(priors, EXPOSURE_STATUSES)),
         ))
@@ -123,7 +123,7 @@ def filter_options(evidence: Evidence) -> list[dict]:
         "type": {name: kind.label for name, kind in RECORD_KINDS.items()},
         "agent": {agent_id: agent.name for agent_id, agent in evidence.agents.items()},
         "partner": PARTNER_FACET,
-        "antibody": ANTIBODY_AXIS,
+        "index_switch": INDEX_AXIS,
         "design": {name: design.label for name, design in DESIGNS.items()},
         "prior": {name: status.label for name, status in EXPOSURE_STATUSES.items()},
     }

@@ -22,9 +22,9 @@ from build_scripts.load.model import Study
 from build_scripts.load.numbers import number
 from build_scripts.load.parts import Cohort, Population
 from build_scripts.load.vocabulary import (
-    ANTIBODY_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, EXPOSURE_STATUSES,
+    INDEX_AXIS, DESIGNS, EVIDENCE_TYPES, MEASURES, POOLING_METHODS, PRIMARY_POOLING_METHOD, EXPOSURE_STATUSES,
     SUMMARY_MEASURES, SYNTHESIS_EXCLUSIONS, TABLE_MEASURES, WORDS, Measure, TopicTable, summary_pooled_measure,
-    upper_first,
+    exposure_rules, upper_first,
 )
 from build_scripts.render.evidence_map import MapCell, evidence_map, review_views
 from build_scripts.render.links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, relative
@@ -151,10 +151,10 @@ class SummaryRow:
         return EXPOSURE_STATUSES[self.stratum.prior_status].label
 
     @property
-    def antibodies(self) -> str:
-        """The antibody axis values of the row's cohorts, in the vocabulary's order: 'Same antibody again', ..."""
-        found = {member.antibody.name for member in self.members}
-        return "; ".join(label for name, label in ANTIBODY_AXIS.items() if name in found)
+    def index_switches(self) -> str:
+        """The index-switch axis values of the row's cohorts, in the vocabulary's order: 'Same index agent again', ..."""
+        found = {member.index_switch.name for member in self.members}
+        return "; ".join(label for name, label in INDEX_AXIS.items() if name in found)
 
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
@@ -322,7 +322,7 @@ def unsummarised(evidence: Evidence, page_url: str = SUMMARY_URL,
         population = defined_population(member.study, member.cohort)
         as_stated = population.prior_exposure.as_stated if population is not None else None  # type: ignore[union-attr]
         href = cohort_href(page_url, member.study.id, member.cohort.id)
-        if member.prior.status == "naive":
+        if member.prior.status == exposure_rules().naive:
             groups["naive"].append(Unsummarised(member, href, status.definition, as_stated))
         elif not status.in_question:
             groups["uncertain"].append(Unsummarised(member, href, f"{member.prior.text}: {status.definition}", as_stated))

@@ -90,7 +90,7 @@
         type: raw[at.evidence_type],
         regimens: raw[at.regimens],
         partners: raw[at.partner_classes],
-        antibodies: raw[at.antibodies],
+        index_switches: raw[at.index_switches],
         priors: raw[at.prior_statuses],
         n: raw[at.n],
         patientsNote: raw[at.patients_note],
@@ -109,7 +109,7 @@
         row.regimens.map(function (r) { return regimens[r].name; }).join(" "),
         Array.from(row.agents, function (a) { return agents[a].name; }).join(" "),
         row.partners.map(function (p) { return labels.partner_class[p]; }).join(" "),
-        row.antibodies.map(function (a) { return labels.antibody[a]; }).join(" "),
+        row.index_switches.map(function (a) { return labels.index_switch[a]; }).join(" "),
         row.priors.map(function (p) { return labels.prior_status[p]; }).join(" "),
         row.key ? [row.key.label, row.key.orr || "", row.key.pfs || ""].join(" ") : "",
       ].join(" "));
@@ -121,9 +121,9 @@
   // ---------------------------------------------------------------- the view: filters, sort and page
 
   // The view's parts, in the order the address lists them.
-  const SELECTS = ["agent", "partner", "antibody", "regimen", "prior", "design", "type"];
+  const SELECTS = ["agent", "partner", "index_switch", "regimen", "prior", "design", "type"];
   const RANGES = ["year_min", "year_max", "n_min", "n_max"];
-  const SORTS = ["title", "year", "design", "evidence_type", "regimens", "partner_classes", "antibodies", "prior_statuses",
+  const SORTS = ["title", "year", "design", "evidence_type", "regimens", "partner_classes", "index_switches", "prior_statuses",
     "n", "key"];
 
   function emptyView() {
@@ -175,7 +175,7 @@
     if (view.agent) { tests.push(function (row) { return row.agents.has(agentNumber); }); }
     if (view.regimen) { tests.push(function (row) { return row.regimens.includes(regimenNumber); }); }
     if (view.partner) { tests.push(function (row) { return row.partners.includes(view.partner); }); }
-    if (view.antibody) { tests.push(function (row) { return row.antibodies.includes(view.antibody); }); }
+    if (view.index_switch) { tests.push(function (row) { return row.index_switches.includes(view.index_switch); }); }
     if (view.prior) { tests.push(function (row) { return row.priors.includes(view.prior); }); }
     if (view.design) { tests.push(function (row) { return row.design === view.design; }); }
     if (view.type) { tests.push(function (row) { return row.type === view.type; }); }
@@ -197,7 +197,7 @@
     const labels = model.labels;
     const partnerOrder = Object.keys(labels.partner_class);
     const priorOrder = Object.keys(labels.prior_status);
-    const antibodyOrder = Object.keys(labels.antibody);
+    const indexOrder = Object.keys(labels.index_switch);
     const first = function (list, get) { return list.length ? get(list[0]) : null; };
     return {
       title: function (row) { return row.title; },
@@ -206,7 +206,7 @@
       evidence_type: function (row) { return labels.evidence_type[row.type]; },
       regimens: function (row) { return first(row.regimens, function (r) { return model.regimens[r].name; }); },
       partner_classes: function (row) { return first(row.partners, function (p) { return partnerOrder.indexOf(p); }); },
-      antibodies: function (row) { return first(row.antibodies, function (a) { return antibodyOrder.indexOf(a); }); },
+      index_switches: function (row) { return first(row.index_switches, function (a) { return indexOrder.indexOf(a); }); },
       prior_statuses: function (row) { return first(row.priors, function (p) { return priorOrder.indexOf(p); }); },
       n: function (row) { return row.n; },
       key: function (row) {
@@ -282,6 +282,7 @@
     this.noKey = table.dataset.noKey || "";
     // the filtered download's column of the note under the patient count, named by the topic's words
     this.noteColumn = table.dataset.noteColumn || "patients_note";
+    this.indexColumn = table.dataset.indexColumn || "index_switch";
     this.form = document.getElementById("studies-filters");
     this.count = document.getElementById("studies-count");
     this.pager = document.getElementById("studies-pages");
@@ -308,7 +309,7 @@
       agent: model.agents.filter(function (a, i) { return agentsUsed.has(i); }).map(function (a) { return [a.id, a.name]; }),
       regimen: model.regimens.filter(function (r, i) { return regimensUsed.has(i); }).map(function (r) { return [r.id, r.name]; }),
       partner: vocabulary(labels.partner_class, present(function (row) { return row.partners; })),
-      antibody: vocabulary(labels.antibody, present(function (row) { return row.antibodies; })),
+      index_switch: vocabulary(labels.index_switch, present(function (row) { return row.index_switches; })),
       prior: vocabulary(labels.prior_status, present(function (row) { return row.priors; })),
       design: vocabulary(labels.design, present(function (row) { return row.design; })),
       type: vocabulary(labels.evidence_type, present(function (row) { return row.type; })),
@@ -427,7 +428,7 @@
     const index = this;
     listInto(regimens, row.regimens, function (r) { link(regimens, index.href("regimen", model.regimens[r].id), model.regimens[r].name); });
     element(tr, "td", row.partners.map(function (p) { return labels.partner_class[p]; }).join("; "));
-    element(tr, "td", row.antibodies.map(function (a) { return labels.antibody[a]; }).join("; "));
+    element(tr, "td", row.index_switches.map(function (a) { return labels.index_switch[a]; }).join("; "));
     element(tr, "td", row.priors.map(function (p) { return labels.prior_status[p]; }).join("; "));
     const patients = element(tr, "td", row.n === null ? labels.not_reported : String(row.n), "atlas-n");
     if (row.patientsNote !== null && row.patientsNote !== undefined) { noteLine(patients, row.patientsNote); }
@@ -455,13 +456,13 @@
   Index.prototype.csv = function () {
     const model = this.model, labels = model.labels, index = this;
     const header = ["study_id", "title", "short_name", "registry_ids", "first_published", "design", "evidence_type",
-      "regimens", "partner_classes", "antibody", "prior_exposure", "patients", this.noteColumn, "key_cohort", "key_orr", "key_median_pfs", "key_n",
+      "regimens", "partner_classes", this.indexColumn, "prior_exposure", "patients", this.noteColumn, "key_cohort", "key_orr", "key_median_pfs", "key_n",
       "url"];
     const rows = this.filteredRows().map(function (row) {
       return [row.id, row.title, row.shortName, row.registry, row.year, labels.design[row.design],
         labels.evidence_type[row.type], row.regimens.map(function (r) { return model.regimens[r].name; }),
         row.partners.map(function (p) { return labels.partner_class[p]; }),
-        row.antibodies.map(function (a) { return labels.antibody[a]; }),
+        row.index_switches.map(function (a) { return labels.index_switch[a]; }),
         row.priors.map(function (p) { return labels.prior_status[p]; }), row.n, row.patientsNote,
         row.key ? row.key.label : null, row.key ? row.key.orr : null, row.key ? row.key.pfs : null,
         row.key ? row.key.n : null, new URL(index.href("study", row.id), window.location.href).href];

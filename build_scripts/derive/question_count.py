@@ -1,4 +1,4 @@
-"""How many of a study's patients were retreated with the index class: as recorded, or derived from its cohorts."""
+"""How many of a study's patients were in the question with the index class: as recorded, or derived from its cohorts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from build_scripts.derive.entries import cohorts_may_share_patients
-from build_scripts.derive.facts import cohort_regimens, regimen_has_index_agent, retreatment
+from build_scripts.derive.facts import cohort_regimens, regimen_has_index_agent, question_fit
 from build_scripts.derive.lines import ancestors
 from build_scripts.load.evidence import count_cohort, home_figure, parent_chain, patient_count
-from build_scripts.load.vocabulary import WORDS
+from build_scripts.load.vocabulary import WORDS, exposure_rules
 
 if TYPE_CHECKING:
     from build_scripts.load.evidence import Evidence
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Retreated:
-    """A study's retreated patients: a recorded count (with its source), or one derived from retreatment cohorts."""
+class QuestionCount:
+    """A study's patients in the question: a recorded count (with its source), or one derived from question cohorts."""
 
     value: int | None  # None: not reported
     exact: bool  # False: at least `value` (a cohort's number is not reported, or two cohorts may share patients)
@@ -33,7 +33,7 @@ class Retreated:
 
     @property
     def derivation(self) -> str:
-        """How a derived count was made (the cohorts are in `cohorts`): '56 + 22', or 'one retreatment cohort's count'."""
+        """How a derived count was made (the cohorts are in `cohorts`): '56 + 22', or 'one question cohort's count'."""
         if not self.derived or self.value is None:
             return ""
         ending = "" if self.exact else f", and more patients may have been {WORDS['question_participle']}"
@@ -49,9 +49,9 @@ class Retreated:
         return str(self.value) if self.exact else f"at least {self.value}"
 
 
-def retreated_note(found: Retreated | None, total: int | None) -> str | None:
-    """What a list of studies says under a study's number of patients: '22 retreated' (recorded), '78 retreated
-    (derived)', 'all retreated (derived)', 'at least 50 retreated (derived)', 'number retreated not reported' (only
+def question_count_note(found: QuestionCount | None, total: int | None) -> str | None:
+    """What a list of studies says under a study's number of patients: '22 in the question' (recorded), '78 in the question
+    (derived)', 'all in the question (derived)', 'at least 50 in the question (derived)', 'number in the question not reported' (only
     when recorded so); None when it would say nothing. A number the atlas computed says so, as on the study page."""
     if found is None or (found.value is None and found.derived):
         return None
@@ -64,8 +64,8 @@ def retreated_note(found: Retreated | None, total: int | None) -> str | None:
     return f"{found.text} {participle}{derived}"
 
 
-def recorded_retreated(study: Study) -> tuple[PatientCount, Cohort | None] | None:
-    """The retreated count as recorded beside the study's own count, and the cohort it is recorded on (None: the
+def recorded_question_count(study: Study) -> tuple[PatientCount, Cohort | None] | None:
+    """The in the question count as recorded beside the study's own count, and the cohort it is recorded on (None: the
     study's population); None when it is not recorded."""
     return home_figure(study, "in_question")
 
@@ -87,18 +87,18 @@ def _patients(study: Study, cohort: Cohort) -> int | None:
     return None
 
 
-def retreated(evidence: Evidence, study: Study) -> Retreated | None:
-    """A study's retreated patients (see the module); None when no cohort of it is a retreatment and none is recorded.
+def question_count(evidence: Evidence, study: Study) -> QuestionCount | None:
+    """A study's patients in the question (see the module); None when no cohort of it is in the question and none is recorded.
 
-    Derived, retreatment cohorts are added largest first, each only when it shares no patient with one already added
+    Derived, question cohorts are added largest first, each only when it shares no patient with one already added
     (entries.cohorts_may_share_patients: nested cohorts, successive lines, siblings not told apart); the sum is
-    exact only when every retreatment cohort is added or nested in one added, and is never a count of zero patients.
+    exact only when every question cohort is added or nested in one added, and is never a count of zero patients.
     """
-    found = recorded_retreated(study)
+    found = recorded_question_count(study)
     if found is not None:
         count = found[0]
-        return Retreated(count.value, True, count, ())
-    cohorts = [c for c in study.cohorts if retreatment(evidence, study, c).value]
+        return QuestionCount(count.value, True, count, ())
+    cohorts = [c for c in study.cohorts if question_fit(evidence, study, c).value]
     if not cohorts:
         return None
     numbered = sorted(((n, i, c) for i, c in enumerate(cohorts) if (n := _patients(study, c)) is not None),
@@ -108,41 +108,41 @@ def retreated(evidence: Evidence, study: Study) -> Retreated | None:
         if not any(cohorts_may_share_patients(evidence, study, cohort.id, study, other.id) for other in added):
             added.append(cohort)
     if not added:
-        return Retreated(None, False, None, ())
+        return QuestionCount(None, False, None, ())
     ids = {c.id for c in added}
 
     def within_added(cohort_id: str) -> bool:
         return cohort_id in ids or any(c.id in ids for c in parent_chain(study, cohort_id))
 
     exact = all(within_added(c.id) for c in cohorts) and not any(
-        _may_hold_retreated(evidence, study, c, cohorts) and not within_added(c.id) for c in study.cohorts)
+        _may_hold_question_patients(evidence, study, c, cohorts) and not within_added(c.id) for c in study.cohorts)
     order = {c.id: i for i, c in enumerate(study.cohorts)}
     added.sort(key=lambda c: order[c.id])
     counts = tuple(_patients(study, c) for c in added)
-    return Retreated(sum(counts), exact, None, tuple(added), counts)  # type: ignore[arg-type]
+    return QuestionCount(sum(counts), exact, None, tuple(added), counts)  # type: ignore[arg-type]
 
 
-def _may_hold_retreated(evidence: Evidence, study: Study, cohort: Cohort, retreatment_cohorts: list[Cohort]) -> bool:
-    """A cohort given an agent of the index class that is not a retreatment only for want of knowledge: its prior
+def _may_hold_question_patients(evidence: Evidence, study: Study, cohort: Cohort, question_cohorts: list[Cohort]) -> bool:
+    """A cohort given an agent of the index class that is not in the question only for want of knowledge: its prior
     status is not stated, or it is partly naive and its patients are not all accounted for by the cohorts directly
-    within it (their counts must add up to its own stated count), so some of its retreated patients may be in none of
+    within it (their counts must add up to its own stated count), so some of its patients in the question may be in none of
     them."""
-    found = retreatment(evidence, study, cohort)
+    found = question_fit(evidence, study, cohort)
     if found.value or not any(regimen_has_index_agent(evidence, r) for r in cohort_regimens(study, cohort)):
         return False
-    if found.prior.status == "not_stated":
+    if found.prior.status == exposure_rules().not_stated:
         return True
-    if found.prior.status != "partly_naive":
+    if found.prior.status != exposure_rules().partly_naive:
         return False
-    if not any(cohort.id in ancestors(study, c.id) for c in retreatment_cohorts):
+    if not any(cohort.id in ancestors(study, c.id) for c in question_cohorts):
         return True
     within = [_cohort_count(c) for c in study.cohorts if c.parent == cohort.id]
     own = _patients(study, cohort)
     return own is None or None in within or sum(within) != own  # type: ignore[arg-type]
 
 
-def retreated_problems(study: Study) -> list[tuple[tuple, str]]:
-    """(field path, message) for a retreated count recorded away from the study's own count, or twice."""
+def question_count_problems(study: Study) -> list[tuple[tuple, str]]:
+    """(field path, message) for a in the question count recorded away from the study's own count, or twice."""
     home = count_cohort(study)
     patients = f"{WORDS['question_participle']} patients"
     problems = []
