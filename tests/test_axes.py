@@ -345,7 +345,7 @@ def test_study_and_regimen_pages_show_the_axes():
     study_page = study_context(evidence, evidence.studies["fixture-dpd-retreatment"])
     shown = {c["id"]: c for c in study_page["cohorts"]}
     assert shown["refractory"]["partner"].label == "+ IMiD"
-    assert shown["refractory"]["antibody"].name in INDEX_AXIS
+    assert shown["refractory"]["index_switch"].name in INDEX_AXIS
     assert shown["naive"]["partner"].name == "not_retreatment"
     regimen_page = regimen_context(evidence, "daratumumab-pomalidomide-dexamethasone")
     assert regimen_page["partner"].name == "imid"

@@ -136,7 +136,7 @@ def expected_ids(evidence, test) -> list[str]:
 
 
 @pytest.mark.parametrize("name, value", [
-    ("agent", "isatuximab"), ("agent", "pomalidomide"), ("partner", "imid"), ("antibody", "switch"),
+    ("agent", "isatuximab"), ("agent", "pomalidomide"), ("partner", "imid"), ("index_switch", "switch"),
     ("regimen", "daratumumab-pomalidomide-dexamethasone"), ("prior", "exposed_not_refractory"), ("prior", "naive"),
     ("design", "randomised"), ("type", "clinical_trial"),
 ])
@@ -179,9 +179,9 @@ def test_words_and_filters_combine(served_real_site, watched, evidence):
     type_into(page, "q", "pomalidomide dexamethasone")
     with_words = shown_ids(page)
     assert 0 < len(with_words) < len(evidence.studies)
-    choose(page, "antibody", "switch")
+    choose(page, "index_switch", "switch")
     both = shown_ids(page)
-    switch = expected_ids(evidence, lambda s: FILTERS["antibody"](evidence, s, "switch"))
+    switch = expected_ids(evidence, lambda s: FILTERS["index_switch"](evidence, s, "switch"))
     assert both == [s for s in with_words if s in switch] and both
     type_into(page, "q", "no-such-word-anywhere")
     assert shown_ids(page) == []

@@ -4,7 +4,7 @@ import pytest
 
 from build_scripts.derive.facts import (
     PriorStatus, index_refractory_share, cohort_regimens, is_in_question, exposure_status,
-    retreatment,
+    question_fit,
 )
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Agent, Regimen, Study

@@ -199,7 +199,7 @@ def test_its_topics_words_are_on_its_pages(site, topic):
     home = text_of(site, "")
     assert "Fixture EGFR-TKI Rechallenge Atlas" in home and "non-small-cell lung cancer" in home
     study = text_of(site, "studies/fixture-osimertinib-rechallenge")
-    assert topic.exposure_statuses["refractory"].label in study  # "Progressed on an EGFR TKI"
+    assert topic.exposure_statuses["progressed"].label in study  # "Progressed on an EGFR TKI"
     for name in ("orr", "dcr", "pfs", "os"):
         assert topic.measures[name].label in study, name
     definitions = text_of(site, "definitions")
@@ -208,7 +208,7 @@ def test_its_topics_words_are_on_its_pages(site, topic):
     for category in topic.response_categories.values():
         assert category.label in definitions, category.label
     axes = text_of(site, "derived-axes")
-    for status in ("refractory", "exposed_not_refractory", "naive"):  # the statuses its records give
+    for status in ("progressed", "stopped_without_progression", "naive"):  # the statuses its records give
         assert topic.exposure_statuses[status].label in axes, status
     assert topic.partner_groups_last["no_rechallenge"] in axes  # "Not an EGFR-TKI rechallenge"
     case = text_of(site, "studies/fixture-osimertinib-case")

@@ -191,7 +191,7 @@ def test_a_rule_naming_no_status_or_a_derivation_given_twice_is_reported():
     assert axes == [
         f"evidence/topic.yaml:{_line_of(text, '  partner_group: {derive')}:19: axes.partner_group.derive: axis"
         " 'antibody' already has this derivation",
-        f"evidence/topic.yaml:{_line_of(text, '  design: {derive')}:19: axes.design.derive: 'guesswork' is not a"
+        f"evidence/topic.yaml:{_line_of(text, '  design: {derive')}:12: axes.design.derive: 'guesswork' is not a"
         " derivation; use one of: prior_status, index_switch, index_given, partner_group, partner_classes,"
         " partner_novelty, design, evidence_type"]
 

@@ -134,7 +134,7 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
             if population is None or population.prior_exposure is None:
                 continue
             for j, agent_id in enumerate(population.prior_exposure.agents):
-                where = path + ("prior_exposure", "index_switches", j)
+                where = path + ("prior_exposure", "agents", j)
                 agent = evidence.agents.get(agent_id)
                 if agent is None:
                     exists("agent", agent_id, raw, where)
