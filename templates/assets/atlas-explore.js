@@ -340,7 +340,7 @@
   Explore.prototype.fillOptions = function () {
     const form = this.form, model = this.model;
     const measure = form.elements.measure;
-    if (measure) {
+    if (measure && !measure.options.length) {
       measure.textContent = "";
       model.measureKeys.forEach(function (key) {
         const option = element(measure, "option", model.measures[key].short + " (" + model.measures[key].label + ")");
@@ -443,19 +443,19 @@
     return box;
   };
 
-  Explore.prototype.figureCell = function (cell, row) {
+  // The chosen measure's figure in three cells: the rate with responders/n, its exact interval, its source.
+  Explore.prototype.figureCells = function (tr, row) {
     const figure = row.figures[this.view.measure];
     if (!figure || figure.r === null || figure.r === undefined) {
-      element(cell, "span", (figure && figure.why) || "not recorded", "atlas-note");
+      element(element(tr, "td"), "span", (figure && figure.why) || "not recorded", "atlas-note");
+      element(tr, "td");
+      element(tr, "td");
       return;
     }
     const value = figure.value !== null && figure.value !== undefined ? figure.value + "%" : pct(100 * figure.r / figure.n);
-    cell.appendChild(document.createTextNode(value + " (" + interval(figure.low, figure.high) + "); "
-      + figure.r + "/" + figure.n + (figure.r_derived ? " (responders derived)" : "")));
-    if (figure.source) {
-      element(cell, "br");
-      element(cell, "span", figure.source, "atlas-note atlas-source");
-    }
+    element(tr, "td", value + " (" + figure.r + "/" + figure.n + ")" + (figure.r_derived ? ", responders derived" : ""));
+    element(tr, "td", interval(figure.low, figure.high));
+    element(tr, "td", figure.source || "", "atlas-source");
   };
 
   Explore.prototype.headRow = function (table, names) {
@@ -473,9 +473,10 @@
 
   Explore.prototype.drawTable = function () {
     const table = this.table, explore = this, model = this.model;
-    this.headRow(table, ["Choose", "Cohort", "Year", "Design", model.facets.index_switch.label,
-      model.facets.partner_group.label, model.facets.prior_status.label, "Patients",
-      model.measures[this.view.measure].short + " (95% exact CI); responders/n"]);
+    const short = model.measures[this.view.measure].short;
+    this.headRow(table, ["Use", "Cohort", "Year", "Design", model.facets.partner_group.label,
+      model.facets.index_switch.label, model.facets.prior_status.label, "Patients", short + ", responders/n",
+      "Exact 95% CI", "Source"]);
     const body = document.createElement("tbody");
     this.shown.slice(0, this.limit).forEach(function (row) {
       const tr = element(body, "tr");
@@ -486,11 +487,11 @@
       element(cohort, "span", row.title, "atlas-note");
       element(tr, "td", row.year === null ? "" : String(row.year));
       element(tr, "td", explore.label("design", row.design));
-      element(tr, "td", explore.label("index_switch", row.index_switch));
       element(tr, "td", explore.label("partner_group", row.partner_group));
+      element(tr, "td", explore.label("index_switch", row.index_switch));
       element(tr, "td", explore.label("prior_status", row.prior_status) + (row.control ? "; control arm" : ""));
       element(tr, "td", row.patients === null ? "not reported" : String(row.patients), "atlas-n");
-      explore.figureCell(element(tr, "td"), row);
+      explore.figureCells(tr, row);
     });
     if (table.tBodies.length) {
       table.replaceChild(body, table.tBodies[0]);
@@ -851,8 +852,7 @@
     this.outsideMore = element(section, "button", "Show more", "md-button");
     this.outsideMore.type = "button";
     this.outsideBox = section;
-    const after = this.heldBox || this.more;
-    after.parentNode.insertBefore(section, after.nextSibling);
+    this.more.parentNode.insertBefore(section, this.more.nextSibling);
     if (!table.caption) {
       table.createCaption().textContent = "Cohorts in the question: check those to pool";
     }
@@ -936,7 +936,7 @@
     if (staticPart) {
       staticPart.hidden = true;
     }
-    ["explore-app", "explore-form", "explore-result", "explore-forest", "explore-table", "explore-held", "explore-csv",
+    ["explore-live", "explore-form", "explore-result", "explore-forest", "explore-table", "explore-held", "explore-csv",
       "explore-cite", "explore-citation"].forEach(function (id) {
       const node = document.getElementById(id);
       if (node) {
