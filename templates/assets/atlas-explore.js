@@ -74,10 +74,13 @@
   const BN_NAME = "binomial-normal model (the build's primary)";
   const PAGE_SIZE = 100;
   const FOREST_MAX = 60;
-  const HELD_MAX = 100;
+  const HELD_MAX = 50;
+  const OUTSIDE_PAGE = 50;
 
+  // Lower case without accents; plain ASCII, most text, skips the normalisation.
   function fold(text) {
-    return String(text).normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+    const plain = String(text);
+    return /^[\x00-\x7f]*$/.test(plain) ? plain.toLowerCase() : plain.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
   }
 
   function readModel(data) {
@@ -92,7 +95,11 @@
         whyNot: raw[at.why_not], control: raw[at.control] === true, order: raw[at.order], figures: raw[at.figures] || {},
         overlaps: raw[at.overlaps] || [],
       };
-      row.words = fold(row.title + " " + row.label + " " + row.key);
+      row.words = null; // folded on the first search by words (wordsOf)
+      row.overlapRows = null; // the overlapping rows' indexes, found on the row's first pool (overlapRows)
+      row.chosen = 0; // the mark of the last computation that chose the row; row.kept likewise
+      row.kept = 0;
+      row.keptAt = -1;
       return row;
     });
     const byKey = new Map();
@@ -104,7 +111,26 @@
     return {
       rows: rows, byKey: byKey, known: known, facets: data.facets, measures: data.measures,
       measureKeys: Object.keys(data.measures), min: data.min_cohorts || 3, release: data.release, built: data.built,
+      ranked: {},
     };
+  }
+
+  function wordsOf(row) {
+    if (row.words === null) {
+      row.words = fold(row.title + " " + row.label + " " + row.key);
+    }
+    return row.words;
+  }
+
+  function overlapRows(model, row) {
+    if (row.overlapRows === null) {
+      row.overlapRows = [];
+      row.overlaps.forEach(function (key) {
+        const other = model.byKey.get(key);
+        if (other) { row.overlapRows.push(other.index); }
+      });
+    }
+    return row.overlapRows;
   }
 
   // ---------------------------------------------------------------- the view, kept in the address
@@ -170,7 +196,10 @@
     if (view.n_min !== null) { tests.push(function (row) { return row.patients !== null && row.patients >= view.n_min; }); }
     const words = fold(view.q).split(/\s+/).filter(Boolean);
     if (words.length) {
-      tests.push(function (row) { return words.every(function (w) { return row.words.includes(w); }); });
+      tests.push(function (row) {
+        const text = wordsOf(row);
+        return words.every(function (w) { return text.includes(w); });
+      });
     }
     return function (row) {
       for (let i = 0; i < tests.length; i += 1) {
@@ -209,47 +238,73 @@
     return null;
   }
 
-  function synthesise(model, view, chosen) {
-    const measure = view.measure;
+  function poolable(row, measure) {
+    const figure = row.figures[measure];
+    return row.inQuestion && !row.control && Boolean(figure) && figure.r !== null && figure.r !== undefined
+      && Boolean(figure.n);
+  }
+
+  // The rows that may enter a pool of the measure, in entries.independent's order: sorted once per measure, so that
+  // a change of the chosen set costs one pass over them.
+  function rankedRows(model, measure) {
+    if (!model.ranked[measure]) {
+      model.ranked[measure] = model.rows.filter(function (row) { return poolable(row, measure); }).sort(ranked(measure));
+    }
+    return model.ranked[measure];
+  }
+
+  function heldOut(row, measure) {
+    if (!row.inQuestion) {
+      return { row: row, kind: "outside", reason: "not in the question: " + (row.whyNot || "its prior status is outside it") };
+    }
+    if (row.control) {
+      return { row: row, kind: "control", reason: "the control arm of a comparison recorded for the study" };
+    }
+    const figure = row.figures[measure];
+    return { row: row, kind: "figure", reason: (figure && figure.why) || "no responders and n recorded" };
+  }
+
+  // The chosen rows (row.chosen === mark) pooled: those that may not enter held out with the reason, then one cohort
+  // per patient population, the first in rank order kept and every later one that may share its patients held out.
+  function synthesise(model, measure, chosen, mark) {
+    const rows = model.rows;
     const held = [];
-    const eligible = [];
     chosen.forEach(function (row) {
-      if (!row.inQuestion) {
-        held.push({ row: row, kind: "outside", reason: "not in the question: " + (row.whyNot || "its prior status is outside it") });
-      } else if (row.control) {
-        held.push({ row: row, kind: "control", reason: "the control arm of a comparison recorded for the study" });
-      } else {
-        const figure = row.figures[measure];
-        if (!figure || figure.r === null || figure.r === undefined || !figure.n) {
-          held.push({ row: row, kind: "figure", reason: (figure && figure.why) || "no responders and n recorded" });
-        } else {
-          eligible.push(row);
-        }
+      if (!poolable(row, measure)) {
+        held.push(heldOut(row, measure));
       }
     });
-    eligible.sort(ranked(measure));
     const kept = [];
-    const keptAt = new Map();
-    eligible.forEach(function (row) {
+    const cells = [];
+    let patients = 0;
+    rankedRows(model, measure).forEach(function (row) {
+      if (row.chosen !== mark) {
+        return;
+      }
       let clash = -1;
-      row.overlaps.forEach(function (key) {
-        const at = keptAt.get(key);
-        if (at !== undefined && (clash < 0 || at < clash)) { clash = at; }
-      });
+      const overlaps = overlapRows(model, row);
+      for (let i = 0; i < overlaps.length; i += 1) {
+        const other = rows[overlaps[i]];
+        if (other.kept === mark && (clash < 0 || other.keptAt < clash)) {
+          clash = other.keptAt;
+        }
+      }
       if (clash < 0) {
-        keptAt.set(row.key, kept.length);
+        row.kept = mark;
+        row.keptAt = kept.length;
         kept.push(row);
+        const figure = row.figures[measure];
+        cells.push({ responders: figure.r, n: figure.n });
+        patients += figure.n;
       } else {
         held.push({ row: row, kind: "overlap", clash: kept[clash],
           reason: "may share patients with " + kept[clash].key + ", which is used" });
       }
     });
     held.sort(function (a, b) { return a.row.index - b.row.index; });
-    const cells = kept.map(function (row) {
-      return { responders: row.figures[measure].r, n: row.figures[measure].n };
-    });
-    const result = { measure: measure, kept: kept, held: held, cells: cells, estimates: [], known: null, why: null,
-      patients: cells.reduce(function (total, c) { return total + c.n; }, 0) };
+    const keys = kept.map(function (row) { return row.key; }).sort();
+    const result = { measure: measure, kept: kept, keys: keys, held: held, cells: cells, estimates: [], known: null,
+      why: null, patients: patients };
     if (kept.length < model.min) {
       result.why = "fewer than " + model.min + " independent cohorts report responders and n (k = " + kept.length + ")";
       return result;
@@ -262,7 +317,6 @@
     result.estimates = METHODS.map(function (method) {
       return window.AtlasPool.randomEffects(cells, method[0]);
     });
-    const keys = kept.map(function (row) { return row.key; }).sort();
     result.known = model.known.get(measure + "\n" + keys.join("\n")) || null;
     return result;
   }
@@ -287,6 +341,11 @@
     const anchor = element(parent, "a", text);
     anchor.href = href;
     return anchor;
+  }
+
+  // 25000 as "25,000", without waking the browser's locale data (Intl costs 30 ms on its first call).
+  function thousands(count) {
+    return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
   function pct(value) {
@@ -327,9 +386,10 @@
     this.citeLink = document.getElementById("explore-cite");
     this.citation = document.getElementById("explore-citation");
     this.limit = PAGE_SIZE;
-    this.outsideLimit = PAGE_SIZE;
+    this.outsideLimit = OUTSIDE_PAGE;
     this.heldLimit = HELD_MAX;
     this.blobUrl = null;
+    this.mark = 0;
   }
 
   Explore.prototype.label = function (facet, value) {
@@ -388,22 +448,24 @@
   Explore.prototype.compute = function () {
     const view = this.view, test = matcher(view), rows = this.model.rows;
     const shown = [], outside = [], chosen = [];
+    const mark = this.mark += 1;
+    const hand = view.add.size > 0 || view.drop.size > 0;
     for (let i = 0; i < rows.length; i += 1) {
       const row = rows[i];
       const matches = test(row);
-      const added = view.add.has(row.key);
+      const added = hand && view.add.has(row.key);
       if (matches || added) {
         (row.inQuestion ? shown : outside).push(row);
       }
-      if (added || (row.inQuestion && matches && !view.drop.has(row.key))) {
+      if (added || (row.inQuestion && matches && !(hand && view.drop.has(row.key)))) {
+        row.chosen = mark;
         chosen.push(row);
       }
     }
     this.shown = shown;
     this.outside = outside;
     this.chosen = chosen;
-    this.chosenKeys = new Set(chosen.map(function (row) { return row.key; }));
-    this.result = synthesise(this.model, view, chosen);
+    this.result = synthesise(this.model, view.measure, chosen, mark);
   };
 
   Explore.prototype.render = function () {
@@ -437,7 +499,7 @@
   Explore.prototype.checkbox = function (cell, row) {
     const box = element(cell, "input");
     box.type = "checkbox";
-    box.checked = this.chosenKeys.has(row.key);
+    box.checked = row.chosen === this.mark;
     box.dataset.key = row.key;
     box.setAttribute("aria-label", "Choose " + row.label + " (" + row.title + ")");
     return box;
@@ -506,15 +568,15 @@
 
   Explore.prototype.drawCount = function () {
     const total = this.shown.length;
-    this.count.textContent = total.toLocaleString("en") + " cohort" + (total === 1 ? "" : "s") + " in the question match"
-      + (total === 1 ? "es" : "") + " the filters; " + this.chosen.length.toLocaleString("en") + " chosen"
-      + (total > this.limit ? "; the first " + this.limit.toLocaleString("en") + " shown." : ".");
+    this.count.textContent = thousands(total) + " cohort" + (total === 1 ? "" : "s") + " in the question match"
+      + (total === 1 ? "es" : "") + " the filters; " + thousands(this.chosen.length) + " chosen"
+      + (total > this.limit ? "; the first " + thousands(this.limit) + " shown." : ".");
   };
 
   Explore.prototype.drawOutside = function () {
     const rows = this.outside, explore = this;
     this.outsideBox.hidden = rows.length === 0;
-    this.outsideCount.textContent = rows.length.toLocaleString("en") + " matching cohort" + (rows.length === 1 ? " is" : "s are")
+    this.outsideCount.textContent = thousands(rows.length) + " matching cohort" + (rows.length === 1 ? " is" : "s are")
       + " not in the question and can never enter the pool; checking one lists it among those held out.";
     const body = document.createElement("tbody");
     rows.slice(0, this.outsideLimit).forEach(function (row) {
@@ -556,9 +618,9 @@
     const k = result.kept.length;
     box.textContent = "";
     setData(box, { k: k, patients: result.patients, measure: result.measure, pooled: result.estimates.length ? "yes" : "no",
-      keys: result.kept.map(function (row) { return row.key; }).sort().join(",") });
-    element(box, "p", "k = " + k + " independent cohort" + (k === 1 ? "" : "s") + ", " + result.patients.toLocaleString("en")
-      + " patients; " + result.held.length.toLocaleString("en") + " chosen cohort" + (result.held.length === 1 ? "" : "s")
+      keys: result.keys.join(",") });
+    element(box, "p", "k = " + k + " independent cohort" + (k === 1 ? "" : "s") + ", " + thousands(result.patients)
+      + " patients; " + thousands(result.held.length) + " chosen cohort" + (result.held.length === 1 ? "" : "s")
       + " held out (listed below).", "atlas-explore-k");
     if (!result.estimates.length) {
       const values = result.kept.map(function (row) { return row.figures[result.measure]; });
@@ -645,7 +707,7 @@
       svg(root, "text", { x: x(tick), y: axisY + 16, "text-anchor": "middle", class: "atlas-forest-tick" }, String(tick));
     }
     svg(root, "line", { x1: left, y1: axisY, x2: right, y2: axisY, class: "atlas-forest-axis" });
-    const weights = pooled ? this.result.cells.map(function (c) {
+    const weights = pooled ? this.result.cells.slice(0, kept.length).map(function (c) {
       return 1 / (window.AtlasPool.logitProportion(c.responders, c.n).v + pooled.tau2);
     }) : null;
     const heaviest = weights ? Math.max.apply(null, weights) : 1;
@@ -719,11 +781,12 @@
       element(box, "p", "No chosen cohort is held out.", "atlas-note");
       return;
     }
-    const counts = HELD_KINDS.map(function (kind) {
-      const n = held.filter(function (h) { return h.kind === kind[0]; }).length;
-      return n ? n + " " + kind[1] : null;
-    }).filter(Boolean);
-    element(box, "p", held.length.toLocaleString("en") + " chosen cohort" + (held.length === 1 ? " is" : "s are")
+    const tally = {};
+    held.forEach(function (h) { tally[h.kind] = (tally[h.kind] || 0) + 1; });
+    const counts = HELD_KINDS.filter(function (kind) { return tally[kind[0]]; }).map(function (kind) {
+      return thousands(tally[kind[0]]) + " " + kind[1];
+    });
+    element(box, "p", thousands(held.length) + " chosen cohort" + (held.length === 1 ? " is" : "s are")
       + " held out of the pool: " + counts.join("; ") + ".");
     const list = element(box, "ul", null, "atlas-explore-held-list");
     held.slice(0, this.heldLimit).forEach(function (h) {
@@ -745,7 +808,7 @@
       }
     });
     if (held.length > this.heldLimit) {
-      const more = element(box, "button", "Show all " + held.length.toLocaleString("en") + " held out", "md-button");
+      const more = element(box, "button", "Show all " + thousands(held.length) + " held out", "md-button");
       more.type = "button";
       more.addEventListener("click", function () {
         explore.heldLimit = held.length;
@@ -758,9 +821,10 @@
   Explore.prototype.swap = function (key) {
     const row = this.model.byKey.get(key), explore = this;
     this.choose(row, true);
-    row.overlaps.forEach(function (other) {
-      if (explore.chosenKeys.has(other)) {
-        explore.choose(explore.model.byKey.get(other), false);
+    overlapRows(this.model, row).forEach(function (other) {
+      const mate = explore.model.rows[other];
+      if (mate.chosen === explore.mark) {
+        explore.choose(mate, false);
       }
     });
   };
@@ -826,6 +890,7 @@
     // The count above the table, the "show more" button below it, and the cohorts not in the question, apart.
     const table = this.table;
     const anchor = table.closest(".atlas-scroll") || table;
+    anchor.classList.add("atlas-explore-rows");
     this.count = document.getElementById("explore-count") || element(null, "p", null, "atlas-count");
     this.count.id = "explore-count";
     if (!this.count.parentNode) {
@@ -870,7 +935,7 @@
     const changed = function () {
       explore.viewFromControls();
       explore.limit = PAGE_SIZE;
-      explore.outsideLimit = PAGE_SIZE;
+      explore.outsideLimit = OUTSIDE_PAGE;
       explore.heldLimit = HELD_MAX;
       explore.render();
       explore.record();
@@ -911,7 +976,7 @@
       explore.drawTable();
     });
     this.outsideMore.addEventListener("click", function () {
-      explore.outsideLimit += PAGE_SIZE;
+      explore.outsideLimit += OUTSIDE_PAGE;
       explore.drawOutside();
     });
     if (this.csvLink) {
@@ -955,9 +1020,9 @@
     this.drawHeld();
     this.record();
     this.drawCitation();
-    const keys = this.chosenKeys;
+    const byKey = this.model.byKey, mark = this.mark;
     document.querySelectorAll("#explore-table input[type=checkbox], #explore-outside input[type=checkbox]")
-      .forEach(function (box) { box.checked = keys.has(box.dataset.key); });
+      .forEach(function (box) { box.checked = byKey.get(box.dataset.key).chosen === mark; });
     this.drawCount();
   };
 
@@ -970,10 +1035,18 @@
     if (!response.ok) {
       throw new Error("could not load " + table.dataset.src + ": " + response.status);
     }
-    const explore = new Explore(table, await response.json());
+    const data = await response.json();
+    performance.mark("explore:parsed");
+    const explore = new Explore(table, data);
+    performance.mark("explore:modelled");
     explore.start();
-    // When the page is ready to use, in milliseconds since navigation began (tools/bench.py reads it).
-    table.dataset.ready = performance.now().toFixed(1);
+    performance.mark("explore:drawn");
+    // Ready once the first result is painted: the time since navigation began, in milliseconds (tools/bench.py).
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        table.dataset.ready = performance.now().toFixed(1);
+      }, 0);
+    });
   }
 
   function run() {
