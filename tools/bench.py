@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from build_scripts.derive.bottom_line import BOTTOM_LINE_FILE
+from build_scripts.derive.checks import use_topic
 
 from .bench_explore import explore_line, explore_timings
 from .localsite import CHROMIUM, launch_chromium, served
@@ -262,6 +263,7 @@ def prepare(studies: int, base: Path) -> tuple[list[str], dict[str, int]]:
     shutil.copytree(ROOT / "templates", templates)
     shutil.copytree(ROOT / "content", content)
     if studies:
+        use_topic(ROOT / "evidence")  # the synthetic records are written in the real topic's measures
         counts = generate(evidence, studies, ROOT / "evidence")
         # The bottom line's statements cite the real atlas's cohorts; the questions match synthetic cohorts too.
         (content / BOTTOM_LINE_FILE).unlink()
