@@ -363,6 +363,10 @@ def test_the_address_restores_a_set_exactly_and_the_checkboxes_work_by_keyboard(
     open_explore(page, real["url"])
     page.select_option("#explore-form [name='measure']", "orr")
     page.select_option("#explore-form [name='prior_status']", "refractory")
+    page.fill("#explore-form [name='year_min']", "2019")
+    years = page.eval_on_selector_all("#explore-table tbody tr td:nth-child(3)", "cells => cells.map(c => +c.textContent)")
+    assert years and min(years) >= 2019
+    assert len(years) < len([r for r in real["rows"] if r["in_question"] and r["prior_status"] == "refractory"])
     # Untick the first ticked row with the keyboard; tick a row of the cohorts not in the question.
     first = page.locator("#explore-table tbody input[type=checkbox]").first
     key = first.get_attribute("data-key")
@@ -375,6 +379,7 @@ def test_the_address_restores_a_set_exactly_and_the_checkboxes_work_by_keyboard(
     outside.check()
     query = parse_qs(urlsplit(page.url).query)
     assert query["drop"] == [key] and query["add"] == [outside_key] and query["prior_status"] == ["refractory"]
+    assert query["year_min"] == ["2019"]
     state = page.evaluate("""() => ({keys: document.getElementById('explore-result').dataset.keys,
       held: [...document.querySelectorAll('#explore-held li')].map(li => li.dataset.key),
       ticked: [...document.querySelectorAll('input[type=checkbox]:checked')].map(b => b.dataset.key)})""")
@@ -409,6 +414,10 @@ def test_the_csv_holds_the_chosen_cohorts_and_the_pool_and_is_guarded(synthetic,
     assert set(cohorts) == {hostile, *others}
     label = cohorts[hostile][header.index("cohort_label")]
     assert label == neutralise(HOSTILE_LABEL) and label.startswith("'=")
+    by_key = {row["key"]: row for row in synthetic["rows"]}
+    for key, row in cohorts.items():
+        assert row[header.index("study_title")] == neutralise(by_key[key]["title"])
+        assert row[header.index("cohort_label")] == neutralise(by_key[key]["label"])
     unguarded = [cell for row in rows for cell in row if cell[:1] and cell[:1] in "=+-@" and not NUMBER.fullmatch(cell)]
     assert unguarded == []
     pooled = {row[0]: row for row in rows if row[0].startswith("pooled")}

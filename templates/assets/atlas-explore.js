@@ -11,7 +11,7 @@
   // Copied from atlas-index.js, which has it from neutralise() in build_scripts/render/export.py (OWASP "CSV
   // injection"): a guard quote goes at the start of a cell, and after each in-cell separator, when what follows, past
   // whitespace and invisible format characters, is a character a spreadsheet starts a formula with (or folds into one
-  // under NFKC, like full-width ＝). tests/test_browser_explore.py checks the two copies give the same cells.
+  // under NFKC, like full-width ＝). tests/test_browser_explore.py checks this copy's cells against csv_cells.py.
   const FORMULA = "=+-@\t\r\0";
   const SEPARATORS = ",;\t\r\n";
   const GUARD = "'";
@@ -383,7 +383,6 @@
     this.forest = document.getElementById("explore-forest");
     this.heldBox = document.getElementById("explore-held");
     this.csvLink = document.getElementById("explore-csv");
-    this.citeLink = document.getElementById("explore-cite");
     this.citation = document.getElementById("explore-citation");
     this.limit = PAGE_SIZE;
     this.outsideLimit = OUTSIDE_PAGE;
@@ -876,9 +875,6 @@
   };
 
   Explore.prototype.drawCitation = function () {
-    if (this.citeLink) {
-      this.citeLink.href = window.location.href;
-    }
     if (this.citation) {
       this.citation.textContent = this.citationText();
     }
