@@ -100,18 +100,22 @@
       row.chosen = 0; // the mark of the last computation that chose the row; row.kept likewise
       row.kept = 0;
       row.keptAt = -1;
+      row.clash = null; // the kept row that holds it out, in the last computation where it was chosen and poolable
+      row.poolable = {}; // by measure, once the measure's rows are ranked
       return row;
     });
     const byKey = new Map();
     rows.forEach(function (row) { byKey.set(row.key, row); });
     const known = new Map();
+    const knownSizes = new Set();
     (data.known || []).forEach(function (entry) {
       known.set(entry.measure + "\n" + entry.keys.slice().sort().join("\n"), entry);
+      knownSizes.add(entry.keys.length);
     });
     return {
       rows: rows, byKey: byKey, known: known, facets: data.facets, measures: data.measures,
       measureKeys: Object.keys(data.measures), min: data.min_cohorts || 3, release: data.release, built: data.built,
-      ranked: {},
+      ranked: {}, knownSizes: knownSizes,
     };
   }
 
@@ -248,32 +252,38 @@
   // a change of the chosen set costs one pass over them.
   function rankedRows(model, measure) {
     if (!model.ranked[measure]) {
-      model.ranked[measure] = model.rows.filter(function (row) { return poolable(row, measure); }).sort(ranked(measure));
+      model.ranked[measure] = model.rows.filter(function (row) {
+        row.poolable[measure] = poolable(row, measure);
+        return row.poolable[measure];
+      }).sort(ranked(measure));
     }
     return model.ranked[measure];
   }
 
-  function heldOut(row, measure) {
-    if (!row.inQuestion) {
-      return { row: row, kind: "outside", reason: "not in the question: " + (row.whyNot || "its prior status is outside it") };
+  // Why a chosen cohort is held out, in words (made only for those shown, and for the CSV).
+  function reason(held, measure) {
+    const row = held.row;
+    if (held.kind === "overlap") {
+      return "may share patients with " + held.clash.key + ", which is used";
     }
-    if (row.control) {
-      return { row: row, kind: "control", reason: "the control arm of a comparison recorded for the study" };
+    if (held.kind === "outside") {
+      return "not in the question: " + (row.whyNot || "its prior status is outside it");
+    }
+    if (held.kind === "control") {
+      return "the control arm of a comparison recorded for the study";
     }
     const figure = row.figures[measure];
-    return { row: row, kind: "figure", reason: (figure && figure.why) || "no responders and n recorded" };
+    return (figure && figure.why) || "no responders and n recorded";
   }
 
-  // The chosen rows (row.chosen === mark) pooled: those that may not enter held out with the reason, then one cohort
-  // per patient population, the first in rank order kept and every later one that may share its patients held out.
+  function heldKind(row) {
+    return !row.inQuestion ? "outside" : row.control ? "control" : "figure";
+  }
+
+  // The chosen rows (row.chosen === mark) pooled: one cohort per patient population, the first in rank order kept
+  // and every later one that may share its patients held out; then every chosen row held out, in the rows' order.
   function synthesise(model, measure, chosen, mark) {
     const rows = model.rows;
-    const held = [];
-    chosen.forEach(function (row) {
-      if (!poolable(row, measure)) {
-        held.push(heldOut(row, measure));
-      }
-    });
     const kept = [];
     const cells = [];
     let patients = 0;
@@ -297,12 +307,20 @@
         cells.push({ responders: figure.r, n: figure.n });
         patients += figure.n;
       } else {
-        held.push({ row: row, kind: "overlap", clash: kept[clash],
-          reason: "may share patients with " + kept[clash].key + ", which is used" });
+        row.clash = kept[clash];
       }
     });
-    held.sort(function (a, b) { return a.row.index - b.row.index; });
-    const keys = kept.map(function (row) { return row.key; }).sort();
+    const held = [];
+    for (let i = 0; i < chosen.length; i += 1) {
+      const row = chosen[i];
+      if (!row.poolable[measure]) {
+        held.push({ row: row, kind: heldKind(row) });
+      } else if (row.kept !== mark) {
+        held.push({ row: row, kind: "overlap", clash: row.clash });
+      }
+    }
+    // Sorted only when it could be a set the build pooled (the build's sets are few, and sorting 10,000 keys is not).
+    const keys = model.knownSizes.has(kept.length) ? kept.map(function (row) { return row.key; }).sort() : null;
     const result = { measure: measure, kept: kept, keys: keys, held: held, cells: cells, estimates: [], known: null,
       why: null, patients: patients };
     if (kept.length < model.min) {
@@ -317,7 +335,7 @@
     result.estimates = METHODS.map(function (method) {
       return window.AtlasPool.randomEffects(cells, method[0]);
     });
-    result.known = model.known.get(measure + "\n" + keys.join("\n")) || null;
+    result.known = keys ? model.known.get(measure + "\n" + keys.join("\n")) || null : null;
     return result;
   }
 
@@ -337,9 +355,13 @@
     return node;
   }
 
+  // A link from the data file: only to a page of the web (the build writes relative ones), never a script URL.
   function link(parent, href, text) {
     const anchor = element(parent, "a", text);
-    anchor.href = href;
+    const url = new URL(String(href), window.location.href);
+    if (url.protocol === "http:" || url.protocol === "https:") {
+      anchor.href = url.href;
+    }
     return anchor;
   }
 
@@ -617,7 +639,7 @@
     const k = result.kept.length;
     box.textContent = "";
     setData(box, { k: k, patients: result.patients, measure: result.measure, pooled: result.estimates.length ? "yes" : "no",
-      keys: result.keys.join(",") });
+      keys: result.kept.map(function (row) { return row.key; }).join(",") });
     element(box, "p", "k = " + k + " independent cohort" + (k === 1 ? "" : "s") + ", " + thousands(result.patients)
       + " patients; " + thousands(result.held.length) + " chosen cohort" + (result.held.length === 1 ? "" : "s")
       + " held out (listed below).", "atlas-explore-k");
@@ -773,7 +795,7 @@
     ["figure", "without responders and n for this measure"], ["overlap", "may share patients with a cohort used"]];
 
   Explore.prototype.drawHeld = function () {
-    const box = this.heldBox, held = this.result.held, explore = this;
+    const box = this.heldBox, result = this.result, held = result.held, explore = this;
     box.textContent = "";
     setData(box, { count: held.length });
     if (!held.length) {
@@ -793,7 +815,7 @@
       item.dataset.key = h.row.key;
       item.dataset.kind = h.kind;
       link(item, h.row.href, h.row.label);
-      item.appendChild(document.createTextNode(" (" + h.row.title + "): held out, " + h.reason + "."));
+      item.appendChild(document.createTextNode(" (" + h.row.title + "): held out, " + reason(h, result.measure) + "."));
       if (h.kind === "overlap") {
         const sameStudy = h.clash.study === h.row.study;
         item.appendChild(document.createTextNode(" Alternative: use «" + h.clash.label + "»"
@@ -832,7 +854,7 @@
 
   Explore.prototype.csv = function () {
     const model = this.model, result = this.result, measure = result.measure, explore = this;
-    const reasons = new Map(result.held.map(function (h) { return [h.row.key, h.reason]; }));
+    const reasons = new Map(result.held.map(function (h) { return [h.row.key, reason(h, measure)]; }));
     const used = new Set(result.kept.map(function (row) { return row.key; }));
     const header = ["row", "study_id", "cohort_id", "study_title", "cohort_label", "first_published", "design",
       "index_switch", "partner_group", "prior_status", "patients", "measure", "responders", "n", "value_percent",
@@ -928,8 +950,14 @@
     this.resultBox.setAttribute("aria-live", "polite");
     this.resultBox.setAttribute("aria-atomic", "true");
     form.addEventListener("submit", function (event) { event.preventDefault(); });
+    // Redrawn only when the view changed: an input's change event on leaving it repeats what typing did, and
+    // redrawing then would take away the focus the reader is moving to a row's checkbox.
     const changed = function () {
+      const before = paramsFromView(explore.model, explore.view).toString();
       explore.viewFromControls();
+      if (paramsFromView(explore.model, explore.view).toString() === before) {
+        return;
+      }
       explore.limit = PAGE_SIZE;
       explore.outsideLimit = OUTSIDE_PAGE;
       explore.heldLimit = HELD_MAX;
@@ -946,7 +974,9 @@
       setTimeout(function () {
         explore.view.add.clear();
         explore.view.drop.clear();
-        changed();
+        explore.viewFromControls();
+        explore.render();
+        explore.record();
       }, 0);
     });
     const picked = function (event) {
