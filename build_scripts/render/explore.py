@@ -19,7 +19,7 @@ from build_scripts.derive.questions import AXES, Question
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Entry, Stratum, Synthesis
 from build_scripts.load.evidence import evidence_type, first_publication_year
 from build_scripts.load.vocabulary import (
-    CROSS_STUDY_MEASURES, DESIGNS, EVIDENCE_TYPES, EXPOSURE_STATUSES, INDEX_AXIS, MEASURES, POOLED_MEASURES,
+    CROSS_STUDY_MEASURES, DESIGNS, RECORD_KINDS, EVIDENCE_TYPES, EXPOSURE_STATUSES, INDEX_AXIS, MEASURES, POOLED_MEASURES,
     POOLING_METHODS, PRIMARY_POOLING_METHOD, SYNTHESIS_EXCLUSIONS, WORDS, outside_key, summary_pooled_measure,
     upper_first,
 )
@@ -41,13 +41,17 @@ EXPLORE_URL = "explore/"
 EXPLORE_PAGE = f"{EXPLORE_URL}index.md"
 EXPLORE_DATA = f"{DATA_FOLDER}/explore.json"
 
-# The fields of a row of data/explore.json, in order: rows are arrays, so no name is repeated 25,000 times.
-EXPLORE_FIELDS = ("key", "study", "cohort", "title", "label", "href", "year", "design", "evidence_type",
-                  "index_switch", "partner_group", "prior_status", "patients", "in_question", "why_not", "control",
-                  "order", "figures", "overlaps")
+# The fields of a study and of a cohort's row in data/explore.json, in order: rows are arrays, so no name is repeated
+# 25,000 times, and what a study gives its cohorts is given once, in its own row.
+STUDY_FIELDS = ("id", "title", "year", "design", "evidence_type")
+EXPLORE_FIELDS = ("study", "cohort", "label", "index_switch", "partner_group", "prior_status", "patients",
+                  "in_question", "why_not", "control", "order", "figures", "overlaps")
+# A figure in the data file: one array per measure of POOLED_MEASURES, or, where the cohort has none that can be
+# pooled, the number of the text that says why.
+FIGURE_FIELDS = ("r", "n", "value", "low", "high", "r_derived", "n_from_cohort", "publication", "location")
 
-# Decimals of the exact interval in the data file: far below what any page prints, and a third of the bytes.
-INTERVAL_DECIMALS = 3
+# Decimals of the exact interval in the data file: one more than pages print.
+INTERVAL_DECIMALS = 2
 
 
 def _axis_label(derivation: str, default: str) -> str:
@@ -64,7 +68,7 @@ def figure_data(study: Study, cohort: Cohort, measure: str) -> dict[str, Any]:
     return {"r": found.responders, "n": found.n, "value": found.value,
             "low": round(low, INTERVAL_DECIMALS), "high": round(high, INTERVAL_DECIMALS),
             "r_derived": found.responders_derived, "n_from_cohort": found.n_from_cohort,
-            "source": f"{found.source.publication}, {found.source.location}"}
+            "publication": found.source.publication, "location": found.source.location}
 
 
 def overlap_keys(evidence: Evidence, study: Study, cohort: Cohort) -> list[str]:
@@ -85,7 +89,7 @@ def _cohort_n(cohort: Cohort) -> int | None:
 
 
 def cohort_row(evidence: Evidence, study: Study, order: int, cohort: Cohort) -> dict[str, Any]:
-    """One cohort as the Explore page lists and pools it, by EXPLORE_FIELDS."""
+    """One cohort as the Explore page lists and pools it: its key, href, study and the fields of EXPLORE_FIELDS."""
     fit = question_fit(evidence, study, cohort)
     return {
         "key": f"{study.id}/{cohort.id}", "study": study.id, "cohort": cohort.id, "title": study.title,
@@ -106,6 +110,47 @@ def explore_rows(evidence: Evidence) -> list[dict[str, Any]]:
     return [cohort_row(evidence, study, order, cohort)
             for study in sorted(evidence.studies.values(), key=lambda s: s.id)
             for order, cohort in enumerate(study.cohorts)]
+
+
+class _Numbered:
+    """Values given once in a list, each referred to by its number, in the order first met."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[Any, int] = {}
+
+    def __call__(self, value: Any) -> int:
+        return self.numbers.setdefault(value, len(self.numbers))
+
+    def values(self) -> list[Any]:
+        return list(self.numbers)
+
+
+def packed(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rows as data/explore.json holds them: studies apart, each text and publication once (numbered), each
+    cohort's figures as arrays of FIGURE_FIELDS (flags 0 or 1) or the number of the text saying why it has none,
+    and its overlaps as the numbers of those rows."""
+    texts, publications, studies = _Numbered(), _Numbered(), _Numbered()
+    study_rows: list[list[Any]] = []
+    row_number = {row["key"]: number for number, row in enumerate(rows)}
+
+    def figure(found: dict[str, Any]) -> list[Any] | int:
+        if "why" in found:
+            return texts(found["why"])
+        return [found["r"], found["n"], found["value"], found["low"], found["high"], int(found["r_derived"]),
+                int(found["n_from_cohort"]), publications(found["publication"]), texts(found["location"])]
+
+    out = []
+    for row in rows:
+        if row["study"] not in studies.numbers:
+            study_rows.append([row["study"], row["title"], row["year"], row["design"], row["evidence_type"]])
+        out.append([studies(row["study"]), row["cohort"], row["label"], row["index_switch"], row["partner_group"],
+                    row["prior_status"], row["patients"], row["in_question"],
+                    texts(row["why_not"]) if row["why_not"] is not None else None, row["control"], row["order"],
+                    [figure(row["figures"][measure]) for measure in POOLED_MEASURES],
+                    sorted(row_number[key] for key in row["overlaps"])])
+    return {"study_fields": list(STUDY_FIELDS), "studies": study_rows, "fields": list(EXPLORE_FIELDS),
+            "figure_fields": list(FIGURE_FIELDS), "rows": out, "publications": publications.values(),
+            "texts": texts.values()}
 
 
 def facet_labels() -> dict[str, str]:
@@ -163,8 +208,11 @@ def known_estimates(synthesis: Synthesis) -> list[dict[str, Any]]:
 
 
 def explore_json(evidence: Evidence, synthesis: Synthesis, release: Release | None) -> str:
-    """data/explore.json: every cohort as an array of EXPLORE_FIELDS, the facets' labels, and the build's own
-    primary estimates. `built` is the data release's date, so that a build is the same whichever day it runs."""
+    """data/explore.json: every cohort (packed), the facets' labels, and the build's own primary estimates.
+
+    `built` is the data release's date, so that a build gives the same file whichever day it runs. A cohort's
+    key is '<study id>/<cohort id>' and its link from the Explore page the data-root, `urls.study`, the study id and
+    '/#cohort-<cohort id>'."""
     rows = explore_rows(evidence)
     payload = {
         "release": release.version if release is not None else None,
@@ -172,8 +220,8 @@ def explore_json(evidence: Evidence, synthesis: Synthesis, release: Release | No
         "min_cohorts": MIN_COHORTS,
         "measures": {name: {"short": MEASURES[name].short, "label": MEASURES[name].label} for name in POOLED_MEASURES},
         "facets": facets(rows),
-        "fields": list(EXPLORE_FIELDS),
-        "rows": [[row[name] for name in EXPLORE_FIELDS] for row in rows],
+        "urls": {"study": f"{RECORD_KINDS['study'].url_prefix}/"},
+        **packed(rows),
         "known": known_estimates(synthesis),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
