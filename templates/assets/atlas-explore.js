@@ -83,20 +83,43 @@
     return /^[\x00-\x7f]*$/.test(plain) ? plain.toLowerCase() : plain.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
   }
 
-  function readModel(data) {
+  function indexes(names) {
     const at = {};
-    data.fields.forEach(function (name, i) { at[name] = i; });
+    names.forEach(function (name, i) { at[name] = i; });
+    return at;
+  }
+
+  // data/explore.json as render/explore.py packs it: studies given once, texts and publications numbered, figures as
+  // arrays of figure_fields in the measures' order (or the number of the text saying why there is none), overlaps as
+  // row numbers. Each row becomes an object with the contract's fields.
+  function readModel(data, root) {
+    const at = indexes(data.fields), sat = indexes(data.study_fields), fat = indexes(data.figure_fields);
+    const measureKeys = Object.keys(data.measures);
+    const texts = data.texts, publications = data.publications, studyUrl = root + data.urls.study;
+    const figureOf = function (found) {
+      if (typeof found === "number") {
+        return { why: texts[found] };
+      }
+      return { r: found[fat.r], n: found[fat.n], value: found[fat.value], low: found[fat.low], high: found[fat.high],
+        r_derived: found[fat.r_derived] === 1, n_from_cohort: found[fat.n_from_cohort] === 1,
+        source: publications[found[fat.publication]] + ", " + texts[found[fat.location]] };
+    };
     const rows = data.rows.map(function (raw, index) {
+      const study = data.studies[raw[at.study]];
+      const studyId = study[sat.id], cohort = raw[at.cohort];
+      const figures = {};
+      raw[at.figures].forEach(function (found, i) { figures[measureKeys[i]] = figureOf(found); });
       const row = {
-        index: index, key: raw[at.key], study: raw[at.study], cohort: raw[at.cohort], title: raw[at.title],
-        label: raw[at.label], href: raw[at.href], year: raw[at.year], design: raw[at.design],
-        evidence_type: raw[at.evidence_type], index_switch: raw[at.index_switch], partner_group: raw[at.partner_group],
-        prior_status: raw[at.prior_status], patients: raw[at.patients], inQuestion: raw[at.in_question] === true,
-        whyNot: raw[at.why_not], control: raw[at.control] === true, order: raw[at.order], figures: raw[at.figures] || {},
-        overlaps: raw[at.overlaps] || [],
+        index: index, key: studyId + "/" + cohort, study: studyId, cohort: cohort, title: study[sat.title],
+        label: raw[at.label], href: studyUrl + encodeURIComponent(studyId) + "/#cohort-" + encodeURIComponent(cohort),
+        year: study[sat.year], design: study[sat.design], evidence_type: study[sat.evidence_type],
+        index_switch: raw[at.index_switch], partner_group: raw[at.partner_group], prior_status: raw[at.prior_status],
+        patients: raw[at.patients], inQuestion: raw[at.in_question] === true,
+        whyNot: raw[at.why_not] === null ? null : texts[raw[at.why_not]], control: raw[at.control] === true,
+        order: raw[at.order], figures: figures,
+        overlapRows: raw[at.overlaps] || [], // the row numbers of the cohorts that may share its patients
       };
       row.words = null; // folded on the first search by words (wordsOf)
-      row.overlapRows = null; // the overlapping rows' indexes, found on the row's first pool (overlapRows)
       row.chosen = 0; // the mark of the last computation that chose the row; row.kept likewise
       row.kept = 0;
       row.keptAt = -1;
@@ -124,17 +147,6 @@
       row.words = fold(row.title + " " + row.label + " " + row.key);
     }
     return row.words;
-  }
-
-  function overlapRows(model, row) {
-    if (row.overlapRows === null) {
-      row.overlapRows = [];
-      row.overlaps.forEach(function (key) {
-        const other = model.byKey.get(key);
-        if (other) { row.overlapRows.push(other.index); }
-      });
-    }
-    return row.overlapRows;
   }
 
   // ---------------------------------------------------------------- the view, kept in the address
@@ -292,7 +304,7 @@
         return;
       }
       let clash = -1;
-      const overlaps = overlapRows(model, row);
+      const overlaps = row.overlapRows;
       for (let i = 0; i < overlaps.length; i += 1) {
         const other = rows[overlaps[i]];
         if (other.kept === mark && (clash < 0 || other.keptAt < clash)) {
@@ -399,7 +411,7 @@
 
   function Explore(table, data) {
     this.table = table;
-    this.model = readModel(data);
+    this.model = readModel(data, table.dataset.root || "../");
     this.form = document.getElementById("explore-form");
     this.resultBox = document.getElementById("explore-result");
     this.forest = document.getElementById("explore-forest");
@@ -842,7 +854,7 @@
   Explore.prototype.swap = function (key) {
     const row = this.model.byKey.get(key), explore = this;
     this.choose(row, true);
-    overlapRows(this.model, row).forEach(function (other) {
+    row.overlapRows.forEach(function (other) {
       const mate = explore.model.rows[other];
       if (mate.chosen === explore.mark) {
         explore.choose(mate, false);
