@@ -89,34 +89,52 @@
     return at;
   }
 
+  // How the data file's figures are packed, as the one data file of the page gives it (readModel): figures stay
+  // arrays until a row is shown, so that 25,000 rows cost no 75,000 objects at load.
+  const PACKED = { measureIndex: {}, at: {}, texts: [], publications: [], studyUrl: "" };
+
+  function figuresOf(row) {
+    if (row.figures === null) {
+      const at = PACKED.at;
+      row.figures = {};
+      Object.keys(PACKED.measureIndex).forEach(function (measure) {
+        const found = row.packed[PACKED.measureIndex[measure]];
+        figuresOf(row)[measure] = typeof found === "number" ? { why: PACKED.texts[found] } : {
+          r: found[at.r], n: found[at.n], value: found[at.value], low: found[at.low], high: found[at.high],
+          r_derived: found[at.r_derived] === 1, n_from_cohort: found[at.n_from_cohort] === 1,
+          source: PACKED.publications[found[at.publication]] + ", " + PACKED.texts[found[at.location]],
+        };
+      });
+    }
+    return row.figures;
+  }
+
+  function hrefOf(row) {
+    return PACKED.studyUrl + encodeURIComponent(row.study) + "/#cohort-" + encodeURIComponent(row.cohort);
+  }
+
   // data/explore.json as render/explore.py packs it: studies given once, texts and publications numbered, figures as
   // arrays of figure_fields in the measures' order (or the number of the text saying why there is none), overlaps as
   // row numbers. Each row becomes an object with the contract's fields.
   function readModel(data, root) {
-    const at = indexes(data.fields), sat = indexes(data.study_fields), fat = indexes(data.figure_fields);
+    const at = indexes(data.fields), sat = indexes(data.study_fields);
     const measureKeys = Object.keys(data.measures);
-    const texts = data.texts, publications = data.publications, studyUrl = root + data.urls.study;
-    const figureOf = function (found) {
-      if (typeof found === "number") {
-        return { why: texts[found] };
-      }
-      return { r: found[fat.r], n: found[fat.n], value: found[fat.value], low: found[fat.low], high: found[fat.high],
-        r_derived: found[fat.r_derived] === 1, n_from_cohort: found[fat.n_from_cohort] === 1,
-        source: publications[found[fat.publication]] + ", " + texts[found[fat.location]] };
-    };
+    PACKED.at = indexes(data.figure_fields);
+    PACKED.measureIndex = indexes(measureKeys);
+    PACKED.texts = data.texts;
+    PACKED.publications = data.publications;
+    PACKED.studyUrl = root + data.urls.study;
+    const texts = data.texts;
     const rows = data.rows.map(function (raw, index) {
       const study = data.studies[raw[at.study]];
       const studyId = study[sat.id], cohort = raw[at.cohort];
-      const figures = {};
-      raw[at.figures].forEach(function (found, i) { figures[measureKeys[i]] = figureOf(found); });
       const row = {
         index: index, key: studyId + "/" + cohort, study: studyId, cohort: cohort, title: study[sat.title],
-        label: raw[at.label], href: studyUrl + encodeURIComponent(studyId) + "/#cohort-" + encodeURIComponent(cohort),
-        year: study[sat.year], design: study[sat.design], evidence_type: study[sat.evidence_type],
+        label: raw[at.label], year: study[sat.year], design: study[sat.design], evidence_type: study[sat.evidence_type],
         index_switch: raw[at.index_switch], partner_group: raw[at.partner_group], prior_status: raw[at.prior_status],
         patients: raw[at.patients], inQuestion: raw[at.in_question] === true,
         whyNot: raw[at.why_not] === null ? null : texts[raw[at.why_not]], control: raw[at.control] === true,
-        order: raw[at.order], figures: figures,
+        order: raw[at.order], packed: raw[at.figures], figures: null, // decoded when first shown (figuresOf)
         overlapRows: raw[at.overlaps] || [], // the row numbers of the cohorts that may share its patients
       };
       row.words = null; // folded on the first search by words (wordsOf)
@@ -230,11 +248,12 @@
   // entries.independent's order: the largest n first, a stated responder count before a derived one, a figure's own
   // n before the cohort's, then the study id and the cohort's place in its study.
   function ranked(measure) {
+    const m = PACKED.measureIndex[measure], at = PACKED.at;
     return function (a, b) {
-      const x = a.figures[measure], y = b.figures[measure];
-      if (x.n !== y.n) { return y.n - x.n; }
-      if (x.r_derived !== y.r_derived) { return x.r_derived ? 1 : -1; }
-      if (x.n_from_cohort !== y.n_from_cohort) { return x.n_from_cohort ? 1 : -1; }
+      const x = a.packed[m], y = b.packed[m];
+      if (x[at.n] !== y[at.n]) { return y[at.n] - x[at.n]; }
+      if (x[at.r_derived] !== y[at.r_derived]) { return x[at.r_derived] ? 1 : -1; }
+      if (x[at.n_from_cohort] !== y[at.n_from_cohort]) { return x[at.n_from_cohort] ? 1 : -1; }
       if (a.study !== b.study) { return a.study < b.study ? -1 : 1; }
       return a.order - b.order;
     };
@@ -255,9 +274,9 @@
   }
 
   function poolable(row, measure) {
-    const figure = row.figures[measure];
-    return row.inQuestion && !row.control && Boolean(figure) && figure.r !== null && figure.r !== undefined
-      && Boolean(figure.n);
+    const found = row.packed[PACKED.measureIndex[measure]];
+    return row.inQuestion && !row.control && typeof found !== "number" && found !== undefined
+      && found[PACKED.at.r] !== null && Boolean(found[PACKED.at.n]);
   }
 
   // The rows that may enter a pool of the measure, in entries.independent's order: sorted once per measure, so that
@@ -284,7 +303,7 @@
     if (held.kind === "control") {
       return "the control arm of a comparison recorded for the study";
     }
-    const figure = row.figures[measure];
+    const figure = figuresOf(row)[measure];
     return (figure && figure.why) || "no responders and n recorded";
   }
 
@@ -295,7 +314,7 @@
   // The chosen rows (row.chosen === mark) pooled: one cohort per patient population, the first in rank order kept
   // and every later one that may share its patients held out; then every chosen row held out, in the rows' order.
   function synthesise(model, measure, chosen, mark) {
-    const rows = model.rows;
+    const rows = model.rows, m = PACKED.measureIndex[measure];
     const kept = [];
     const cells = [];
     let patients = 0;
@@ -315,9 +334,9 @@
         row.kept = mark;
         row.keptAt = kept.length;
         kept.push(row);
-        const figure = row.figures[measure];
-        cells.push({ responders: figure.r, n: figure.n });
-        patients += figure.n;
+        const found = row.packed[m];
+        cells.push({ responders: found[PACKED.at.r], n: found[PACKED.at.n] });
+        patients += found[PACKED.at.n];
       } else {
         row.clash = kept[clash];
       }
@@ -370,9 +389,11 @@
   // A link from the data file: only to a page of the web (the build writes relative ones), never a script URL.
   function link(parent, href, text) {
     const anchor = element(parent, "a", text);
-    const url = new URL(String(href), window.location.href);
-    if (url.protocol === "http:" || url.protocol === "https:") {
-      anchor.href = url.href;
+    // As a browser reads a URL: tabs and line breaks dropped anywhere, control characters and spaces at the start.
+    const url = String(href).replace(/[\t\n\r]/g, "").replace(/^[\x00-\x20]+/, "");
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+    if (!scheme || /^https?$/i.test(scheme[1])) {
+      anchor.setAttribute("href", url);
     }
     return anchor;
   }
@@ -540,7 +561,7 @@
 
   // The chosen measure's figure in three cells: the rate with responders/n, its exact interval, its source.
   Explore.prototype.figureCells = function (tr, row) {
-    const figure = row.figures[this.view.measure];
+    const figure = figuresOf(row)[this.view.measure];
     if (!figure || figure.r === null || figure.r === undefined) {
       element(element(tr, "td"), "span", (figure && figure.why) || "not recorded", "atlas-note");
       element(tr, "td");
@@ -577,7 +598,7 @@
       const tr = element(body, "tr");
       explore.checkbox(element(tr, "td"), row);
       const cohort = element(tr, "td");
-      link(cohort, row.href, row.label);
+      link(cohort, hrefOf(row), row.label);
       element(cohort, "br");
       element(cohort, "span", row.title, "atlas-note");
       element(tr, "td", row.year === null ? "" : String(row.year));
@@ -616,7 +637,7 @@
       const tr = element(body, "tr");
       explore.checkbox(element(tr, "td"), row);
       const cohort = element(tr, "td");
-      link(cohort, row.href, row.label);
+      link(cohort, hrefOf(row), row.label);
       element(cohort, "br");
       element(cohort, "span", row.title, "atlas-note");
       element(tr, "td", explore.label("prior_status", row.prior_status));
@@ -656,7 +677,7 @@
       + " patients; " + thousands(result.held.length) + " chosen cohort" + (result.held.length === 1 ? "" : "s")
       + " held out (listed below).", "atlas-explore-k");
     if (!result.estimates.length) {
-      const values = result.kept.map(function (row) { return row.figures[result.measure]; });
+      const values = result.kept.map(function (row) { return figuresOf(row)[result.measure]; });
       let text = "No pooled estimate: " + result.why + ".";
       if (values.length) {
         const pcts = values.map(function (f) { return 100 * f.r / f.n; });
@@ -745,7 +766,7 @@
     }) : null;
     const heaviest = weights ? Math.max.apply(null, weights) : 1;
     kept.forEach(function (row, i) {
-      const f = row.figures[measure];
+      const f = figuresOf(row)[measure];
       const y = top + i * rowHeight + rowHeight / 2;
       const label = svg(root, "text", { x: 4, y: y + 4, class: "atlas-forest-label" }, shorten(row.label, 48));
       svg(label, "title", {}, row.label + " (" + row.title + ")");
@@ -787,7 +808,7 @@
     ["Cohort", "Responders/n", short + " % (exact 95% CI)"].forEach(function (name) { element(tr, "th", name).scope = "col"; });
     const body = element(table, "tbody");
     kept.forEach(function (row) {
-      const f = row.figures[measure];
+      const f = figuresOf(row)[measure];
       const line = element(body, "tr");
       element(line, "td", row.label + " (" + row.title + ")");
       element(line, "td", f.r + "/" + f.n);
@@ -826,7 +847,7 @@
       const item = element(list, "li");
       item.dataset.key = h.row.key;
       item.dataset.kind = h.kind;
-      link(item, h.row.href, h.row.label);
+      link(item, hrefOf(h.row), h.row.label);
       item.appendChild(document.createTextNode(" (" + h.row.title + "): held out, " + reason(h, result.measure) + "."));
       if (h.kind === "overlap") {
         const sameStudy = h.clash.study === h.row.study;
@@ -872,14 +893,14 @@
       "index_switch", "partner_group", "prior_status", "patients", "measure", "responders", "n", "value_percent",
       "ci_low", "ci_high", "pi_low", "pi_high", "k", "tau2", "i2", "q", "used", "held_out_because", "source", "url"];
     const rows = this.chosen.map(function (row) {
-      const f = row.figures[measure] || {};
+      const f = figuresOf(row)[measure] || {};
       const has = f.r !== null && f.r !== undefined;
       return ["cohort", row.study, row.cohort, row.title, row.label, row.year, explore.label("design", row.design),
         explore.label("index_switch", row.index_switch), explore.label("partner_group", row.partner_group),
         explore.label("prior_status", row.prior_status), row.patients, model.measures[measure].short,
         has ? f.r : null, has ? f.n : null, has ? f.value : null, has ? f.low : null, has ? f.high : null, null, null,
         null, null, null, null, used.has(row.key), reasons.get(row.key) || null, f.source || null,
-        new URL(row.href, window.location.href).href];
+        new URL(hrefOf(row), window.location.href).href];
     });
     const selection = window.location.href;
     result.estimates.forEach(function (e, i) {
