@@ -21,7 +21,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from build_scripts.derive.bottom_line import BOTTOM_LINE_FILE
+from build_scripts.derive.checks import use_topic
 
+from .bench_explore import explore_line, explore_timings
 from .localsite import CHROMIUM, launch_chromium, served
 from .synthetic import generate
 
@@ -61,6 +63,7 @@ class Result:
     largest_study_page_kib: float
     search_kib_before_first_result: float | None
     studies_index: dict[str, float] = field(default_factory=dict)
+    explore: dict[str, float] = field(default_factory=dict)
     chart_pages: list[dict[str, Any]] = field(default_factory=list)
     add_one: Run | None = None
     edit_template: Run | None = None
@@ -260,6 +263,7 @@ def prepare(studies: int, base: Path) -> tuple[list[str], dict[str, int]]:
     shutil.copytree(ROOT / "templates", templates)
     shutil.copytree(ROOT / "content", content)
     if studies:
+        use_topic(ROOT / "evidence")  # the synthetic records are written in the real topic's measures
         counts = generate(evidence, studies, ROOT / "evidence")
         # The bottom line's statements cite the real atlas's cohorts; the questions match synthetic cohorts too.
         (content / BOTTOM_LINE_FILE).unlink()
@@ -293,7 +297,7 @@ def bench_size(studies: int, work: Path) -> Result:
     floor = plain_floor(pages, base / "floor")
     return Result(studies=counts.get("studies", studies), records=sum(counts.values()), pages=pages, clean=clean,
                   warm=warm, edit_one=edit_one, floor=floor, search_kib_before_first_result=search_transfer(site),
-                  studies_index=studies_index_weight(site), chart_pages=chart_page_weights(site, chart_pages(site)),
+                  studies_index=studies_index_weight(site), explore=explore_timings(site), chart_pages=chart_page_weights(site, chart_pages(site)),
                   add_one=add_one, edit_template=edit_template,
                   rendering=compare_rendering(build), real=not studies, **site_metrics(site))
 
@@ -368,6 +372,9 @@ def print_result(result: Result) -> None:
     print(f"  studies index page: {index['total_kib']} KiB ({index['total_gzip_kib']} KiB gzipped): HTML "
           f"{index['html_kib']} ({index['html_gzip_kib']}), data {index['data_kib']} ({index['data_gzip_kib']}), "
           f"script {index['script_kib']} ({index['script_gzip_kib']}) KiB")
+    explore = explore_line(result.explore)
+    if explore:
+        print(explore)
     for weight in result.chart_pages:
         verdict = "within" if weight["load_kib"] < CHART_PAGE_BUDGET_KB else "OVER"
         print(f"  {weight['url']} at load, gzipped: {weight['load_kib']} KiB ({verdict} the {CHART_PAGE_BUDGET_KB} KB "

@@ -261,7 +261,7 @@ def site_jobs(layout: Layout, evidence: Evidence, environment, settings: SiteSet
               page_charts: PageCharts, revisions) -> Iterable[PageJob]:
     """Every job of the site: the pages, What's new with its feed, the downloads and the Vega bundle."""
     yield from page_jobs(evidence, environment, page_charts, settings, revisions, page_charts.synthesis,
-                         page_charts.guide)
+                         page_charts.guide, release)
     changelog = (layout.root / CHANGELOG_FILE).read_text(encoding="utf-8")
 
     def news() -> list[Page]:

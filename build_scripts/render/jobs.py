@@ -22,6 +22,7 @@ from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import Synthesis
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.history import Revision
+from build_scripts.load.release import Release
 from build_scripts.load.settings import SiteSettings
 from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
 from build_scripts.render.answers import (
@@ -31,6 +32,9 @@ from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit
 from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from build_scripts.render.chart_views import chart_pages_context, chart_table_pages, chart_views
 from build_scripts.render.descriptions import chart_description, index_description, page_description
+from build_scripts.render.explore import (
+    EXPLORE_DATA, EXPLORE_PAGE, explore_context, explore_description, explore_json,
+)
 from build_scripts.render.export import dictionary_context
 from build_scripts.render.fieldref import field_reference
 from build_scripts.render.index_pages import (
@@ -51,7 +55,8 @@ from build_scripts.render.templating import render_page
 @dataclass
 class SiteInputs:
     """What page families read: the evidence, the templates, the charts by page URL, the site's settings, each
-    record file's revision, the synthesis (or a function giving it, computed once for several jobs) and the guide."""
+    record file's revision, the synthesis (or a function giving it, computed once for several jobs), the guide and
+    the data release (None outside a build)."""
 
     evidence: Evidence
     environment: Environment
@@ -60,6 +65,7 @@ class SiteInputs:
     revisions: Mapping[Path, Revision]
     synthesis: Synthesis | Callable[[], Synthesis] | None
     guide: Any  # guide.Guide
+    release: Release | None = None
     # Pages of chart data tables too long for their chart's page, made by `render` for the job being run.
     table_pages: list[Page] = field(default_factory=list)
 
@@ -155,6 +161,17 @@ def questions(site: SiteInputs, _: None) -> list[Page]:
                         {"description": context["view"].question.question if "view" in context else
                          questions_description()}, **context)
             for path, context in question_pages(site.evidence, site.synthesised())]
+
+
+@family("explore", group="synthesis")
+def explore(site: SiteInputs, _: None) -> list[Page]:
+    return [site.render(EXPLORE_PAGE, "explore.md.j2", {"description": explore_description()},
+                        **explore_context(site.evidence, site.synthesised()))]
+
+
+@family("explore-data", group="synthesis")
+def explore_data(site: SiteInputs, _: None) -> list[Page]:
+    return [Page(EXPLORE_DATA, explore_json(site.evidence, site.synthesised(), site.release))]
 
 
 @family("regimen-tables")
@@ -272,13 +289,16 @@ def _job(site: SiteInputs, page_family: PageFamily, key: Any) -> PageJob:
 def page_jobs(evidence: Evidence, environment: Environment,
               charts: Mapping[str, list[Chart]] | None = None, settings: SiteSettings | None = None,
               revisions: Mapping[Path, Revision] | None = None,
-              synthesis: Synthesis | Callable[[], Synthesis] | None = None, guide=None) -> Iterable[PageJob]:  # noqa: ANN001
+              synthesis: Synthesis | Callable[[], Synthesis] | None = None, guide=None,  # noqa: ANN001
+              release: Release | None = None) -> Iterable[PageJob]:
     """The jobs that generate every page of the site, in a stable order: one per page family and key.
 
     `synthesis` may be a function giving it, for a build that computes it once for several jobs; `guide` is the
-    questions and bottom line of content/ (guide.Guide), none when not given."""
+    questions and bottom line of content/ (guide.Guide), none when not given; `release` the data release
+    (CITATION.cff), which data files name."""
     site = SiteInputs(evidence, environment, charts if charts is not None else {}, settings or SiteSettings("", ""),
-                      revisions if revisions is not None else {}, synthesis, guide if guide is not None else NO_GUIDE)
+                      revisions if revisions is not None else {}, synthesis, guide if guide is not None else NO_GUIDE,
+                      release)
     for page_family in FAMILIES:
         for key in (page_family.keys(site) if page_family.keys is not None else [None]):
             yield _job(site, page_family, key)
