@@ -172,7 +172,7 @@ def aggregated_chart(found: Aggregate) -> Chart:
     x_title = f"{measure.label} ({unit.name})"
     cohorts = sum(g.cohorts for g in groups)
     studies = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question"})
-    values = [{"label": f"{g.label} ({g.cohorts} cohorts, n={g.patients})", "group": g.label,
+    values = [{"label": f"{g.label} ({g.cohorts} cohort{'' if g.cohorts == 1 else 's'}, n={g.patients})", "group": g.label,
                "cohorts": g.cohorts, "studies": g.studies, "patients": _patients_text(g), "low": g.low,
                "high": g.high, "range": _range_text(g), "href": g.href}
               for g in groups]
