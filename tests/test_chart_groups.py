@@ -20,6 +20,7 @@ from build_scripts.render.chart_base import CROSS_STUDY_MEASURES, chart_page_url
 from build_scripts.render.chart_groups import aggregate, aggregated_chart, group_page_chart, group_url
 from build_scripts.render.forest_rows import cross_study_rows
 from conftest import ROOT
+from test_incremental import assert_same_site, clean_build, project, rebuild  # noqa: F401 - project is a fixture
 from tools.localsite import served
 from tools.synthetic import generate
 
@@ -155,3 +156,27 @@ def test_an_aggregated_chart_draws_and_leads_to_a_drawn_chart_of_its_cohorts(bro
                 assert page.url.endswith(f"/charts/orr/{href}")
                 assert page.locator("h1").inner_text().startswith("Overall response rate across studies: ")
     context.close()
+
+
+# ---------------------------------------------------------------- incremental builds
+
+
+def test_incremental_builds_of_grouped_charts_equal_clean_builds(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(chart_groups, "AGGREGATE_ABOVE", 1)
+    monkeypatch.setattr(chart_groups, "GROUP_PAGE_ROWS", 2)
+    layout = project
+    rebuild(layout)
+    grouped = sorted(p.relative_to(layout.site).as_posix() for p in (layout.site / "charts").glob("*/*/index.html"))
+    assert grouped, "the fixture's charts are grouped at this threshold"
+    # a study added (more rows, pages shift), then removed with its URL (pages go)
+    added = (layout.evidence / "studies" / "fixture-unspecified-design.yaml").read_text()
+    (layout.evidence / "studies" / "fixture-added.yaml").write_text(
+        added.replace("id: fixture-unspecified-design", "id: fixture-added"))
+    rebuild(layout)
+    assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-1"))
+    (layout.evidence / "studies" / "fixture-added.yaml").unlink()
+    (layout.evidence / "studies" / "fixture-unspecified-design.yaml").unlink()
+    ledger = layout.evidence / "published-urls.txt"
+    ledger.write_text(ledger.read_text().replace("studies/fixture-unspecified-design/\n", ""))
+    rebuild(layout)
+    assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-2"))
