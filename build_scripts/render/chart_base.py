@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import altair as alt
+
 from build_scripts.derive.partners import index_switch
 from build_scripts.load.vocabulary import (
     CROSS_STUDY_MEASURES, EXPOSURE_STATUSES, PRIMARY_POOLING_METHOD, REGIMEN_MEASURES, WORDS, TopicList, TopicTable,
@@ -251,6 +253,26 @@ def row_step(labels: Iterable[str], width: int = LABEL_LINE_CHARACTERS) -> int:
     """Height of a chart's rows: one line of label, or as many as the longest label of the panel needs."""
     lines = max((len(label_lines(label, width)) for label in labels), default=1)
     return max(ROW_STEP, LINE_HEIGHT * lines + 9)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The sizes a Vega-rendered chart is drawn at: the plot's width, the label column's, and a label line's characters."""
+
+    plot: int
+    labels: int
+    characters: int
+
+
+WIDE = Frame(CHART_WIDTH, LABEL_LIMIT, LABEL_LINE_CHARACTERS)
+# Drawn for screens narrower than charts.NARROW_BELOW: 288 px wide (a 320 px screen's content column) at FONT_SIZE.
+NARROW = Frame(140, 118, 18)
+NARROW_WIDTH = 288
+
+
+def category_axis(frame: Frame) -> alt.Axis:
+    """The axis of a Vega-rendered chart's row labels, wrapped as label_lines wraps them at the frame's width."""
+    return alt.Axis(labelLimit=frame.labels, labelExpr=label_expr(frame.characters), labelLineHeight=LINE_HEIGHT)
 
 
 def configured(spec: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ the table it stands for), computed when a page asks for them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -19,9 +18,10 @@ from build_scripts.load.vocabulary import (
     MEASURES, RECORD_KINDS, RESPONSE_CATEGORIES, STUDY_CHART_MEASURES, WORDS, upper_first,
 )
 from build_scripts.render.chart_base import (
-    CHART_WIDTH, CROSS_STUDY_MEASURES, Chart, LABEL_LIMIT, LABEL_LINE_CHARACTERS, LINE_HEIGHT, Link, REGIMEN_MEASURES,
-    RESPONSE_COLOURS, ROW_STEP, chart_page_url, configured, label_expr, row_step,
+    CROSS_STUDY_MEASURES, NARROW, NARROW_WIDTH, WIDE, Chart, Frame, Link, REGIMEN_MEASURES, RESPONSE_COLOURS, ROW_STEP,
+    category_axis, chart_page_url, configured, row_step,
 )
+from build_scripts.render.chart_groups import Aggregate, aggregate, aggregated_chart, group_page_chart
 from build_scripts.render.forest import cross_study_chart, forest_chart, question_chart
 from build_scripts.render.forest_rows import forest_row, preferred_outcome
 from build_scripts.render.links import QUESTIONS_URL, short_citation
@@ -70,27 +70,10 @@ def _response_scale(present: set[str]) -> tuple[list[str], list[str]]:
     return [c.short for c in categories], [RESPONSE_COLOURS[c.name] for c in categories]
 
 
-@dataclass(frozen=True)
-class Frame:
-    """The sizes a Vega-rendered chart is drawn at: the plot's width, the label column's, and a label line's characters."""
-
-    plot: int
-    labels: int
-    characters: int
-
-
-WIDE = Frame(CHART_WIDTH, LABEL_LIMIT, LABEL_LINE_CHARACTERS)
-# Drawn for screens narrower than charts.NARROW_BELOW: 288 px wide (a 320 px screen's content column) at FONT_SIZE.
-NARROW = Frame(140, 118, 18)
-NARROW_WIDTH = 288
 # Below this viewport width a page shows each chart's narrow static SVG, and no live chart: every wide static SVG is
 # at most WIDE_MAX_WIDTH px wide, which the content column holds at any viewport from here up (tests/test_layout.py).
 NARROW_BELOW = 700
 WIDE_MAX_WIDTH = 660
-
-
-def _category_axis(frame: Frame) -> alt.Axis:
-    return alt.Axis(labelLimit=frame.labels, labelExpr=label_expr(frame.characters), labelLineHeight=LINE_HEIGHT)
 
 
 def best_response_chart(study: Study) -> Chart | None:
@@ -119,7 +102,7 @@ def best_response_chart(study: Study) -> Chart | None:
     def spec(frame: Frame) -> dict[str, Any]:
         step = max(ROW_STEP * 1.5, row_step((r["cohort"] for r in rows), frame.characters))
         chart = alt.Chart(alt.Data(values=rows)).mark_bar(stroke="#ffffff", strokeWidth=0.5).encode(
-            y=alt.Y("cohort:N", title=None, axis=_category_axis(frame)),
+            y=alt.Y("cohort:N", title=None, axis=category_axis(frame)),
             x=alt.X("percent:Q", title="Patients (%)", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("category:N", scale=alt.Scale(domain=order, range=colours),
                             legend=alt.Legend(title="Best response", orient="bottom", columns=3 if frame is WIDE else 2)),
@@ -172,7 +155,7 @@ def swimmer_chart(evidence: Evidence, study: Study) -> Chart | None:
     def spec(frame: Frame) -> dict[str, Any]:
         step = max(34, row_step(patients, frame.characters) + 12)
         base = alt.Chart(alt.Data(values=rows)).encode(
-            y=alt.Y("patient:N", sort=patients, title=None, axis=_category_axis(frame)))
+            y=alt.Y("patient:N", sort=patients, title=None, axis=category_axis(frame)))
         bars = base.mark_bar(height=14, stroke="#ffffff").encode(
             x=alt.X("start:Q", title="Line of therapy", axis=alt.Axis(tickMinStep=1, format="d")),
             x2="end:Q",
@@ -223,7 +206,13 @@ def site_charts(evidence: Evidence) -> dict[str, list[Chart]]:
     synthesis = synthesise(evidence)
     for measure_name in CROSS_STUDY_MEASURES:
         url = chart_page_url(measure_name)
-        charts[url] = [cross_study_chart(evidence, measure_name, url, synthesis)]
+        found = aggregate(evidence, measure_name)
+        if found is None:
+            charts[url] = [cross_study_chart(evidence, measure_name, url, synthesis)]
+            continue
+        charts[url] = [aggregated_chart(found)]
+        for page in found.pages:
+            charts[page.url] = [group_page_chart(found, page)]
     for study in evidence.studies.values():
         found = study_charts(evidence, study)
         if found:
@@ -233,6 +222,11 @@ def site_charts(evidence: Evidence) -> dict[str, list[Chart]]:
         if found:
             charts[RECORD_KINDS["regimen"].url(regimen_id)] = found
     return charts
+
+
+def chart_aggregate(charts: Any, evidence: Evidence, measure_name: str) -> Aggregate | None:
+    """A measure's cross-study chart in groups (chart_groups.aggregate), from the build's PageCharts when given."""
+    return charts.aggregate(measure_name) if isinstance(charts, PageCharts) else aggregate(evidence, measure_name)
 
 
 class PageCharts:
@@ -270,6 +264,10 @@ class PageCharts:
         return self._memo.get("synthesis", lambda: synthesise(
             self.evidence, self.guide.questions.items if self.guide is not None else ()))
 
+    def aggregate(self, measure_name: str) -> Aggregate | None:
+        """The measure's cross-study chart in groups, when too long for one page (chart_groups), once per build."""
+        return self._memo.get(f"aggregate:{measure_name}", lambda: aggregate(self.evidence, measure_name))
+
     def take_requested(self) -> dict[str, list[Chart]]:
         requested, self._requested = self._requested, {}
         return requested
@@ -277,8 +275,16 @@ class PageCharts:
     def _compute(self, url: str) -> list[Chart]:
         if url in self._cross_study:
             measure_name = self._cross_study[url]
+            found = self.aggregate(measure_name)
+            if found is not None:
+                return self._memo.get(url, lambda: [aggregated_chart(found)])
             # The synthesis is fetched inside: a chart served from the memo charges its reads too.
             return self._memo.get(url, lambda: [cross_study_chart(self.evidence, measure_name, url, self.synthesis())])
+        for chart_url, measure_name in self._cross_study.items():
+            if url.startswith(chart_url):
+                found = self.aggregate(measure_name)
+                page = next((p for p in found.pages if p.url == url), None) if found is not None else None
+                return [group_page_chart(found, page)] if page is not None else []
         if url.startswith(QUESTIONS_URL) and url.count("/") == 2:
             found = self.synthesis().answer(url[len(QUESTIONS_URL):-1])
             chart = question_chart(self.evidence, found, url) if found is not None else None

@@ -132,7 +132,12 @@ class _Node:
 
 
 def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[ForestRow]:
-    """The rows of a measure's cross-study chart, in the order drawn.
+    """The rows of a measure's cross-study chart, in the order drawn (cross_study_groups, one after another)."""
+    return [row for _, rows in cross_study_groups(evidence, measure, page_url) for row in rows]
+
+
+def cross_study_groups(evidence: Evidence, measure: str, page_url: str) -> list[tuple[str, list[ForestRow]]]:
+    """The rows of a measure's cross-study chart by partner group (its key), in the order drawn.
 
     Rows are grouped by partner group (partners.partner_groups_in_order). In a group, a subgroup (or part, dose level or arm) is
     indented under the nearest cohort containing it that is charted in the group; failing that, its parent is shown
@@ -152,10 +157,7 @@ def cross_study_rows(evidence: Evidence, measure: str, page_url: str) -> list[Fo
             row = forest_row(evidence, study, cohort, outcome, page_url)
             row.kind = "in_question"
             groups.setdefault(partners(evidence, study, cohort).name, []).append((study, cohort, row))
-    rows: list[ForestRow] = []
-    for name in partner_groups_in_order(groups):
-        rows.extend(_group_rows(evidence, measure, page_url, groups[name]))
-    return rows
+    return [(name, _group_rows(evidence, measure, page_url, groups[name])) for name in partner_groups_in_order(groups)]
 
 
 def _group_rows(evidence: Evidence, measure: str, page_url: str,

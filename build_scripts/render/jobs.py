@@ -30,6 +30,8 @@ from build_scripts.render.answers import (
 )
 from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit
 from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
+from build_scripts.render.chart_groups import group_page_context
+from build_scripts.render.charts import chart_aggregate
 from build_scripts.render.chart_views import chart_pages_context, chart_table_pages, chart_views
 from build_scripts.render.descriptions import chart_description, index_description, page_description
 from build_scripts.render.explore import (
@@ -135,9 +137,17 @@ def charts_index(site: SiteInputs, _: None) -> list[Page]:
 
 @family("chart", keys=lambda site: CROSS_STUDY_MEASURES if _charted(site) else (), group="synthesis")
 def chart_page(site: SiteInputs, measure_name: str) -> list[Page]:
+    # A chart too long for one page shows one mark per group; each group's cohorts go on pages of their own, made
+    # here with it (so they share its trace).
     url = chart_page_url(measure_name)
-    return [site.render(f"{url}index.md", "chart_page.md.j2", {"description": chart_description(measure_name)},
-                        page_url=url, measure=MEASURES[measure_name])]
+    found = chart_aggregate(site.charts, site.evidence, measure_name)
+    head = {"description": chart_description(measure_name)}
+    if found is None:
+        return [site.render(f"{url}index.md", "chart_page.md.j2", head, page_url=url, measure=MEASURES[measure_name])]
+    return [site.render(f"{url}index.md", "chart_aggregate.md.j2", head, page_url=url, measure=MEASURES[measure_name],
+                        summary_href=relative(url, SUMMARY_URL)),
+            *(site.render(f"{page.url}index.md", "chart_group.md.j2", **group_page_context(found, page))
+              for page in found.pages)]
 
 
 @family("summary", group="synthesis")
