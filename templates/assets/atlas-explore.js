@@ -890,32 +890,33 @@
     const reasons = new Map(result.held.map(function (h) { return [h.row.key, reason(h, measure)]; }));
     const used = new Set(result.kept.map(function (row) { return row.key; }));
     const header = ["row", "study_id", "cohort_id", "study_title", "cohort_label", "first_published", "design",
-      "index_switch", "partner_group", "prior_status", "patients", "measure", "responders", "n", "value_percent",
-      "ci_low", "ci_high", "pi_low", "pi_high", "k", "tau2", "i2", "q", "used", "held_out_because", "source", "url"];
+      "index_switch", "partner_group", "prior_status", "patients", "measure", "responders", "n", "responders_derived",
+      "n_from_cohort", "value_percent", "ci_low", "ci_high", "pi_low", "pi_high", "k", "tau2", "i2", "q", "used", "held_out_because", "source", "url"];
     const rows = this.chosen.map(function (row) {
       const f = figuresOf(row)[measure] || {};
       const has = f.r !== null && f.r !== undefined;
       return ["cohort", row.study, row.cohort, row.title, row.label, row.year, explore.label("design", row.design),
         explore.label("index_switch", row.index_switch), explore.label("partner_group", row.partner_group),
         explore.label("prior_status", row.prior_status), row.patients, model.measures[measure].short,
-        has ? f.r : null, has ? f.n : null, has ? f.value : null, has ? f.low : null, has ? f.high : null, null, null,
+        has ? f.r : null, has ? f.n : null, has ? f.r_derived : null, has ? f.n_from_cohort : null,
+        has ? f.value : null, has ? f.low : null, has ? f.high : null, null, null,
         null, null, null, null, used.has(row.key), reasons.get(row.key) || null, f.source || null,
         new URL(hrefOf(row), window.location.href).href];
     });
     const selection = window.location.href;
     result.estimates.forEach(function (e, i) {
       rows.push(["pooled " + e.method, null, null, null, METHODS[i][1], null, null, null, null, null, result.patients,
-        model.measures[measure].short, null, null, e.value, e.ciLowPct, e.ciHighPct, e.piLowPct, e.piHighPct, e.k,
+        model.measures[measure].short, null, null, null, null, e.value, e.ciLowPct, e.ciHighPct, e.piLowPct, e.piHighPct, e.k,
         e.tau2, e.i2, e.q, null, null, "computed in the browser from this selection", selection]);
     });
     if (result.known) {
       const b = result.known;
       rows.push(["pooled bn", null, null, null, BN_NAME, null, null, null, null, null, result.patients,
-        model.measures[measure].short, null, null, b.value, b.ci_low, b.ci_high, b.pi_low, b.pi_high, result.kept.length,
+        model.measures[measure].short, null, null, null, null, b.value, b.ci_low, b.ci_high, b.pi_low, b.pi_high, result.kept.length,
         b.tau2, null, null, null, null, b.source, new URL(b.href, window.location.href).href]);
     } else if (!result.estimates.length) {
       rows.push(["not pooled", null, null, null, result.why, null, null, null, null, null, result.patients,
-        model.measures[measure].short, null, null, null, null, null, null, null, result.kept.length, null, null, null,
+        model.measures[measure].short, null, null, null, null, null, null, null, null, null, result.kept.length, null, null, null,
         null, null, null, selection]);
     }
     return toCsv(header, rows);
