@@ -595,12 +595,7 @@
       "Exact 95% CI", "Source"]);
     const body = document.createElement("tbody");
     this.shown.slice(0, this.limit).forEach(function (row) {
-      const tr = element(body, "tr");
-      explore.checkbox(element(tr, "td"), row);
-      const cohort = element(tr, "td");
-      link(cohort, hrefOf(row), row.label);
-      element(cohort, "br");
-      element(cohort, "span", row.title, "atlas-note");
+      const tr = explore.cohortRow(body, row);
       element(tr, "td", row.year === null ? "" : String(row.year));
       element(tr, "td", explore.label("design", row.design));
       element(tr, "td", explore.label("partner_group", row.partner_group));
@@ -620,6 +615,17 @@
     this.more.textContent = "Show " + Math.min(PAGE_SIZE, total - this.limit) + " more";
   };
 
+  // A row's first two cells, in both tables: its checkbox, and the cohort linked to its study page over the study's title.
+  Explore.prototype.cohortRow = function (body, row) {
+    const tr = element(body, "tr");
+    this.checkbox(element(tr, "td"), row);
+    const cohort = element(tr, "td");
+    link(cohort, hrefOf(row), row.label);
+    element(cohort, "br");
+    element(cohort, "span", row.title, "atlas-note");
+    return tr;
+  };
+
   Explore.prototype.drawCount = function () {
     const total = this.shown.length;
     this.count.textContent = thousands(total) + " cohort" + (total === 1 ? "" : "s") + " in the question match"
@@ -634,12 +640,7 @@
       + " not in the question and can never enter the pool; checking one lists it among those held out.";
     const body = document.createElement("tbody");
     rows.slice(0, this.outsideLimit).forEach(function (row) {
-      const tr = element(body, "tr");
-      explore.checkbox(element(tr, "td"), row);
-      const cohort = element(tr, "td");
-      link(cohort, hrefOf(row), row.label);
-      element(cohort, "br");
-      element(cohort, "span", row.title, "atlas-note");
+      const tr = explore.cohortRow(body, row);
       element(tr, "td", explore.label("prior_status", row.prior_status));
       element(tr, "td", row.whyNot || "");
     });
