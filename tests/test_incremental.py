@@ -366,6 +366,9 @@ def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout
                        cwd=ROOT, check=True)
 
     parallel_build()
+    # the job processes handed back the exact intervals they made, and the build kept them
+    from build_scripts.load.cache import code_version, load_store
+    assert load_store(project.cache / "kept.pickle", code_version())["exact intervals"]
     assert_same_site(project.site, clean_build(project, tmp_path / "serial"))
     study = project.evidence / "studies" / f"{STUDY}.yaml"
     study.write_text(study.read_text().replace("It has *two* cohorts", "It has *two* cohorts (edited)"))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+
+from build_scripts.derive.kept import Kept
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -67,9 +68,15 @@ def _bisect(function, target: float) -> float:
     return middle
 
 
-@lru_cache(maxsize=None)
 def clopper_pearson(successes: int, n: int, level: float = 95.0) -> tuple[float, float]:
     """Exact (Clopper-Pearson) confidence interval of a proportion, in per cent."""
+    return INTERVALS.get((int(successes), int(n), float(level)), lambda: _clopper_pearson(successes, n, level))
+
+
+INTERVALS = Kept("exact intervals")
+
+
+def _clopper_pearson(successes: int, n: int, level: float) -> tuple[float, float]:
     if n <= 0 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
     tail = (1 - level / 100) / 2

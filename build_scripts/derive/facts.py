@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
+from build_scripts.load.cache import cohort_memo
 from build_scripts.load.evidence import parent_chain
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import (
@@ -168,6 +169,7 @@ def regimen_has_index_agent(evidence: Evidence, regimen_id: str) -> bool:
         for agent_id in regimen.agents)
 
 
+@cohort_memo
 def question_fit(evidence: Evidence, study: Study, cohort: Cohort) -> QuestionFit:
     """Whether a cohort is in the atlas's question: an agent of the index class in every regimen, after an earlier one
     (the topic's exposure statuses say which prior statuses count).

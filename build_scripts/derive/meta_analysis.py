@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
+
+from build_scripts.derive.kept import Kept
 
 if TYPE_CHECKING:
     import numpy as np
@@ -303,8 +305,28 @@ def binomial_normal(responders: Sequence[int], n: Sequence[int]) -> RandomEffect
 
 
 def pool(method: str, responders: Sequence[int], n: Sequence[int]) -> RandomEffects | NotEstimable:
-    """Cohorts' responders out of n pooled by `method`: 'bn' (binomial-normal), 'dl' or 'pm' (corrected logits)."""
+    """Cohorts' responders out of n pooled by `method`: 'bn' (binomial-normal), 'dl' or 'pm' (corrected logits).
+
+    A fit depends on nothing but its numbers, so each is made once: FITS keeps it (derive/kept.py).
+    """
+    key = (method, tuple(int(r) for r in responders), tuple(int(m) for m in n))
+    return FITS.get(key, lambda: _plain(_fit(method, responders, n)))
+
+
+def _fit(method: str, responders: Sequence[int], n: Sequence[int]) -> RandomEffects | NotEstimable:
     if method == "bn":
         return binomial_normal(responders, n)
     cells = [logit_proportion(r, m) for r, m in zip(responders, n)]
     return random_effects([c[0] for c in cells], [c[1] for c in cells], method)
+
+
+def _plain(fit: RandomEffects | NotEstimable) -> RandomEffects | NotEstimable:
+    """The fit with Python numbers only (numpy's are equal in value), so that a kept fit is read back without numpy."""
+    if isinstance(fit, NotEstimable):
+        return fit
+    return replace(fit, k=int(fit.k), **{name: None if getattr(fit, name) is None else float(getattr(fit, name))
+                                         for name in ("mean", "se", "ci_low", "ci_high", "tau2", "q", "i2",
+                                                      "pi_low", "pi_high")})
+
+
+FITS = Kept("pooled fits")

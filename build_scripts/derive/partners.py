@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterable
 from build_scripts.derive.facts import (
     _enclosing, cohort_regimens, regimen_has_index_agent, question_fit,
 )
+from build_scripts.load.cache import cohort_memo
 from build_scripts.load.vocabulary import (
     INDEX_AXIS, PARTNER_CLASSES, PARTNER_GROUPS_FIRST, PARTNER_GROUPS_LAST, PARTNER_HISTORY, PARTNER_JOIN,
     REFRACTORY_CLASS_AGENTS, WORDS, TopicList, TopicTable, index_class, outside_key,
@@ -184,6 +185,7 @@ def prior_index_agents(evidence: Evidence, study: Study, cohort: Cohort) -> tupl
     return None
 
 
+@cohort_memo
 def partners(evidence: Evidence, study: Study, cohort: Cohort) -> PartnerClass:
     """A cohort's partner group: the 'outside' group, or its regimens' partner group with each drug's history.
 
@@ -253,6 +255,7 @@ class IndexSwitch:
         return self.label
 
 
+@cohort_memo
 def index_switch(evidence: Evidence, study: Study, cohort: Cohort) -> IndexSwitch:
     """Whether a question cohort gives the index agent its patients had before, or switches to another.
 

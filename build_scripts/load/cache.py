@@ -13,9 +13,10 @@ import hashlib
 import os
 import pickle
 import sys
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, wraps
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -336,3 +337,39 @@ class Memo:
             found = self._values[key] = (value, trace.reads)
         note_all(found[1])
         return found[0]
+
+
+# ---------------------------------------------------------------- facts of a cohort, once per evidence
+
+_COHORT_MEMOS: dict[int, tuple[Any, dict[Any, tuple]]] = {}
+
+
+def _forget_evidence(key: int) -> None:
+    _COHORT_MEMOS.pop(key, None)
+
+
+def cohort_memo(function: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any, Any], Any]:
+    """A derivation of (evidence, study, cohort) computed once per evidence object, study and cohort, under the
+    active topic; each later call is charged with the reads the first one made, so traces stay exact.
+
+    Records are frozen, so a study and a cohort object give the same answer for as long as they live; the memo
+    holds them, so their ids are not reused, and is dropped with the evidence it belongs to.
+    """
+    @wraps(function)
+    def memoized(evidence: Any, study: Any, cohort: Any) -> Any:
+        if _PAUSED[-1]:  # reads would go unrecorded: compute without keeping anything
+            return function(evidence, study, cohort)
+        entry = _COHORT_MEMOS.get(id(evidence))
+        if entry is None or entry[0]() is not evidence:
+            entry = _COHORT_MEMOS[id(evidence)] = (weakref.ref(evidence), {})
+            weakref.finalize(evidence, _forget_evidence, id(evidence))
+        key = (function.__qualname__, id(study), id(cohort), id(active()))
+        found = entry[1].get(key)
+        if found is None or found[0] is not study or found[1] is not cohort:
+            with tracing() as trace:
+                value = function(evidence, study, cohort)
+            found = entry[1][key] = (study, cohort, active(), value, frozenset(trace.reads))
+        else:
+            note_all(found[4])
+        return found[3]
+    return memoized

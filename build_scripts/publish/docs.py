@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from build_scripts.derive.guide import GUIDE_FILES
+from build_scripts.derive import kept
 from build_scripts.load.cache import Digests, code_version, digest, load_store, note, save_store, tracing, tree_digest
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.release import CHANGELOG_FILE, CITATION_FILE
@@ -29,6 +30,8 @@ from build_scripts.render.svg import forest_svg, render_svgs, spec_json, vega_bu
 # UNKNOWN_JOB_SECONDS).
 PARALLEL_SECONDS = 2.0
 UNKNOWN_JOB_SECONDS = 0.01
+# Kept numeric results per function (derive/kept.py) beyond which a build keeps only those it used.
+KEPT_LIMIT = 500_000
 
 
 @dataclass
@@ -122,8 +125,9 @@ class JobRunner:
                          round(time.perf_counter() - started, 4))
         return JobResult(job.name, entry, written, charts, rendered)
 
-    def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> list[JobResult]:
-        """Run the jobs, in two processes (forks sharing the evidence) when they are expected to take a while.
+    def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> tuple[list[JobResult], dict]:
+        """Run the jobs, in two processes (forks sharing the evidence) when they are expected to take a while; also
+        the pooled fits they used.
 
         Jobs are shared out by how long each took last time, longest first, each to the less loaded process;
         the jobs of a group stay together.
@@ -133,7 +137,7 @@ class JobRunner:
 
         if len(jobs) < 2 or sum(map(cost, jobs)) < PARALLEL_SECONDS or (os.cpu_count() or 1) < 2 \
                 or not _single_threaded():
-            return [self.run(job) for job in jobs]
+            return [self.run(job) for job in jobs], kept.take_used()
         units: dict[str, list[PageJob]] = {}
         for job in jobs:
             units.setdefault(job.group or f"job:{job.name}", []).append(job)
@@ -146,7 +150,8 @@ class JobRunner:
         _SHARES[:] = [(self, share) for share in shares]
         try:
             with multiprocessing.get_context("fork").Pool(2) as pool:
-                return [result for results in pool.map(_run_share, range(2)) for result in results]
+                shared = pool.map(_run_share, range(2))
+            return [result for results, _ in shared for result in results], kept.merge(*(used for _, used in shared))
         finally:
             _SHARES.clear()
 
@@ -166,9 +171,10 @@ def _single_threaded() -> bool:
         return False
 
 
-def _run_share(number: int) -> list[JobResult]:
+def _run_share(number: int) -> tuple[list[JobResult], dict]:
     runner, jobs = _SHARES[number]
-    return [runner.run(job) for job in jobs]
+    kept.take_used()
+    return [runner.run(job) for job in jobs], kept.take_used()
 
 
 def docs_key(layout: Layout) -> str:
@@ -220,8 +226,13 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
             if entry is not None:
                 estimates[job.name] = entry.seconds
             previous.pop(job.name, None)
+    kept_path = layout.cache / "kept.pickle"
+    stored_results = load_store(kept_path, code_version())
+    kept.recall(stored_results)
+    kept.take_used()
     try:
-        results = JobRunner(layout, set(hand_written), digests, page_charts, environment).run_all(pending, estimates)
+        results, used = JobRunner(layout, set(hand_written), digests, page_charts,
+                                  environment).run_all(pending, estimates)
     finally:
         # Until the jobs that ran are stored, they are forgotten: their files may be half written.
         save_store(store_path, key, {"jobs": previous})
@@ -235,6 +246,14 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
         report.charts_rendered += result.rendered
         report.ran.append(result.name)
     report.jobs_run = len(results)
+    # A build that reran some jobs used only some results: the others are kept for the jobs that did not run, up to a
+    # bound past which only this build's are (results of numbers no record holds any more are dropped then).
+    if any(used.values()):
+        store = {}
+        for name in stored_results.keys() | used.keys():
+            before, now = stored_results.get(name, {}), used.get(name, {})
+            store[name] = now if len(before) + len(now) > KEPT_LIMIT else {**before, **now}
+        save_store(kept_path, code_version(), store)
 
     wanted = set(folder.digests)
     wanted_stashes = {stash for entry in current.values() for stash in entry.stashes}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 
 from build_scripts.load.model import Publication
 from build_scripts.load.vocabulary import RECORD_KINDS, TITLE_STATUSES
@@ -18,6 +19,7 @@ def url_of(kind: str, record_id: str) -> str:
     return RECORD_KINDS[kind].url(record_id)
 
 
+@lru_cache(maxsize=1 << 16)
 def relative(from_url: str, to_url: str) -> str:
     """A link from one directory-style page URL to another, relative so the site works under any prefix."""
     target = posixpath.relpath(to_url or ".", from_url or ".")

@@ -1,0 +1,94 @@
+"""What a build computes once and shares (issue 25): a cohort's derived facts once per evidence, with each caller
+charged with their reads; pooled fits and exact intervals kept between builds."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from pathlib import Path
+
+import pytest
+
+from build_scripts.derive import exact, kept, meta_analysis
+from build_scripts.derive.checks import validate_tree
+from build_scripts.derive.facts import question_fit
+from build_scripts.derive.partners import index_switch, partners
+from build_scripts.load import cache
+from build_scripts.load.cache import tracing, tracked_evidence
+
+from build_scripts.publish.layout import Layout
+
+from conftest import FIXTURES, VALID, fixture_layout
+from test_incremental import assert_same_site, clean_build, rebuild
+
+STUDY = "fixture-dpd-retreatment"
+
+
+@pytest.mark.parametrize("fact", [question_fit, partners, index_switch])
+def test_a_remembered_fact_charges_every_caller_with_the_reads_it_was_made_from(fact):
+    evidence = tracked_evidence(validate_tree(VALID))
+    study = evidence.studies[STUDY]
+    for cohort in study.cohorts:
+        with tracing() as first:
+            made = fact(evidence, study, cohort)
+        with tracing() as second:
+            again = fact(evidence, study, cohort)
+        assert again is made
+        assert second.reads == first.reads and first.reads
+        # the regimen records it looked at, which a trace that took the fact from the memo must also hold
+        assert any(read[0] == "regimens" for read in second.reads)
+
+
+def test_a_fact_is_not_remembered_past_its_evidence():
+    evidence = tracked_evidence(validate_tree(VALID))
+    study = evidence.studies[STUDY]
+    question_fit(evidence, study, study.cohorts[0])
+    key = id(evidence)
+    assert cache._COHORT_MEMOS[key][0]() is evidence
+    del evidence, study
+    gc.collect()
+    assert key not in cache._COHORT_MEMOS
+
+
+def test_kept_results_are_made_once_and_handed_back_as_used():
+    kept.take_used()
+    first = meta_analysis.pool("bn", [3, 9, 14, 0], [20, 25, 30, 12])
+    assert meta_analysis.pool("bn", [3, 9, 14, 0], [20, 25, 30, 12]) is first
+    interval = exact.clopper_pearson(7, 19)
+    used = kept.take_used()
+    assert used["pooled fits"] == {("bn", (3, 9, 14, 0), (20, 25, 30, 12)): first}
+    assert used["exact intervals"] == {(7, 19, 95.0): interval}
+    assert kept.take_used() == {"pooled fits": {}, "exact intervals": {}}
+    # A kept fit holds Python numbers only, so reading it back needs no numpy, and it equals a fit made afresh.
+    assert all(type(getattr(first, name)) in (float, type(None)) for name in ("mean", "se", "tau2", "pi_low"))
+    assert first == meta_analysis._plain(meta_analysis._fit("bn", [3, 9, 14, 0], [20, 25, 30, 12]))
+
+
+@pytest.fixture
+def pooled_project(tmp_path: Path) -> Layout:
+    """A build of the synthesis fixture tree, whose strata are pooled."""
+    evidence = tmp_path / "evidence"
+    shutil.copytree(FIXTURES / "synthesis", evidence)
+    return fixture_layout(tmp_path, evidence, guide=False)
+
+
+def test_a_build_makes_no_fit_or_interval_an_earlier_build_kept(pooled_project: Layout, tmp_path: Path, monkeypatch):
+    project = pooled_project
+    rebuild(project)
+    stored = cache.load_store(project.cache / "kept.pickle", cache.code_version())
+    assert len(stored["pooled fits"]) >= 6 and len(stored["exact intervals"]) >= 10
+    # A new process knows nothing but the store: forget everything, and fail on any fit or interval made.
+    for name in ("pooled fits", "exact intervals"):
+        monkeypatch.setattr(kept._KEPT[name], "known", {})
+
+    def refuse(*args):
+        raise AssertionError(f"made again: {args}")
+
+    monkeypatch.setattr(meta_analysis, "_fit", refuse)
+    monkeypatch.setattr(exact, "_clopper_pearson", refuse)
+    study = project.evidence / "studies" / "alpha.yaml"
+    study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
+    report = rebuild(project)
+    assert {"summary", "explore-data", "download:synthesis.csv"} <= set(report.ran)
+    monkeypatch.undo()
+    assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
