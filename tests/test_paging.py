@@ -199,3 +199,37 @@ def test_a_linked_list_says_how_many_cohorts_and_pages_in_good_english():
     assert LongList(("a/",), 1, "a/").text == "1 cohort, on 1 page"
     assert LongList(("a/",), 40, "a/").text == "40 cohorts, on 1 page"
     assert LongList(("a/", "a/2/"), 1234, "a/").text == "1,234 cohorts, on 2 pages"
+
+
+# ---------------------------------------------------------------- the derived-axes audit (issue 25)
+
+def test_the_derived_axes_audit_goes_on_over_pages_that_keep_each_study_whole(large, environment):
+    from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit_pages
+
+    pages = axes_audit_pages(large)
+    cohorts = [(s.id, c.id) for s in sorted(large.studies.values(), key=lambda s: s.id) for c in s.cohorts]
+    assert len(cohorts) > 2 * paging.TABLE_PAGE_SIZE and len(pages) >= 3
+    assert [path for path, _ in pages] == [f"{AXES_AUDIT_URL}index.md"] + [
+        f"{AXES_AUDIT_URL}{n}/index.md" for n in range(2, len(pages) + 1)]
+    shown = [(row["study"].id, row["cohort"].id) for _, context in pages for row in context["rows"]]
+    assert shown == cohorts  # every cohort once, in order
+    first = 1
+    for number, (path, context) in enumerate(pages, start=1):
+        rows, pager = context["rows"], context["pager"]
+        studies = {row["study"].id for row in rows}
+        assert len(rows) <= paging.TABLE_PAGE_SIZE or len(studies) == 1
+        assert (pager["number"], pager["count"], pager["total"]) == (number, len(pages), len(cohorts))
+        assert (pager["first"], pager["last"]) == (first, first + len(rows) - 1)
+        first += len(rows)
+        # a page's links resolve from its own folder: to the study pages, to the methods page, to the other pages
+        folder = posixpath.dirname(path)
+        assert all(posixpath.normpath(posixpath.join(folder, row["href"].split("#")[0])) ==
+                   f"studies/{row['study'].id}" for row in rows)
+        assert posixpath.normpath(posixpath.join(folder, context["methods_href"])) == "methods.md"
+        assert posixpath.normpath(posixpath.join(folder, pager["pages"][0]["href"])) == AXES_AUDIT_URL.rstrip("/")
+    # the studies on a page boundary are not split
+    for (_, before), (_, after) in zip(pages, pages[1:]):
+        assert before["rows"][-1]["study"].id != after["rows"][0]["study"].id
+    html = html_of(environment, "derived_axes.md.j2", **pages[1][1])
+    assert f"cohorts {pages[1][1]['pager']['first']} to {pages[1][1]['pager']['last']} of {len(cohorts)}" in html
+    assert 'rel="prev"' in html and 'rel="next"' in html

@@ -28,7 +28,7 @@ from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
 from build_scripts.render.answers import (
     answers_context, bottom_line_context, question_pages, questions_description, review_quotes,
 )
-from build_scripts.render.audit import AXES_AUDIT_URL, axes_audit
+from build_scripts.render.audit import axes_audit_pages
 from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from build_scripts.render.chart_groups import group_page_context
 from build_scripts.render.charts import chart_aggregate
@@ -199,8 +199,7 @@ def definitions(site: SiteInputs, _: None) -> list[Page]:
 
 @family("derived-axes")
 def derived_axes(site: SiteInputs, _: None) -> list[Page]:
-    return [site.render(f"{AXES_AUDIT_URL}index.md", "derived_axes.md.j2", page_url=AXES_AUDIT_URL,
-                        **axes_audit(site.evidence))]
+    return [site.render(path, "derived_axes.md.j2", **context) for path, context in axes_audit_pages(site.evidence)]
 
 
 @family("field-reference")
