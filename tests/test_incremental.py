@@ -398,6 +398,9 @@ def test_long_tables_go_on_over_pages_whose_links_all_resolve(project: Layout, m
     assert 'href="../../#chart-vgpr-or-better"' in rows
     lines = (site / "studies" / STUDY / "chart-lines" / "2" / "index.html").read_text()
     assert "Lines of therapy per patient: data" in lines
+    # the derived axes go on over pages of whole studies, whose links (to the methods too) resolve
+    axes = (site / "derived-axes" / "2" / "index.html").read_text()
+    assert "Derived axes, cohort by cohort: cohorts" in axes and 'href="../../methods/"' in axes
     # the regimen tables and the Evidence summary link their long lists, whose pages link back
     assert 'href="all-regimens/"' in (site / "regimen-tables" / "index.html").read_text()
     tables = (site / "regimen-tables" / "all-regimens" / "2" / "index.html").read_text()

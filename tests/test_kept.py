@@ -1,5 +1,6 @@
 """What a build computes once and shares (issue 25): a cohort's derived facts once per evidence, with each caller
-charged with their reads; pooled fits and exact intervals kept between builds."""
+charged with their reads; pooled fits and exact intervals kept between builds; and pieces of aggregates (a study's
+lines of a download, its rows of the Explore data) kept between builds with what they read."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.facts import question_fit
 from build_scripts.derive.partners import index_switch, partners
 from build_scripts.load import cache
-from build_scripts.load.cache import tracing, tracked_evidence
+from build_scripts.load.cache import Digests, Fragments, fragment, keeping_fragments, tracing, tracked_evidence
 
 from build_scripts.publish.layout import Layout
 
@@ -58,7 +59,7 @@ def test_kept_results_are_made_once_and_handed_back_as_used():
     used = kept.take_used()
     assert used["pooled fits"] == {("bn", (3, 9, 14, 0), (20, 25, 30, 12)): first}
     assert used["exact intervals"] == {(7, 19, 95.0): interval}
-    assert kept.take_used() == {"pooled fits": {}, "exact intervals": {}}
+    assert not any(kept.take_used().values())
     # A kept fit holds Python numbers only, so reading it back needs no numpy, and it equals a fit made afresh.
     assert all(type(getattr(first, name)) in (float, type(None)) for name in ("mean", "se", "tau2", "pi_low"))
     assert first == meta_analysis._plain(meta_analysis._fit("bn", [3, 9, 14, 0], [20, 25, 30, 12]))
@@ -92,3 +93,51 @@ def test_a_build_makes_no_fit_or_interval_an_earlier_build_kept(pooled_project: 
     assert {"summary", "explore-data", "download:synthesis.csv"} <= set(report.ran)
     monkeypatch.undo()
     assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
+
+
+def test_a_fragment_is_taken_while_its_reads_are_unchanged_and_charges_them_to_its_job():
+    evidence = tracked_evidence(validate_tree(VALID))
+    made = []
+
+    def title_of(study_id):
+        made.append(study_id)
+        return evidence.studies[study_id].title
+
+    def digests():
+        return Digests(evidence, {("study", s): f"digest of {s}" for s in evidence.studies})
+
+    store = Fragments({}, digests())
+    with keeping_fragments(store), tracing() as first:
+        title = fragment("titles", STUDY, lambda: title_of(STUDY))
+    assert made == [STUDY] and ("studies", "item", STUDY) in first.reads
+    store = Fragments(store.stored, digests())  # the next build, nothing changed
+    with keeping_fragments(store), tracing() as second:
+        assert fragment("titles", STUDY, lambda: title_of(STUDY)) == title
+    assert made == [STUDY] and second.reads == first.reads and store.take_made() == {}
+    changed = digests()
+    changed.records[("study", STUDY)] = "edited"
+    store = Fragments(store.stored, changed)
+    with keeping_fragments(store):
+        fragment("titles", STUDY, lambda: title_of(STUDY))
+    assert made == [STUDY, STUDY] and list(store.take_made()) == [("titles", STUDY)]
+    # outside a build, a fragment is simply made
+    fragment("titles", STUDY, lambda: title_of(STUDY))
+    assert len(made) == 3
+
+
+def test_an_edit_makes_only_the_edited_studys_fragments_and_the_site_equals_a_clean_build(
+        pooled_project: Layout, tmp_path: Path):
+    project = pooled_project
+    first = rebuild(project)
+    studies = len(list((project.evidence / "studies").glob("*.yaml")))
+    # per study: its evidence.json text, studies.csv line, outcomes.csv lines, Explore rows and count of cohorts in the
+    # question; per other record its text; the pages of derived axes
+    assert first.fragments_made >= 5 * studies + 1
+    study = project.evidence / "studies" / "alpha.yaml"
+    study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
+    edited = rebuild(project)
+    # alpha's four, its count of cohorts in the question, the page of derived axes that lists it, and zeta's Explore
+    # rows: zeta reports some of alpha's patients, which its rows say
+    assert edited.fragments_made == 7
+    assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
+    assert rebuild(project).fragments_made == 0

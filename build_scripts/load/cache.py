@@ -373,3 +373,57 @@ def cohort_memo(function: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any,
             note_all(found[4])
         return found[3]
     return memoized
+
+
+# ---------------------------------------------------------------- pieces of an aggregate, kept between builds
+
+class Fragments:
+    """Pieces of an aggregate (a record's rows of a download, say) kept between builds with what they read.
+
+    A job that reruns because one record changed takes every other record's piece from the store, unchanged while
+    its reads are, and is charged with its reads as if it had made it; only the changed record's piece is made.
+    """
+
+    def __init__(self, stored: dict[tuple, tuple], digests: Digests):
+        self.stored, self.digests = stored, digests
+        self.made: dict[tuple, tuple] = {}  # made in this process since last taken
+
+    def get(self, name: str, key: Any, make: Callable[[], Any]) -> Any:
+        entry = self.stored.get((name, key))
+        if entry is not None and self.digests.of_all(entry[0]) == entry[1]:
+            note_all(set(entry[0]))
+            return entry[2]
+        with tracing() as trace:
+            value = make()
+        reads = tuple(sorted(trace.reads, key=repr))
+        entry = self.stored[(name, key)] = self.made[(name, key)] = (reads, self.digests.of_all(reads), value)
+        return value
+
+    def take_made(self) -> dict[tuple, tuple]:
+        made, self.made = self.made, {}
+        return made
+
+
+_FRAGMENTS: list[Fragments] = []
+
+
+@contextmanager
+def keeping_fragments(fragments: Fragments) -> Iterator[Fragments]:
+    """Inside the block, `fragment` keeps and reuses pieces in the given store."""
+    _FRAGMENTS.append(fragments)
+    try:
+        yield fragments
+    finally:
+        _FRAGMENTS.pop()
+
+
+def current_fragments() -> Fragments | None:
+    return _FRAGMENTS[-1] if _FRAGMENTS else None
+
+
+def fragment(name: str, key: Any, make: Callable[[], Any]) -> Any:
+    """The piece `name` of `key` (whatever besides the traced reads it depends on): from the build's store when its
+    reads are unchanged, else made; outside a build, or with reads paused, simply made."""
+    if not _FRAGMENTS or _PAUSED[-1]:
+        return make()
+    return _FRAGMENTS[-1].get(name, key, make)

@@ -11,7 +11,10 @@ from typing import Any, Iterable
 
 from build_scripts.derive.guide import GUIDE_FILES
 from build_scripts.derive import kept
-from build_scripts.load.cache import Digests, code_version, digest, load_store, note, save_store, tracing, tree_digest
+from build_scripts.load.cache import (
+    Digests, Fragments, code_version, current_fragments, digest, keeping_fragments, load_store, note, save_store, tracing,
+    tree_digest,
+)
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.release import CHANGELOG_FILE, CITATION_FILE
 from build_scripts.load.settings import SiteSettings
@@ -125,9 +128,9 @@ class JobRunner:
                          round(time.perf_counter() - started, 4))
         return JobResult(job.name, entry, written, charts, rendered)
 
-    def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> tuple[list[JobResult], dict]:
+    def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> tuple[list[JobResult], dict, dict]:
         """Run the jobs, in two processes (forks sharing the evidence) when they are expected to take a while; also
-        the pooled fits they used.
+        the kept results they used (derive/kept.py) and the fragments they made (cache.Fragments).
 
         Jobs are shared out by how long each took last time, longest first, each to the less loaded process;
         the jobs of a group stay together.
@@ -137,7 +140,7 @@ class JobRunner:
 
         if len(jobs) < 2 or sum(map(cost, jobs)) < PARALLEL_SECONDS or (os.cpu_count() or 1) < 2 \
                 or not _single_threaded():
-            return [self.run(job) for job in jobs], kept.take_used()
+            return [self.run(job) for job in jobs], kept.take_used(), _fragments_made()
         units: dict[str, list[PageJob]] = {}
         for job in jobs:
             units.setdefault(job.group or f"job:{job.name}", []).append(job)
@@ -151,7 +154,8 @@ class JobRunner:
         try:
             with multiprocessing.get_context("fork").Pool(2) as pool:
                 shared = pool.map(_run_share, range(2))
-            return [result for results, _ in shared for result in results], kept.merge(*(used for _, used in shared))
+            return ([result for results, _, _ in shared for result in results], kept.merge(*(used for _, used, _ in shared)),
+                    {key: entry for _, _, made in shared for key, entry in made.items()})
         finally:
             _SHARES.clear()
 
@@ -171,10 +175,14 @@ def _single_threaded() -> bool:
         return False
 
 
-def _run_share(number: int) -> tuple[list[JobResult], dict]:
+def _run_share(number: int) -> tuple[list[JobResult], dict, dict]:
     runner, jobs = _SHARES[number]
     kept.take_used()
-    return [runner.run(job) for job in jobs], kept.take_used()
+    return [runner.run(job) for job in jobs], kept.take_used(), _fragments_made()
+
+
+def _fragments_made() -> dict:
+    return current_fragments().take_made() if current_fragments() is not None else {}
 
 
 def docs_key(layout: Layout) -> str:
@@ -230,9 +238,13 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
     stored_results = load_store(kept_path, code_version())
     kept.recall(stored_results)
     kept.take_used()
+    fragments_path = layout.cache / "fragments.pickle"
+    # Keyed like the jobs: a fragment may hold text made with the settings, the release or the changelog.
+    fragments = Fragments(load_store(fragments_path, key).get("fragments", {}), digests)
     try:
-        results, used = JobRunner(layout, set(hand_written), digests, page_charts,
-                                  environment).run_all(pending, estimates)
+        with keeping_fragments(fragments):
+            results, used, made = JobRunner(layout, set(hand_written), digests, page_charts,
+                                            environment).run_all(pending, estimates)
     finally:
         # Until the jobs that ran are stored, they are forgotten: their files may be half written.
         save_store(store_path, key, {"jobs": previous})
@@ -254,6 +266,10 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
             before, now = stored_results.get(name, {}), used.get(name, {})
             store[name] = now if len(before) + len(now) > KEPT_LIMIT else {**before, **now}
         save_store(kept_path, code_version(), store)
+    if made:
+        fragments.stored.update(made)
+        save_store(fragments_path, key, {"fragments": fragments.stored})
+    report.fragments_made = len(made)
 
     wanted = set(folder.digests)
     wanted_stashes = {stash for entry in current.values() for stash in entry.stashes}

@@ -102,6 +102,7 @@ class BuildReport:
     jobs_run: int = 0
     jobs_skipped: int = 0
     ran: list[str] = field(default_factory=list)
+    fragments_made: int = 0  # pieces of aggregates made anew (the others were taken from the store)
     pages_rendered: int = 0
     searched: bool = False
     search_peak_rss_mib: float | None = None  # Pagefind's peak memory, when it ran

@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from build_scripts.derive.kept import Kept
+
 
 LIST_SEPARATOR = ";"
 
@@ -74,6 +76,14 @@ def _formula_start() -> re.Pattern[str]:
     Conservative on purpose: whitespace and invisible format characters before the formula character are skipped,
     and compatibility forms that NFKC folds into a formula character (full-width ＝, small ﹢, ...) count as one.
     """
+    # Reading all of Unicode takes a second or two, so the pattern is kept between builds like a computed figure.
+    return re.compile(PATTERNS.get(("formula start", unicodedata.unidata_version), _formula_start_pattern))
+
+
+PATTERNS = Kept("patterns")
+
+
+def _formula_start_pattern() -> str:
     formula, invisible = [], []
     for cp in range(sys.maxunicode + 1):
         ch = chr(cp)
@@ -81,8 +91,8 @@ def _formula_start() -> re.Pattern[str]:
             formula.append(cp)
         elif unicodedata.category(ch) == "Cf" or (ch.isspace() and ch not in IN_CELL_SEPARATORS):
             invisible.append(cp)
-    return re.compile(f"(?:^|(?<=[{re.escape(IN_CELL_SEPARATORS)}]))"
-                      f"(?=[{_character_class(invisible)}]*[{_character_class(formula)}])")
+    return (f"(?:^|(?<=[{re.escape(IN_CELL_SEPARATORS)}]))"
+            f"(?=[{_character_class(invisible)}]*[{_character_class(formula)}])")
 
 
 def neutralise(text: str) -> str:
@@ -116,7 +126,15 @@ def csv_cell(column: Column, value: Any) -> str:
 
 def to_csv(columns: tuple[Column, ...], rows: Iterable[dict[str, Any]]) -> str:
     """The one CSV writer of the site: a header row, then one line per row, every cell through csv_cell."""
+    return csv_text(columns, (csv_line(columns, row) for row in rows))
+
+
+def csv_line(columns: tuple[Column, ...], row: dict[str, Any]) -> str:
+    """One row's line, every cell through csv_cell."""
+    return ",".join(csv_cell(column, row.get(column.name)) for column in columns)
+
+
+def csv_text(columns: tuple[Column, ...], lines: Iterable[str]) -> str:
+    """A CSV file: the header row, then the lines csv_line made."""
     header = ",".join(_quoted(neutralise(column.name)) for column in columns)
-    lines = [header]
-    lines.extend(",".join(csv_cell(column, row.get(column.name)) for column in columns) for row in rows)
-    return "\n".join(lines) + "\n"
+    return "\n".join([header, *lines]) + "\n"

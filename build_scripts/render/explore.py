@@ -17,6 +17,7 @@ from build_scripts.derive.facts import exposure_status, question_fit
 from build_scripts.derive.partners import index_switch, partner_group_label, partner_groups_in_order, partners
 from build_scripts.derive.questions import AXES, Question
 from build_scripts.derive.synthesis_types import MIN_COHORTS, Analysis, Entry, Stratum, Synthesis
+from build_scripts.load.cache import fragment
 from build_scripts.load.evidence import evidence_type, first_publication_year
 from build_scripts.load.vocabulary import (
     CROSS_STUDY_MEASURES, DESIGNS, RECORD_KINDS, EVIDENCE_TYPES, EXPOSURE_STATUSES, INDEX_AXIS, MEASURES, POOLED_MEASURES,
@@ -107,9 +108,14 @@ def cohort_row(evidence: Evidence, study: Study, order: int, cohort: Cohort) -> 
 
 def explore_rows(evidence: Evidence) -> list[dict[str, Any]]:
     """Every cohort of every study, in study id order and then the study's own cohort order."""
-    return [cohort_row(evidence, study, order, cohort)
-            for study in sorted(evidence.studies.values(), key=lambda s: s.id)
-            for order, cohort in enumerate(study.cohorts)]
+    return [row for study_id in sorted(evidence.studies)
+            for row in fragment("explore rows", study_id, lambda study_id=study_id: study_explore_rows(evidence, study_id))]
+
+
+def study_explore_rows(evidence: Evidence, study_id: str) -> list[dict[str, Any]]:
+    """A study's cohorts as explore_rows lists them (a fragment kept between builds)."""
+    study = evidence.studies[study_id]
+    return [cohort_row(evidence, study, order, cohort) for order, cohort in enumerate(study.cohorts)]
 
 
 class _Numbered:

@@ -18,11 +18,12 @@ from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.question_count import question_count
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import Analysis, Estimate, Exclusion, MedianRange, Stratum, Synthesis
+from build_scripts.load.cache import fragment
 from build_scripts.load.evidence import Evidence, evidence_type, patient_count_value, study_regimens
 from build_scripts.load.model import Study
 from build_scripts.load.parts import Outcome
 from build_scripts.load.vocabulary import INDEX_AXIS, MEASURES, RECORD_KINDS, WORDS
-from build_scripts.render.csv_cells import Column, FORMULA_CHARACTER_NAMES, FORMULA_GUARD, to_csv
+from build_scripts.render.csv_cells import Column, FORMULA_CHARACTER_NAMES, FORMULA_GUARD, csv_line, csv_text, to_csv
 from build_scripts.render.export_columns import (
     OUTCOME_COLUMNS, STUDY_COLUMNS, SYNTHESIS_COLUMNS, index_switch_column, prior_refractory_column, prior_status_column,
     question_column,
@@ -33,30 +34,34 @@ DATA_FOLDER = "data"
 
 
 def study_rows(evidence: Evidence, site_url: str) -> Iterable[dict[str, Any]]:
-    base = site_url.rstrip("/")
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        yield {
-            "study_id": study.id,
-            "title": study.title,
-            "design": study.design,
-            "evidence_type": evidence_type(study),
-            "registry_ids": study.registry_ids,
-            "dois": [evidence.publications[p].doi for p in study.publications if evidence.publications[p].doi],
-            "n_patients": patient_count_value(study),
-            "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
-            "short_name": study.short_name,
-            "publication_ids": study.publications,
-            "regimen_ids": study_regimens(study),
-            "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
-            "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
-            "discrepancies": len(study.discrepancies),
-            "discussing_review_ids": [review.id for review, _ in evidence.discussing_reviews_by_study.get(study.id, [])],
-            "trial_status": study.trial_status[-1].status if study.trial_status else None,
-            "cited_source_ids": study.cited_sources,
-            "partner_classes": study_partner_classes(evidence, study),
-            f"{index_switch_column()}_axes": study_index_axes(evidence, study),
-            **question_count_cells(evidence, study),
-        }
+        yield study_row(evidence, study, site_url)
+
+
+def study_row(evidence: Evidence, study: Study, site_url: str) -> dict[str, Any]:
+    base = site_url.rstrip("/")
+    return {
+        "study_id": study.id,
+        "title": study.title,
+        "design": study.design,
+        "evidence_type": evidence_type(study),
+        "registry_ids": study.registry_ids,
+        "dois": [evidence.publications[p].doi for p in study.publications if evidence.publications[p].doi],
+        "n_patients": patient_count_value(study),
+        "url": f"{base}/{RECORD_KINDS['study'].url(study.id)}",
+        "short_name": study.short_name,
+        "publication_ids": study.publications,
+        "regimen_ids": study_regimens(study),
+        "related_study_ids": [other for other, _, _ in evidence.related_by_study.get(study.id, [])],
+        "review_ids": [review.id for review in evidence.reviews_by_study.get(study.id, [])],
+        "discrepancies": len(study.discrepancies),
+        "discussing_review_ids": [review.id for review, _ in evidence.discussing_reviews_by_study.get(study.id, [])],
+        "trial_status": study.trial_status[-1].status if study.trial_status else None,
+        "cited_source_ids": study.cited_sources,
+        "partner_classes": study_partner_classes(evidence, study),
+        f"{index_switch_column()}_axes": study_index_axes(evidence, study),
+        **question_count_cells(evidence, study),
+    }
 
 
 def question_count_cells(evidence: Evidence, study: Study) -> dict[str, Any]:
@@ -126,9 +131,26 @@ def outcome_row(evidence: Evidence, study: Study, cohort, outcome: Outcome) -> d
 
 def outcome_rows(evidence: Evidence) -> Iterable[dict[str, Any]]:
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        for cohort in study.cohorts:
-            for outcome in cohort_outcomes(cohort):
-                yield outcome_row(evidence, study, cohort, outcome)
+        yield from study_outcome_rows(evidence, study)
+
+
+def study_outcome_rows(evidence: Evidence, study: Study) -> Iterable[dict[str, Any]]:
+    for cohort in study.cohorts:
+        for outcome in cohort_outcomes(cohort):
+            yield outcome_row(evidence, study, cohort, outcome)
+
+
+def studies_csv(evidence: Evidence, site_url: str) -> str:
+    """studies.csv, one line per study; each study's line a fragment kept between builds."""
+    return csv_text(STUDY_COLUMNS, (fragment("studies.csv", (study_id, site_url), lambda study_id=study_id: csv_line(
+        STUDY_COLUMNS, study_row(evidence, evidence.studies[study_id], site_url))) for study_id in sorted(evidence.studies)))
+
+
+def outcomes_csv(evidence: Evidence) -> str:
+    """outcomes.csv, one line per outcome; each study's lines a fragment kept between builds."""
+    return csv_text(OUTCOME_COLUMNS, (line for study_id in sorted(evidence.studies) for line in fragment(
+        "outcomes.csv", study_id, lambda study_id=study_id: [
+            csv_line(OUTCOME_COLUMNS, row) for row in study_outcome_rows(evidence, evidence.studies[study_id])])))
 
 
 def _excluded_cell(exclusion: Exclusion) -> str:
@@ -184,15 +206,22 @@ def synthesis_rows(synthesis: Synthesis) -> Iterable[dict[str, Any]]:
 
 
 def evidence_json(evidence: Evidence) -> str:
-    """Every record as validated, grouped by kind, in id order."""
-    payload = {
-        RECORD_KINDS[kind].folder: [
-            record.model_dump(mode="json", by_alias=True, exclude_none=True)
-            for _, record in sorted(evidence.by_kind(kind).items())
-        ]
-        for kind in RECORD_KINDS
-    }
-    return json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+    """Every record as validated, grouped by kind, in id order: the text json.dumps(..., indent=1) gives the whole,
+    made of each record's own (a fragment kept between builds, so an edit makes one record's text again)."""
+    groups = []
+    for kind in RECORD_KINDS:
+        records = [fragment("evidence.json", (kind, record_id), lambda kind=kind, record_id=record_id:
+                            _record_json(evidence, kind, record_id))
+                   for record_id in sorted(evidence.by_kind(kind))]
+        listed = "[\n" + ",\n".join(records) + "\n ]" if records else "[]"
+        groups.append(f" {json.dumps(RECORD_KINDS[kind].folder, ensure_ascii=False)}: {listed}")
+    return "{\n" + ",\n".join(groups) + "\n}\n" if groups else "{}\n"
+
+
+def _record_json(evidence: Evidence, kind: str, record_id: str) -> str:
+    """One record as evidence_json lists it: indented two levels (its list's, in the kinds' object)."""
+    record = evidence.by_kind(kind)[record_id].model_dump(mode="json", by_alias=True, exclude_none=True)
+    return "\n".join("  " + line for line in json.dumps(record, ensure_ascii=False, indent=1).split("\n"))
 
 
 def table_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
@@ -267,8 +296,8 @@ class DownloadInputs:
 # Each download, by file name inside the data folder, and how it is made. Kept apart so that a build can make them
 # as jobs of their own (only synthesis.csv needs the synthesis, which is costly).
 DATA_FILES: dict[str, Callable[[DownloadInputs], str]] = {
-    "studies.csv": lambda given: to_csv(STUDY_COLUMNS, study_rows(given.evidence, given.site_url)),
-    "outcomes.csv": lambda given: to_csv(OUTCOME_COLUMNS, outcome_rows(given.evidence)),
+    "studies.csv": lambda given: studies_csv(given.evidence, given.site_url),
+    "outcomes.csv": lambda given: outcomes_csv(given.evidence),
     "synthesis.csv": lambda given: to_csv(SYNTHESIS_COLUMNS, synthesis_rows(given.synthesised())),
     "evidence.json": lambda given: evidence_json(given.evidence),
     "datapackage.json": lambda given: datapackage_json(given.title, given.site_url, given.version),

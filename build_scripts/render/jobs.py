@@ -20,6 +20,7 @@ from build_scripts.derive.guide import NO_GUIDE
 from build_scripts.derive.ledger import redirects
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import Synthesis
+from build_scripts.load.cache import fragment
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.history import Revision
 from build_scripts.load.release import Release
@@ -28,7 +29,7 @@ from build_scripts.load.vocabulary import MEASURES, RECORD_KINDS
 from build_scripts.render.answers import (
     answers_context, bottom_line_context, question_pages, questions_description, review_quotes,
 )
-from build_scripts.render.audit import axes_audit_pages
+from build_scripts.render.audit import axes_audit_plan
 from build_scripts.render.chart_base import CHARTS_URL_PREFIX, CROSS_STUDY_MEASURES, Chart, chart_page_url
 from build_scripts.render.chart_groups import group_page_context
 from build_scripts.render.charts import chart_aggregate
@@ -199,7 +200,9 @@ def definitions(site: SiteInputs, _: None) -> list[Page]:
 
 @family("derived-axes")
 def derived_axes(site: SiteInputs, _: None) -> list[Page]:
-    return [site.render(path, "derived_axes.md.j2", **context) for path, context in axes_audit_pages(site.evidence)]
+    # Each page is kept between builds while its studies are unchanged: at 10,000 studies an edit renders one again.
+    return [fragment("page", (path, key), lambda path=path, make=make: site.render(path, "derived_axes.md.j2", **make()))
+            for path, key, make in axes_audit_plan(site.evidence)]
 
 
 @family("field-reference")
