@@ -125,19 +125,74 @@ def test_a_fragment_is_taken_while_its_reads_are_unchanged_and_charges_them_to_i
     assert len(made) == 3
 
 
+def made_fragments(monkeypatch) -> list[tuple]:
+    """The keys of the fragments the builds from now on make, in whichever process."""
+    from build_scripts.publish import docs
+
+    made: list[tuple] = []
+    take = docs._fragments_made
+
+    def spy() -> dict:
+        found = take()
+        made.extend(found)
+        return found
+
+    monkeypatch.setattr(docs, "_fragments_made", spy)
+    return made
+
+
 def test_an_edit_makes_only_the_edited_studys_fragments_and_the_site_equals_a_clean_build(
-        pooled_project: Layout, tmp_path: Path):
+        pooled_project: Layout, tmp_path: Path, monkeypatch):
     project = pooled_project
     first = rebuild(project)
     studies = len(list((project.evidence / "studies").glob("*.yaml")))
     # per study: its evidence.json text, studies.csv line, outcomes.csv lines, Explore rows and count of cohorts in the
-    # question; per other record its text; the pages of derived axes
+    # question; per other record its text; the pages of derived axes and of the indexes
     assert first.fragments_made >= 5 * studies + 1
+    made = made_fragments(monkeypatch)
     study = project.evidence / "studies" / "alpha.yaml"
     study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
     edited = rebuild(project)
-    # alpha's four, its count of cohorts in the question, the page of derived axes that lists it, and zeta's Explore
-    # rows: zeta reports some of alpha's patients, which its rows say
-    assert edited.fragments_made == 7
+    assert edited.fragments_made == len(made)
+    # alpha's own, and zeta's Explore rows: zeta reports some of alpha's patients, which its rows say
+    assert sorted(key for key in made if key[0] != "page") == [
+        ("cohorts in the question", "alpha"), ("evidence.json", ("study", "alpha")), ("explore rows", "alpha"),
+        ("explore rows", "zeta"), ("outcomes.csv", "alpha"), ("studies.csv", ("alpha", first_url(project)))]
+    # the pages that list alpha: its page of the studies index and of the derived axes; the regimen index's, which
+    # counts the studies of each regimen
+    assert sorted(key[1][0] for key in made if key[0] == "page") == [
+        "derived-axes/index.md", "regimens/index.md", "studies/index.md"]
     assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
     assert rebuild(project).fragments_made == 0
+
+
+def first_url(project: Layout) -> str:
+    from build_scripts.load.settings import SiteSettings
+
+    return SiteSettings.read(project.root / "mkdocs.yml").url
+
+
+def test_an_edit_renders_again_only_the_pages_of_long_lists_that_show_the_edited_study(
+        pooled_project: Layout, tmp_path: Path, monkeypatch):
+    from build_scripts.render import index_pages, paging, regimen_tables
+
+    # small pages, so that every long list (studies index, regimen tables, derived axes) has several
+    monkeypatch.setattr(paging, "TABLE_PAGE_SIZE", 2)
+    monkeypatch.setattr(index_pages, "INDEX_PAGE_SIZE", 2)
+    monkeypatch.setattr(regimen_tables, "REGIMEN_TABLES_LISTED_AT_MOST", 0)
+    project = pooled_project
+    rebuild(project)
+    made = made_fragments(monkeypatch)
+    study = project.evidence / "studies" / "alpha.yaml"
+    study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
+    rebuild(project)
+    pages = sorted(key[1][0] for key in made if key[0] == "page")
+    # the studies index page listing alpha; the page of derived axes listing it; the pages of each regimen table
+    # (all cohorts, its partner group) that list one of its cohorts
+    assert "studies/index.md" in pages and "derived-axes/index.md" in pages
+    assert any(page.startswith("regimen-tables/all-regimens/") for page in pages)
+    site_pages = [p for p in (project.work / "docs").rglob("index.md")]
+    listed = [p for p in site_pages if p.relative_to(project.work / "docs").parts[0] in
+              ("studies", "derived-axes", "regimen-tables") and len(p.relative_to(project.work / "docs").parts) > 2]
+    assert len(pages) < len(listed) / 2, (pages, len(listed))
+    assert_same_site(project.site, clean_build(project, tmp_path / "clean"))

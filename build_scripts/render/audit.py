@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from typing import TYPE_CHECKING, Any, Callable
 
 from build_scripts.derive.facts import defining_population, question_fit
@@ -80,8 +79,7 @@ def axes_audit_plan(evidence: Evidence) -> list[tuple[str, tuple, Callable[[], d
         def make(url: str = url, ids: tuple[str, ...] = ids, pager: dict[str, Any] = pager) -> dict[str, Any]:
             rows = [audit_row(evidence, evidence.studies[study_id], cohort, url)
                     for study_id in ids for cohort in evidence.studies[study_id].cohorts]
-            return {"rows": rows, "total": total, "in_question": in_question, "pager": pager, "page_url": url,
-                    "methods_href": posixpath.relpath("methods.md", url.rstrip("/"))}
+            return {"rows": rows, "total": total, "in_question": in_question, "pager": pager, "page_url": url}
 
         plan.append((f"{url}index.md", (ids, total, in_question, repr(pager)), make))
     return plan

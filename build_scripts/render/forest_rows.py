@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from build_scripts.derive.exact import clopper_pearson
 from build_scripts.derive.facts import is_arm, exposure_status, question_fit, stopping
 from build_scripts.derive.partners import index_switch, partner_group_label, partner_groups_in_order, partners
 from build_scripts.derive.responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome, cohort_outcomes, rate_counts
 from build_scripts.derive.synthesis_types import Analysis, Synthesis
+from build_scripts.load.cache import fragment
 from build_scripts.load.evidence import Evidence, evidence_type, parent_chain
 from build_scripts.load.model import Study
 from build_scripts.load.numbers import number
@@ -146,18 +147,33 @@ def cross_study_groups(evidence: Evidence, measure: str, page_url: str) -> list[
     follows its experimental arm, drawn as a control (kind 'control'); it is never a row of kind 'in_question'.
     """
     groups: dict[str, list[tuple[Study, Cohort, ForestRow]]] = {}
-    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        for cohort in study.cohorts:
-            found = question_fit(evidence, study, cohort)
-            if not found.value:
-                continue
-            outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(cohort) if o.measure == measure])
-            if outcome is None:
-                continue
-            row = forest_row(evidence, study, cohort, outcome, page_url)
-            row.kind = "in_question"
-            groups.setdefault(partners(evidence, study, cohort).name, []).append((study, cohort, row))
+    for study_id in sorted(evidence.studies):
+        # A study's rows are kept between builds (a fragment); the rows below are changed as they are placed, so
+        # each is a copy.
+        found = fragment("chart rows", (measure, page_url, study_id),
+                         lambda study_id=study_id: _study_rows(evidence, evidence.studies[study_id], measure, page_url))
+        if not found:
+            continue
+        study = evidence.studies[study_id]
+        cohorts = {cohort.id: cohort for cohort in study.cohorts}
+        for partner_name, cohort_id, row in found:
+            groups.setdefault(partner_name, []).append((study, cohorts[cohort_id], replace(row, extra=dict(row.extra))))
     return [(name, _group_rows(evidence, measure, page_url, groups[name])) for name in partner_groups_in_order(groups)]
+
+
+def _study_rows(evidence: Evidence, study: Study, measure: str, page_url: str) -> list[tuple[str, str, ForestRow]]:
+    """A study's cohorts in the question that give the measure: (partner group, cohort id, row)."""
+    rows = []
+    for cohort in study.cohorts:
+        if not question_fit(evidence, study, cohort).value:
+            continue
+        outcome = preferred_outcome(evidence, study, [o for o in cohort_outcomes(cohort) if o.measure == measure])
+        if outcome is None:
+            continue
+        row = forest_row(evidence, study, cohort, outcome, page_url)
+        row.kind = "in_question"
+        rows.append((partners(evidence, study, cohort).name, cohort.id, row))
+    return rows
 
 
 def _group_rows(evidence: Evidence, measure: str, page_url: str,

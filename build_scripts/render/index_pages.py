@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from build_scripts.derive.partners import partner_group_label, partner_groups_in_order, regimen_partner_class
 from build_scripts.derive.responses import COMPUTED_FROM_PATIENTS, PatientDerivedOutcome
@@ -165,13 +165,25 @@ def _index_order(kind: str, record: Any) -> tuple:
 
 def index_pages(evidence: Evidence, kind: str) -> Iterable[tuple[str, dict[str, Any]]]:
     """(page path, context) of each page of a kind's index; pages hold INDEX_PAGE_SIZE records, so none grows."""
+    return [(path, make()) for path, _, make in index_plan(evidence, kind)]
+
+
+def index_plan(evidence: Evidence, kind: str) -> list[tuple[str, tuple, Callable[[], dict[str, Any]]]]:
+    """Each page of index_pages as (path, key, context maker): the key is all the page shows besides what the maker
+    reads (its records and its place among the pages), so that it can be kept while they are unchanged."""
     prefix = RECORD_KINDS[kind].url_prefix
     records = sorted(evidence.by_kind(kind).values(), key=lambda r: _index_order(kind, r))
     count = max(1, math.ceil(len(records) / INDEX_PAGE_SIZE))
     urls = [f"{prefix}/" if page == 1 else f"{prefix}/page/{page}/" for page in range(1, count + 1)]
+    plan = []
     for page_number, url in enumerate(urls, start=1):
-        chunk = records[(page_number - 1) * INDEX_PAGE_SIZE: page_number * INDEX_PAGE_SIZE]
+        ids = tuple(record.id for record in records[(page_number - 1) * INDEX_PAGE_SIZE: page_number * INDEX_PAGE_SIZE])
         pager = pager_context(page_number, len(records), [relative(url, u) for u in urls], INDEX_PAGE_SIZE)
-        context = {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager,
-                   "page_url": url, "site_root": relative(url, ""), "pager_size": INDEX_PAGE_SIZE}
-        yield f"{url}index.md", context
+
+        def make(url: str = url, ids: tuple[str, ...] = ids, pager: dict[str, Any] = pager) -> dict[str, Any]:
+            chunk = [evidence.by_kind(kind)[record_id] for record_id in ids]
+            return {"items": [index_item(evidence, kind, record, url) for record in chunk], "pager": pager,
+                    "page_url": url, "site_root": relative(url, ""), "pager_size": INDEX_PAGE_SIZE}
+
+        plan.append((f"{url}index.md", (kind, ids, repr(pager)), make))
+    return plan

@@ -41,7 +41,7 @@ from build_scripts.render.explore import (
 from build_scripts.render.export import dictionary_context
 from build_scripts.render.fieldref import field_reference
 from build_scripts.render.index_pages import (
-    FIELD_REFERENCE_PAGE, INDEX_TEMPLATES, STUDIES_INDEX_DATA, index_pages, studies_index_json,
+    FIELD_REFERENCE_PAGE, INDEX_TEMPLATES, STUDIES_INDEX_DATA, index_plan, studies_index_json,
 )
 from build_scripts.render.links import QUESTIONS_URL, REGIMEN_TABLES_URL, SUMMARY_DETAILS_URL, SUMMARY_URL, relative
 from build_scripts.render.pages import Page, PageJob
@@ -49,7 +49,7 @@ from build_scripts.render.record_pages import (
     agent_context, citation_context, publication_context, regimen_context, regimen_page_urls, review_context,
     study_context,
 )
-from build_scripts.render.regimen_tables import REGIMEN_TABLES_DESCRIPTION, regimen_table_pages, regimen_tables_context
+from build_scripts.render.regimen_tables import REGIMEN_TABLES_DESCRIPTION, regimen_table_plan, regimen_tables_context
 from build_scripts.render.search import filter_options, pin_files, pins, search_view
 from build_scripts.render.summary import summary_description, summary_details_description, summary_pages
 from build_scripts.render.templating import render_page
@@ -189,8 +189,8 @@ def explore_data(site: SiteInputs, _: None) -> list[Page]:
 def regimen_tables(site: SiteInputs, _: None) -> list[Page]:
     return [site.render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2",
                         {"description": REGIMEN_TABLES_DESCRIPTION}, **regimen_tables_context(site.evidence)),
-            *(site.render(path, "regimen_table_page.md.j2", **context)
-              for path, context in regimen_table_pages(site.evidence))]
+            *(fragment("page", (path, key), lambda path=path, make=make: site.render(
+                path, "regimen_table_page.md.j2", **make())) for path, key, make in regimen_table_plan(site.evidence))]
 
 
 @family("definitions")
@@ -227,9 +227,13 @@ def downloads(site: SiteInputs, _: None) -> list[Page]:
 
 @family("index", keys=lambda site: INDEX_TEMPLATES)
 def index(site: SiteInputs, kind: str) -> list[Page]:
-    return [site.render(path, INDEX_TEMPLATES[kind], {"description": index_description(kind, context["pager"])},
-                        **context)
-            for path, context in index_pages(site.evidence, kind)]
+    return [fragment("page", (path, key), lambda path=path, make=make: _index_page(site, kind, path, make()))
+            for path, key, make in index_plan(site.evidence, kind)]
+
+
+def _index_page(site: SiteInputs, kind: str, path: str, context: dict[str, Any]) -> Page:
+    return site.render(path, INDEX_TEMPLATES[kind], {"description": index_description(kind, context["pager"])},
+                       **context)
 
 
 @family("studies-index-data")

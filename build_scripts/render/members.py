@@ -68,12 +68,22 @@ class Member:
 
 def members(evidence: Evidence) -> list[Member]:
     """Every cohort of every study, in study id order, then in the order the study lists its cohorts."""
+    return [member(evidence, study, cohort)
+            for study in sorted(evidence.studies.values(), key=lambda s: s.id) for cohort in study.cohorts]
+
+
+def member(evidence: Evidence, study: Study, cohort: Cohort) -> Member:
+    derived = question_fit(evidence, study, cohort)
+    return Member(study, cohort, partners(evidence, study, cohort), derived.prior, index_switch(evidence, study, cohort))
+
+
+def member_list(evidence: Evidence, keys: Sequence[tuple[str, str]]) -> list[Member]:
+    """The members of the given (study id, cohort id) pairs, each study read from the evidence (so that a trace
+    holds it)."""
     found = []
-    for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        for cohort in study.cohorts:
-            derived = question_fit(evidence, study, cohort)
-            found.append(Member(study, cohort, partners(evidence, study, cohort), derived.prior,
-                                index_switch(evidence, study, cohort)))
+    for study_id, cohort_id in keys:
+        study = evidence.studies[study_id]
+        found.append(member(evidence, study, next(c for c in study.cohorts if c.id == cohort_id)))
     return found
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from build_scripts.derive.partners import (
     PARTNER_GROUP_ROLES, partner_group_label, partner_group_order, partner_groups_in_order,
@@ -19,7 +19,7 @@ from build_scripts.render.links import REGIMEN_TABLES_URL, SUMMARY_URL, relative
 from build_scripts.render.long_lists import (
     LongList, anchor_name, cohort_href, list_pages, listed_whole, long_list, regimen_table_url,
 )
-from build_scripts.render.members import Member, cohort_patients, members, n_text
+from build_scripts.render.members import Member, cohort_patients, member_list, members, n_text
 from build_scripts.render.pages import SourceView, arms_view, comparison_view, source_view
 from build_scripts.render.paging import table_page_items
 from build_scripts.render.profile import follow_up_text
@@ -164,15 +164,29 @@ def regimen_tables_context(evidence: Evidence, page_url: str = REGIMEN_TABLES_UR
 
 def regimen_table_pages(evidence: Evidence) -> list[tuple[str, dict[str, Any]]]:
     """(path, context) of the pages of each regimen table too long for the regimen tables page, in order."""
-    made = []
+    return [(path, make()) for path, _, make in regimen_table_plan(evidence)]
+
+
+def regimen_table_plan(evidence: Evidence) -> list[tuple[str, tuple, Callable[[], dict[str, Any]]]]:
+    """Each page of regimen_table_pages as (path, key, context maker): the key is all the page shows besides what the
+    maker reads (its cohorts, its table and its place among the table's pages), so that it can be kept while they are
+    unchanged."""
+    plan = []
     for group, more in regimen_table_groups(members(evidence)):
         if more is None:
             continue
         for number, url, pager in list_pages(more):
-            made.append((f"{url}index.md", {
-                "page_url": url, "label": group.label, "pager": pager,
-                "measures": [MEASURES[name] for name in TABLE_MEASURES],
-                "rows": table_rows(evidence, table_page_items(group.members, number), url),
-                "back_href": relative(url, REGIMEN_TABLES_URL) + f"#{group.back}",
-            }))
-    return made
+            shown = tuple(table_page_items(group.members, number))
+
+            def make(url: str = url, label: str = group.label, back: str = group.back, pager: dict[str, Any] = pager,
+                     keys: tuple[tuple[str, str], ...] = tuple((m.study.id, m.cohort.id) for m in shown)) -> dict[str, Any]:
+                return {
+                    "page_url": url, "label": label, "pager": pager,
+                    "measures": [MEASURES[name] for name in TABLE_MEASURES],
+                    "rows": table_rows(evidence, member_list(evidence, keys), url),
+                    "back_href": relative(url, REGIMEN_TABLES_URL) + f"#{back}",
+                }
+
+            plan.append((f"{url}index.md", (group.label, group.back, repr(pager),
+                                            tuple(m.key for m in shown)), make))
+    return plan
