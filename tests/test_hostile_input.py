@@ -299,7 +299,8 @@ def run(tmp_path_factory, browser, request) -> Run:
     # The builds run side by side, and each site is visited in Chromium (clean first) as soon as it is built, while
     # the others are still building.
     builds = [_start_build(result, base, "clean", {})]
-    builds += [_start_build(result, base, f"hostile-{number}", plan) for number, plan in enumerate(result.plans, start=1)]
+    builds += [_start_build(result, base, f"hostile-{number}", plan)
+               for number, plan in enumerate(result.plans, start=1)]
     try:
         for build in builds:
             _finish_build(result, build)
