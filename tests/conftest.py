@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -104,22 +108,62 @@ def fixture_layout(base: Path, evidence: Path, guide: bool = True) -> Layout:
     return Layout(ROOT, evidence, fixture_content(base, guide), ROOT / "templates", base / "build", base / "site")
 
 
-@pytest.fixture(scope="session")
-def fixture_site(tmp_path_factory) -> Path:
-    """The site built from the valid fixture tree."""
-    base = tmp_path_factory.mktemp("fixture-site")
+def shared_folder(tmp_path_factory) -> Path:
+    """A folder of this test run shared by its processes: the run's temporary folder, which holds each pytest-xdist
+    worker's own (popen-gw0, popen-gw1...); the session's own folder when the tests run in one process."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def run_lock(tmp_path_factory, name: str):
+    """A lock on `name` held by one process of the test run at a time (workers of one run share it)."""
+    with open(shared_folder(tmp_path_factory) / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], Path]) -> Path:
+    """What `build(base)` makes in a fresh folder, made once per test run (not once per worker process): the first
+    process to ask builds it while the others wait, and all of them read the same files. Those who ask must not
+    change them. `build` returns the site it built."""
+    base = shared_folder(tmp_path_factory) / name
+    done = base.parent / f"{name}.built"
+    with run_lock(tmp_path_factory, name):
+        if not done.exists():
+            shutil.rmtree(base, ignore_errors=True)  # a build that failed in another process is built again
+            base.mkdir()
+            site = build(base)
+            done.write_text(str(site), encoding="utf-8")
+    return Path(done.read_text(encoding="utf-8"))
+
+
+def _build_fixture_site(base: Path) -> Path:
     layout = fixture_layout(base, evidence_tree(base))
     build_site(layout)
     return layout.site
 
 
-@pytest.fixture(scope="session")
-def real_site(tmp_path_factory) -> Path:
-    """The site built from the project's real evidence."""
-    base = tmp_path_factory.mktemp("real-site")
+def _build_real_site(base: Path) -> Path:
     layout = Layout(ROOT, ROOT / "evidence", ROOT / "content", ROOT / "templates", base / "build", base / "site")
     build_site(layout)
     return layout.site
+
+
+# The two sites are built once per test run and shared by the worker processes (each used to build its own).
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Path:
+    """The site built from the valid fixture tree."""
+    return built_once(tmp_path_factory, "fixture-site", _build_fixture_site)
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory) -> Path:
+    """The site built from the project's real evidence."""
+    return built_once(tmp_path_factory, "real-site", _build_real_site)
 
 
 @pytest.fixture(scope="session")

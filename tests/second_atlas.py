@@ -1,7 +1,7 @@
 """The second atlas: a made-up topic (EGFR tyrosine kinase inhibitor rechallenge in lung cancer) in
 tests/fixtures/second-atlas, with its own records, topic file, content and site settings, built by the same code as
 the real atlas. Shared by tests/test_second_atlas.py and tests/test_browser_second_atlas.py, which build it once per
-test session; and the words of the first atlas's topic, none of which its site may show."""
+test run; and the words of the first atlas's topic, none of which its site may show."""
 
 from __future__ import annotations
 
@@ -46,9 +46,6 @@ FIRST_TOPIC_WORDS = {
 }
 FIRST_TOPIC_PATTERNS = {word: re.compile(pattern, re.IGNORECASE) for word, pattern in FIRST_TOPIC_WORDS.items()}
 
-_BUILT: dict[Path, Path] = {}
-
-
 def second_topic() -> Topic:
     topic, problems = read_topic(SECOND / "evidence")
     assert topic is not None, problems
@@ -60,13 +57,16 @@ def second_layout(base: Path) -> Layout:
 
 
 def built_second_atlas(tmp_path_factory) -> Path:  # noqa: ANN001 - pytest's TempPathFactory
-    """The second atlas's site, built once per test session (both test modules ask for it)."""
-    key = tmp_path_factory.getbasetemp()
-    if key not in _BUILT:
-        layout = second_layout(tmp_path_factory.mktemp("second-atlas"))
+    """The second atlas's site, built once per test run (both test modules ask for it, in one worker process or in
+    two)."""
+    from conftest import built_once
+
+    def build(base: Path) -> Path:
+        layout = second_layout(base)
         build_site(layout)
-        _BUILT[key] = layout.site
-    return _BUILT[key]
+        return layout.site
+
+    return built_once(tmp_path_factory, "second-atlas", build)
 
 
 def first_topic_words(text: str) -> dict[str, str]:

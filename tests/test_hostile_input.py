@@ -159,20 +159,37 @@ except EvidenceError as error:
 """
 
 
-def _build(run: Run, base: Path, name: str, values: dict[int, str]) -> None:
-    """Build in a child process: a crash of a native library (a chart renderer aborting) fails this build, not pytest."""
+@dataclass
+class PendingBuild:
+    name: str
+    evidence: Path
+    site: Path
+    log: Path
+    process: subprocess.Popen
+    started: float
+
+
+def _start_build(run: Run, base: Path, name: str, values: dict[int, str]) -> PendingBuild:
+    """Start a build in a child process: a crash of a native library (a chart renderer aborting) fails this build, not
+    pytest. Its errors go to a file, so that builds running side by side never wait on a full pipe."""
     evidence = base / name / "evidence"
     run.tree.write(evidence, values)
     layout = fixture_layout(base / name, evidence)
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", BUILD, str(ROOT), str(evidence), str(base / name),
-                             str(layout.content)], cwd=ROOT,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if result.returncode == 0:
-        run.sites[name] = (layout.site, validate_tree(evidence))
+    log = base / name / "build-errors.txt"
+    with open(log, "w", encoding="utf-8") as output:
+        process = subprocess.Popen([sys.executable, "-c", BUILD, str(ROOT), str(evidence), str(base / name),
+                                    str(layout.content)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=output,
+                                   text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return PendingBuild(name, evidence, layout.site, log, process, time.perf_counter())
+
+
+def _finish_build(run: Run, build: PendingBuild) -> None:
+    returncode = build.process.wait()
+    if returncode == 0:
+        run.sites[build.name] = (build.site, validate_tree(build.evidence))
     else:
-        run.build_errors[name] = f"exit status {result.returncode}\n{result.stderr}"
-    run.timings[f"build {name}"] = time.perf_counter() - started
+        run.build_errors[build.name] = f"exit status {returncode}\n{build.log.read_text(encoding='utf-8')}"
+    run.timings[f"build {build.name}"] = time.perf_counter() - build.started
 
 
 def html_pages(site: Path) -> list[str]:
@@ -279,11 +296,21 @@ def run(tmp_path_factory, browser, request) -> Run:
     _classify(result, base)
     result.timings[f"validate {len(SHAPES)} shapes x {len(tree.slots)} slots"] = time.perf_counter() - clock
     result.plans = hostile.schedule(tree.slots, result.accepted, MAX_BUILDS)
-    _build(result, base, "clean", {})
-    for number, plan in enumerate(result.plans, start=1):
-        _build(result, base, f"hostile-{number}", plan)
-    for name, (site, _) in result.sites.items():
-        _visit(result, browser, name, site)
+    # The builds run side by side, and each site is visited in Chromium (clean first) as soon as it is built, while
+    # the others are still building.
+    builds = [_start_build(result, base, "clean", {})]
+    builds += [_start_build(result, base, f"hostile-{number}", plan)
+               for number, plan in enumerate(result.plans, start=1)]
+    try:
+        for build in builds:
+            _finish_build(result, build)
+            if build.name in result.sites:
+                _visit(result, browser, build.name, result.sites[build.name][0])
+    finally:
+        for build in builds:
+            if build.process.poll() is None:
+                build.process.kill()
+                build.process.wait()
     result.timings["total"] = time.perf_counter() - started
     yield result
     capture = request.config.pluginmanager.getplugin("capturemanager")

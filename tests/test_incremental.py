@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,21 +38,55 @@ def assert_same_site(incremental: Path, clean: Path) -> None:
     assert got[1] == want[1]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Layout:
-    """A copy of the project's inputs, whose navigation takes one title from a page (so a page edit can change
-    the navigation of every page)."""
-    root = tmp_path / "project"
-    root.mkdir()
+def _layout_at(base: Path) -> Layout:
+    root = base / "project"
+    return Layout(root, root / "evidence", root / "content", root / "templates", base / "work", base / "site")
+
+
+def _project_at(base: Path) -> Layout:
+    """A copy of the project's inputs in `base`, whose navigation takes one title from a page (so a page edit can
+    change the navigation of every page)."""
+    root = base / "project"
+    root.mkdir(parents=True)
     for name in ("CHANGELOG.md", "CITATION.cff"):
         shutil.copyfile(ROOT / name, root / name)
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "  - Methods: methods.md\n" in config
     (root / "mkdocs.yml").write_text(config.replace("  - Methods: methods.md\n", "  - methods.md\n"), encoding="utf-8")
-    shutil.copytree(fixture_content(tmp_path), root / "content")
+    shutil.copytree(fixture_content(base), root / "content")
     shutil.copytree(ROOT / "templates", root / "templates")
     shutil.copytree(VALID, root / "evidence")
-    return Layout(root, root / "evidence", root / "content", root / "templates", tmp_path / "work", tmp_path / "site")
+    return _layout_at(base)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Layout:
+    """A copy of the project's inputs, whose navigation takes one title from a page (so a page edit can change
+    the navigation of every page)."""
+    return _project_at(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def _pristine_project(tmp_path_factory) -> tuple[Path, Path]:
+    """The project built once, in the folder where built_project puts each copy (the build's caches hold absolute
+    paths: a copy in another folder would not be an unchanged build), then moved aside: (that folder, the copy)."""
+    base = tmp_path_factory.mktemp("built-project")
+    here = base / "current"
+    build_site(_project_at(here))
+    pristine = base / "pristine"
+    here.rename(pristine)
+    return here, pristine
+
+
+@pytest.fixture
+def built_project(_pristine_project) -> Layout:
+    """The project after its first build, for tests whose first build only sets them up: a copy of one build made
+    for this module, in the very folder it was built in, with the hard links between the site and the build's
+    output kept (cp -a), so that the next build is incremental exactly as a second build in place is."""
+    here, pristine = _pristine_project
+    shutil.rmtree(here, ignore_errors=True)
+    subprocess.run(["cp", "-a", str(pristine), str(here)], check=True)
+    return _layout_at(here)
 
 
 def clean_build(layout: Layout, where: Path) -> Path:
@@ -241,8 +276,8 @@ def test_a_shared_value_charges_its_reads_to_every_job_that_uses_it():
     assert traces[0] == traces[1] == {("things", "item", "a"), ("things", "item", "b")}
 
 
-def test_only_the_jobs_whose_reads_changed_run_again(project: Layout):
-    rebuild(project)
+def test_only_the_jobs_whose_reads_changed_run_again(built_project: Layout):
+    project = built_project  # built once: the first build only set the test up
     study = project.evidence / "studies" / "fixture-randomised.yaml"
     study.write_text(study.read_text().replace("title: ", "title: Edited ", 1))
     report = rebuild(project)
@@ -254,8 +289,8 @@ def test_only_the_jobs_whose_reads_changed_run_again(project: Layout):
     assert unaffected.isdisjoint(report.ran)
 
 
-def test_a_template_edit_reruns_only_the_jobs_that_load_it(project: Layout, tmp_path: Path):
-    rebuild(project)
+def test_a_template_edit_reruns_only_the_jobs_that_load_it(built_project: Layout, tmp_path: Path):
+    project = built_project  # built once: the first build only set the test up
     agent = project.templates / "agent.md.j2"
     agent.write_text(agent.read_text() + "\n<!-- the agent pages' template, edited -->\n")
     report = rebuild(project)
@@ -269,8 +304,8 @@ def test_a_template_edit_reruns_only_the_jobs_that_load_it(project: Layout, tmp_
     assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
 
 
-def test_the_report_gives_pagefinds_peak_memory_when_it_ran_and_the_main_process_peak(project: Layout):
-    rebuild(project)
+def test_the_report_gives_pagefinds_peak_memory_when_it_ran_and_the_main_process_peak(built_project: Layout):
+    project = built_project  # built once: the first build only set the test up
     warm = rebuild(project)
     assert not warm.searched and warm.search_peak_rss_mib is None and warm.peak_rss_mib > 10
     study = project.evidence / "studies" / f"{STUDY}.yaml"
@@ -282,9 +317,9 @@ def test_the_report_gives_pagefinds_peak_memory_when_it_ran_and_the_main_process
 # ---------------------------------------------------------------- MkDocs output, publishing, links
 
 
-def test_unchanged_pages_are_not_rendered_again_and_the_published_site_is_never_written_in_place(project: Layout,
-                                                                                               tmp_path: Path):
-    rebuild(project)
+def test_unchanged_pages_are_not_rendered_again_and_the_published_site_is_never_written_in_place(
+        built_project: Layout, tmp_path: Path):
+    project = built_project  # built once: the first build only set the test up
     changed = project.site / "studies" / STUDY / "index.html"
     unchanged = project.site / "agents" / "daratumumab" / "index.html"
     kept = tmp_path / "kept.html"
@@ -298,8 +333,8 @@ def test_unchanged_pages_are_not_rendered_again_and_the_published_site_is_never_
     assert 0 < report.pages_rendered < 10
 
 
-def test_a_failed_build_is_failed_again_until_its_cause_is_fixed(project: Layout, tmp_path: Path):
-    rebuild(project)
+def test_a_failed_build_is_failed_again_until_its_cause_is_fixed(built_project: Layout, tmp_path: Path):
+    project = built_project  # built once: the first build only set the test up
     methods = project.content / "methods.md"
     good = methods.read_text()
     methods.write_text(good + '\n<a href="../studies/no-such-study/">broken</a>\n')
