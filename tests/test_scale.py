@@ -63,3 +63,24 @@ def test_the_benchmark_builds_synthetic_evidence_with_the_projects_content(tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "n8" / "site" / "questions" / "index.html").is_file()
     assert not (tmp_path / "n8" / "content" / "bottom-line.md").exists()
+
+
+def test_the_benchmark_names_each_target_with_its_figure_and_whether_it_is_met():
+    from tools.bench import Result, Run, target_lines
+
+    def run(seconds, main=None, search=None):
+        return Run(seconds, max(main or 0, search or 0, 1), {}, search, main)
+
+    result = Result(studies=10000, records=1, pages=1, clean=run(300.0), warm=run(20.0), edit_one=run(30.0, 900, 1500),
+                    floor=run(120.0), site_mib=1, largest_page_kib=1, median_page_kib=1, largest_study_page_kib=1,
+                    search_kib_before_first_result=None, add_one=run(60.0), edit_template=run(45.0),
+                    chart_pages=[{"url": "charts/orr/", "load_kib": 160.0}, {"url": "studies/x/", "load_kib": 9.0}])
+    lines = target_lines(result)
+    assert "  target: edit one record at most 15% of a clean build: 10% (met)" in lines
+    assert "  target: add one study at most 15% of a clean build: 20% (MISSED)" in lines
+    assert "  target: edit one template at most 15% of a clean build: 15% (met)" in lines
+    assert "  target: clean build at most 3x the floor: 2.50x (met)" in lines
+    assert ("  target: peak memory under 2048 MiB: largest process 1500 MiB (met); the main process and Pagefind"
+            " together at most 2400 MiB (MISSED)") in lines
+    assert "  target: charts/orr/ at most 150 KB gzipped at load: 160.0 KiB (MISSED)" in lines
+    assert not any("studies/x/" in line for line in lines)

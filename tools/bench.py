@@ -381,6 +381,47 @@ def print_result(result: Result) -> None:
               f"budget): HTML {weight['html_kib']}, CSS {weight['css_kib']}, JS {weight['js_kib']}, images "
               f"{weight['images_kib']}, data {weight['data_kib']}; after load (the Vega bundle and specs once a chart "
               f"is on screen, the icon) {weight['after_load_kib']} KiB")
+    for line in target_lines(result):
+        print(line)
+
+
+# Issue 25's targets: an edit at most this share of a clean build; a clean build at most this many floors (by size);
+# peak memory under this at 10,000 studies.
+EDIT_TARGET = 0.15
+CLEAN_TARGET = {1000: 3.0, 10000: 3.0}
+MEMORY_TARGET_MIB = 2048
+
+
+def target_lines(result: Result) -> list[str]:
+    """Each target that applies to the result's size, with its figure and whether it is met."""
+    ratios = result.ratios()
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "MISSED"
+
+    lines = []
+    for name, key in (("edit one record", "edit_vs_clean"), ("add one study", "add_vs_clean"),
+                      ("edit one template", "template_vs_clean")):
+        if key in ratios:
+            lines.append(f"  target: {name} at most {100 * EDIT_TARGET:.0f}% of a clean build: "
+                         f"{100 * ratios[key]:.0f}% ({verdict(ratios[key] <= EDIT_TARGET)})")
+    if result.studies in CLEAN_TARGET:
+        limit = CLEAN_TARGET[result.studies]
+        lines.append(f"  target: clean build at most {limit:g}x the floor: {ratios['clean_vs_floor']:.2f}x "
+                     f"({verdict(ratios['clean_vs_floor'] <= limit)})")
+    if result.studies >= 10000:
+        runs = _runs(result)
+        largest = max(run.peak_rss_mib for run in runs)
+        # Pagefind runs beside the build's main process (the link check): both at their peaks is the worst case.
+        together = max((run.main_peak_rss_mib or 0) + (run.search_peak_rss_mib or 0) for run in runs)
+        lines.append(f"  target: peak memory under {MEMORY_TARGET_MIB} MiB: largest process {largest:.0f} MiB "
+                     f"({verdict(largest < MEMORY_TARGET_MIB)}); the main process and Pagefind together at most "
+                     f"{together:.0f} MiB ({verdict(together < MEMORY_TARGET_MIB)})")
+        for weight in result.chart_pages:
+            if weight["url"].startswith("charts/"):
+                lines.append(f"  target: {weight['url']} at most {CHART_PAGE_BUDGET_KB} KB gzipped at load: "
+                             f"{weight['load_kib']} KiB ({verdict(weight['load_kib'] * 1.024 <= CHART_PAGE_BUDGET_KB)})")
+    return lines
 
 
 def _runs(result: Result) -> list[Run]:
