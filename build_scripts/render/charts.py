@@ -11,7 +11,7 @@ import altair as alt
 from build_scripts.derive.responses import cohort_outcomes
 from build_scripts.derive.synthesis import synthesise
 from build_scripts.derive.synthesis_types import Synthesis
-from build_scripts.load.cache import Memo
+from build_scripts.load.cache import Memo, digest, fragment
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Study
 from build_scripts.load.vocabulary import (
@@ -284,7 +284,10 @@ class PageCharts:
             if url.startswith(chart_url):
                 found = self.aggregate(measure_name)
                 page = next((p for p in found.pages if p.url == url), None) if found is not None else None
-                return [group_page_chart(found, page)] if page is not None else []
+                if page is None:
+                    return []
+                # A page's chart is a function of its rows alone: kept between builds while they are the same.
+                return [fragment("group chart", (url, digest(repr(page))), lambda: group_page_chart(found, page))]
         if url.startswith(QUESTIONS_URL) and url.count("/") == 2:
             found = self.synthesis().answer(url[len(QUESTIONS_URL):-1])
             chart = question_chart(self.evidence, found, url) if found is not None else None
