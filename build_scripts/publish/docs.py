@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from build_scripts.derive.guide import GUIDE_FILES
 from build_scripts.derive import kept
 from build_scripts.load.cache import (
-    Digests, Fragments, code_version, current_fragments, digest, fragment, keeping_fragments, load_store, note, save_store,
+    Digests, Fragments, code_version, current_fragments, digest, keeping_fragments, load_store, note, save_store,
     tracing, tree_digest,
 )
 from build_scripts.load.evidence import Evidence
@@ -107,7 +107,7 @@ class JobRunner:
             urls = {_url_of_page(page.path) for page in made}
             for url, found in sorted(self.page_charts.take_requested().items()):
                 if url in urls:
-                    files, count = self._chart_files(found, url)
+                    files, count = chart_files(found, url, self.layout.cache, self.environment)
                     made += files
                     charts, rendered = charts + len(found), rendered + count
         outputs, stashes, written = {}, [], 0
@@ -127,18 +127,6 @@ class JobRunner:
         entry = JobEntry(reads, self.digests.of_all(reads), outputs, tuple(stashes),
                          round(time.perf_counter() - started, 4))
         return JobResult(job.name, entry, written, charts, rendered)
-
-    def _chart_files(self, found: list[Chart], url: str) -> tuple[list[Page], int]:
-        """chart_files, kept between builds (a fragment) while the charts are the same: a chart's files are a
-        function of the chart and the templates that draw it."""
-        counted: list[int] = []
-
-        def make() -> list[Page]:
-            files, count = chart_files(found, url, self.layout.cache, self.environment)
-            counted.append(count)
-            return files
-
-        return fragment("chart files", (url, digest(repr(found))), make), sum(counted)
 
     def run_all(self, jobs: list[PageJob], estimates: dict[str, float]) -> tuple[list[JobResult], dict, dict]:
         """Run the jobs, in two processes (forks sharing the evidence) when they are expected to take a while; also
