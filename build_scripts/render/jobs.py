@@ -85,6 +85,17 @@ class SiteInputs:
                                    assets=relative(page_url or ".", "assets/"), **context)
         return Page(path, text, blocks, head)
 
+    def kept_pages(self, plan: Iterable[tuple[str, Any, Callable[[], dict[str, Any]]]], template: str,
+                   head: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[Page]:
+        """The pages of a plan ((path, key, context maker), as the long lists give them), each kept between builds
+        (a fragment) while its key and what its maker reads are unchanged."""
+        def render(path: str, make: Callable[[], dict[str, Any]]) -> Page:
+            context = make()
+            return self.render(path, template, head(context) if head is not None else None, **context)
+
+        return [fragment("page", (path, key), lambda path=path, make=make: render(path, make))
+                for path, key, make in plan]
+
     def synthesised(self) -> Synthesis:
         if callable(self.synthesis):
             return self.synthesis()
@@ -189,8 +200,7 @@ def explore_data(site: SiteInputs, _: None) -> list[Page]:
 def regimen_tables(site: SiteInputs, _: None) -> list[Page]:
     return [site.render(f"{REGIMEN_TABLES_URL}index.md", "regimen_tables.md.j2",
                         {"description": REGIMEN_TABLES_DESCRIPTION}, **regimen_tables_context(site.evidence)),
-            *(fragment("page", (path, key), lambda path=path, make=make: site.render(
-                path, "regimen_table_page.md.j2", **make())) for path, key, make in regimen_table_plan(site.evidence))]
+            *site.kept_pages(regimen_table_plan(site.evidence), "regimen_table_page.md.j2")]
 
 
 @family("definitions")
@@ -201,8 +211,7 @@ def definitions(site: SiteInputs, _: None) -> list[Page]:
 @family("derived-axes")
 def derived_axes(site: SiteInputs, _: None) -> list[Page]:
     # Each page is kept between builds while its studies are unchanged: at 10,000 studies an edit renders one again.
-    return [fragment("page", (path, key), lambda path=path, make=make: site.render(path, "derived_axes.md.j2", **make()))
-            for path, key, make in axes_audit_plan(site.evidence)]
+    return site.kept_pages(axes_audit_plan(site.evidence), "derived_axes.md.j2")
 
 
 @family("field-reference")
@@ -227,13 +236,8 @@ def downloads(site: SiteInputs, _: None) -> list[Page]:
 
 @family("index", keys=lambda site: INDEX_TEMPLATES)
 def index(site: SiteInputs, kind: str) -> list[Page]:
-    return [fragment("page", (path, key), lambda path=path, make=make: _index_page(site, kind, path, make()))
-            for path, key, make in index_plan(site.evidence, kind)]
-
-
-def _index_page(site: SiteInputs, kind: str, path: str, context: dict[str, Any]) -> Page:
-    return site.render(path, INDEX_TEMPLATES[kind], {"description": index_description(kind, context["pager"])},
-                       **context)
+    return site.kept_pages(index_plan(site.evidence, kind), INDEX_TEMPLATES[kind],
+                           lambda context: {"description": index_description(kind, context["pager"])})
 
 
 @family("studies-index-data")
