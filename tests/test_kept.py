@@ -16,6 +16,7 @@ from build_scripts.derive.facts import question_fit
 from build_scripts.derive.partners import index_switch, partners
 from build_scripts.load import cache
 from build_scripts.load.cache import Digests, Fragments, fragment, keeping_fragments, tracing, tracked_evidence
+from build_scripts.load.fragment_store import FragmentStore
 
 from build_scripts.publish.layout import Layout
 
@@ -106,17 +107,18 @@ def test_a_fragment_is_taken_while_its_reads_are_unchanged_and_charges_them_to_i
     def digests():
         return Digests(evidence, {("study", s): f"digest of {s}" for s in evidence.studies})
 
-    store = Fragments({}, digests())
+    store = Fragments(FragmentStore(None, "test"), digests())
     with keeping_fragments(store), tracing() as first:
         title = fragment("titles", STUDY, lambda: title_of(STUDY))
     assert made == [STUDY] and ("studies", "item", STUDY) in first.reads
-    store = Fragments(store.stored, digests())  # the next build, nothing changed
+    assert store.take_made() == [("titles", STUDY)]  # written to the store
+    store = Fragments(store.store, digests())  # the next build, nothing changed
     with keeping_fragments(store), tracing() as second:
         assert fragment("titles", STUDY, lambda: title_of(STUDY)) == title
-    assert made == [STUDY] and second.reads == first.reads and store.take_made() == {}
+    assert made == [STUDY] and second.reads == first.reads and store.take_made() == []
     changed = digests()
     changed.records[("study", STUDY)] = "edited"
-    store = Fragments(store.stored, changed)
+    store = Fragments(store.store, changed)
     with keeping_fragments(store):
         fragment("titles", STUDY, lambda: title_of(STUDY))
     assert made == [STUDY, STUDY] and list(store.take_made()) == [("titles", STUDY)]
@@ -132,7 +134,7 @@ def made_fragments(monkeypatch) -> list[tuple]:
     made: list[tuple] = []
     take = docs._fragments_made
 
-    def spy() -> dict:
+    def spy() -> list:
         found = take()
         made.extend(found)
         return found

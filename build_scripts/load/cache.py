@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from build_scripts.load.fragment_store import REFRESH_AFTER, FragmentStore, fragment_id
 from build_scripts.load.topic_model import active
 
 CODE_FOLDER = Path(__file__).resolve().parent.parent  # build_scripts/, every stage
@@ -377,30 +378,55 @@ def cohort_memo(function: Callable[[Any, Any, Any], Any]) -> Callable[[Any, Any,
 
 # ---------------------------------------------------------------- pieces of an aggregate, kept between builds
 
+# Pieces a process makes before it writes them to the store together.
+FRAGMENTS_PER_WRITE = 256
+
+
 class Fragments:
     """Pieces of an aggregate (a record's rows of a download, say) kept between builds with what they read.
 
     A job that reruns because one record changed takes every other record's piece from the store, unchanged while
     its reads are, and is charged with its reads as if it had made it; only the changed record's piece is made.
+    The store is read per piece, and what a process makes is written in batches, so no process holds them all.
     """
 
-    def __init__(self, stored: dict[tuple, tuple], digests: Digests):
-        self.stored, self.digests = stored, digests
-        self.made: dict[tuple, tuple] = {}  # made in this process since last taken
+    def __init__(self, store: FragmentStore, digests: Digests):
+        self.store, self.digests = store, digests
+        self.pending: dict[str, tuple[tuple, str, Any]] = {}  # made, not yet written
+        self.taken: list[str] = []  # taken, with a generation to refresh
+        self.made: list[tuple[str, Any]] = []  # names and keys made in this process since last taken
 
     def get(self, name: str, key: Any, make: Callable[[], Any]) -> Any:
-        entry = self.stored.get((name, key))
+        identity = fragment_id(name, key)
+        waiting = self.pending.get(identity)
+        if waiting is not None:
+            note_all(set(waiting[0]))
+            return waiting[2]
+        entry = self.store.get(identity)
         if entry is not None and self.digests.of_all(entry[0]) == entry[1]:
             note_all(set(entry[0]))
-            return entry[2]
+            if entry[3] < self.store.generation - REFRESH_AFTER:
+                self.taken.append(identity)
+            return pickle.loads(entry[2])
         with tracing() as trace:
             value = make()
         reads = tuple(sorted(trace.reads, key=repr))
-        entry = self.stored[(name, key)] = self.made[(name, key)] = (reads, self.digests.of_all(reads), value)
+        self.pending[identity] = (reads, self.digests.of_all(reads), value)
+        self.made.append((name, key))
+        if len(self.pending) >= FRAGMENTS_PER_WRITE:
+            self.flush()
         return value
 
-    def take_made(self) -> dict[tuple, tuple]:
-        made, self.made = self.made, {}
+    def flush(self) -> None:
+        """Write what was made and refresh what was taken."""
+        if self.pending or self.taken:
+            self.store.write(self.pending, self.taken)
+            self.pending, self.taken = {}, []
+
+    def take_made(self) -> list[tuple[str, Any]]:
+        """The names and keys of the pieces made since last asked, once they are written."""
+        self.flush()
+        made, self.made = self.made, []
         return made
 
 

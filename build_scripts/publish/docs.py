@@ -16,6 +16,7 @@ from build_scripts.load.cache import (
     tracing, tree_digest,
 )
 from build_scripts.load.evidence import Evidence
+from build_scripts.load.fragment_store import FragmentStore
 from build_scripts.load.release import CHANGELOG_FILE, CITATION_FILE
 from build_scripts.load.settings import SiteSettings
 from build_scripts.publish.layout import NEW_RECORDS, BuildError, BuildReport, Layout, remove_emptied, write_if_changed
@@ -151,11 +152,14 @@ class JobRunner:
             shares[lighter] += unit
             loads[lighter] += sum(map(cost, unit))
         _SHARES[:] = [(self, share) for share in shares]
+        if current_fragments() is not None:  # each job process opens the store anew: a connection never crosses a fork
+            current_fragments().flush()
+            current_fragments().store.close()
         try:
             with multiprocessing.get_context("fork").Pool(2) as pool:
                 shared = pool.map(_run_share, range(2))
             return ([result for results, _, _ in shared for result in results], kept.merge(*(used for _, used, _ in shared)),
-                    {key: entry for _, _, made in shared for key, entry in made.items()})
+                    [key for _, _, made in shared for key in made])
         finally:
             _SHARES.clear()
 
@@ -175,14 +179,17 @@ def _single_threaded() -> bool:
         return False
 
 
-def _run_share(number: int) -> tuple[list[JobResult], dict, dict]:
+def _run_share(number: int) -> tuple[list[JobResult], dict, list]:
     runner, jobs = _SHARES[number]
     kept.take_used()
-    return [runner.run(job) for job in jobs], kept.take_used(), _fragments_made()
+    results, made = [runner.run(job) for job in jobs], _fragments_made()
+    if current_fragments() is not None:
+        current_fragments().store.close()
+    return results, kept.take_used(), made
 
 
-def _fragments_made() -> dict:
-    return current_fragments().take_made() if current_fragments() is not None else {}
+def _fragments_made() -> list[tuple[str, Any]]:
+    return current_fragments().take_made() if current_fragments() is not None else []
 
 
 def docs_key(layout: Layout) -> str:
@@ -238,9 +245,8 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
     stored_results = load_store(kept_path, code_version())
     kept.recall(stored_results)
     kept.take_used()
-    fragments_path = layout.cache / "fragments.pickle"
     # Keyed like the jobs: a fragment may hold text made with the settings, the release or the changelog.
-    fragments = Fragments(load_store(fragments_path, key).get("fragments", {}), digests)
+    fragments = Fragments(FragmentStore(layout.cache / "fragments.sqlite", key), digests)
     try:
         with keeping_fragments(fragments):
             results, used, made = JobRunner(layout, set(hand_written), digests, page_charts,
@@ -266,9 +272,8 @@ def write_docs(layout: Layout, jobs: Iterable[PageJob], digests: Digests, page_c
             before, now = stored_results.get(name, {}), used.get(name, {})
             store[name] = now if len(before) + len(now) > KEPT_LIMIT else {**before, **now}
         save_store(kept_path, code_version(), store)
-    if made:
-        fragments.stored.update(made)
-        save_store(fragments_path, key, {"fragments": fragments.stored})
+    fragments.store.forget_old()
+    fragments.store.close()
     report.fragments_made = len(made)
 
     wanted = set(folder.digests)
