@@ -40,16 +40,39 @@ class SearchUpdate:
         except SearchIndexError as error:
             shutil.rmtree(self.next, ignore_errors=True)
             raise BuildError(str(error)) from error
-        shutil.rmtree(self.layout.search, ignore_errors=True)
-        self.next.rename(self.layout.search)
-        files = {path.relative_to(self.layout.search).as_posix(): digest(path.read_bytes())
-                 for path in self.layout.search.rglob("*") if path.is_file()}
+        files = {path.relative_to(self.next).as_posix(): digest(path.read_bytes())
+                 for path in self.next.rglob("*") if path.is_file()}
+        held = self.stored.get("files") if self.layout.search.is_dir() else None
+        save_store(self.store_path, code_version(), {})  # unknown while the bundle changes
+        replace_changed(self.layout.search, self.next, files, held)
         save_store(self.store_path, code_version(), {"pages": self.pages, "files": files})
         return files
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+
+def replace_changed(target: Path, fresh: Path, files: dict[str, str], held: dict[str, str] | None) -> None:
+    """Make `target` hold the files of `fresh` (path -> digest), given what it holds, moving only the files that
+    changed; `fresh` is removed.
+
+    Pagefind writes its whole bundle on every run, but names most files by their content, so an edit changes a few.
+    Keeping the unchanged files in place, rather than replacing the folder, matters on disks that discard freed
+    blocks: there, removing a file written long ago took milliseconds, and the old bundle of a large site had
+    tens of thousands. The fresh copies of unchanged files were written moments ago and go cheaply.
+    """
+    if held is None:
+        shutil.rmtree(target, ignore_errors=True)
+        fresh.rename(target)
+        return
+    for path in held.keys() - files.keys():
+        remove_emptied(target / path, target)
+    for path, value in files.items():
+        if held.get(path) != value:
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(fresh / path, target / path)
+    shutil.rmtree(fresh)
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
