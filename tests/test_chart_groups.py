@@ -21,6 +21,7 @@ from build_scripts.render.chart_groups import aggregate, aggregated_chart, group
 from build_scripts.render.forest_rows import cross_study_rows
 from conftest import ROOT
 from test_incremental import assert_same_site, clean_build, project, rebuild  # noqa: F401 - project is a fixture
+from test_kept import made_fragments
 from tools.localsite import served
 from tools.synthetic import generate
 
@@ -165,9 +166,20 @@ def test_incremental_builds_of_grouped_charts_equal_clean_builds(project, tmp_pa
     monkeypatch.setattr(chart_groups, "AGGREGATE_ABOVE", 1)
     monkeypatch.setattr(chart_groups, "GROUP_PAGE_ROWS", 2)
     layout = project
+    made = made_fragments(monkeypatch)
     rebuild(layout)
     grouped = sorted(p.relative_to(layout.site).as_posix() for p in (layout.site / "charts").glob("*/*/index.html"))
     assert grouped, "the fixture's charts are grouped at this threshold"
+    assert [key for key in made if key[0] == "aggregated chart"]
+    # a cohort's label edited: its rows change, not its group's summary, so no aggregated chart is drawn again
+    made.clear()
+    study = layout.evidence / "studies" / "fixture-randomised.yaml"
+    study.write_text(study.read_text().replace("    label: Daratumumab + pomalidomide + dexamethasone\n",
+                                               "    label: Dara-Pd (edited)\n", 1))
+    rebuild(layout)
+    assert "Dara-Pd (edited)" in "".join(p.read_text() for p in (layout.site / "charts").rglob("*.vl.json"))
+    assert any(name == "chart rows" for name, _ in made)
+    assert not [key for key in made if key[0] == "aggregated chart"]
     # a study added (more rows, pages shift), then removed with its URL (pages go)
     added = (layout.evidence / "studies" / "fixture-unspecified-design.yaml").read_text()
     (layout.evidence / "studies" / "fixture-added.yaml").write_text(

@@ -132,14 +132,14 @@ def made_fragments(monkeypatch) -> list[tuple]:
     from build_scripts.publish import docs
 
     made: list[tuple] = []
-    take = docs._fragments_made
+    run_all = docs.JobRunner.run_all
 
-    def spy() -> list:
-        found = take()
-        made.extend(found)
-        return found
+    def spy(self, jobs, estimates):
+        results, used, found = run_all(self, jobs, estimates)
+        made.extend(found)  # the parent's and both job processes'
+        return results, used, found
 
-    monkeypatch.setattr(docs, "_fragments_made", spy)
+    monkeypatch.setattr(docs.JobRunner, "run_all", spy)
     return made
 
 

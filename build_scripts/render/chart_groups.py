@@ -18,6 +18,7 @@ from typing import Any
 import altair as alt
 
 from build_scripts.derive.partners import partner_group_label
+from build_scripts.load.cache import digest, fragment
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.numbers import number
 from build_scripts.load.vocabulary import MEASURES, UNITS, WORDS
@@ -162,16 +163,23 @@ def _patients_text(group: GroupSummary) -> str:
 
 def aggregated_chart(found: Aggregate) -> Chart:
     """The chart on a long cross-study chart's page: one range per partner group, linked to its per-cohort chart."""
-    measure = MEASURES[found.measure]
+    studies = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question"})
+    with_figure = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question" and r.value is not None})
+    # Drawn from the groups' summaries and two counts alone, not from their cohorts: kept between builds while those
+    # are the same (an edit of a study's title, say, leaves them as they were).
+    return fragment("aggregated chart", (found.measure, digest(repr(found.groups)), studies, with_figure),
+                    lambda: _groups_chart(found.measure, found.groups, studies, with_figure))
+
+
+def _groups_chart(measure_name: str, groups: tuple[GroupSummary, ...], studies: int, with_figure: int) -> Chart:
+    measure = MEASURES[measure_name]
     unit = UNITS[measure.unit]
-    page_url = chart_page_url(found.measure)
-    groups = found.groups
+    page_url = chart_page_url(measure_name)
     title = f"{measure.label} across studies, by partner group"
     top = max([g.high for g in groups if g.high is not None] + [1.0])
     axis_max = 100.0 if unit.name == "percent" else math.ceil(top * 1.1)
     x_title = f"{measure.label} ({unit.name})"
     cohorts = sum(g.cohorts for g in groups)
-    studies = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question"})
     values = [{"label": f"{g.label} ({g.cohorts} cohort{'' if g.cohorts == 1 else 's'}, n={g.patients})", "group": g.label,
                "cohorts": g.cohorts, "studies": g.studies, "patients": _patients_text(g), "low": g.low,
                "high": g.high, "range": _range_text(g), "href": g.href}
@@ -205,7 +213,7 @@ def aggregated_chart(found: Aggregate) -> Chart:
 
     methods = relative(page_url, METHODS_URL)
     return Chart(
-        name=f"chart-{found.measure.replace('_', '-')}", title=title, description=description,
+        name=f"chart-{measure_name.replace('_', '-')}", title=title, description=description,
         caption=(f"Each bar runs from the lowest to the highest {measure.in_sentence} among the group's cohorts"
                  f" given {WORDS['question_cohort']}; the ticks mark its ends. A range is not a summary estimate:"
                  " pooled estimates are on the Evidence summary. Select a bar, or a group in the table, to see its"
@@ -215,8 +223,7 @@ def aggregated_chart(found: Aggregate) -> Chart:
                  "Pages of cohorts"),
         rows=tuple((Link(g.label, g.href), str(g.cohorts), str(g.studies), _patients_text(g), _range_text(g),
                     str(g.pages)) for g in groups),
-        marks=sum(g.figures for g in groups), studies=len({r.study_id for p in found.pages for r in p.rows
-                                                           if r.kind == "in_question" and r.value is not None}),
+        marks=sum(g.figures for g in groups), studies=with_figure,
         axis_max=axis_max, x_title=x_title,
         links=(Link("Pooled estimates (Evidence summary)", relative(page_url, SUMMARY_URL)),
                Link("How the charts are made (Methods)", f"{methods}#{METHODS_SECTION}")))
