@@ -92,7 +92,7 @@ def nested_in(inner: Member, outer: Member) -> bool:
     return inner.study.id == outer.study.id and outer.cohort.id in ancestors(inner.study, inner.cohort.id)
 
 
-class Kept:
+class TakenCohorts:
     """Cohorts already taken, by study, so that a new one is checked only against those that may share patients
     with it: the cohorts of its own study and of the studies related to it (entries.cohorts_may_share_patients
     is false for any other pair), which keeps the check linear in the number of studies."""
@@ -154,7 +154,7 @@ def patient_total(evidence: Evidence, group: Sequence[Member]) -> PatientTotal:
     order = {m.key: i for i, m in enumerate(group)}
     numbered.sort(key=lambda item: (-item[0], order[item[1].key]))
     counted: list[Member] = []
-    kept = Kept(evidence)
+    kept = TakenCohorts(evidence)
     for _, member in numbered:
         if kept.clash(member) is None:
             counted.append(member)
@@ -299,7 +299,7 @@ def measure_summary(evidence: Evidence, group: Sequence[Member], measure_name: s
             unavailable.add(member.key)
     order = {m.key: i for i, m in enumerate(group)}
     kept: list[Figure] = []
-    taken = Kept(evidence)
+    taken = TakenCohorts(evidence)
     overlapping: list[tuple[Figure, Figure]] = []
     for figure in sorted(found, key=lambda f: (-figure_patients(f), order[f.member.key])):
         clash = taken.clash(figure.member)
