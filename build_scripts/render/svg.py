@@ -23,8 +23,12 @@ VEGA_LITE_VERSION = "6.4"
 
 
 def spec_json(spec: dict[str, Any]) -> str:
-    """The spec as written beside its page: stable key order, so equal specs give equal bytes and hashes."""
-    return json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+    """The spec as written beside its page: stable key order, so equal specs give equal bytes and hashes.
+
+    Compact, not indented: a reader's browser fetches it (a quarter fewer bytes), and only without indent does
+    Python's json encoder run in C (indented, it took three and a half times as long, 9 s of a clean build at 1,000 studies).
+    """
+    return json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 # Characters that are invalid in XML 1.0 or that the SVG renderer aborts on; the model already refuses them
