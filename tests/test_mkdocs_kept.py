@@ -11,6 +11,7 @@ from mkdocs.config import load_config
 from mkdocs.structure.files import InclusionLevel, get_files
 
 from build_scripts.publish import mkdocs_step
+from build_scripts.publish.mkdocs_step import keepable
 from build_scripts.publish.layout import Layout
 from build_scripts.publish.mkdocs_files import kept_files, walk_order
 from test_incremental import _project_at, assert_same_site, clean_build, rebuild
@@ -68,6 +69,13 @@ def test_a_kept_collection_for_the_sitemap_holds_every_page_in_get_files_order(d
     walked = [file.src_uri for file in get_files(docs_config) if file.is_documentation_page()]
     kept = kept_files(docs_config, DOCS, [], sitemap=True)
     assert [file.src_uri for file in kept.documentation_pages(inclusion=InclusionLevel.all)] == walked
+
+
+def test_a_folder_with_two_pages_written_to_one_place_is_walked():
+    # get_files keeps one of the two; a kept collection would keep both, and render either.
+    assert keepable(DOCS) and keepable(["a/x.md", "b/x.md", "a/x.json", "a/x.csv"])
+    for pair in (["a/index.md", "a/README.md"], ["index.md", "index.html"], ["a/x.md", "a/x.markdown"]):
+        assert not keepable(pair)
 
 
 @pytest.fixture

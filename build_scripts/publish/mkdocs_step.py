@@ -143,9 +143,21 @@ def _pages(uris: Any) -> set[str]:
 
 
 def keepable(docs: Any) -> bool:
-    """Whether a kept collection can stand for these docs: get_files drops a README beside an index, which it
-    does not, so a docs folder with a README is walked."""
-    return not any(Path(uri).stem.lower() == "readme" for uri in docs)
+    """Whether a kept collection can stand for these docs. Of two pages of a folder that MkDocs would write to one
+    place (a README.md beside an index.md, an index.html beside it, a.md beside a.markdown), get_files drops one
+    and a kept collection does not: a folder holding such a pair is walked (by name, so some harmless pairs too)."""
+    from mkdocs.utils import is_markdown_file
+
+    seen: set[tuple[str, str]] = set()
+    for uri in docs:
+        if is_markdown_file(uri) or uri.endswith((".html", ".htm")):
+            folder, _, name = uri.rpartition("/")
+            stem = name.rpartition(".")[0]
+            key = (folder, "index" if stem == "README" else stem)
+            if key in seen:
+                return False
+            seen.add(key)
+    return True
 
 
 def _write_docs_list(layout: Layout, docs: dict[str, str]) -> str:
