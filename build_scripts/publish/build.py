@@ -114,6 +114,7 @@ def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
         with report.step("mkdocs"):
             output = render_site(layout, docs.digests)
             report.pages_rendered = output.rendered
+            report.mkdocs_files, report.mkdocs_files_looked_up = output.collected, output.looked_up
         with report.step("search and linkcheck"):
             search = SearchUpdate(layout, output, pins(evidence))
             report.searched = search.process is not None

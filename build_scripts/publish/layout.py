@@ -104,6 +104,8 @@ class BuildReport:
     ran: list[str] = field(default_factory=list)
     fragments_made: int = 0  # pieces of aggregates made anew (the others were taken from the store)
     pages_rendered: int = 0
+    mkdocs_files: int = 0  # files MkDocs was given: the whole docs folder, or the few a kept navigation needs
+    mkdocs_files_looked_up: int = 0  # of the others, those a rendered page linked to
     searched: bool = False
     search_peak_rss_mib: float | None = None  # Pagefind's peak memory, when it ran
     peak_rss_mib: float = 0.0  # the build's own main process

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from mkdocs.exceptions import PluginError
 
 from build_scripts.publish import csp
+from build_scripts.publish.mkdocs_files import nav_paths
 from build_scripts.render.blocks import PLACEHOLDER, WRAPPED, stash_file
 
 
@@ -41,18 +42,6 @@ def nav_tab(src_uri: str, nav_files: set[str]) -> str | None:
     section = src_uri.split("/", 1)[0]
     index = f"{section}/index.md"
     return f"{section}/" if "/" in src_uri and index in nav_files and src_uri != index else None
-
-
-def _nav_files(items: Any) -> set[str]:
-    """Every file the nav config names."""
-    found: set[str] = set()
-    for item in items if isinstance(items, list) else [items]:
-        if isinstance(item, str):
-            found.add(item)
-        elif isinstance(item, dict):
-            for value in item.values():
-                found |= _nav_files(value)
-    return found
 
 
 THEME_SCRIPTS = "partials/atlas-theme-scripts.html"
@@ -83,7 +72,7 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ANN001 - MkDocs' h
         page.meta["atlas_feed"] = head["feed"]
     # Record pages are not in the nav (it would list every record on every page): their tab is marked active
     # by the tabs-item override, and the navigation sidebar, which would be empty, is hidden.
-    tab = nav_tab(page.file.src_uri, _nav_files(config.get("nav") or []))
+    tab = nav_tab(page.file.src_uri, nav_paths(config.get("nav") or []))
     if tab:
         page.meta["atlas_tab"] = tab
         page.meta["hide"] = [*page.meta.get("hide", []), "navigation"]

@@ -7,7 +7,11 @@
     theme       true to copy the theme's own files too (a full build)
     templates   true to write the theme's site-wide templates (sitemap.xml, 404.html) and the pages in the
                 navigation; when two processes share the work, one of them does this
+    sitemap     true to write the sitemap too (it lists every page: written when the pages or the build date change)
     nav         the navigation of the previous build, or null
+    docs        a JSON file listing every docs file, when the navigation is kept: MkDocs is then given only the
+                files this process writes and the navigation's pages, and makes any other file a page links to
+                when it looks it up (mkdocs_files.KeptFiles), instead of walking the docs folder; null to walk it
     result      where to write what was done, as JSON
 MkDocs 1.6's own dirty build (`build(config, dirty=True)`) decides by file times; here the plan decides, from
 content digests. A page's HTML depends on its own source, the configuration, the theme and the navigation
@@ -24,8 +28,9 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 NAV_CHANGED = 3
 _DIRTY_WARNING = "A 'dirty' build is being performed"
@@ -64,16 +69,21 @@ class PlanPlugin:
         self.read_only: list[Any] = []
         self.nav: list[Any] = []
         self._nav_items: list[Any] = []
+        self.collected = 0
 
     def on_nav(self, nav, config, files):  # noqa: ANN001 - MkDocs' event signature
         self._nav_items = nav.items
+        self.collected = len(files)
         # A page in the navigation whose title is not given in mkdocs.yml is read for it: it is in every page.
         untitled = {page.file.src_uri for page in nav.pages if page.title is None}
         in_nav = {page.file.src_uri for page in nav.pages}
-        docs_dir = os.path.realpath(config["docs_dir"]) + os.sep
+        docs_dir = os.path.realpath(config["docs_dir"])
+        # A docs file is one read from the docs folder (the theme's come from theme folders, and a plugin's from
+        # none); its folder is resolved once, not each of 30,000 files' paths, which took about a second at 3,000.
+        in_docs = {folder: os.path.realpath(folder) == docs_dir for folder in {file.src_dir for file in files} if folder}
         theme, templates = self.plan["theme"], self.plan["templates"]
         for file in files:
-            own = file.abs_src_path is not None and os.path.realpath(file.abs_src_path).startswith(docs_dir)
+            own = file.abs_src_path is not None and in_docs.get(file.src_dir, False)
             if own:
                 self.destinations[file.src_uri] = file.dest_uri
                 # Pages in the navigation are written by the process that writes the site-wide templates.
@@ -90,6 +100,8 @@ class PlanPlugin:
             elif read:
                 self.read_only.append(file)
         if templates:
+            if not self.plan.get("sitemap", True):  # the same pages on the same date: the sitemap is kept
+                config.theme.static_templates.discard("sitemap.xml")
             for name in sorted(config.theme.static_templates):
                 for written in (name, name + ".gz") if name == "sitemap.xml" else (name,):
                     _unlink(os.path.join(config["site_dir"], written))
@@ -134,12 +146,15 @@ def run(plan: dict[str, Any]) -> int:
     root.setLevel(logging.INFO)
     logging.getLogger("mkdocs.commands.build").addFilter(_DropDirtyWarning())
     plugin = PlanPlugin(plan)
+    looked_up = 0
     try:
         config = load_config(plan["config"])
         config.plugins["atlas-plan"] = plugin
         config.plugins.on_startup(command="build", dirty=True)
         try:
-            build(config, dirty=True)
+            with _files_of(plan, config) as kept:
+                build(config, dirty=True)
+                looked_up = kept.looked_up if kept is not None else 0
         finally:
             config.plugins.on_shutdown()
     except NavChanged:
@@ -148,8 +163,29 @@ def run(plan: dict[str, Any]) -> int:
         print(error, file=sys.stderr)
         return 1
     Path(plan["result"]).write_text(json.dumps({"destinations": plugin.destinations, "written": plugin.written,
-                                                "nav": plugin.nav}), encoding="utf-8")
+                                                "nav": plugin.nav, "collected": plugin.collected,
+                                                "looked_up": looked_up}), encoding="utf-8")
     return 0
+
+
+@contextmanager
+def _files_of(plan: dict[str, Any], config: Any) -> Iterator[Any]:
+    """While MkDocs builds, its get_files gives the plan's kept collection instead of walking the docs folder."""
+    if not plan.get("docs"):
+        yield None
+        return
+    from mkdocs.commands import build as mkdocs_build
+
+    from build_scripts.publish.mkdocs_files import kept_files
+
+    docs = json.loads(Path(plan["docs"]).read_text(encoding="utf-8"))
+    kept = kept_files(config, docs, plan["pages"], plan["templates"] and plan.get("sitemap", True))
+    walk = mkdocs_build.get_files
+    mkdocs_build.get_files = lambda _config: kept  # build() looks it up in its module when it runs
+    try:
+        yield kept
+    finally:
+        mkdocs_build.get_files = walk
 
 
 if __name__ == "__main__":

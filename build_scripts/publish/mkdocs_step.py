@@ -48,6 +48,8 @@ class SiteOutput:
 
     digests: dict[str, str]
     rendered: int = 0
+    collected: int = 0  # docs and theme files MkDocs was given, over its runs (the whole folder, unless kept)
+    looked_up: int = 0  # docs files outside a kept collection that a page linked to, made when looked up
 
 
 def _run_parts(layout: Layout, plans: list[dict[str, Any]], epoch: str) -> list[dict[str, Any]] | None:
@@ -91,6 +93,9 @@ def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
     sources: dict[str, str] = state["sources"]
     destinations: dict[str, str] = state["destinations"]
     outputs: dict[str, str] = state["outputs"]
+    epoch = source_date_epoch(layout.root)
+    # The sitemap lists every page with the build date: it is written again only when either changed.
+    sitemap = full or _pages(sources) != _pages(docs) or state.get("sitemap_epoch") != epoch
     for uri in [uri for uri in sources if uri not in docs]:
         destination = destinations.pop(uri, None)
         sources.pop(uri)
@@ -98,18 +103,21 @@ def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
             outputs.pop(destination, None)
             remove_emptied(layout.output / destination, layout.output)
     changed = sorted(uri for uri, value in docs.items() if sources.get(uri) != value)
-    epoch = source_date_epoch(layout.root)
-    if not changed and state.get("epoch") == epoch:
+    if not changed and state.get("epoch") == epoch and not sitemap:
         return SiteOutput(dict(outputs), 0)
     for uri in changed:
         sources.pop(uri, None)  # forgotten until rendered, in case this run fails half-way
     state["epoch"] = None
+    if sitemap:
+        state["sitemap_epoch"] = None  # likewise: a run that fails after removing a page leaves it to write
     save_store(store_path, key, state)
 
-    written = _render(layout, changed, full, state["nav"], epoch)
+    # With the navigation known, MkDocs is given only the files it writes and the navigation's (mkdocs_files.py).
+    docs_list = None if full or state["nav"] is None or not keepable(docs) else _write_docs_list(layout, docs)
+    written = _render(layout, changed, full, state["nav"], epoch, sitemap, docs_list)
     if written is None:  # the navigation changed: every page shows it
         full = True
-        written = _render(layout, sorted(docs), True, None, epoch)
+        written = _render(layout, sorted(docs), True, None, epoch, True, None)
     results, rendered = written
     for result in results:
         destinations.update(result["destinations"])
@@ -121,16 +129,52 @@ def render_site(layout: Layout, docs: dict[str, str]) -> SiteOutput:
         except FileNotFoundError:  # a template that rendered nothing
             outputs.pop(destination, None)
     sources.update({uri: docs[uri] for uri in (docs if full else changed)})
-    state["epoch"] = epoch
+    state["epoch"] = state["sitemap_epoch"] = epoch
     save_store(store_path, key, state)
-    return SiteOutput(dict(outputs), rendered)
+    return SiteOutput(dict(outputs), rendered, sum(result.get("collected", 0) for result in results),
+                      sum(result.get("looked_up", 0) for result in results))
 
 
-def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | None,
-            epoch: str) -> tuple[list[dict[str, Any]], int] | None:
+def _pages(uris: Any) -> set[str]:
+    """The docs files MkDocs renders as pages: the ones the sitemap lists."""
+    from mkdocs.utils import is_markdown_file
+
+    return {uri for uri in uris if is_markdown_file(uri)}
+
+
+def keepable(docs: Any) -> bool:
+    """Whether a kept collection can stand for these docs. Of two pages of a folder that MkDocs would write to one
+    place (a README.md beside an index.md, an index.html beside it, a.md beside a.markdown), get_files drops one
+    and a kept collection does not: a folder holding such a pair is walked (by name, so some harmless pairs too)."""
+    from mkdocs.utils import is_markdown_file
+
+    seen: set[tuple[str, str]] = set()
+    for uri in docs:
+        if is_markdown_file(uri) or uri.endswith((".html", ".htm")):
+            folder, _, name = uri.rpartition("/")
+            stem = name.rpartition(".")[0]
+            key = (folder, "index" if stem == "README" else stem)
+            if key in seen:
+                return False
+            seen.add(key)
+    return True
+
+
+def _write_docs_list(layout: Layout, docs: dict[str, str]) -> str:
+    """Every docs file, for the MkDocs runs that keep the navigation and make a file only when a page links to it."""
+    path = layout.cache / "mkdocs-docs.json"
+    path.write_text(json.dumps(sorted(docs)), encoding="utf-8")
+    return str(path.resolve())
+
+
+def _render(layout: Layout, changed: list[str], full: bool, nav: list[Any] | None, epoch: str, sitemap: bool,
+            docs_list: str | None) -> tuple[list[dict[str, Any]], int] | None:
+    """Run MkDocs on the changed files; None when the navigation changed. With a docs list (the navigation is kept),
+    MkDocs is given only the files it writes and the navigation's, not the whole docs folder."""
     pages = [uri for uri in changed if uri.endswith(".md")]
     others = [uri for uri in changed if not uri.endswith(".md")]
-    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav, "changed": changed}
+    common = {"config": str(layout.mkdocs_config.resolve()), "nav": nav, "changed": changed, "sitemap": sitemap,
+              "docs": docs_list}
     if len(pages) >= PARALLEL_PAGES and (os.cpu_count() or 1) > 1:
         plans = [{**common, "pages": others + pages[0::2], "theme": full, "templates": True},
                  {**common, "pages": pages[1::2], "theme": False, "templates": False}]
