@@ -192,3 +192,30 @@ def test_incremental_builds_of_grouped_charts_equal_clean_builds(project, tmp_pa
     ledger.write_text(ledger.read_text().replace("studies/fixture-unspecified-design/\n", ""))
     rebuild(layout)
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-2"))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_the_paged_derived_axes_read_and_lead_on_at_both_widths(browser, grouped_site, viewport):
+    # The same synthetic site has more cohorts than a page of derived axes holds (about 100 each).
+    assert (grouped_site / "derived-axes" / "2" / "index.html").is_file()
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    axe = Axe()
+    with served(grouped_site) as base:
+        page.goto(f"{base}/derived-axes/", wait_until="load")
+        for number in (1, 2):
+            still(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            violations = axe.run(page, options={"resultTypes": ["violations"]}).response["violations"]
+            assert not violations, (number, [(v["id"], v["nodes"][0]["target"]) for v in violations])
+            rows = page.locator("table tbody tr").count()
+            assert rows > 0
+            if number == 1:
+                page.locator("nav a", has_text=re.compile(r"^\s*2\s*$")).first.click()
+                page.wait_for_load_state("load")
+                assert page.url.endswith("/derived-axes/2/")
+                # the second page's links resolve from one folder deeper: its Methods link reaches the Methods page
+                methods = page.locator("a[href*='methods']").first
+                assert methods.evaluate("a => new URL(a.href).pathname").endswith("/methods/")
+    context.close()
