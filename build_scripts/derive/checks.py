@@ -4,13 +4,16 @@ checks across records; every problem of a run reported together."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 from build_scripts.derive.facts import cohort_regimens, question_fit
 from build_scripts.derive.ledger import ledger_problems
-from build_scripts.derive.record_checks import RecordCache, future_problems, all_sources, check_file, record_sources
+from build_scripts.derive.record_checks import RecordCache, check_file, future_problems, record_sources
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.model import Record, Study
 from build_scripts.load.problems import WARNING, EvidenceError, Problem
@@ -50,27 +53,43 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     # reported a second time as missing.
     invalid: set[tuple[str, str]] = set()
     sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] = {}
-    for path, kind in record_files(evidence_dir, problems):
-        raw_bytes, problem = read_record_bytes(path)
-        if raw_bytes is None:
-            problems.append(problem)
-            invalid.add((kind.name, path.stem))
-            continue
-        checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
-        problems.extend(checked.problems)
-        if checked.record is not None:
-            raw = checked.raw or DeferredRaw(kind, path)
-            problems.extend(future_problems(raw, checked.record, today))
-            modelled.append((raw, checked.record))
-            sources[(kind.name, checked.record.id)] = checked.sources
-        elif checked.claimed_id is not None:
-            invalid.add((kind.name, checked.claimed_id))
-    evidence, link_problems = assemble(modelled, invalid, sources)
+    # The records live until the build ends: a collection while they are made would only walk them again and again
+    # (it was two thirds of taking them from the cache).
+    with collection_paused():
+        for path, kind in record_files(evidence_dir, problems):
+            raw_bytes, problem = read_record_bytes(path)
+            if raw_bytes is None:
+                problems.append(problem)
+                invalid.add((kind.name, path.stem))
+                continue
+            checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
+            problems.extend(checked.problems)
+            if checked.record is not None:
+                raw = checked.raw or DeferredRaw(kind, path)
+                problems.extend(future_problems(raw, checked.record, today))
+                modelled.append((raw, checked.record))
+                # The first of two records with one id is the one assemble keeps, so its sources are the ones checked.
+                sources.setdefault((kind.name, checked.record.id), checked.sources)
+            elif checked.claimed_id is not None:
+                invalid.add((kind.name, checked.claimed_id))
+        evidence, link_problems = assemble(modelled, invalid, sources)
     problems.extend(link_problems)
     problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
         raise EvidenceError(problems, evidence.warnings)
     return evidence
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """The cyclic garbage collector off inside the block (as it was before, after it)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, str]] = frozenset(),
@@ -94,8 +113,7 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
         evidence.files[key] = raw.path
 
     def named_sources(kind: str, record: Record) -> tuple[tuple[FieldPath, str], ...]:
-        found = sources.get((kind, record.id)) if sources else None
-        return found if found is not None else record_sources(record)
+        return _named_sources(sources, kind, record)
 
     def exists(kind: str, record_id: str, raw: RawRecord, path: FieldPath) -> None:
         if record_id not in evidence.by_kind(kind) and (kind, record_id) not in invalid:
@@ -171,18 +189,28 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
     problems.extend(_typed_question_problems(evidence, raws))
-    evidence.warnings = _uncited_publications(evidence, raws)
+    evidence.warnings = _uncited_publications(evidence, raws, sources)
     return evidence, problems
 
 
-def _uncited_publications(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+def _named_sources(sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None, kind: str,
+                   record: Record) -> tuple[tuple[FieldPath, str], ...]:
+    """The sources a record names: as its file check kept them, else found by walking the record (slow at scale)."""
+    found = sources.get((kind, record.id)) if sources else None
+    return found if found is not None else record_sources(record)
+
+
+def _uncited_publications(evidence: Evidence, raws: dict[tuple[str, str], RawRecord],
+                          sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None = None,
+                          ) -> list[Problem]:
     """A warning for each publication no study or review names: it is on the site, but nothing rests on it."""
     named: set[str] = set()
     for study in evidence.studies.values():
-        named.update(study.publications, study.cited_sources, (source.publication for _, source in all_sources(study)))
+        named.update(study.publications, study.cited_sources,
+                     (publication for _, publication in _named_sources(sources, "study", study)))
     for review in evidence.reviews.values():
         named.add(review.publication)
-        named.update(source.publication for _, source in all_sources(review))
+        named.update(publication for _, publication in _named_sources(sources, "review", review))
     return [replace(raws[("publication", publication_id)].problem(
                 ("id",), f"no study or review cites publication '{publication_id}'; list it in the 'publications' or"
                          " 'cited_sources' of the study it reports, or remove it"), severity=WARNING)
