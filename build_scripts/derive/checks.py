@@ -85,13 +85,20 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
 
 
 @contextmanager
-def collection_paused() -> Iterator[None]:
-    """The cyclic garbage collector off inside the block (as it was before, after it)."""
+def collection_paused(set_aside: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector off inside the block, as it was before after it.
+
+    With `set_aside`, everything alive at the end of the block is then left out of every later collection
+    (gc.freeze; gc.unfreeze brings it back): a build's records live until it ends, and the one collection that
+    follows the block, then each full one, would only walk them all again.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if set_aside:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 

@@ -15,6 +15,7 @@ The site is staged as hard links to the persistent output and the search index, 
 
 from __future__ import annotations
 
+import gc
 import resource
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
+from build_scripts.derive.checks import collection_paused
 from build_scripts.derive.guide import NO_GUIDE, Guide, TrackedGuide, validate_with_guide
 from build_scripts.derive.kept_links import KeptLinks
 from build_scripts.derive.record_checks import RecordCache
@@ -91,13 +93,20 @@ def generate_docs(layout: Layout, evidence: Evidence, records: RecordCache, sett
 
 def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
-    report = report if report is not None else BuildReport()
+    try:
+        return _build(layout, report if report is not None else BuildReport())
+    finally:
+        gc.unfreeze()  # what validation set aside (collection_paused) is collectable again once the build is over
+
+
+def _build(layout: Layout, report: BuildReport) -> Evidence:
     layout.cache.mkdir(parents=True, exist_ok=True)
     with report.step("validate"):
         records = RecordCache(layout.cache / "records.pickle")
         links = KeptLinks(layout.cache / "record-links.pickle")
         try:
-            evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records, kept=links)
+            with collection_paused(set_aside=True):
+                evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records, kept=links)
         finally:
             records.save()
             links.save()
