@@ -110,6 +110,7 @@ def test_incremental_builds_equal_clean_builds_byte_for_byte(project: Layout, tm
     # Nothing changed: nothing is generated, rendered or indexed again.
     warm = rebuild(layout)
     assert (warm.jobs_run, warm.pages_rendered, warm.searched, warm.records_reused) == (0, 0, False, warm.records)
+    assert first.records_relinked > 0 and warm.records_relinked == 0  # no record's references checked again
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-0"))
 
     # Add a study (it is not yet in the ledger of published URLs, which is allowed).
@@ -120,6 +121,7 @@ def test_incremental_builds_equal_clean_builds_byte_for_byte(project: Layout, tm
     report = rebuild(layout)
     assert 0 < report.jobs_run < report.jobs_run + report.jobs_skipped
     assert 0 < report.pages_rendered < report.pages and report.searched
+    assert report.records_relinked == 1  # the study added: nothing names it yet
     assert_same_site(layout.site, clean_build(layout, tmp_path / "clean-1"))
 
     # Remove a study, and its URL from the ledger.

@@ -4,20 +4,23 @@ checks across records; every problem of a run reported together."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
-from build_scripts.derive.facts import cohort_regimens, question_fit
+from build_scripts.derive.kept_links import KeptLinks
 from build_scripts.derive.ledger import ledger_problems
-from build_scripts.derive.record_checks import RecordCache, future_problems, all_sources, check_file, record_sources
+from build_scripts.derive.record_checks import RecordCache, check_file, future_problems, record_sources
+from build_scripts.derive.record_links import RecordLinks
 from build_scripts.load.evidence import Evidence
-from build_scripts.load.model import Record, Study
+from build_scripts.load.model import Record
 from build_scripts.load.problems import WARNING, EvidenceError, Problem
 from build_scripts.load.reader import DeferredRaw, FieldPath, RawRecord, read_record_bytes, record_files
 from build_scripts.load.topic import read_topic
 from build_scripts.load.topic_model import Topic, activate
-from build_scripts.load.vocabulary import RECORD_KINDS, WORDS, index_class
 
 
 def use_topic(evidence_dir: Path) -> Topic:
@@ -31,13 +34,15 @@ def use_topic(evidence_dir: Path) -> Topic:
 
 
 def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: RecordCache | None = None,
-                  topic: Topic | None = None) -> Evidence:
+                  topic: Topic | None = None, kept: KeptLinks | None = None) -> Evidence:
     """Load, model and cross-check every record; raise EvidenceError listing every problem.
 
     `today` is the date against which dates in the future are refused (the system's date unless given).
     With a cache, a file whose bytes (and the code) are unchanged since it was last checked is not read
     again: its record and its own problems come from the cache, and only the checks across records run anew.
     `topic` is the folder's topic when the caller has already read it (use_topic); else it is read here.
+    With `kept` as well, the checks of a record's references run again only when the record or a record they read
+    changed (kept_links.py); the problems reported are the same.
     """
     today = today or dt.date.today()
     if topic is None:
@@ -50,22 +55,28 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     # reported a second time as missing.
     invalid: set[tuple[str, str]] = set()
     sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] = {}
-    for path, kind in record_files(evidence_dir, problems):
-        raw_bytes, problem = read_record_bytes(path)
-        if raw_bytes is None:
-            problems.append(problem)
-            invalid.add((kind.name, path.stem))
-            continue
-        checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
-        problems.extend(checked.problems)
-        if checked.record is not None:
-            raw = checked.raw or DeferredRaw(kind, path)
-            problems.extend(future_problems(raw, checked.record, today))
-            modelled.append((raw, checked.record))
-            sources[(kind.name, checked.record.id)] = checked.sources
-        elif checked.claimed_id is not None:
-            invalid.add((kind.name, checked.claimed_id))
-    evidence, link_problems = assemble(modelled, invalid, sources)
+    # The records live until the build ends: a collection while they are made would only walk them again and again
+    # (it was two thirds of taking them from the cache).
+    with collection_paused():
+        for path, kind in record_files(evidence_dir, problems):
+            raw_bytes, problem = read_record_bytes(path)
+            if raw_bytes is None:
+                problems.append(problem)
+                invalid.add((kind.name, path.stem))
+                continue
+            checked = cache.check(path, kind, raw_bytes) if cache is not None else check_file(path, kind, raw_bytes)
+            problems.extend(checked.problems)
+            if checked.record is not None:
+                raw = checked.raw or DeferredRaw(kind, path)
+                problems.extend(future_problems(raw, checked.record, today))
+                modelled.append((raw, checked.record))
+                # The first of two records with one id is the one assemble keeps, so its sources are the ones checked.
+                sources.setdefault((kind.name, checked.record.id), checked.sources)
+            elif checked.claimed_id is not None:
+                invalid.add((kind.name, checked.claimed_id))
+        # Records are known by their files' digests only through the cache, so without it nothing can be kept.
+        evidence, link_problems = assemble(modelled, invalid, sources, kept if cache is not None else None,
+                                           cache.file_digests if cache is not None else None)
     problems.extend(link_problems)
     problems.extend(ledger_problems(evidence, evidence_dir, invalid))
     if problems:
@@ -73,13 +84,34 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
     return evidence
 
 
+@contextmanager
+def collection_paused(set_aside: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector off inside the block, as it was before after it.
+
+    With `set_aside`, everything alive at the end of the block is then left out of every later collection
+    (gc.freeze; gc.unfreeze brings it back): a build's records live until it ends, and the one collection that
+    follows the block, then each full one, would only walk them all again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if set_aside:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, str]] = frozenset(),
              sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None = None,
+             kept: KeptLinks | None = None, file_keys: dict[Path, str] | None = None,
              ) -> tuple[Evidence, list[Problem]]:
     """Put records into one Evidence base and check every reference between them.
 
     Records that failed their own validation are listed in `invalid`, so that references to them are
-    not reported a second time as missing.
+    not reported a second time as missing. With `kept` (and the digest of each file in `file_keys`), each record's
+    references are checked again only when the record or something its checks read has changed.
     """
     evidence = Evidence()
     raws: dict[tuple[str, str], RawRecord] = {}
@@ -92,139 +124,60 @@ def assemble(modelled: list[tuple[RawRecord, Record]], invalid: set[tuple[str, s
         raws[key] = raw
         evidence.by_kind(raw.kind.name)[record.id] = record
         evidence.files[key] = raw.path
-
-    def named_sources(kind: str, record: Record) -> tuple[tuple[FieldPath, str], ...]:
-        found = sources.get((kind, record.id)) if sources else None
-        return found if found is not None else record_sources(record)
-
-    def exists(kind: str, record_id: str, raw: RawRecord, path: FieldPath) -> None:
-        if record_id not in evidence.by_kind(kind) and (kind, record_id) not in invalid:
-            problems.append(raw.problem(path, f"no {kind} record '{record_id}' exists (expected evidence/"
-                                              f"{_folder(kind)}/{record_id}.yaml)"))
-
+    kept = kept if kept is not None else KeptLinks(None)
     including: dict[str, set[str]] = defaultdict(set)
     for review in evidence.reviews.values():
         for study_id in review.included_studies:
             including[study_id].add(review.publication)
-    for study in evidence.studies.values():
-        raw = raws[("study", study.id)]
-        for i, publication_id in enumerate(study.publications):
-            exists("publication", publication_id, raw, ("publications", i))
-        for i, publication_id in enumerate(study.cited_sources):
-            exists("publication", publication_id, raw, ("cited_sources", i))
-        allowed_sources = set(study.publications) | set(study.cited_sources) | including[study.id]
-        for path, publication in named_sources("study", study):
-            if publication not in evidence.publications or ("publication", publication) in invalid:
-                exists("publication", publication, raw, path + ("publication",))
-            elif publication not in allowed_sources:
-                problems.append(raw.problem(path + ("publication",),
-                                            f"'{publication}' is not one of this study's publications (add it to"
-                                            " 'publications'), a source it cites (add it to 'cited_sources') nor a"
-                                            " review that includes this study"))
-        problems.extend(_status_order(evidence, raw, study))
-        for i, cohort in enumerate(study.cohorts):
-            if cohort.regimen:
-                exists("regimen", cohort.regimen, raw, ("cohorts", i, "regimen"))
-            for j, patient in enumerate(cohort.patients):
-                for k, line in enumerate(patient.lines):
-                    if line.regimen:
-                        exists("regimen", line.regimen, raw, ("cohorts", i, "patients", j, "lines", k, "regimen"))
-        for path, population in (("population",), study.population), *(
-                (("cohorts", i, "population"), c.population) for i, c in enumerate(study.cohorts)):
-            if population is None or population.prior_exposure is None:
-                continue
-            for j, agent_id in enumerate(population.prior_exposure.agents):
-                where = path + ("prior_exposure", "agents", j)
-                agent = evidence.agents.get(agent_id)
-                if agent is None:
-                    exists("agent", agent_id, raw, where)
-                elif agent.agent_class != index_class():
-                    problems.append(raw.problem(where, f"agent '{agent_id}' is not {WORDS['a_index_agent']} (its"
-                                                       f" class is '{agent.agent_class}'); list only"
-                                                       f" {WORDS['index_agents']} here"))
-        for i, link in enumerate(study.related_studies):
-            exists("study", link.study, raw, ("related_studies", i, "study"))
-            if link.study == study.id:
-                problems.append(raw.problem(("related_studies", i, "study"), "a study cannot be related to itself"))
+    record_keys = {key: (file_keys or {}).get(path, "?") for key, path in evidence.files.items()}
+    # Each record's checks read the other records, the failed ones and the including reviews only through these.
+    seen, failed, includes = kept.start(evidence, record_keys, {
+        "invalid": {key: True for key in invalid},
+        "including": {study_id: tuple(sorted(publications)) for study_id, publications in including.items()}})
+    links = RecordLinks(seen, failed, includes)
+    named = sources or {}
+    by_study = [kept.result(("study", study.id), ("studies", "item", study.id),
+                            lambda study=study: links.of_study(raws[("study", study.id)], study, named.get(("study", study.id))))
+                for study in evidence.studies.values()]
+    for study_problems, _ in by_study:
+        problems.extend(study_problems)
     for regimen in evidence.regimens.values():
-        raw = raws[("regimen", regimen.id)]
-        for i, agent_id in enumerate(regimen.agents):
-            exists("agent", agent_id, raw, ("agents", i))
+        problems.extend(kept.result(("regimen", regimen.id), ("regimens", "item", regimen.id),
+                                    lambda regimen=regimen: links.of_regimen(raws[("regimen", regimen.id)], regimen)))
     for review in evidence.reviews.values():
-        raw = raws[("review", review.id)]
-        exists("publication", review.publication, raw, ("publication",))
-        for i, study_id in enumerate(review.included_studies):
-            exists("study", study_id, raw, ("included_studies", i))
-        for i, discussed in enumerate(review.discussed_studies):
-            exists("study", discussed.study, raw, ("discussed_studies", i, "study"))
-        covered = set(review.included_studies) | {d.study for d in review.discussed_studies}
-        cited = [(("findings", i, "studies", j), study_id)
-                 for i, finding in enumerate(review.findings) for j, study_id in enumerate(finding.studies)]
-        cited += [(("conclusions", i, "studies", j), study_id)
-                  for i, conclusion in enumerate(review.conclusions) for j, study_id in enumerate(conclusion.studies)]
-        for path, study_id in cited:
-            exists("study", study_id, raw, path)
-            if study_id in evidence.studies and study_id not in covered:
-                problems.append(raw.problem(path, f"study '{study_id}' is neither included nor discussed by this review"))
-        for path, publication in named_sources("review", review):
-            exists("publication", publication, raw, path + ("publication",))
+        problems.extend(kept.result(("review", review.id), ("reviews", "item", review.id),
+                                    lambda review=review: links.of_review(raws[("review", review.id)], review,
+                                                                          named.get(("review", review.id)))))
     problems.extend(_identifier_clashes(evidence, raws))
     problems.extend(_subgroup_cycles(evidence, raws))
-    problems.extend(_typed_question_problems(evidence, raws))
-    evidence.warnings = _uncited_publications(evidence, raws)
+    for _, typed_problems in by_study:
+        problems.extend(typed_problems)
+    evidence.warnings = _uncited_publications(evidence, raws, sources)
     return evidence, problems
 
 
-def _uncited_publications(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
+def _named_sources(sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None, kind: str,
+                   record: Record) -> tuple[tuple[FieldPath, str], ...]:
+    """The sources a record names: as its file check kept them, else found by walking the record (slow at scale)."""
+    found = sources.get((kind, record.id)) if sources else None
+    return found if found is not None else record_sources(record)
+
+
+def _uncited_publications(evidence: Evidence, raws: dict[tuple[str, str], RawRecord],
+                          sources: dict[tuple[str, str], tuple[tuple[FieldPath, str], ...]] | None = None,
+                          ) -> list[Problem]:
     """A warning for each publication no study or review names: it is on the site, but nothing rests on it."""
     named: set[str] = set()
     for study in evidence.studies.values():
-        named.update(study.publications, study.cited_sources, (source.publication for _, source in all_sources(study)))
+        named.update(study.publications, study.cited_sources,
+                     (publication for _, publication in _named_sources(sources, "study", study)))
     for review in evidence.reviews.values():
         named.add(review.publication)
-        named.update(source.publication for _, source in all_sources(review))
+        named.update(publication for _, publication in _named_sources(sources, "review", review))
     return [replace(raws[("publication", publication_id)].problem(
                 ("id",), f"no study or review cites publication '{publication_id}'; list it in the 'publications' or"
                          " 'cited_sources' of the study it reports, or remove it"), severity=WARNING)
             for publication_id in sorted(evidence.publications) if publication_id not in named]
-
-
-def _status_order(evidence: Evidence, raw: RawRecord, study: Study) -> list[Problem]:
-    """Trial statuses are listed oldest first: a status may not cite a source published before the previous one's."""
-    problems, latest = [], None
-    for i, status in enumerate(study.trial_status):
-        publication = evidence.publications.get(status.source.publication)
-        year = publication.year if publication is not None else None
-        if year is None:
-            continue
-        if latest is not None and year < latest:
-            problems.append(raw.problem(("trial_status", i, "source", "publication"),
-                                        f"trial statuses are listed oldest first, but this one's source ({year}) is older"
-                                        f" than an earlier entry's ({latest})"))
-        latest = max(year, latest or year)
-    return problems
-
-
-def _typed_question_problems(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
-    """A typed answers_question that contradicts what the regimen and the prior status make of the cohort."""
-    problems = []
-    for study in evidence.studies.values():
-        for i, cohort in enumerate(study.cohorts):
-            if cohort.answers_question is None:
-                continue
-            regimens = [evidence.regimens.get(r) for r in cohort_regimens(study, cohort)]
-            if any(r is None or any(a not in evidence.agents for a in r.agents) for r in regimens):
-                continue  # a missing or invalid regimen or agent is reported on its own
-            found = question_fit(evidence, study, cohort)
-            if found.value != cohort.answers_question:
-                typed = "true" if cohort.answers_question else "false"
-                problems.append(raws[("study", study.id)].problem(
-                    ("cohorts", i, "answers_question"),
-                    f"typed {typed}, but this cohort is {'' if found.value else 'not '}"
-                    f"{WORDS['a_question_cohort']}:"
-                    f" {found.reason}. The flag is derived; delete it, or correct the regimen or the population's"
-                    " prior_exposure"))
-    return problems
 
 
 def _subgroup_cycles(evidence: Evidence, raws: dict[tuple[str, str], RawRecord]) -> list[Problem]:
@@ -300,6 +253,3 @@ def _identifier_clashes(evidence: Evidence, raws: dict[tuple[str, str], RawRecor
                                          " under 'related_studies' if they report the same trial"))
     return problems
 
-
-def _folder(kind: str) -> str:
-    return RECORD_KINDS[kind].folder

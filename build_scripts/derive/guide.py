@@ -73,12 +73,14 @@ def guide_problems(guide: Guide, evidence: Evidence) -> list[Problem]:
     return problems + more
 
 
-def validate_with_guide(evidence_dir: Path, content_dir: Path, cache=None) -> tuple[Evidence, Guide]:  # noqa: ANN001
-    """The records and the guide, checked together: raises EvidenceError listing every problem of both."""
+def validate_with_guide(evidence_dir: Path, content_dir: Path, cache=None, kept=None) -> tuple[Evidence, Guide]:  # noqa: ANN001
+    """The records and the guide, checked together: raises EvidenceError listing every problem of both.
+
+    `cache` and `kept` are validate_tree's: what record files give on their own, and their checks across records."""
     topic = use_topic(evidence_dir)
     guide, problems = read_guide(content_dir)
     try:
-        evidence = validate_tree(evidence_dir, cache=cache, topic=topic)
+        evidence = validate_tree(evidence_dir, cache=cache, topic=topic, kept=kept)
     except EvidenceError as error:
         raise EvidenceError(error.problems + problems, error.warnings) from None
     if not problems:

@@ -1,7 +1,8 @@
 """Write the docs folder from content and generated pages, run MkDocs, and replace the site only on success.
 
 Each step redoes only what changed since it last succeeded, and keeps what it needs for that in build/cache:
-- validation reads again only the record files whose bytes changed (record_checks.RecordCache);
+- validation reads again only the record files whose bytes changed (record_checks.RecordCache), and checks again the
+  references of only the records that changed or read one that did (kept_links.KeptLinks);
 - a page, chart or download is generated again only when something it read last time has changed
   (cache.py traces the records, indexes and other inputs each job reads);
 - MkDocs renders only the docs files whose digest changed, into a folder that persists between builds
@@ -14,6 +15,7 @@ The site is staged as hard links to the persistent output and the search index, 
 
 from __future__ import annotations
 
+import gc
 import resource
 import shutil
 from pathlib import Path
@@ -21,7 +23,9 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
+from build_scripts.derive.checks import collection_paused
 from build_scripts.derive.guide import NO_GUIDE, Guide, TrackedGuide, validate_with_guide
+from build_scripts.derive.kept_links import KeptLinks
 from build_scripts.derive.record_checks import RecordCache
 from build_scripts.load.cache import Digests, TrackedDict, digest, note, tracked_evidence
 from build_scripts.load.evidence import Evidence
@@ -89,15 +93,25 @@ def generate_docs(layout: Layout, evidence: Evidence, records: RecordCache, sett
 
 def build_site(layout: Layout, report: BuildReport | None = None) -> Evidence:
     """Validate, generate and build; raises EvidenceError or BuildError and leaves site/ untouched on failure."""
-    report = report if report is not None else BuildReport()
+    try:
+        return _build(layout, report if report is not None else BuildReport())
+    finally:
+        gc.unfreeze()  # what validation set aside (collection_paused) is collectable again once the build is over
+
+
+def _build(layout: Layout, report: BuildReport) -> Evidence:
     layout.cache.mkdir(parents=True, exist_ok=True)
     with report.step("validate"):
         records = RecordCache(layout.cache / "records.pickle")
+        links = KeptLinks(layout.cache / "record-links.pickle")
         try:
-            evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records)
+            with collection_paused(set_aside=True):
+                evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records, kept=links)
         finally:
             records.save()
+            links.save()
     report.records, report.records_reused = evidence.record_count(), records.reused
+    report.records_relinked = len(links.checked)
     settings = SiteSettings.read(layout.root / "mkdocs.yml")
     try:
         release = read_release(layout.root)

@@ -95,6 +95,7 @@ class BuildReport:
 
     records: int = 0
     records_reused: int = 0
+    records_relinked: int = 0  # records whose references were checked again (the others' checks were kept)
     pages: int = 0
     charts: int = 0
     charts_rendered: int = 0
