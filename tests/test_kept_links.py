@@ -203,3 +203,32 @@ def test_a_sequence_of_edits_of_every_kind_reports_at_each_step_what_a_full_chec
         assert_kept_equals_full(evidence, store)
         reported.append(len(outcome(evidence)[0]))
     assert reported[0] > 0 and reported[1] > reported[0] and len(set(reported)) > 3
+
+
+class _Node:
+    pass
+
+
+def _make_cycles(count: int) -> None:
+    for _ in range(count):
+        node = _Node()
+        node.itself = node  # unreachable once the loop moves on, collectable only by the cyclic collector
+
+
+def _frozen_after_block(collect: bool) -> int:
+    import gc
+
+    from build_scripts.derive.checks import collection_paused
+
+    gc.collect()
+    gc.unfreeze()
+    with collection_paused(set_aside=True, collect_first=lambda: collect):
+        _make_cycles(5000)
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    return frozen
+
+
+def test_garbage_made_while_collection_was_paused_is_not_set_aside_with_the_records_when_asked():
+    # 5,000 nodes that each refer to themselves, which only a collection frees.
+    assert _frozen_after_block(collect=False) - _frozen_after_block(collect=True) >= 4500

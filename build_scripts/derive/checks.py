@@ -9,7 +9,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from build_scripts.derive.kept_links import KeptLinks
 from build_scripts.derive.ledger import ledger_problems
@@ -85,12 +85,14 @@ def validate_tree(evidence_dir: Path, today: dt.date | None = None, cache: Recor
 
 
 @contextmanager
-def collection_paused(set_aside: bool = False) -> Iterator[None]:
+def collection_paused(set_aside: bool = False, collect_first: Callable[[], bool] = lambda: False) -> Iterator[None]:
     """The cyclic garbage collector off inside the block, as it was before after it.
 
     With `set_aside`, everything alive at the end of the block is then left out of every later collection
     (gc.freeze; gc.unfreeze brings it back): a build's records live until it ends, and the one collection that
-    follows the block, then each full one, would only walk them all again.
+    follows the block, then each full one, would only walk them all again. When `collect_first()` says so, one
+    collection runs before: garbage frozen with the records would be held until the build ends (parsing 30,002
+    record files anew left 4.2 million unreachable objects).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -98,6 +100,8 @@ def collection_paused(set_aside: bool = False) -> Iterator[None]:
         yield
     finally:
         if set_aside:
+            if collect_first():
+                gc.collect()
             gc.freeze()
         if was_enabled:
             gc.enable()

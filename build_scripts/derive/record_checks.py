@@ -60,6 +60,7 @@ class RecordCache:
         self.current: dict[str, tuple[str, bytes]] = {}
         self.file_digests: dict[Path, str] = {}
         self.reused = 0
+        self.parsed = 0  # files checked anew, not taken from the store
 
     @cached_property
     def key(self) -> str:
@@ -80,6 +81,7 @@ class RecordCache:
             self.reused += 1
         else:
             checked = check_file(path, kind, raw_bytes)
+            self.parsed += 1
             blob = pickle.dumps(FileCheck(checked.record, checked.problems, checked.claimed_id, None, checked.sources),
                                 protocol=pickle.HIGHEST_PROTOCOL)
         self.current[shown] = (file_key, blob)

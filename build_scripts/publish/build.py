@@ -53,6 +53,11 @@ from build_scripts.render.templating import template_environment
 
 # ---------------------------------------------------------------- the build
 
+# A validation that parsed this many record files anew leaves enough garbage to collect before its records are set
+# aside; an edit's validation parses a few and skips the collection, which would only walk every record again.
+COLLECT_AFTER_PARSING = 1000
+
+
 class TracedEnvironment(Environment):
     """Templates that record, in the job being traced, each template it loads: its own and those it imports, includes
     or extends (Jinja loads them all through get_template), so a template edit reruns only the jobs that use it."""
@@ -105,7 +110,7 @@ def _build(layout: Layout, report: BuildReport) -> Evidence:
         records = RecordCache(layout.cache / "records.pickle")
         links = KeptLinks(layout.cache / "record-links.pickle")
         try:
-            with collection_paused(set_aside=True):
+            with collection_paused(set_aside=True, collect_first=lambda: records.parsed >= COLLECT_AFTER_PARSING):
                 evidence, guide = validate_with_guide(layout.evidence, layout.content, cache=records, kept=links)
         finally:
             records.save()
