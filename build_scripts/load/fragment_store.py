@@ -120,6 +120,3 @@ class FragmentStore:
         if self._connection is not None and self._pid == os.getpid():
             self._connection.close()
         self._connection = None
-
-    def __getstate__(self):  # a store travels to another process as its file, never as a connection
-        return {"path": self.path, "key": self.key, "generation": self.generation, "_connection": None, "_pid": -1}

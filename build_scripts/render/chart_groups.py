@@ -163,8 +163,9 @@ def _patients_text(group: GroupSummary) -> str:
 
 def aggregated_chart(found: Aggregate) -> Chart:
     """The chart on a long cross-study chart's page: one range per partner group, linked to its per-cohort chart."""
-    studies = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question"})
-    with_figure = len({r.study_id for p in found.pages for r in p.rows if r.kind == "in_question" and r.value is not None})
+    drawn = [r for p in found.pages for r in p.rows if r.kind == "in_question"]
+    studies = len({r.study_id for r in drawn})
+    with_figure = len({r.study_id for r in drawn if r.value is not None})
     # Drawn from the groups' summaries and two counts alone, not from their cohorts: kept between builds while those
     # are the same (an edit of a study's title, say, leaves them as they were).
     return fragment("aggregated chart", (found.measure, digest(repr(found.groups)), studies, with_figure),
