@@ -21,6 +21,7 @@ from build_scripts.render.chart_groups import aggregate, aggregated_chart, group
 from build_scripts.render.forest_rows import cross_study_rows
 from conftest import ROOT
 from test_incremental import assert_same_site, clean_build, project, rebuild  # noqa: F401 - project is a fixture
+from test_csp import CSP_CONSOLE, RECORD_VIOLATIONS
 from test_kept import made_fragments
 from tools.localsite import served
 from tools.synthetic import generate
@@ -200,12 +201,16 @@ def test_the_paged_derived_axes_read_and_lead_on_at_both_widths(browser, grouped
     # The same synthetic site has more cohorts than a page of derived axes holds (about 100 each).
     assert (grouped_site / "derived-axes" / "2" / "index.html").is_file()
     context = browser.new_context(viewport=viewport)
+    context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
     axe = Axe()
     with served(grouped_site) as base:
         page.goto(f"{base}/derived-axes/", wait_until="load")
         for number in (1, 2):
             still(page)
+            assert page.evaluate("window.__violations") == [], number
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             violations = axe.run(page, options={"resultTypes": ["violations"]}).response["violations"]
             assert not violations, (number, [(v["id"], v["nodes"][0]["target"]) for v in violations])
@@ -218,4 +223,5 @@ def test_the_paged_derived_axes_read_and_lead_on_at_both_widths(browser, grouped
                 # the second page's links resolve from one folder deeper: its Methods link reaches the Methods page
                 methods = page.locator("a[href*='methods']").first
                 assert methods.evaluate("a => new URL(a.href).pathname").endswith("/methods/")
+    assert not [text for text in console if CSP_CONSOLE.search(text)]
     context.close()
