@@ -15,7 +15,7 @@ from build_scripts.publish import search_bundle
 from build_scripts.derive.checks import validate_tree
 from build_scripts.publish.pagefind import PINS_FOLDER, SEARCH_FOLDER, write_pins
 from build_scripts.render.search import filter_options, pin_file, pin_files, pin_key, pins, search_view
-from build_scripts.publish.search_bundle import SIGNATURE, cbor_decode, cbor_encode, read_index, stabilise
+from build_scripts.publish.search_bundle import SIGNATURE, cbor_decode, cbor_encode, fragment_ids, read_index, stabilise
 from build_scripts.load.vocabulary import SEARCH_FILTERS
 
 from build_scripts.publish.build import build_site
@@ -190,7 +190,8 @@ def test_the_map_files_hold_the_result_ids_of_the_pages_named(fixture_site, tmp_
     # a name whose page is not indexed is left out, not pointed at nothing
     bundle = tmp_path / "bundle"
     shutil.copytree(fixture_site / SEARCH_FOLDER, bundle)
-    write_pins(bundle, {"dpd": ["/regimens/daratumumab-pomalidomide-dexamethasone/"], "gone": ["/studies/gone/"]})
+    write_pins(bundle, {"dpd": ["/regimens/daratumumab-pomalidomide-dexamethasone/"], "gone": ["/studies/gone/"]},
+               fragment_ids(bundle))
     assert set(json.loads((bundle / PINS_FOLDER / "0.json").read_text())) == {"dpd"}
 
 

@@ -38,7 +38,7 @@ from build_scripts.publish.mkdocs_step import render_site
 from build_scripts.publish.staging import SearchUpdate, check_links, publish, stage
 from build_scripts.publish.theme import PATCHES_FILE
 from build_scripts.render.charts import PageCharts
-from build_scripts.render.search import pins
+from build_scripts.render.search import companions, pins
 from build_scripts.render.templating import template_environment
 
 
@@ -135,13 +135,14 @@ def _build(layout: Layout, report: BuildReport) -> Evidence:
             report.pages_rendered = output.rendered
             report.mkdocs_files, report.mkdocs_files_looked_up = output.collected, output.looked_up
         with report.step("search and linkcheck"):
-            search = SearchUpdate(layout, output, pins(evidence))
-            report.searched = search.process is not None
+            search = SearchUpdate(layout, output, pins(evidence), companions(evidence))
+            report.searched = search.changed
+            report.search_shards, report.search_shards_indexed = len(search.plan), len(search.stale)
             try:
                 bundle = check_links(layout, output, urlsplit(settings.url).path or "/", search)
             finally:
                 search.stop()
-            report.search_peak_rss_mib = search.process.peak_rss_mib if search.process is not None else None
+            report.search_peak_rss_mib = search.peak_rss_mib
         with report.step("stage"):
             staged = stage(layout, output, bundle)
         with report.step("publish"):

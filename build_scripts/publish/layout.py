@@ -108,6 +108,8 @@ class BuildReport:
     mkdocs_files: int = 0  # files MkDocs was given: the whole docs folder, or the few a kept navigation needs
     mkdocs_files_looked_up: int = 0  # of the others, those a rendered page linked to
     searched: bool = False
+    search_shards: int = 0  # the search index's shards (one Pagefind run each)
+    search_shards_indexed: int = 0  # of which indexed anew in this build
     search_peak_rss_mib: float | None = None  # Pagefind's peak memory, when it ran
     peak_rss_mib: float = 0.0  # the build's own main process
     steps: dict[str, float] = field(default_factory=dict)

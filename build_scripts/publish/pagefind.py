@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from build_scripts.publish import search_bundle
 from build_scripts.render.search import pin_file, pin_files
 
 SEARCH_FOLDER = "pagefind"
 # Beside Pagefind's files, in the bundle: the exact-name map, split into files by a hash of the name.
 PINS_FOLDER = "pins"
-# Not indexed: the permalink sign MkDocs appends to every heading (it would end every result title).
-EXCLUDE_SELECTORS = ".headerlink"
 
 
 class SearchIndexError(Exception):
     """Pagefind failed; the message carries its output."""
 
 
-def write_pins(bundle: Path, names: dict[str, list[str]]) -> None:
-    """The exact-name map as files of Pagefind result ids (fragment ids), which the result list reads before
-    any result's data, so a page named exactly by the query can be listed first without loading the others."""
-    ids = search_bundle.fragment_ids(bundle)
+def write_pins(bundle: Path, names: dict[str, list[str]], ids: dict[str, str]) -> None:
+    """The exact-name map as files of Pagefind result ids (fragment ids, `ids` by page URL), which the result list
+    reads before any result's data, so a page named exactly by the query can be listed first without loading the
+    others."""
     files = pin_files(len(names))
     shards: list[dict[str, list[str]]] = [{} for _ in range(files)]
     for key, urls in names.items():
@@ -44,50 +40,53 @@ def write_pins(bundle: Path, names: dict[str, list[str]]) -> None:
 
 @dataclass
 class IndexRun:
-    """Pagefind indexing in a process of its own; its output goes to a file, so a long run never fills a pipe."""
+    """Search shards being indexed by index_shards, in a process of its own (with Pagefind's runs under it)."""
 
     process: subprocess.Popen
-    log: IO[str]
-    peak_rss_mib: float | None = None  # Pagefind's peak memory, once it has finished
-
-    def wait(self) -> tuple[int, str]:
-        """Wait for Pagefind and read its peak memory from wait4; its exit status and output."""
-        if self.process.returncode is None:
-            _, status, usage = os.wait4(self.process.pid, 0)
-            self.process.returncode = os.waitstatus_to_exitcode(status)
-            self.peak_rss_mib = usage.ru_maxrss / 1024  # Linux gives kilobytes
-        self.log.seek(0)
-        output = self.log.read()
-        self.log.close()
-        return self.process.returncode, output
+    folder: Path  # the jobs, the results and the runner's own output
 
     def stop(self) -> None:
-        if self.process.returncode is None and self.process.poll() is None:
-            self.process.kill()
+        """End the runner and the Pagefind run under it (after a failure elsewhere in the build)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        self.log.close()
 
 
-def start_index(site: Path, bundle: Path | None = None) -> IndexRun:
-    """Start Pagefind on the site, so that other work can run while it indexes (finish with finish_index)."""
-    where = ["--output-path", str(bundle.resolve())] if bundle is not None else ["--output-subdir", SEARCH_FOLDER]
-    log = tempfile.TemporaryFile("w+", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pagefind", "--site", str(site), *where,
-         "--force-language", "en", "--exclude-selectors", EXCLUDE_SELECTORS],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    return IndexRun(process, log)
+@dataclass
+class ShardIndexed:
+    """What one shard's indexing gave: the result id of each page, by URL, and Pagefind's peak memory."""
+
+    ids: dict[str, str]
+    peak_rss_mib: float
 
 
-def finish_index(run: IndexRun, bundle: Path, names: dict[str, list[str]] | None = None) -> str:
-    """Wait for a Pagefind run, then make its bundle byte-stable and add the exact-name map."""
-    status, output = run.wait()
-    if status != 0:
-        raise SearchIndexError("pagefind failed:\n" + output)
+def start_index(shards: list[tuple[int, Path, Path]], chunk_bytes: int | None, folder: Path) -> IndexRun:
+    """Start indexing shards (number, folder of its pages, folder of its bundle) one after another, so that other
+    work can run meanwhile (finish with finish_index)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = {"shards": [{"number": n, "site": str(site), "bundle": str(bundle)} for n, site, bundle in shards],
+            "chunk_bytes": chunk_bytes, "results": str(folder / "results.json")}
+    (folder / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]  # where build_scripts can be imported from, whatever the cwd
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    with open(folder / "runner.log", "w", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, "-m", "build_scripts.publish.index_shards", str(folder / "jobs.json")],
+                                   stdout=log, stderr=subprocess.STDOUT, env=environment,
+                                   start_new_session=True)  # stop() ends the whole group
+    return IndexRun(process, folder)
+
+
+def finish_index(run: IndexRun) -> dict[int, ShardIndexed]:
+    """Wait for the shards' indexing; what each gave. Raises SearchIndexError with Pagefind's output on failure."""
+    status = run.process.wait()
     try:
-        search_bundle.stabilise(bundle)
-        write_pins(bundle, names or {})
-    except (search_bundle.BundleFormatError, OSError, ValueError, KeyError) as error:
-        raise SearchIndexError(f"the search index could not be made reproducible: {error}") from error
-    return output
+        results = json.loads((run.folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        runner = (run.folder / "runner.log").read_text(encoding="utf-8", errors="replace")
+        raise SearchIndexError(f"the search index could not be made (exit status {status}):\n{runner}") from None
+    found = {}
+    for number, done in results.items():
+        if done["status"] != 0:
+            raise SearchIndexError("pagefind failed:\n" + done["output"])
+        found[int(number)] = ShardIndexed(done["ids"], done["peak_kib"] / 1024)  # Linux gives kilobytes
+    return found

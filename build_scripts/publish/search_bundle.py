@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 SIGNATURE = b"pagefind_dcd"
 ENTRY_FILE = "pagefind-entry.json"
-# Where the filter list sits in the metadata file: [version, pages, index chunks, filters, sorts, meta fields].
-META_FILTERS = 3
+# Where the word-index chunks and the filter list sit in the metadata file:
+# [version, pages, index chunks, filters, sorts, meta fields]; a chunk is listed as [from, to, name].
+META_CHUNKS, META_FILTERS = 2, 3
 
 
 class BundleFormatError(Exception):
@@ -112,7 +113,12 @@ def _write_index(path_of: Callable[[str], Path], prefix: str, digits: int, value
     path_of gives the file's path for a name (Pagefind names a file e.g. en_3f2a1b9 and writes it at
     filter/en_3f2a1b9.pf_filter).
     """
-    raw = SIGNATURE + cbor_encode(value)
+    return _write_raw(path_of, prefix, digits, cbor_encode(value), taken)
+
+
+def _write_raw(path_of: Callable[[str], Path], prefix: str, digits: int, encoded: bytes, taken: set[str]) -> str:
+    """_write_index for a value already encoded."""
+    raw = SIGNATURE + encoded
     digest = hashlib.sha256(raw).hexdigest()
     name = prefix + digest[:digits]
     while name in taken and digits < len(digest):
@@ -124,14 +130,16 @@ def _write_index(path_of: Callable[[str], Path], prefix: str, digits: int, value
     return name
 
 
-def stabilise(bundle: Path) -> None:
-    """Rewrite the filter indexes of every language of a Pagefind bundle so its bytes depend only on the site."""
+def stabilise(bundle: Path, chunk_bytes: int | None = None) -> None:
+    """Rewrite the filter indexes of every language of a Pagefind bundle so its bytes depend only on the site; with
+    `chunk_bytes`, also cut its word index again into chunks of about that many bytes (see rechunk)."""
     entry_path = bundle / ENTRY_FILE
     entry = json.loads(entry_path.read_text(encoding="utf-8"))
     for language, index in sorted(entry["languages"].items()):
         meta_path = bundle / f"pagefind.{index['hash']}.pf_meta"
         meta = read_index(meta_path)
-        if not (isinstance(meta, list) and len(meta) > META_FILTERS and isinstance(meta[META_FILTERS], list)):
+        if not (isinstance(meta, list) and len(meta) > META_FILTERS and isinstance(meta[META_FILTERS], list)
+                and isinstance(meta[META_CHUNKS], list)):
             raise BundleFormatError(f"{meta_path.name} is not the metadata layout this module knows")
         filters, taken = [], set()
         for name, old_hash in sorted(meta[META_FILTERS]):
@@ -142,9 +150,124 @@ def stabilise(bundle: Path) -> None:
             filters.append([name, _write_index(lambda n: bundle / "filter" / f"{n}.pf_filter", f"{language}_", 7,
                                                [filter_name, sorted(values)], taken)])
         meta[META_FILTERS] = filters
+        if chunk_bytes is not None:
+            meta[META_CHUNKS] = rechunk(bundle / "index", language, meta[META_CHUNKS], chunk_bytes)
         meta_path.unlink()
         index["hash"] = _write_index(lambda n: bundle / f"pagefind.{n}.pf_meta", f"{language}_", 10, meta, set())
     entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def rechunk(folder: Path, language: str, chunks: list, chunk_bytes: int) -> list:
+    """Cut a word index again into chunks of about `chunk_bytes` (encoded), in the same word order; the new chunk list.
+
+    Pagefind cuts its word index by a fixed amount of data, so a search loads about the same bytes per word from
+    every index it merges; a sharded site's shards cut finer keep a search's data near that of one index.
+    Each chunk's range is cut to the shortest prefixes that tell it from its neighbours, as Pagefind does. Words are
+    moved as the bytes Pagefind wrote: only their boundaries and their text are read.
+    """
+    words: list[tuple[str, bytes]] = []
+    for chunk in chunks:
+        if not (isinstance(chunk, list) and len(chunk) == 3 and isinstance(chunk[2], str)):
+            raise BundleFormatError("a word-index chunk is not listed as [from, to, name]")
+        path = folder / f"{chunk[2]}.pf_index"
+        words.extend(_chunk_words(path))
+        path.unlink()
+    groups: list[list[tuple[str, bytes]]] = []
+    size = chunk_bytes
+    for word in words:
+        if size >= chunk_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(word)
+        size += len(word[1])
+    ranges = [[group[0][0], group[-1][0]] for group in groups]
+    for before, after in zip(ranges, ranges[1:]):
+        before[1], after[0] = _prefixes(before[1], after[0])
+    taken: set[str] = set()
+    return [[low, high, _write_raw(lambda n: folder / f"{n}.pf_index", f"{language}_", 7,
+                                   b"\x81" + _head(4, len(group)) + b"".join(raw for _, raw in group), taken)]
+            for (low, high), group in zip(ranges, groups)]
+
+
+def _chunk_words(path: Path) -> list[tuple[str, bytes]]:
+    """The words of a word-index chunk ([[word, ...], ...] inside a one-item array), each as (word, its CBOR bytes)."""
+    raw = gzip.decompress(path.read_bytes())
+    if not raw.startswith(SIGNATURE) or raw[len(SIGNATURE):len(SIGNATURE) + 1] != b"\x81":
+        raise BundleFormatError(f"{path.name} is not the word-index layout this module knows")
+    data = raw[len(SIGNATURE) + 1:]
+    major, count, at = _item_head(data, 0)
+    if major != 4:
+        raise BundleFormatError(f"{path.name} does not hold a list of words")
+    words = []
+    for _ in range(count):
+        end = _skip(data, at)
+        kind, length, text_at = _item_head(data, _item_head(data, at)[2])
+        if data[at] >> 5 != 4 or kind != 3:
+            raise BundleFormatError(f"a word of {path.name} is not [word, pages]")
+        words.append((data[text_at:text_at + length].decode("utf-8"), data[at:end]))
+        at = end
+    if at != len(data):
+        raise BundleFormatError(f"{len(data) - at} bytes after the words of {path.name}")
+    return words
+
+
+def _item_head(data: bytes, at: int) -> tuple[int, int, int]:
+    """A CBOR item's major type and argument, and where what follows its head starts."""
+    if at >= len(data):
+        raise BundleFormatError("the CBOR value ends early")
+    major, extra = data[at] >> 5, data[at] & 31
+    if extra < 24:
+        return major, extra, at + 1
+    if extra <= 27:
+        width = 1 << (extra - 24)
+        return major, int.from_bytes(data[at + 1:at + 1 + width], "big"), at + 1 + width
+    raise BundleFormatError(f"unsupported CBOR length {extra} at byte {at}")
+
+
+def _skip(data: bytes, at: int) -> int:
+    """Where the CBOR item at `at` ends, without building its value (a word's locations are most of an index, so
+    the head is read inline here rather than by _item_head)."""
+    pending = 1
+    try:
+        while pending:
+            head = data[at]
+            major, extra = head >> 5, head & 31
+            at += 1
+            if extra < 24:
+                argument = extra
+            elif extra == 24:
+                argument = data[at]
+                at += 1
+            elif extra <= 27:
+                width = 1 << (extra - 24)
+                argument = int.from_bytes(data[at:at + width], "big")
+                at += width
+            else:
+                raise BundleFormatError(f"unsupported CBOR length {extra} at byte {at - 1}")
+            pending -= 1
+            if major == 4:
+                pending += argument
+            elif major in (2, 3):
+                at += argument
+            elif major == 5:
+                pending += 2 * argument
+            elif major > 5:
+                raise BundleFormatError(f"unsupported CBOR major type {major}")
+    except IndexError:
+        raise BundleFormatError("the CBOR value ends early") from None
+    if at > len(data):
+        raise BundleFormatError("the CBOR value ends early")
+    return at
+
+
+def _prefixes(last: str, first: str) -> tuple[str, str]:
+    """The shortest prefixes of the last word of a chunk and the first of the next that still differ."""
+    common = 0
+    for a, b in zip(last, first):
+        if a != b:
+            break
+        common += 1
+    return last[:common + 1], first[:common + 1]
 
 
 def fragment_ids(bundle: Path) -> dict[str, str]:

@@ -8,49 +8,124 @@ import shutil
 from pathlib import Path
 
 from build_scripts.load.cache import code_version, digest, load_store, save_store
+from build_scripts.load.vocabulary import RECORD_KINDS
 from build_scripts.publish.layout import BuildError, Layout, remove_emptied
 from build_scripts.publish.linkcheck import BrokenLink, check_pages
 from build_scripts.publish.mkdocs_step import SiteOutput
-from build_scripts.publish.pagefind import SEARCH_FOLDER, SearchIndexError, finish_index, start_index
+from build_scripts.publish.pagefind import (
+    PINS_FOLDER, SEARCH_FOLDER, IndexRun, SearchIndexError, ShardIndexed, finish_index, start_index, write_pins,
+)
+from build_scripts.publish.search_shards import SHARDS_FILE, chunk_bytes, shard_folder, shard_plan
 
 
 class SearchUpdate:
-    """Pagefind indexing the site in its own process when any page's HTML (or the exact-name map) changed since
-    the index was made."""
+    """Pagefind indexing the shards whose pages' HTML changed since the bundle was made (all of them when the bundle
+    is unknown), one after another in a process of its own; the pages of each shard are hard links in a folder of
+    their own, kept between builds. The exact-name map is written anew whenever a shard or the map changed."""
 
-    def __init__(self, layout: Layout, output: SiteOutput, names: dict[str, list[str]]):
+    def __init__(self, layout: Layout, output: SiteOutput, names: dict[str, list[str]],
+                 companions: dict[str, str] | None = None):
         self.layout, self.names = layout, names
         self.store_path = layout.cache / "search.pickle"
-        self.pages = digest(json.dumps(names, sort_keys=True),
-                            *(part for path, value in sorted(output.digests.items()) if path.endswith(".html")
-                              for part in (path, value)))
+        pages = {path: value for path, value in output.digests.items() if path.endswith(".html")}
+        self.plan = shard_plan(pages, (kind.url_prefix for kind in RECORD_KINDS.values()), companions)
+        self.digests = {number: digest(*(part for path in paths for part in (path, pages[path])))
+                        for number, paths in self.plan.items()}
+        self.names_digest = digest(json.dumps(names, sort_keys=True))
         self.stored = load_store(self.store_path, code_version())
+        known = layout.search.is_dir() and "files" in self.stored
+        kept = self.stored.get("shards", {}) if known else {}
+        self.stale = [number for number in self.plan if kept.get(number) != self.digests[number]]
+        self.changed = bool(self.stale) or not known or set(kept) != set(self.plan) \
+            or self.stored.get("names") != self.names_digest
         self.next = layout.work / "search-next"
-        self.process = None
-        if self.stored.get("pages") != self.pages or not layout.search.is_dir():
-            shutil.rmtree(self.next, ignore_errors=True)
-            self.process = start_index(layout.output, self.next)
+        self.indexed: dict[int, ShardIndexed] = {}
+        self.run: IndexRun | None = None
+        if not self.changed:
+            return
+        shutil.rmtree(self.next, ignore_errors=True)
+        mirrors = self.stored.get("mirrors", {})
+        # The stale shards' page folders change now: unknown until this build ends well.
+        save_store(self.store_path, code_version(),
+                   {**self.stored, "mirrors": {n: held for n, held in mirrors.items() if n not in self.stale}})
+        for number in [n for n in mirrors if n not in self.plan]:  # shards that are no more
+            shutil.rmtree(layout.work / "search-pages" / str(number), ignore_errors=True)
+            del mirrors[number]
+        jobs = []
+        for number in self.stale:
+            folder = layout.work / "search-pages" / str(number)
+            wanted = {path: (layout.output / path, pages[path]) for path in self.plan[number]}
+            sync_tree(folder, wanted, mirrors.get(number))
+            folder.mkdir(parents=True, exist_ok=True)
+            mirrors[number] = {path: value for path, (_, value) in wanted.items()}
+            jobs.append((number, folder, self.next / f"run-{number}"))
+        self.mirrors = mirrors
+        self.run = start_index(jobs, chunk_bytes(len(self.plan)), self.next)
+
+    @property
+    def peak_rss_mib(self) -> float | None:
+        """The largest peak memory of the Pagefind runs of this build, when there were any."""
+        return max((done.peak_rss_mib for done in self.indexed.values()), default=None)
 
     def finish(self) -> dict[str, str]:
         """Wait for Pagefind; the digest of every file of the search bundle."""
-        if self.process is None:
+        if self.run is None:
             return self.stored["files"]
         try:
-            finish_index(self.process, self.next, self.names)
+            self.indexed = finish_index(self.run)
         except SearchIndexError as error:
             shutil.rmtree(self.next, ignore_errors=True)
             raise BuildError(str(error)) from error
-        files = {path.relative_to(self.next).as_posix(): digest(path.read_bytes())
-                 for path in self.next.rglob("*") if path.is_file()}
+        fresh = self.next / "bundle"
+        fresh.mkdir()
+        shard_files: dict[int, dict[str, str]] = {}
+        ids: dict[int, dict[str, str]] = {}
+        for number in self.plan:
+            if number in self.stale:
+                shard_files[number] = _place_shard(self.next / f"run-{number}", fresh, shard_folder(number))
+                ids[number] = self.indexed[number].ids
+            else:
+                shard_files[number], ids[number] = self.stored["shard_files"][number], self.stored["ids"][number]
+        write_pins(fresh, self.names, {url: i for found in ids.values() for url, i in found.items()})
+        folders = [shard_folder(number) for number in sorted(self.plan) if number != 0]
+        (fresh / SHARDS_FILE).write_text(json.dumps(folders, separators=(",", ":")), encoding="utf-8")
+        files = {path: value for found in shard_files.values() for path, value in found.items()}
+        for path in [SHARDS_FILE, *(p.relative_to(fresh).as_posix() for p in (fresh / PINS_FOLDER).rglob("*"))]:
+            if (fresh / path).is_file():
+                files[path] = digest((fresh / path).read_bytes())
         held = self.stored.get("files") if self.layout.search.is_dir() else None
-        save_store(self.store_path, code_version(), {})  # unknown while the bundle changes
-        replace_changed(self.layout.search, self.next, files, held)
-        save_store(self.store_path, code_version(), {"pages": self.pages, "files": files})
+        save_store(self.store_path, code_version(), {"mirrors": self.mirrors})  # unknown while the bundle changes
+        replace_changed(self.layout.search, fresh, files, held)
+        shutil.rmtree(self.next, ignore_errors=True)
+        save_store(self.store_path, code_version(),
+                   {"shards": self.digests, "names": self.names_digest, "files": files, "shard_files": shard_files,
+                    "ids": ids, "mirrors": self.mirrors})
         return files
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        """Stop indexing, if it still runs (after a failure elsewhere)."""
+        if self.run is not None:
+            self.run.stop()
+
+
+# Of a shard's own Pagefind bundle, what a merged index loads: the script and wasm come from shard 0.
+MERGED_SHARD_FILES = ("pagefind-entry.json", "pagefind.*.pf_meta", "index/*", "fragment/*", "filter/*")
+
+
+def _place_shard(run: Path, bundle: Path, folder: str) -> dict[str, str]:
+    """Move a shard's Pagefind output into the bundle at `folder`; its files' digests, by bundle path."""
+    files = {}
+    if folder:
+        paths = [path for pattern in MERGED_SHARD_FILES for path in run.glob(pattern) if path.is_file()]
+    else:
+        paths = [path for path in run.rglob("*") if path.is_file()]
+    for path in paths:
+        name = folder + path.relative_to(run).as_posix()
+        target = bundle / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        files[name] = digest(target.read_bytes())
+    return files
 
 
 def replace_changed(target: Path, fresh: Path, files: dict[str, str], held: dict[str, str] | None) -> None:

@@ -165,6 +165,17 @@ def pins(evidence: Evidence) -> dict[str, list[str]]:
     return dict(sorted(found.items()))
 
 
+def companions(evidence: Evidence) -> dict[str, str]:
+    """Pages that change with another page, by site path of their HTML: each publication's page goes with the page
+    of the first study (by id) that it reports, whose edits show on it. The search index keeps them in one shard."""
+    found: dict[str, str] = {}
+    for study_id, study in sorted(evidence.studies.items()):
+        page = url_of("study", study_id) + "index.html"
+        for publication_id in study.publications:
+            found.setdefault(url_of("publication", publication_id) + "index.html", page)
+    return found
+
+
 def pin_files(keys: int) -> int:
     """How many files the exact-name map is split into."""
     return max(1, math.ceil(keys / PINS_PER_FILE))

@@ -19,14 +19,28 @@
   const bundle = new URL(root.getAttribute("data-bundle"), document.baseURI);
   const pinFiles = Math.max(1, parseInt(root.getAttribute("data-pin-files"), 10) || 1);
 
+  // The other shards of a large site's index (search_shards.py), each merged into the first; [] for one index.
+  function shardFolders() {
+    return fetch(new URL("shards.json", bundle).href)
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (folders) {
+        return Array.isArray(folders) ? folders.filter(function (f) { return typeof f === "string"; }) : [];
+      });
+  }
+
   let engine = null;
   function pagefind() {
     if (!engine) {
-      engine = import(new URL("pagefind.js", bundle).href).then(async function (module) {
+      engine = Promise.all([import(new URL("pagefind.js", bundle).href), shardFolders()]).then(async function (loaded) {
         // No web worker: it would load a second copy of Pagefind's code before the first result.
-        const instance = module.createInstance({ basePath: bundle.pathname, noWorker: true });
+        const instance = loaded[0].createInstance({ basePath: bundle.pathname, noWorker: true });
         // Record pages are long and their sources short: page length must not decide the ranking.
-        await instance.options({ ranking: { pageLength: 0.1, termFrequency: 0.6 }, excerptLength: 26 });
+        const options = { ranking: { pageLength: 0.1, termFrequency: 0.6 }, excerptLength: 26 };
+        await instance.options(options);
+        // All at once: each merge loads its shard's entry and metadata files.
+        await Promise.all(loaded[1].map(function (folder) { return new URL(folder, bundle); })
+          .filter(function (shard) { return shard.origin === bundle.origin; })
+          .map(function (shard) { return instance.mergeIndex(shard.pathname, options); }));
         return instance;
       });
     }
