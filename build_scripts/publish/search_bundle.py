@@ -35,17 +35,7 @@ def cbor_decode(data: bytes) -> Any:
 
 
 def _decode(data: bytes, at: int) -> tuple[Any, int]:
-    if at >= len(data):
-        raise BundleFormatError("the CBOR value ends early")
-    major, extra = data[at] >> 5, data[at] & 31
-    at += 1
-    if extra < 24:
-        argument = extra
-    elif extra <= 27:
-        width = 1 << (extra - 24)
-        argument, at = int.from_bytes(data[at:at + width], "big"), at + width
-    else:
-        raise BundleFormatError(f"unsupported CBOR length {extra} at byte {at - 1}")
+    major, argument, at = _item_head(data, at)
     if major == 0:
         return argument, at
     if major == 1:
@@ -66,7 +56,7 @@ def _decode(data: bytes, at: int) -> tuple[Any, int]:
             key, at = _decode(data, at)
             mapping[key], at = _decode(data, at)
         return mapping, at
-    raise BundleFormatError(f"unsupported CBOR major type {major} at byte {at - 1}")
+    raise BundleFormatError(f"unsupported CBOR major type {major} before byte {at}")
 
 
 def cbor_encode(value: Any) -> bytes:

@@ -29,7 +29,7 @@ INDEX_CHUNK_BYTES = 55_000
 def record_folder(path: str, prefixes: frozenset[str]) -> str | None:
     """The record kind's URL prefix when `path` is a record's page (`<prefix>/<id>/index.html`), else None."""
     parts = path.split("/")
-    if len(parts) == 3 and parts[2] == "index.html" and parts[0] in prefixes and parts[1] != "page":
+    if len(parts) == 3 and parts[2] == "index.html" and parts[0] in prefixes:
         return parts[0]
     return None
 

@@ -33,10 +33,10 @@ class SearchUpdate:
                         for number, paths in self.plan.items()}
         self.names_digest = digest(json.dumps(names, sort_keys=True))
         self.stored = load_store(self.store_path, code_version())
-        known = layout.search.is_dir() and "files" in self.stored
-        kept = self.stored.get("shards", {}) if known else {}
+        self.known = layout.search.is_dir() and "files" in self.stored
+        kept = self.stored.get("shards", {}) if self.known else {}
         self.stale = [number for number in self.plan if kept.get(number) != self.digests[number]]
-        self.changed = bool(self.stale) or not known or set(kept) != set(self.plan) \
+        self.changed = bool(self.stale) or not self.known or set(kept) != set(self.plan) \
             or self.stored.get("names") != self.names_digest
         self.next = layout.work / "search-next"
         self.indexed: dict[int, ShardIndexed] = {}
@@ -93,7 +93,7 @@ class SearchUpdate:
         for path in [SHARDS_FILE, *(p.relative_to(fresh).as_posix() for p in (fresh / PINS_FOLDER).rglob("*"))]:
             if (fresh / path).is_file():
                 files[path] = digest((fresh / path).read_bytes())
-        held = self.stored.get("files") if self.layout.search.is_dir() else None
+        held = self.stored["files"] if self.known else None
         save_store(self.store_path, code_version(), {"mirrors": self.mirrors})  # unknown while the bundle changes
         replace_changed(self.layout.search, fresh, files, held)
         shutil.rmtree(self.next, ignore_errors=True)
