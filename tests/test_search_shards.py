@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from build_scripts.derive.checks import validate_tree
 from build_scripts.load.vocabulary import RECORD_KINDS
@@ -20,8 +21,10 @@ from build_scripts.publish.pagefind import SEARCH_FOLDER, SearchIndexError, fini
 from build_scripts.publish.search_bundle import SIGNATURE, read_index, rechunk, stabilise
 from build_scripts.publish.search_shards import SHARDS_FILE, chunk_bytes, shard_folder, shard_plan
 from build_scripts.render.search import companions
+from browser_waits import still
 from conftest import ROOT
 from test_incremental import assert_same_site, clean_build, project, rebuild  # noqa: F401 - project is a fixture
+from test_csp import CSP_CONSOLE, RECORD_VIOLATIONS
 from test_search import FIRST, QUERIES, search
 from tools.localsite import served
 
@@ -180,6 +183,29 @@ def test_the_pinned_queries_hold_on_the_sharded_index(sharded, watched):
                                ".filter(n => n.includes('/pagefind/shards/') && n.endsWith('.pf_meta'))")
         assert len(shards) == len(json.loads((site / SEARCH_FOLDER / SHARDS_FILE).read_text()))
     watched.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_results_from_every_shard_read_at_both_widths_under_the_policy(sharded, browser, viewport):
+    site, _ = sharded
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    with served(site) as base:
+        page.goto(f"{base}/search/?q=daratumumab", wait_until="networkidle")
+        hrefs = search(page, "daratumumab")
+        # results come from record shards and from shard 0 (agents and regimens stay there)
+        assert any(h.startswith("/studies/") for h in hrefs) and any(h.startswith("/agents/") for h in hrefs)
+        still(page)
+        assert page.evaluate("window.__violations") == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        violations = Axe().run(page, options={"resultTypes": ["violations"]}).response["violations"]
+        assert not violations, [(v["id"], v["nodes"][0]["target"]) for v in violations]
+    assert not [text for text in console if CSP_CONSOLE.search(text)]
+    context.close()
 
 
 # ---------------------------------------------------------------- edits
