@@ -413,6 +413,19 @@ def test_builds_shared_between_two_processes_equal_builds_in_one(project: Layout
     assert_same_site(project.site, clean_build(project, tmp_path / "edited"))
 
 
+def test_jobs_are_shared_out_by_cost_and_a_groups_jobs_may_go_to_either_process():
+    # The group's shared work is computed before the job processes fork (PageCharts.prepare), so its jobs are
+    # shared out like any other: a group of most of an edit's work no longer runs in one process.
+    from build_scripts.publish.docs import share_out
+    from build_scripts.render.pages import PageJob
+
+    costs = {"s1": 5.0, "s2": 4.0, "a": 3.0, "b": 3.0, "s3": 1.0}
+    jobs = [PageJob(name, list, "synthesis" if name.startswith("s") else None) for name in costs]
+    shares = share_out(jobs, lambda job: costs[job.name])
+    assert [[job.name for job in share] for share in shares] == [["s1", "b"], ["s2", "a", "s3"]]
+    assert all(any(job.group == "synthesis" for job in share) for share in shares)
+
+
 # ---------------------------------------------------------------- pages that stay light
 
 

@@ -14,6 +14,7 @@ from build_scripts.derive import exact, kept, meta_analysis
 from build_scripts.derive.checks import validate_tree
 from build_scripts.derive.facts import question_fit
 from build_scripts.derive.partners import index_switch, partners
+from build_scripts.derive.synthesis_types import Stratum
 from build_scripts.load import cache
 from build_scripts.load.cache import Digests, Fragments, fragment, keeping_fragments, tracing, tracked_evidence
 from build_scripts.load.fragment_store import FragmentStore
@@ -143,6 +144,9 @@ def made_fragments(monkeypatch) -> list[tuple]:
     return made
 
 
+SYNTHESIS_FRAGMENTS = ("synthesis groups", "analysis", "sensitivity analysis", "median range")
+
+
 def test_an_edit_makes_only_the_edited_studys_fragments_and_the_site_equals_a_clean_build(
         pooled_project: Layout, tmp_path: Path, monkeypatch):
     project = pooled_project
@@ -160,7 +164,11 @@ def test_an_edit_makes_only_the_edited_studys_fragments_and_the_site_equals_a_cl
     charts = [key for key in made if key[0] == "chart rows"]
     assert charts and all(key[1][2] == "alpha" for key in charts)
     # alpha's own, and zeta's Explore rows: zeta reports some of alpha's patients, which its rows say
-    assert sorted(key for key in made if key[0] not in ("page", "chart rows")) == [
+    synthesis = [key for key in made if key[0] in SYNTHESIS_FRAGMENTS]
+    # alpha's groups of cohorts, and the analyses of its one stratum (they read its record)
+    assert {key[1][0] for key in synthesis if key[0] == "synthesis groups"} == {"alpha"}
+    assert {key[1][0] for key in synthesis if key[0] != "synthesis groups"} == {Stratum("imid", "refractory")}
+    assert sorted(key for key in made if key[0] not in ("page", "chart rows", *SYNTHESIS_FRAGMENTS)) == [
         ("cohorts in the question", "alpha"), ("evidence.json", ("study", "alpha")), ("explore rows", "alpha"),
         ("explore rows", "zeta"), ("outcomes.csv", "alpha"), ("studies.csv", ("alpha", first_url(project)))]
     # the pages that list alpha: its page of the studies index and of the derived axes; the regimen index's, which

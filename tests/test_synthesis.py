@@ -330,3 +330,65 @@ def test_the_data_package_describes_synthesis_csv():
     package = datapackage_json("Atlas", "https://example.org/")
     assert '"name": "synthesis"' in package and '"path": "synthesis.csv"' in package
     assert all(column.description for column in SYNTHESIS_COLUMNS)
+
+
+# ---------------------------------------------------------------- kept between builds
+
+
+def _synthesised_with_store(tree, store_path):
+    """The synthesis of the tree as a build makes it, its analyses kept in a fragment store; with the groups and
+    studies whose pieces were made anew (not taken from the store)."""
+    from build_scripts.load.cache import Digests, Fragments, digest, keeping_fragments, tracing, tracked_evidence
+    from build_scripts.load.fragment_store import FragmentStore
+
+    evidence = validate_tree(tree)
+    digests = Digests(evidence, {key: digest(path.read_bytes()) for key, path in evidence.files.items()})
+    fragments = Fragments(FragmentStore(store_path, "code"), digests)
+    with keeping_fragments(fragments), tracing():
+        found = synthesise(tracked_evidence(evidence))
+    made = fragments.take_made()
+    fragments.store.close()
+    groups = {key[0] for name, key in made if name != "synthesis groups"}
+    studies = {key[0] for name, key in made if name == "synthesis groups"}
+    return evidence, found, groups, studies
+
+
+def test_kept_analyses_are_made_again_only_for_the_groups_of_an_edited_study_and_equal_a_fresh_synthesis(tmp_path):
+    import shutil
+
+    tree, store = tmp_path / "evidence", tmp_path / "fragments.sqlite"
+    shutil.copytree(SYNTHESIS, tree)
+    evidence, first, groups, studies = _synthesised_with_store(tree, store)
+    assert first == synthesise(evidence)
+    assert PI_REFRACTORY in groups and IMID_REFRACTORY in groups and len(studies) == len(evidence.studies)
+    _, again, groups, studies = _synthesised_with_store(tree, store)
+    assert again == first and groups == set() and studies == set()
+
+    # xi, '+ proteasome inhibitor; refractory' only: 10/25 responders become 15/25
+    xi = tree / "studies" / "xi.yaml"
+    xi.write_text(xi.read_text().replace("value: 40, unit: percent, responders: 10", "value: 60, unit: percent, "
+                                         "responders: 15"))
+    evidence, edited, groups, studies = _synthesised_with_store(tree, store)
+    assert edited == synthesise(evidence)
+    assert groups == {PI_REFRACTORY} and studies == {"xi"}
+    def counts(found):
+        return sorted((entry.responders, entry.n) for entry in found.analysis(PI_REFRACTORY, "orr").used)
+
+    assert counts(first) == [(10, 25), (15, 40)] and counts(edited) == [(15, 25), (15, 40)]
+    assert edited.analysis(IMID_REFRACTORY, "orr") == first.analysis(IMID_REFRACTORY, "orr")
+
+
+def test_a_kept_analysis_is_made_again_when_a_cohort_it_left_out_unread_comes_in(tmp_path):
+    import shutil
+
+    tree, store = tmp_path / "evidence", tmp_path / "fragments.sqlite"
+    shutil.copytree(SYNTHESIS, tree)
+    _, first, _, _ = _synthesised_with_store(tree, store)
+    assert "omicron/overall" in {x.key for x in first.analysis(IMID_REFRACTORY, "orr").excluded}
+    # omicron's rate is left out for want of a patient count, before anything looks up its study: given one, it enters
+    omicron = tree / "studies" / "omicron.yaml"
+    omicron.write_text(omicron.read_text().replace("value: 40, unit: percent,", "value: 40, unit: percent, n: 20,"))
+    evidence, edited, groups, _ = _synthesised_with_store(tree, store)
+    assert IMID_REFRACTORY in groups
+    assert "omicron/overall" in {e.key for e in edited.analysis(IMID_REFRACTORY, "orr").used}
+    assert edited == synthesise(evidence)

@@ -36,6 +36,7 @@ from build_scripts.derive.synthesis_types import (
     Analysis, Answer, CASE_DESIGNS, Entry, Estimate, Exclusion, Group, MIN_COHORTS, MedianRange, POOLED_MEASURES,
     RANGE_MEASURES, Stratum, Synthesis, expit_percent,
 )
+from build_scripts.load.cache import digest, fragment
 from build_scripts.load.vocabulary import POOLING_METHODS, PRIMARY_POOLING_METHOD, WORDS
 
 if TYPE_CHECKING:
@@ -112,23 +113,55 @@ def median_range(evidence: Evidence, stratum: Group, members: Sequence[tuple[Stu
                        not_reached=tuple(e for e in used if e.value is None), excluded=tuple(excluded))
 
 
+def _kept(evidence: Evidence, name: str, group: Group, members: Sequence[tuple[Study, Cohort]], measure: str,
+          make: Callable[[], Analysis | MedianRange]) -> Analysis | MedianRange:
+    """One analysis or range of a group, kept between builds (a fragment) while its members and what it reads are
+    unchanged: an edit recomputes only the groups holding the edited cohorts."""
+    ids = tuple((study.id, cohort.id) for study, cohort in members)
+
+    def traced() -> Analysis | MedianRange:
+        # The members come in as objects; looking each study up charges its record to the fragment's reads.
+        for study_id in dict.fromkeys(study_id for study_id, _ in ids):
+            evidence.studies.get(study_id)
+        return make()
+
+    return fragment(name, (group, measure, digest(repr(ids))), traced)
+
+
 def group_analyses(evidence: Evidence, group: Group, members: Sequence[tuple[Study, Cohort]]) -> list[Analysis]:
     """A group's analysis of each of POOLED_MEASURES, each followed by its sensitivity analysis where that differs."""
     analyses = []
     for measure in POOLED_MEASURES:
-        primary = analyse(evidence, group, members, measure)
+        primary = _kept(evidence, "analysis", group, members, measure,
+                        lambda measure=measure: analyse(evidence, group, members, measure))
         analyses.append(primary)
         if any(entry.design in CASE_DESIGNS for entry in primary.used):
-            analyses.append(analyse(evidence, group, members, measure, sensitivity=True))
+            analyses.append(_kept(evidence, "sensitivity analysis", group, members, measure,
+                                  lambda measure=measure: analyse(evidence, group, members, measure, sensitivity=True)))
     return analyses
 
 
-def answer(evidence: Evidence, question: Question) -> Answer:
-    """A question's answer: its matching cohorts analysed by the same rules as a stratum's."""
-    members = matching(evidence, question)
+def group_ranges(evidence: Evidence, group: Group, members: Sequence[tuple[Study, Cohort]]) -> list[MedianRange]:
+    """A group's range of each of RANGE_MEASURES."""
+    return [_kept(evidence, "median range", group, members, measure,
+                  lambda measure=measure: median_range(evidence, group, members, measure))
+            for measure in RANGE_MEASURES]
+
+
+def answer(evidence: Evidence, question: Question, members: Sequence[tuple[Study, Cohort]] | None = None) -> Answer:
+    """A question's answer: its matching cohorts (`members`, when known) analysed by the same rules as a stratum's."""
+    members = matching(evidence, question) if members is None else members
     return Answer(question=question, members=tuple((study.id, cohort.id) for study, cohort in members),
                   analyses=tuple(group_analyses(evidence, question, members)),
-                  ranges=tuple(median_range(evidence, question, members, measure) for measure in RANGE_MEASURES))
+                  ranges=tuple(group_ranges(evidence, question, members)))
+
+
+def _study_groups(evidence: Evidence, study_id: str, questions: Sequence[Question]) -> tuple[tuple, tuple]:
+    """A study's cohorts' strata, in its order, and for each question the ids of the cohorts that answer it."""
+    study = evidence.studies[study_id]
+    return (tuple(stratum_of(evidence, study, cohort) for cohort in study.cohorts),
+            tuple(tuple(cohort.id for cohort in study.cohorts if question.matches(evidence, study, cohort))
+                  for question in questions))
 
 
 def synthesise(evidence: Evidence, questions: Iterable[Question] = ()) -> Synthesis:
@@ -137,15 +170,24 @@ def synthesise(evidence: Evidence, questions: Iterable[Question] = ()) -> Synthe
     A sensitivity analysis (without case reports and case series) is listed only where the primary analysis uses
     a case report or case series; elsewhere it would be the same analysis.
     """
+    questions = tuple(questions)
     members: dict[Stratum, list[tuple[Study, Cohort]]] = defaultdict(list)
+    answering: list[list[tuple[Study, Cohort]]] = [[] for _ in questions]
+    asked = digest(repr(questions))
     for study in sorted(evidence.studies.values(), key=lambda s: s.id):
-        for cohort in study.cohorts:
-            members[stratum_of(evidence, study, cohort)].append((study, cohort))
+        # Kept between builds per study (a fragment), so that an edit looks again at the edited study's cohorts only.
+        strata, matches = fragment("synthesis groups", (study.id, asked),
+                                   lambda study_id=study.id: _study_groups(evidence, study_id, questions))
+        cohorts = {cohort.id: cohort for cohort in study.cohorts}
+        for cohort, stratum in zip(study.cohorts, strata):
+            members[stratum].append((study, cohort))
+        for found, cohort_ids in zip(answering, matches):
+            found.extend((study, cohorts[cohort_id]) for cohort_id in cohort_ids)
     strata = tuple(sorted(members, key=lambda s: s.order))
     analyses: list[Analysis] = []
     ranges: list[MedianRange] = []
     for stratum in strata:
         analyses.extend(group_analyses(evidence, stratum, members[stratum]))
-        ranges.extend(median_range(evidence, stratum, members[stratum], measure) for measure in RANGE_MEASURES)
+        ranges.extend(group_ranges(evidence, stratum, members[stratum]))
     return Synthesis(strata=strata, analyses=tuple(analyses), ranges=tuple(ranges),
-                     answers=tuple(answer(evidence, question) for question in questions))
+                     answers=tuple(answer(evidence, question, found) for question, found in zip(questions, answering)))

@@ -221,8 +221,14 @@ class Digests:
         return found
 
     def of_all(self, reads: tuple[Read, ...]) -> str:
-        """One digest of the current values of a trace's reads, given in the order they are stored in."""
-        return digest(*(self.of(read) for read in reads))
+        """One digest of the current values of a trace's reads, given in the order they are stored in.
+
+        Every fragment an edit takes from the store is checked with this, so it joins the parts rather than feeding
+        them one by one: a part is a hex digest, "missing" or "?", none of which holds the separator.
+        """
+        memo = self._memo
+        parts = [memo.get(read) or self.of(read) for read in reads]
+        return hashlib.sha256(",".join(parts).encode("ascii")).hexdigest()
 
     def _collection(self, name: str) -> dict:
         if name in RECORD_COLLECTIONS or name == "files":
@@ -404,7 +410,7 @@ class Fragments:
             return waiting[2]
         entry = self.store.get(identity)
         if entry is not None and self.digests.of_all(entry[0]) == entry[1]:
-            note_all(set(entry[0]))
+            note_all(entry[0])
             if entry[3] < self.store.generation - REFRESH_AFTER:
                 self.taken.append(identity)
             return pickle.loads(entry[2])

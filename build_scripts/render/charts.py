@@ -268,6 +268,13 @@ class PageCharts:
         """The measure's cross-study chart in groups, when too long for one page (chart_groups), once per build."""
         return self._memo.get(f"aggregate:{measure_name}", lambda: aggregate(self.evidence, measure_name))
 
+    def prepare(self) -> None:
+        """Compute now what several jobs share (the synthesis, each cross-study chart and its groups), so that job
+        processes forked afterwards find it computed, whichever of them runs which job."""
+        self.synthesis()
+        for url in self._cross_study:
+            self._compute(url)
+
     def take_requested(self) -> dict[str, list[Chart]]:
         requested, self._requested = self._requested, {}
         return requested

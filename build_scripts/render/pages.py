@@ -404,5 +404,6 @@ class PageJob:
 
     name: str
     make: Callable[[], list[Page]]
-    # Jobs of one group share what they compute (the synthesis), so a build runs them in one process.
+    # Jobs of one group share what they compute (the synthesis): a build computes it before it forks its job
+    # processes (PageCharts.prepare), so that either process can run any of them.
     group: str | None = None
