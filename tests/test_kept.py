@@ -209,3 +209,30 @@ def test_an_edit_renders_again_only_the_pages_of_long_lists_that_show_the_edited
               ("studies", "derived-axes", "regimen-tables") and len(p.relative_to(project.work / "docs").parts) > 2]
     assert len(pages) < len(listed) / 2, (pages, len(listed))
     assert_same_site(project.site, clean_build(project, tmp_path / "clean"))
+
+
+def test_forest_charts_are_drawn_again_only_when_they_or_their_template_change(
+        pooled_project: Layout, tmp_path: Path, monkeypatch):
+    project = pooled_project
+    first = rebuild(project)
+    assert first.charts > 0
+    made = made_fragments(monkeypatch)
+    # xi, '+ proteasome inhibitor; refractory': 10/25 responders become 15/25, so its ORR marks change
+    xi = project.evidence / "studies" / "xi.yaml"
+    xi.write_text(xi.read_text().replace("value: 40, unit: percent, responders: 10", "value: 60, unit: percent, "
+                                         "responders: 15"))
+    rebuild(project)
+    # only xi's regimen's chart and the ORR chart: every other forest chart is taken from the store
+    assert {key[0] for name, key in made if name == "forest svgs"} == {"regimens/dkd/", "charts/orr/"}
+    assert_same_site(project.site, clean_build(project, tmp_path / "edited"))
+    made.clear()
+    template = project.templates / "forest.svg.j2"
+    template.write_text(template.read_text(encoding="utf-8").replace("</svg>", "<!-- edited --></svg>"),
+                        encoding="utf-8")
+    rebuild(project)
+    # every forest chart, the pooled ones' pages and study pages' included
+    again = {key[0] for name, key in made if name == "forest svgs"}
+    assert {"regimens/dkd/", "charts/orr/", "charts/pfs/", "studies/beta/"} <= again and len(again) >= 10
+    drawings = list((project.site / "charts" / "orr").glob("*.svg"))
+    assert drawings and all("<!-- edited --></svg>" in path.read_text(encoding="utf-8") for path in drawings)
+    assert_same_site(project.site, clean_build(project, tmp_path / "template"))

@@ -100,3 +100,24 @@ def test_new_urls_are_added_to_the_ledger_by_command_and_never_removed(tmp_path)
 def test_every_real_record_url_is_in_the_committed_ledger():
     evidence_dir = ROOT / "evidence"
     assert missing_from_ledger(validate_tree(evidence_dir), evidence_dir) == []
+
+
+def test_relative_links_equal_posixpaths_relpath_for_every_shape_of_url():
+    # relative() works on URL segments; posixpath.relpath (through the working directory) is the reference.
+    import itertools
+    import posixpath
+    import random
+
+    from build_scripts.render.links import relative
+
+    def reference(from_url: str, to_url: str) -> str:
+        target = posixpath.relpath(to_url or ".", from_url or ".")
+        return target if target.endswith("/") or "#" in target else target + "/"
+
+    segments = ["", "studies", "x", "a-b", "x#cohort-1", "#top", "data.csv", ".", "..", "studies"]
+    generator = random.Random(25)
+    urls = {"", "studies/", "studies/x/", "studies/y/", "charts/orr/groups/2/", "summary/#answers", "a//b/"}
+    urls |= {"/".join(generator.choice(segments) for _ in range(generator.randint(1, 4))) for _ in range(300)}
+    assert len(urls) > 150
+    for from_url, to_url in itertools.product(sorted(urls), repeat=2):
+        assert relative(from_url, to_url) == reference(from_url, to_url), (from_url, to_url)

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable
 from build_scripts.derive.guide import GUIDE_FILES
 from build_scripts.derive import kept
 from build_scripts.load.cache import (
-    Digests, Fragments, code_version, current_fragments, digest, keeping_fragments, load_store, note, save_store,
-    tracing, tree_digest,
+    Digests, Fragments, code_version, current_fragments, digest, fragment, keeping_fragments, load_store, note,
+    save_store, tracing, tree_digest,
 )
 from build_scripts.load.evidence import Evidence
 from build_scripts.load.fragment_store import FragmentStore
@@ -71,7 +71,10 @@ def chart_files(charts: list[Chart], url: str, cache: Path, environment) -> tupl
     files, rendered = [], 0
     for chart in charts:
         if chart.forest is not None:
-            wide, narrow = forest_svg(chart, environment), forest_svg(chart, environment, narrow=True)
+            # Kept between builds (a fragment) while the chart is the same: a cross-study chart's job runs again
+            # after every edit, and few of its pages' charts change.
+            wide, narrow = fragment("forest svgs", (url, chart.spec_file, digest(repr(chart))), lambda chart=chart: (
+                forest_svg(chart, environment), forest_svg(chart, environment, narrow=True)))
         else:
             (wide, narrow), count = render_svgs([chart.spec, chart.narrow_spec or chart.spec], cache / "svg", workers=1)
             rendered += count

@@ -22,8 +22,23 @@ def url_of(kind: str, record_id: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def relative(from_url: str, to_url: str) -> str:
     """A link from one directory-style page URL to another, relative so the site works under any prefix."""
-    target = posixpath.relpath(to_url or ".", from_url or ".")
+    target = _relpath(to_url, from_url)
     return target if target.endswith("/") or "#" in target else target + "/"
+
+
+def _relpath(to_url: str, from_url: str) -> str:
+    """posixpath.relpath of two relative URLs, by their segments alone when neither climbs out with '..' or names
+    '.': relpath makes both absolute first, and an edit at 10,000 studies spent 16 s in it (profiled)."""
+    start, target = from_url.split("/"), to_url.split("/")
+    if from_url.startswith("/") or to_url.startswith("/") or {".", ".."} & {*start, *target}:
+        return posixpath.relpath(to_url or ".", from_url or ".")
+    start, target = [part for part in start if part], [part for part in target if part]
+    common = 0
+    for mine, theirs in zip(start, target):
+        if mine != theirs:
+            break
+        common += 1
+    return "/".join([".."] * (len(start) - common) + target[common:]) or "."
 
 
 def author_surname(author: str) -> str:
