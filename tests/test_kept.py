@@ -213,7 +213,11 @@ def test_an_edit_renders_again_only_the_pages_of_long_lists_that_show_the_edited
 
 def test_forest_charts_are_drawn_again_only_when_they_or_their_template_change(
         pooled_project: Layout, tmp_path: Path, monkeypatch):
-    project = pooled_project
+    import dataclasses
+
+    templates = tmp_path / "templates"  # a copy: this test edits one
+    shutil.copytree(pooled_project.templates, templates)
+    project = dataclasses.replace(pooled_project, templates=templates)
     first = rebuild(project)
     assert first.charts > 0
     made = made_fragments(monkeypatch)
