@@ -148,10 +148,9 @@ class JobRunner:
             return [self.run(job) for job in jobs], kept.take_used(), _fragments_made()
         if any(job.group is not None for job in jobs):
             self.page_charts.prepare()
-        used_here, made_here = kept.take_used(), _fragments_made()
+        used_here, made_here = kept.take_used(), _fragments_made()  # the latter writes what was made here
         _SHARES[:] = [(self, share) for share in share_out(jobs, cost)]
         if current_fragments() is not None:  # each job process opens the store anew: a connection never crosses a fork
-            current_fragments().flush()
             current_fragments().store.close()
         try:
             with multiprocessing.get_context("fork").Pool(2) as pool:
